@@ -1,0 +1,109 @@
+"""The one place where failures become JetStream acknowledgements.
+
+- success                      -> ack
+- PermanentError, bad payload  -> dead letter (with the reason) + term
+- TemporaryError, other errors -> nak with backoff; dead letter once MaxDeliver is reached
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from faststream import BaseMiddleware
+from faststream.exceptions import NackMessage, RejectMessage
+from faststream.message import StreamMessage
+from pydantic import ValidationError
+
+from . import subjects
+from .bus import jetstream, publish
+from .errors import ErrorCode, PermanentError, TemporaryError
+from .logs import get_logger
+from .messages import DeadLetter
+
+log = get_logger("triage.consume")
+BACKOFF = (1.0, 5.0, 15.0, 60.0, 300.0)
+
+
+_MAX_DELIVER: dict[tuple[str, str], int] = {}
+
+
+async def _deliveries(msg: StreamMessage[Any], broker: Any) -> tuple[int, int]:
+    """(times delivered, the consumer's MaxDeliver); (1, 1) outside JetStream."""
+    try:
+        meta = msg.raw_message.metadata
+    except Exception:
+        return 1, 1
+    key = (meta.stream, meta.consumer)
+    if key not in _MAX_DELIVER:
+        info = await jetstream(broker).consumer_info(meta.stream, meta.consumer)
+        max_deliver = info.config.max_deliver or -1
+        _MAX_DELIVER[key] = max_deliver if max_deliver > 0 else 1_000_000
+    return int(meta.num_delivered), _MAX_DELIVER[key]
+
+
+class ErrorMappingMiddleware(BaseMiddleware):
+    service = "unknown"
+
+    @classmethod
+    def for_service(cls, service: str) -> Callable[..., "ErrorMappingMiddleware"]:
+        return type(f"ErrorMapping_{service}", (cls,), {"service": service})
+
+    async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+        try:
+            return await call_next(msg)
+        except (NackMessage, RejectMessage):
+            raise
+        except (PermanentError, ValidationError) as exc:
+            await self._dead_letter(msg, exc)
+            raise RejectMessage() from exc
+        except Exception as exc:
+            delivered, max_deliver = await _deliveries(msg, self.context.get("broker"))
+            if delivered >= max_deliver:
+                await self._dead_letter(msg, exc, code=ErrorCode.MAX_DELIVERIES)
+                raise RejectMessage() from exc
+            delay = exc.delay if isinstance(exc, TemporaryError) and exc.delay else None
+            delay = delay or BACKOFF[min(delivered, len(BACKOFF)) - 1]
+            log.warning("retrying message", subject=msg.raw_message.subject, error=str(exc),
+                        delivered=delivered, delay=delay)
+            raise NackMessage(delay=delay) from exc
+
+    async def _dead_letter(
+        self, msg: StreamMessage[Any], exc: Exception, code: ErrorCode | None = None
+    ) -> None:
+        subject = msg.raw_message.subject
+        reason = _reason(exc)
+        error_code = code or getattr(exc, "code", ErrorCode.INVALID_MESSAGE)
+        log.error("dead-lettering message", subject=subject, reason=reason, code=str(error_code))
+        try:
+            team = subjects.team_of(subject)
+        except (KeyError, IndexError):
+            team = "unknown"
+        letter = DeadLetter(
+            service=self.service, original_subject=subject, reason=reason,
+            error_code=str(error_code), deliveries=_delivered(msg),
+            payload=msg.body.decode("utf-8", "replace"),
+            headers={k: str(v) for k, v in (msg.headers or {}).items()},
+        )
+        broker = self.context.get("broker")
+        await publish(broker, letter, subjects.dead_letter(_safe(team), self.service))
+
+
+def _delivered(msg: StreamMessage[Any]) -> int:
+    try:
+        return int(msg.raw_message.metadata.num_delivered)
+    except Exception:
+        return 1
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False, include_input=False)
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:10]]
+        return "invalid message: " + "; ".join(parts)
+    return str(exc) or type(exc).__name__
+
+
+def _safe(team: str) -> str:
+    try:
+        return subjects.token(team)
+    except PermanentError:
+        return "unknown"

@@ -1,0 +1,45 @@
+"""Structured logs (structlog) bound to run_id / team_id / trace id, with secrets redacted."""
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from opentelemetry import trace
+
+from .redact import redact
+
+
+def _add_trace_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event["trace_id"] = format(ctx.trace_id, "032x")
+    return event
+
+
+def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    return redact(event)  # type: ignore[no-any-return]
+
+
+def configure_logging(service: str, level: str = "INFO", json: bool = False) -> None:
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            _add_trace_id,
+            _redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str = "triage") -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,270 @@
+"""Versioned message models. The model IS the handler signature on every subject.
+
+Every message carries `team_id`, `run_id`, a unique `message_id` and a timestamp; W3C
+trace context travels in the NATS headers (faststream's telemetry middleware). A breaking
+change bumps `schema_version`; tests snapshot every JSON Schema so one is never silent.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .ids import new_id, utcnow
+
+TeamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+RunId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+JsonDict = dict[str, Any]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = 1
+    message_id: str = Field(default_factory=new_id)
+    team_id: TeamId
+    run_id: RunId
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- inbound requests (ingress -> orchestrator) -------------------------------------------
+
+
+class RequestKind(StrEnum):
+    MENTION = "mention"
+    DM = "dm"
+    COMMAND = "command"
+
+
+class TriageRequest(Message):
+    """A question asked in Slack, normalised from Events API or slash-command payloads."""
+
+    kind: Literal["triage_request"] = "triage_request"
+    request_kind: RequestKind
+    event_id: str
+    channel_id: str
+    user_id: str
+    text: str
+    # Where the answer goes: the thread of the asking message (None: a new message).
+    thread_ts: str | None = None
+    enterprise_id: str | None = None
+
+
+# --- work commands and their results ------------------------------------------------------
+
+
+class ToolStatus(StrEnum):
+    SUCCESS = "success"
+    NO_DATA = "no_data"
+    ERROR = "error"
+    APPROVAL_REQUIRED = "approval_required"
+
+
+class ApprovalGrant(BaseModel):
+    """Proof that a human approved exactly one action; verified by the tools service."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    approval_id: str
+    action_digest: str
+    approver_id: str
+    decided_at: datetime
+    signature: str
+
+
+class ToolCall(Message):
+    kind: Literal["tool_call"] = "tool_call"
+    step_id: str
+    tool: str
+    arguments: JsonDict = Field(default_factory=dict)
+    grant: ApprovalGrant | None = None
+
+
+class ToolResult(Message):
+    kind: Literal["tool_result"] = "tool_result"
+    step_id: str
+    tool: str
+    status: ToolStatus
+    data: Any = None
+    # Detailed enough for a model (or a human) to correct the call.
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+class ToolSpec(BaseModel):
+    """A function the model may propose (OpenAI tool format: name, description, schema)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str
+    parameters: JsonDict
+
+
+class ProposedAction(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool: str
+    arguments: JsonDict
+    summary: str = ""
+
+
+class ModelCall(Message):
+    kind: Literal["model_call"] = "model_call"
+    step_id: str
+    route: str
+    messages: list[ChatMessage]
+    tools: list[ToolSpec] = Field(default_factory=list)
+    max_tokens: int = 800
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class ModelResult(Message):
+    kind: Literal["model_result"] = "model_result"
+    step_id: str
+    route: str
+    ok: bool = True
+    content: str = ""
+    proposed_actions: list[ProposedAction] = Field(default_factory=list)
+    provider: str = ""
+    model: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    error: str | None = None
+
+
+class NotifyKind(StrEnum):
+    REPLY = "reply"
+    APPROVAL_PROMPT = "approval_prompt"
+
+
+class NotifyRequest(Message):
+    kind: Literal["notify_request"] = "notify_request"
+    step_id: str
+    notify_kind: NotifyKind = NotifyKind.REPLY
+    channel_id: str
+    thread_ts: str | None = None
+    text: str
+    blocks: list[JsonDict] = Field(default_factory=list)
+    # When set, edit this message (chat.update) instead of posting a new one.
+    update_ts: str | None = None
+
+
+class NotifyResult(Message):
+    kind: Literal["notify_result"] = "notify_result"
+    step_id: str
+    ok: bool
+    channel_id: str
+    ts: str | None = None
+    error: str | None = None
+
+
+RunResult = Annotated[ToolResult | ModelResult | NotifyResult, Field(discriminator="kind")]
+
+
+# --- approvals ----------------------------------------------------------------------------
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str  # e.g. "github.commit", "prometheus.query"
+    title: str
+    url: str | None = None
+    detail: str = ""
+
+
+class ApprovalRequest(Message):
+    kind: Literal["approval_request"] = "approval_request"
+    approval_id: str
+    requester_id: str
+    action: ProposedAction
+    action_digest: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    draft_answer: str = ""
+    question: str = ""
+    channel_id: str = ""
+    thread_ts: str | None = None
+    expires_at: datetime
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    EXPIRE = "expire"
+
+
+class ApprovalDecision(Message):
+    kind: Literal["approval_decision"] = "approval_decision"
+    approval_id: str
+    decision: Decision
+    approver_id: str
+    reason: str = ""
+    action_digest: str
+    decided_at: datetime = Field(default_factory=utcnow)
+    # HMAC over (approval_id, action_digest, decision, approver, decided_at).
+    signature: str = ""
+
+
+# --- audit and dead letters ---------------------------------------------------------------
+
+
+class AuditKind(StrEnum):
+    REQUEST = "request"
+    STEP = "step"
+    TOOL_CALL = "tool_call"
+    MODEL_CALL = "model_call"
+    POLICY = "policy"
+    APPROVAL = "approval"
+    DECISION = "decision"
+    WRITE = "write"
+    NOTIFY = "notify"
+    ERROR = "error"
+
+
+class AuditEvent(Message):
+    kind: Literal["audit_event"] = "audit_event"
+    service: str
+    audit_kind: AuditKind
+    action: str
+    actor: str = ""
+    outcome: str = "ok"
+    detail: JsonDict = Field(default_factory=dict)
+    cost_usd: float = 0.0
+
+
+class DeadLetter(BaseModel):
+    """A message that could not be processed, with the reason; the payload is kept whole."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = 1
+    message_id: str = Field(default_factory=new_id)
+    created_at: datetime = Field(default_factory=utcnow)
+    service: str
+    original_subject: str
+    reason: str
+    error_code: str
+    deliveries: int = 1
+    payload: str
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+ALL_MESSAGES: tuple[type[BaseModel], ...] = (
+    TriageRequest, ToolCall, ToolResult, ModelCall, ModelResult, NotifyRequest, NotifyResult,
+    ApprovalRequest, ApprovalDecision, AuditEvent, DeadLetter,
+)

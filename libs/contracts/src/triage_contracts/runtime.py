@@ -1,0 +1,50 @@
+"""The start-up and shutdown every service shares: connect, provision streams and buckets
+from the contracts, start consumers, serve HTTP (health, metrics, the service's own API)."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+
+from .bus import jetstream
+from .logs import get_logger
+from .settings import ServiceSettings
+from .streams import provision
+
+Hook = Callable[[], Awaitable[None]]
+log = get_logger("triage.runtime")
+
+
+def broker_lifespan(
+    broker: NatsBroker,
+    settings: ServiceSettings,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await broker.connect()
+        await provision(jetstream(broker), settings.nats_replicas)
+        if on_start is not None:
+            await on_start()
+        await broker.start()
+        log.info("service started", nats=settings.nats_url.split("@")[-1])
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop()
+            await broker.stop()
+
+    return lifespan
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run one service until SIGINT/SIGTERM (uvicorn handles both gracefully)."""
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        access_log=False, lifespan="on",
+    )

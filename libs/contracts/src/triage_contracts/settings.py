@@ -1,0 +1,34 @@
+"""Settings base shared by every service: NATS, logging, the health/API listener.
+
+Each service subclasses it with its own fields; settings are built once in `main` and
+passed down (no scattered environment reads).
+"""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+
+    nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
+    nats_replicas: int = Field(1, ge=1, le=5, description="Stream replicas (3 in production)")
+    # Only provision/consume one workspace's subjects (set by the operator per workspace).
+    team_scope: str | None = Field(None, description="Restrict consumers to one Slack team")
+    host: str = "127.0.0.1"
+    port: int = 0
+    log_level: str = "INFO"
+    log_json: bool = False
+    environment: str = Field("development", description="development | production")
+    # Shared HMAC key binding approvals to actions (approval signs, tools verifies).
+    approval_signing_key: SecretStr = SecretStr("dev-only-approval-key")
+
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def check_production_secrets(self) -> None:
+        """Refuse development defaults outside development (fail at start, not later)."""
+        if self.is_production() and self.approval_signing_key.get_secret_value().startswith(
+            "dev-only"
+        ):
+            raise ValueError("APPROVAL_SIGNING_KEY must be set in production")

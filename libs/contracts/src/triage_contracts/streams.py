@@ -1,0 +1,179 @@
+"""Stream, consumer and key-value definitions, provisioned idempotently at start-up.
+
+Every service calls `provision(js)` before it consumes: creating what is missing and
+updating what drifted, so the definitions here are the single source of truth.
+"""
+
+from dataclasses import dataclass, field, replace
+
+from nats.js import JetStreamContext
+from nats.js import api
+from nats.js.errors import BadRequestError, NotFoundError
+
+from . import subjects as s
+
+DAY = 24 * 3600.0
+# Slack retries after about 1 and 5 minutes: the duplicate window must outlast the last one.
+EVENT_DUPLICATE_WINDOW = 15 * 60.0
+# Re-published commands after an orchestrator crash are deduplicated within this window.
+COMMAND_DUPLICATE_WINDOW = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: list[str]
+    retention: api.RetentionPolicy = api.RetentionPolicy.LIMITS
+    max_age: float = 7 * DAY
+    duplicate_window: float = 2 * 60.0
+    description: str = ""
+
+    def config(self, replicas: int = 1) -> api.StreamConfig:
+        return api.StreamConfig(
+            name=self.name,
+            subjects=self.subjects,
+            retention=self.retention,
+            max_age=self.max_age,
+            duplicate_window=self.duplicate_window,
+            storage=api.StorageType.FILE,
+            num_replicas=replicas,
+            description=self.description,
+        )
+
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        "EVENTS", [f"{s.PREFIX}.event.>"], duplicate_window=EVENT_DUPLICATE_WINDOW,
+        description="Inbound Slack requests; Nats-Msg-Id is the Slack event id",
+    ),
+    StreamSpec(
+        "WORK", [f"{s.PREFIX}.work.>"], retention=api.RetentionPolicy.WORK_QUEUE,
+        duplicate_window=COMMAND_DUPLICATE_WINDOW,
+        description="Tool, model and notify commands; one consumer per work kind",
+    ),
+    StreamSpec(
+        "RESULTS", [f"{s.PREFIX}.result.>"], duplicate_window=COMMAND_DUPLICATE_WINDOW,
+        description="Results flowing back into a run",
+    ),
+    StreamSpec(
+        "APPROVALS", [f"{s.PREFIX}.approval.>"], max_age=30 * DAY,
+        duplicate_window=COMMAND_DUPLICATE_WINDOW,
+        description="Approval requests and decisions",
+    ),
+    StreamSpec(
+        "AUDIT", [f"{s.PREFIX}.audit.>"], max_age=365 * DAY,
+        duplicate_window=COMMAND_DUPLICATE_WINDOW,
+        description="Audit events; the audit service consumes them durably",
+    ),
+    StreamSpec(
+        "DLQ", [f"{s.PREFIX}.dlq.>"], max_age=30 * DAY,
+        description="Dead letters with the reason they could not be processed",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    durable: str
+    stream: str
+    filter_subject: str
+    ack_wait: float = 30.0
+    max_deliver: int = 5
+    # Redelivery delays after a nak without delay or an ack timeout (JetStream BackOff).
+    backoff: list[float] = field(default_factory=lambda: [1.0, 5.0, 15.0, 60.0])
+    max_ack_pending: int = 256
+
+    def config(self) -> api.ConsumerConfig:
+        return api.ConsumerConfig(
+            durable_name=self.durable,
+            filter_subject=self.filter_subject,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            max_deliver=self.max_deliver,
+            backoff=self.backoff[: self.max_deliver - 1] or None,
+            max_ack_pending=self.max_ack_pending,
+        )
+
+    def for_team(self, team: str) -> "ConsumerSpec":
+        """The same consumer scoped to one workspace (used by per-workspace workers)."""
+        base = self.filter_subject.removesuffix(">")
+        # Approval subjects end with the team; every other family has more tokens after it.
+        tail = s.token(team) if base.startswith(f"{s.PREFIX}.approval.") else f"{team}.>"
+        return replace(self, durable=f"{self.durable}-{team}", filter_subject=base + tail)
+
+
+class Consumers:
+    """Durable consumers, one per (service, input). Filters must not overlap on WORK."""
+
+    ORCHESTRATOR_EVENTS = ConsumerSpec("orchestrator-events", "EVENTS", f"{s.PREFIX}.event.>")
+    ORCHESTRATOR_RESULTS = ConsumerSpec(
+        "orchestrator-results", "RESULTS", f"{s.PREFIX}.result.>")
+    ORCHESTRATOR_DECISIONS = ConsumerSpec(
+        "orchestrator-decisions", "APPROVALS", f"{s.PREFIX}.approval.decision.>")
+    TOOLS = ConsumerSpec("tools", "WORK", f"{s.PREFIX}.work.tool.>", ack_wait=60.0)
+    # Model calls can take minutes: handlers also send in-progress acks while waiting.
+    ROUTER = ConsumerSpec("router", "WORK", f"{s.PREFIX}.work.model.>", ack_wait=120.0)
+    NOTIFIER = ConsumerSpec("notifier", "WORK", f"{s.PREFIX}.work.notify.>")
+    APPROVAL_REQUESTS = ConsumerSpec(
+        "approval-requests", "APPROVALS", f"{s.PREFIX}.approval.request.>")
+    AUDIT = ConsumerSpec(
+        "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=20, max_ack_pending=1024)
+
+    @classmethod
+    def all(cls) -> list[ConsumerSpec]:
+        return [v for v in vars(cls).values() if isinstance(v, ConsumerSpec)]
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    name: str
+    history: int = 1
+    ttl: float | None = None
+    description: str = ""
+
+
+class Buckets:
+    RUNS = BucketSpec("triage-runs", history=5, description="Run state (optimistic CAS)")
+    # Records of outbound writes already performed, keyed by run and step.
+    IDEMPOTENCY = BucketSpec("triage-idempotency", ttl=30 * DAY)
+
+    @classmethod
+    def all(cls) -> list[BucketSpec]:
+        return [v for v in vars(cls).values() if isinstance(v, BucketSpec)]
+
+
+async def provision_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    for spec in STREAMS:
+        config = spec.config(replicas)
+        try:
+            await js.stream_info(spec.name)
+        except NotFoundError:
+            try:
+                await js.add_stream(config)
+                continue
+            except BadRequestError:  # another replica created it meanwhile
+                pass
+        await js.update_stream(config)
+
+
+async def provision_buckets(js: JetStreamContext, replicas: int = 1) -> None:
+    for spec in Buckets.all():
+        await js.create_key_value(
+            api.KeyValueConfig(
+                bucket=spec.name, history=spec.history, ttl=spec.ttl,
+                description=spec.description, replicas=replicas,
+                storage=api.StorageType.FILE,
+            )
+        )
+
+
+async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
+    """Create or update one durable consumer (add_consumer is idempotent for equal configs
+    and updates mutable fields otherwise)."""
+    await js.add_consumer(spec.stream, spec.config())
+
+
+async def provision(js: JetStreamContext, replicas: int = 1) -> None:
+    await provision_streams(js, replicas)
+    await provision_buckets(js, replicas)

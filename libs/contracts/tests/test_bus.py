@@ -1,0 +1,102 @@
+"""The bus against a real nats-server: provisioning, dedupe, error mapping to acks."""
+
+import asyncio
+
+import pytest
+from faststream.nats import JStream, PullSub
+from nats.js.api import ConsumerConfig
+
+from triage_contracts import subjects
+from triage_contracts.bus import build_broker, jetstream, publish, stream_for
+from triage_contracts.errors import PermanentError, TemporaryError
+from triage_contracts.messages import DeadLetter, ToolCall
+from triage_contracts.streams import STREAMS, ConsumerSpec, provision
+
+
+async def started_broker(url: str, service: str = "test"):
+    broker = build_broker(url, service)
+    await broker.connect()
+    await provision(jetstream(broker))
+    return broker
+
+
+def call(step: str = "s1") -> ToolCall:
+    return ToolCall(team_id="T1", run_id="r1", step_id=step, tool="github.search", arguments={})
+
+
+async def test_provision_is_idempotent(nats_url: str) -> None:
+    broker = await started_broker(nats_url)
+    await provision(jetstream(broker))  # a second replica starting
+    names = {s.name for s in STREAMS}
+    infos = await jetstream(broker).streams_info()
+    assert names <= {i.config.name for i in infos}
+    events = await jetstream(broker).stream_info("EVENTS")
+    assert events.config.duplicate_window >= 600
+    await broker.stop()
+
+
+async def test_duplicate_msg_id_is_stored_once(nats_url: str) -> None:
+    broker = await started_broker(nats_url)
+    subject = subjects.work("tool", "T1", "github")
+    assert await publish(broker, call(), subject, msg_id="evt-1") is True
+    assert await publish(broker, call(), subject, msg_id="evt-1") is False
+    info = await jetstream(broker).stream_info(stream_for(subject))
+    assert info.state.messages == 1
+    await broker.stop()
+
+
+async def collect_dead_letters(broker, count: int, timeout: float = 10.0) -> list[DeadLetter]:
+    js = jetstream(broker)
+    sub = await js.pull_subscribe("triage.dlq.>", durable="dlq-reader", stream="DLQ")
+    letters: list[DeadLetter] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(letters) < count and asyncio.get_running_loop().time() < deadline:
+        try:
+            for m in await sub.fetch(1, timeout=0.5):
+                letters.append(DeadLetter.model_validate_json(m.data))
+                await m.ack()
+        except TimeoutError:
+            pass
+    return letters
+
+
+@pytest.mark.parametrize("failure", ["permanent", "malformed", "temporary"])
+async def test_failures_are_dead_lettered_with_reason(nats_url: str, failure: str) -> None:
+    broker = build_broker(nats_url, "test")
+    spec = ConsumerSpec("probe", "WORK", "triage.work.tool.>", max_deliver=2, backoff=[0.1])
+    seen: list[str] = []
+
+    @broker.subscriber(
+        spec.filter_subject, stream=JStream("WORK", declare=False), durable=spec.durable,
+        config=ConsumerConfig(**{k: v for k, v in spec.config().__dict__.items()
+                                 if v is not None and k != "durable_name"}),
+        pull_sub=PullSub(timeout=0.2),
+    )
+    async def handle(msg: ToolCall) -> None:
+        seen.append(msg.step_id)
+        if failure == "permanent":
+            raise PermanentError("tool does not exist")
+        raise TemporaryError("upstream down", delay=0.1)
+
+    await broker.connect()
+    await provision(jetstream(broker))
+    await broker.start()
+    subject = subjects.work("tool", "T1", "github")
+    if failure == "malformed":
+        await broker.publish({"team_id": "T1"}, subject, stream="WORK")
+    else:
+        await publish(broker, call(), subject)
+    letters = await collect_dead_letters(broker, 1)
+    await broker.stop()
+
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter.original_subject == subject
+    assert letter.service == "test"
+    if failure == "permanent":
+        assert letter.reason == "tool does not exist" and seen == ["s1"]
+    elif failure == "malformed":
+        assert "run_id" in letter.reason and seen == []
+        assert '"team_id"' in letter.payload  # the payload is kept whole
+    else:
+        assert letter.error_code == "max_deliveries" and seen == ["s1", "s1"]
