@@ -3,14 +3,12 @@
 import asyncio
 
 import pytest
-from faststream.nats import JStream, PullSub
-from nats.js.api import ConsumerConfig
 
 from triage_contracts import subjects
 from triage_contracts.bus import build_broker, jetstream, publish, stream_for
 from triage_contracts.errors import PermanentError, TemporaryError
 from triage_contracts.messages import DeadLetter, ToolCall
-from triage_contracts.streams import STREAMS, ConsumerSpec, provision
+from triage_contracts.streams import STREAMS, ConsumerSpec, provision, subscriber_options
 
 
 async def started_broker(url: str, service: str = "test"):
@@ -66,12 +64,7 @@ async def test_failures_are_dead_lettered_with_reason(nats_url: str, failure: st
     spec = ConsumerSpec("probe", "WORK", "triage.work.tool.>", max_deliver=2, backoff=[0.1])
     seen: list[str] = []
 
-    @broker.subscriber(
-        spec.filter_subject, stream=JStream("WORK", declare=False), durable=spec.durable,
-        config=ConsumerConfig(**{k: v for k, v in spec.config().__dict__.items()
-                                 if v is not None and k != "durable_name"}),
-        pull_sub=PullSub(timeout=0.2),
-    )
+    @broker.subscriber(**subscriber_options(spec))
     async def handle(msg: ToolCall) -> None:
         seen.append(msg.step_id)
         if failure == "permanent":

@@ -186,6 +186,8 @@ class Evidence(BaseModel):
     title: str
     url: str | None = None
     detail: str = ""
+    # Structured facts (sha, run id, issue number, metric value) a model or a rule can use.
+    attributes: JsonDict = Field(default_factory=dict)
 
 
 class ApprovalRequest(Message):

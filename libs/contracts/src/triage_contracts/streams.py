@@ -177,3 +177,22 @@ async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
 async def provision(js: JetStreamContext, replicas: int = 1) -> None:
     await provision_streams(js, replicas)
     await provision_buckets(js, replicas)
+
+
+def subscriber_options(spec: ConsumerSpec, team_scope: str | None = None) -> dict[str, object]:
+    """Keyword arguments for `broker.subscriber(**...)`: a durable pull consumer on the
+    provisioned stream, scoped to one team when the service runs per workspace."""
+    from faststream import AckPolicy
+    from faststream.nats import JStream, PullSub
+
+    if team_scope:
+        spec = spec.for_team(team_scope)
+    config = spec.config()
+    return {
+        "subject": spec.filter_subject,
+        "stream": JStream(spec.stream, declare=False),
+        "durable": spec.durable,
+        "config": config,
+        "pull_sub": PullSub(batch_size=10, timeout=1.0),
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+    }
