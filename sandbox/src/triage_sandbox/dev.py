@@ -1,0 +1,139 @@
+"""`triage-dev`: run the whole stack locally (`triage-dev` / `triage-dev run`), or put a
+question to a running sandbox (`triage-dev ask "why is checkout-api failing?"`)."""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from dotenv import dotenv_values
+
+from .plan import SANDBOX_TEAM, make_plan
+from .slack_events import app_mention, event_body, signed_headers
+from .stack import Stack, data_dir_default
+
+STATE_FILE = "dev.json"
+
+
+def load_env() -> dict[str, str]:
+    """The process environment over `.env` (the environment wins, as in the services)."""
+    file_values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    return {**file_values, **os.environ}
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).resolve()
+    plan = make_plan(load_env(), data_dir, fixed_ports=not args.random_ports)
+    stack = Stack(plan, colour=sys.stdout.isatty())
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print("Starting the triage stack:", *("  " + line for line in plan.describe()), sep="\n")
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"\nstart-up failed: {exc}", file=sys.stderr)
+        return 1
+    _write_state(plan, stack)
+    _print_next_steps(plan, stack)
+    stop.wait()
+    print("\nStopping…", flush=True)
+    stack.stop()
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    return 0
+
+
+def _write_state(plan, stack: Stack) -> None:  # type: ignore[no-untyped-def]
+    state = {
+        "nats_url": stack.nats_url,
+        "urls": {p.name: p.url for p in plan.processes},
+        "sandboxed": plan.sandboxed,
+    }
+    if plan.sandboxed["slack"]:
+        # Sandbox only: lets `triage-dev ask` sign requests like Slack would.
+        state["sandbox_signing_secret"] = plan.signing_secret
+    path = plan.data_dir / STATE_FILE
+    path.write_text(json.dumps(state, indent=2))
+    path.chmod(0o600)
+
+
+def _print_next_steps(plan, stack: Stack) -> None:  # type: ignore[no-untyped-def]
+    urls = {p.name: p.url for p in plan.processes}
+    lines = ["", "The triage stack is up. Ctrl-C stops everything.", "",
+             f"  Slack events   {urls['ingress']}/slack/events  (commands: /slack/commands)",
+             f"  Approvals UI   {urls['approval']}/",
+             f"  Audit API      {urls['audit']}/audit/teams",
+             f"  NATS           {stack.nats_url}", ""]
+    if plan.sandboxed["slack"]:
+        lines += ["SANDBOX: no Slack credentials found, so Slack, and every system without",
+                  "credentials, is played by a local stand-in with demo data. Try:", "",
+                  '  uv run triage-dev ask "why is checkout-api failing?"', "",
+                  f"  Sandbox Slack messages: {urls['slack']}/sandbox/messages"]
+    else:
+        lines += ["Point your Slack app's Event Subscriptions and slash command at the URLs",
+                  "above (through a public tunnel or ingress)."]
+    print("\n".join(lines), flush=True)
+
+
+def ask(args: argparse.Namespace) -> int:
+    state_path = Path(args.data_dir).resolve() / STATE_FILE
+    if not state_path.exists():
+        print("no running dev stack found: start it with scripts/dev", file=sys.stderr)
+        return 2
+    state = json.loads(state_path.read_text())
+    secret = state.get("sandbox_signing_secret")
+    if not secret:
+        print("`ask` only works against the sandbox Slack", file=sys.stderr)
+        return 2
+    payload = app_mention(SANDBOX_TEAM, args.channel, args.user, args.question)
+    body = event_body(payload)
+    ingress, slack = state["urls"]["ingress"], state["urls"]["slack"]
+    resp = httpx.post(f"{ingress}/slack/events", content=body,
+                      headers=signed_headers(secret, body, "application/json"), timeout=10)
+    print(f"ingress answered {resp.status_code}")
+    thread_ts = payload["event"]["ts"]  # type: ignore[index]
+    return _wait_for_reply(slack, thread_ts, args.timeout)
+
+
+def _wait_for_reply(slack: str, thread_ts: str, timeout: float) -> int:
+    deadline, seen = time.monotonic() + timeout, set()
+    while time.monotonic() < deadline:
+        for msg in httpx.get(f"{slack}/sandbox/messages", timeout=5).json():
+            if msg.get("thread_ts") == thread_ts and msg["ts"] not in seen:
+                seen.add(msg["ts"])
+                print(f"\n--- bot replied in the thread ---\n{msg.get('text', '')}")
+                if "Approval needed" in msg.get("text", ""):
+                    print("\n(open the Approvals UI to approve or reject the proposed write)")
+                    return 0
+                return 0
+        time.sleep(0.5)
+    print("no reply yet; see the stack's logs", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="triage-dev", description=__doc__)
+    parser.add_argument("--data-dir", default=str(data_dir_default()))
+    sub = parser.add_subparsers(dest="command")
+    run_p = sub.add_parser("run", help="start the whole stack (the default)")
+    run_p.add_argument("--random-ports", action="store_true", help="never use the fixed ports")
+    ask_p = sub.add_parser("ask", help="ask the sandbox bot a question, as a Slack mention")
+    ask_p.add_argument("question")
+    ask_p.add_argument("--user", default="U_REQUESTER")
+    ask_p.add_argument("--channel", default="C_TRIAGE")
+    ask_p.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    if args.command == "ask":
+        sys.exit(ask(args))
+    if args.command is None:
+        args.random_ports = False
+    sys.exit(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Deciding what the dev stack runs: which outside systems are real (credentials found)
+and which are sandboxed, which ports, and each process's environment. Pure: no I/O beyond
+reading the environment mapping it is given, so it is easy to test."""
+
+import secrets
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("audit", "approval", "router", "tools", "orchestrator", "ingress")
+DEFAULT_PORTS = {
+    "ingress": 8310, "approval": 8320, "audit": 8330, "orchestrator": 8340, "tools": 8350,
+    "router": 8360, "slack": 8370, "github": 8380, "prometheus": 8390,
+}
+SANDBOX_REPOS = "demo-org/checkout-api,demo-org/payments-api"
+SANDBOX_TEAM = "TSANDBOX"
+# Demo people of the sandbox workspace: a requester and two approvers.
+SANDBOX_APPROVERS = "U_APPROVER,U_LEAD"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def pick_port(name: str, fixed: bool) -> int:
+    preferred = DEFAULT_PORTS[name]
+    if fixed and port_is_free(preferred):
+        return preferred
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    ready_path: str = "/readyz"  # "" = ready when the port accepts connections
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Plan:
+    data_dir: Path
+    nats_url: str | None  # None: start the embedded server
+    sandboxed: dict[str, bool]
+    processes: list[Process] = field(default_factory=list)
+    signing_secret: str = ""
+    bot_token: str = ""
+    service_token: str = ""
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def describe(self) -> list[str]:
+        lines = []
+        for system, sandboxed in self.sandboxed.items():
+            lines.append(f"{system:<10} {'SANDBOX stand-in' if sandboxed else 'real (configured)'}")
+        return lines
+
+
+def _secret(env: dict[str, str], name: str, sandbox_value: str) -> str:
+    return env.get(name) or sandbox_value
+
+
+def make_plan(env: dict[str, str], data_dir: Path, fixed_ports: bool = True) -> Plan:
+    """What to run, from the environment (already merged with `.env`)."""
+    sandboxed = {
+        "slack": not (env.get("SLACK_BOT_TOKEN") and env.get("SLACK_SIGNING_SECRET")),
+        "github": not env.get("GITHUB_TOKEN"),
+        "prometheus": not env.get("PROMETHEUS_URL"),
+        "models": not env.get("OPENAI_API_KEY"),
+    }
+    ports = {name: pick_port(name, fixed_ports) for name in DEFAULT_PORTS}
+    plan = Plan(data_dir=data_dir, nats_url=env.get("NATS_URL") or None, sandboxed=sandboxed)
+    plan.signing_secret = _secret(env, "SLACK_SIGNING_SECRET", "sandbox-" + secrets.token_hex(16))
+    plan.bot_token = _secret(env, "SLACK_BOT_TOKEN", "xoxb-sandbox-" + secrets.token_hex(8))
+    plan.service_token = env.get("SERVICE_TOKEN") or secrets.token_hex(16)
+    standins = _standins(plan, ports)
+    plan.processes = standins + _services(plan, env, ports)
+    return plan
+
+
+def _standins(plan: Plan, ports: dict[str, int]) -> list[Process]:
+    out = []
+    for name in ("slack", "github", "prometheus"):
+        if not plan.sandboxed[name]:
+            continue
+        argv = [sys.executable, "-m", "triage_sandbox.standins", name, "--port", str(ports[name])]
+        if name == "slack":
+            argv += ["--token", plan.bot_token]
+        out.append(Process(name, argv, {}, ports[name], ready_path=""))
+    return out
+
+
+def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Process]:
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    db_dir = plan.data_dir
+    common = {
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "ENVIRONMENT": env.get("ENVIRONMENT", "development"),
+        "APPROVAL_SIGNING_KEY": env.get("APPROVAL_SIGNING_KEY") or "dev-only-" + secrets.token_hex(16),
+        "PYTHONUNBUFFERED": "1",
+    }
+    repos = env.get("GITHUB_REPOS") or (SANDBOX_REPOS if plan.sandboxed["github"] else "")
+    specific: dict[str, dict[str, str]] = {
+        "ingress": {
+            "SLACK_SIGNING_SECRET": plan.signing_secret, "SLACK_BOT_TOKEN": plan.bot_token,
+            "SLACK_API_URL": f"{url['slack']}/api/" if plan.sandboxed["slack"]
+            else env.get("SLACK_API_URL", "https://slack.com/api/"),
+            "APPROVAL_URL": url["approval"], "SERVICE_TOKEN": plan.service_token,
+        },
+        "tools": {
+            "GITHUB_API_URL": url["github"] if plan.sandboxed["github"]
+            else env.get("GITHUB_API_URL", "https://api.github.com"),
+            "GITHUB_TOKEN": env.get("GITHUB_TOKEN", ""),
+            "GITHUB_REPOS": repos,
+            "PROMETHEUS_URL": url["prometheus"] if plan.sandboxed["prometheus"]
+            else env["PROMETHEUS_URL"],
+        },
+        "router": {},
+        "orchestrator": {"GITHUB_REPOS": repos, "APPROVAL_PUBLIC_URL": url["approval"]},
+        "audit": {"DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/audit.db"},
+        "approval": {
+            "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/approval.db",
+            "APPROVERS": env.get("APPROVERS") or (SANDBOX_APPROVERS if plan.sandboxed["slack"] else ""),
+            "DEV_IDENTITY": "true" if plan.sandboxed["slack"] else "false",
+            "PUBLIC_URL": url["approval"], "SERVICE_TOKEN": plan.service_token,
+        },
+    }
+    out = []
+    for name in SERVICES:
+        process_env = {**common, **specific[name], "PORT": str(ports[name])}
+        if not process_env.get("GITHUB_TOKEN", "x"):
+            process_env.pop("GITHUB_TOKEN")
+        out.append(Process(name, [sys.executable, "-m", f"triage_{name}"], process_env, ports[name]))
+    return out

@@ -1,0 +1,79 @@
+"""A plan with a write: the approval page shows the exact effect; approving over HTTP
+performs the write exactly once; rejecting performs none."""
+
+import httpx
+import pytest
+
+from triage_sandbox.stack import Stack
+
+from .helpers import mention, settle, thread_messages, wait_for
+
+QUESTION = "why is checkout-api failing?"
+
+
+def pending_approval(stack: Stack) -> dict[str, object] | None:
+    url = stack.plan.process("approval").url + "/api/approvals"
+    items = httpx.get(url, params={"status": "pending"}, timeout=5).json()
+    if isinstance(items, dict):
+        items = items.get("approvals", items.get("items", []))
+    return items[0] if items else None
+
+
+def decide(stack: Stack, approval_id: str, user: str, decision: str, reason: str = "") -> httpx.Response:
+    url = f"{stack.plan.process('approval').url}/api/approvals/{approval_id}/decision"
+    return httpx.post(url, json={"decision": decision, "reason": reason},
+                      headers={"X-Forwarded-User": user}, timeout=10)
+
+
+def comments(stack: Stack) -> list[dict[str, object]]:
+    return httpx.get(stack.plan.process("github").url + "/sandbox/comments", timeout=5).json()
+
+
+def _prepare(stack: Stack) -> tuple[str, dict[str, object]]:
+    payload = mention(stack, QUESTION)
+    thread_ts = payload["event"]["ts"]
+    approval = wait_for(lambda: pending_approval(stack))
+    prompt = wait_for(lambda: [m for m in thread_messages(stack, thread_ts)
+                               if "Approval needed" in m.get("text", "")])
+    assert prompt, "the approval prompt was posted in the thread"
+    return thread_ts, approval
+
+
+def test_approval_page_shows_exact_effect_and_approve_writes_once(stack: Stack) -> None:
+    thread_ts, approval = _prepare(stack)
+    action = approval["action"]
+    assert action["tool"] == "github.comment_issue"
+    args = action["arguments"]
+    assert args["repo"] == "demo-org/checkout-api" and args["issue_number"] == 42
+
+    page = httpx.get(f"{stack.plan.process('approval').url}/approvals/{approval['approval_id']}",
+                     timeout=5)
+    assert page.status_code == 200
+    assert "demo-org/checkout-api" in page.text and "42" in page.text
+    first_line = args["body"].splitlines()[0]
+    assert first_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")[:40] in page.text \
+        or first_line[:40] in page.text
+
+    assert decide(stack, approval["approval_id"], "U_REQUESTER", "approve").status_code == 403
+    assert decide(stack, approval["approval_id"], "U_APPROVER", "approve").status_code == 200
+    assert decide(stack, approval["approval_id"], "U_LEAD", "approve").status_code == 409
+
+    wait_for(lambda: [c for c in comments(stack) if c.get("issue_number", 42) == 42])
+    final = wait_for(lambda: [m for m in thread_messages(stack, thread_ts)
+                              if "Commented" in m.get("text", "")])
+    settle(3)
+    assert len(comments(stack)) == 1
+    assert len(final) == 1
+    assert args["body"].splitlines()[0] in comments(stack)[0]["body"]
+
+
+@pytest.mark.parametrize("reason", ["not now, incident commander will post"])
+def test_reject_performs_no_write(stack: Stack, reason: str) -> None:
+    thread_ts, approval = _prepare(stack)
+    assert decide(stack, approval["approval_id"], "U_APPROVER", "reject", reason).status_code == 200
+    final = wait_for(lambda: [m for m in thread_messages(stack, thread_ts)
+                              if "rejected" in m.get("text", "").lower()
+                              and "Approval needed" not in m.get("text", "")])
+    settle(3)
+    assert comments(stack) == []
+    assert reason in final[0]["text"]
