@@ -1,0 +1,1 @@
+"""Model providers behind one protocol: the router tries targets without knowing vendors."""
