@@ -9,7 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+    # hide_input_in_errors: a bad value must not print secrets in the start-up error.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", env_file_encoding="utf-8", hide_input_in_errors=True
+    )
 
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
     nats_replicas: int = Field(1, ge=1, le=5, description="Stream replicas (3 in production)")

@@ -1,0 +1,54 @@
+"""Wiring of the approval service: broker, consumer, store, sweep, API and pages.
+No I/O here: the database schema and the broker connect in the lifespan."""
+
+import asyncio
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from triage_contracts.bus import build_broker
+from triage_contracts.health import health_router
+from triage_contracts.runtime import broker_lifespan
+
+from . import api, web
+from .background import Sweeper
+from .db import create_schema, make_engine
+from .decisions import SERVICE, Approvals
+from .handlers import register
+from .rules import DecisionRefused
+from .settings import Settings
+from .store import ApprovalStore
+
+
+def build_app(settings: Settings) -> FastAPI:
+    registry = CollectorRegistry()
+    broker = build_broker(settings.nats_url, SERVICE, registry)
+    engine = make_engine(settings.database_url)
+    approvals = Approvals(settings, ApprovalStore(engine), broker, registry)
+    register(broker, settings, approvals)
+    sweeper = Sweeper(approvals, settings.sweep_interval)
+
+    async def on_start() -> None:
+        await asyncio.to_thread(create_schema, engine)
+        sweeper.start()
+
+    async def on_stop() -> None:
+        await sweeper.stop()
+        engine.dispose()
+
+    app = FastAPI(title="Triage approvals",
+                  lifespan=broker_lifespan(broker, settings, on_start, on_stop))
+    app.state.settings = settings
+    app.state.broker = broker
+    app.state.approvals = approvals
+    app.state.sweeper = sweeper
+    app.include_router(health_router(broker, registry))
+    app.include_router(api.router)
+    app.include_router(web.router)
+    app.add_exception_handler(DecisionRefused, _refused)  # type: ignore[arg-type]
+    return app
+
+
+async def _refused(_: Request, exc: DecisionRefused) -> JSONResponse:
+    """The one mapping of refused decisions to HTTP for the JSON API."""
+    return JSONResponse({"detail": exc.reason}, status_code=exc.status)

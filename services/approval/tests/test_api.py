@@ -1,0 +1,163 @@
+"""The JSON API and the decision rules end to end: a request published on a real NATS is
+stored, decided through HTTP under uvicorn, and one signed decision lands on the stream."""
+
+import asyncio
+
+from triage_contracts.approvals import verify_decision
+from triage_contracts.messages import ApprovalDecision, AuditKind, Decision
+
+from .conftest import KEY, REQUESTER, SERVICE_TOKEN, Bus, Service, approval_request, eventually
+
+
+def assert_signed(decision: ApprovalDecision) -> None:
+    args = (decision.approval_id, decision.action_digest, decision.decision.value,
+            decision.approver_id, decision.decided_at)
+    assert verify_decision(KEY, decision.signature, *args)
+    assert not verify_decision("another-key", decision.signature, *args)
+
+
+async def test_published_request_is_listed_and_audited(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    assert req.approval_id in await eventually(service.pending_ids)
+
+    item = (await service.http.get(f"/api/approvals/{req.approval_id}")).json()
+    assert item["action"]["arguments"]["body"] == req.action.arguments["body"]
+    assert item["requester_id"] == REQUESTER and item["status"] == "pending"
+    assert item["url"] == f"http://approvals.test/approvals/{req.approval_id}"
+    audit = await eventually(bus.audit)
+    assert [(e.audit_kind, e.action, e.actor) for e in audit] == [
+        (AuditKind.APPROVAL, "requested", REQUESTER)]
+
+
+async def test_redelivered_request_is_stored_once(service: Service, bus: Bus) -> None:
+    req = approval_request()
+    await bus.request(req)
+    await bus.request(req.model_copy(update={"message_id": "another-delivery"}))
+    await service.wait_stored(req.approval_id)
+    await asyncio.sleep(0.5)
+    assert await service.pending_ids() == [req.approval_id]
+
+
+async def test_approve_publishes_one_verifiable_decision(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+
+    resp = await service.decide(req.approval_id, "U_ALICE", "approve")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "approved" and resp.json()["decided_by"] == "U_ALICE"
+    [decision] = await eventually(bus.decisions)
+    assert decision.decision is Decision.APPROVE and decision.approver_id == "U_ALICE"
+    assert decision.action_digest == req.action_digest and decision.run_id == req.run_id
+    assert_signed(decision)
+
+    again = await service.decide(req.approval_id, "U_BOB", "approve")
+    assert again.status_code == 409
+    assert again.json()["detail"].startswith("already approved by U_ALICE at ")
+    await asyncio.sleep(0.5)
+    assert len(await bus.decisions()) == 1
+    kinds = [(e.audit_kind, e.action) for e in await bus.audit()]
+    assert (AuditKind.DECISION, "approve") in kinds
+
+
+async def test_concurrent_approvals_decide_once(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    answers = await asyncio.gather(
+        *(service.decide(req.approval_id, user, "approve") for user in ("U_ALICE", "U_BOB") * 3))
+    assert sorted(r.status_code for r in answers) == [200, 409, 409, 409, 409, 409]
+    await asyncio.sleep(0.5)
+    assert len(await bus.decisions()) == 1
+
+
+async def test_requester_cannot_approve_own_request(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    resp = await service.decide(req.approval_id, REQUESTER, "approve")
+    assert resp.status_code == 403
+    assert resp.json() == {"detail": "the requester cannot approve their own request"}
+    await asyncio.sleep(0.5)
+    assert await bus.decisions() == []
+    assert await service.pending_ids() == [req.approval_id]
+
+
+async def test_requester_may_withdraw_with_a_reason(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    resp = await service.decide(req.approval_id, REQUESTER, "reject", "asked the wrong thing")
+    assert resp.status_code == 200 and resp.json()["status"] == "rejected"
+
+
+async def test_only_the_workspace_approvers_may_decide(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    other = await bus.request(approval_request(team="T_OTHER"))
+    await service.wait_stored(req.approval_id)
+    await service.wait_stored(other.approval_id)
+
+    for user in ("U_MALLORY", "U_CAROL"):  # U_CAROL approves for T_OTHER only
+        resp = await service.decide(req.approval_id, user, "approve")
+        assert resp.status_code == 403
+        assert resp.json()["detail"] == f"{user} is not an approver for this workspace"
+    assert (await service.decide(other.approval_id, "U_CAROL", "approve")).status_code == 200
+    [decision] = await eventually(bus.decisions)
+    assert decision.approval_id == other.approval_id and decision.team_id == "T_OTHER"
+
+
+async def test_reject_needs_a_reason_and_is_published(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    missing = await service.decide(req.approval_id, "U_BOB", "reject", "  ")
+    assert missing.status_code == 422
+    assert missing.json() == {"detail": "a reason is required to reject"}
+    assert await bus.decisions() == []
+
+    resp = await service.decide(req.approval_id, "U_BOB", "reject", "incident lead posts it")
+    assert resp.status_code == 200
+    [decision] = await eventually(bus.decisions)
+    assert decision.decision is Decision.REJECT and decision.reason == "incident lead posts it"
+    assert_signed(decision)
+
+
+async def test_identity_sources(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    nobody = await service.decide(req.approval_id, None, "approve")
+    assert nobody.status_code == 401
+    forged = await service.decide(req.approval_id, "U_MALLORY", "approve", approver_id="U_ALICE")
+    assert forged.status_code == 403 and "trusted service" in forged.json()["detail"]
+    wrong = await service.decide(req.approval_id, None, "approve", approver_id="U_ALICE",
+                                 headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    assert await bus.decisions() == []
+
+    button = await service.decide(req.approval_id, None, "approve", approver_id="U_BOB",
+                                  headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
+    assert button.status_code == 200, button.text
+    [decision] = await eventually(bus.decisions)
+    assert decision.approver_id == "U_BOB"
+    assert_signed(decision)
+
+
+async def test_unknown_and_invalid(service: Service, bus: Bus) -> None:
+    missing = await service.decide("ap-nope", "U_ALICE", "approve")
+    assert missing.status_code == 404 and missing.json() == {"detail": "no approval ap-nope"}
+    assert (await service.http.get("/api/approvals/ap-nope")).status_code == 404
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    expire = await service.decide(req.approval_id, "U_ALICE", "expire")
+    assert expire.status_code == 422
+
+
+async def test_mismatched_digest_is_dead_lettered(service: Service, bus: Bus) -> None:
+    req = await bus.request(approval_request(action_digest="0" * 64))
+    [letter] = await eventually(bus.dead_letters)
+    assert letter.service == "approval" and "action_digest does not match" in letter.reason
+    assert (await service.http.get(f"/api/approvals/{req.approval_id}")).status_code == 404
+
+
+async def test_health_and_metrics(service: Service, bus: Bus) -> None:
+    assert (await service.http.get("/readyz")).json() == {"status": "ready"}
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    await service.decide(req.approval_id, "U_ALICE", "approve")
+    metrics = (await service.http.get("/metrics")).text
+    assert 'triage_approval_decisions_total{decision="approve"} 1.0' in metrics
