@@ -8,6 +8,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from nats.errors import ConnectionClosedError, ConnectionReconnectingError, DrainTimeoutError
 
 from .bus import jetstream
 from .logs import get_logger
@@ -37,7 +38,7 @@ def broker_lifespan(
         finally:
             if on_stop is not None:
                 await on_stop()
-            await broker.stop()
+            await _stop(broker)
 
     return lifespan
 
@@ -48,3 +49,14 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
         access_log=False, lifespan="on",
     )
+
+
+async def _stop(broker: NatsBroker) -> None:
+    """Drain and close; while NATS is unreachable draining fails, so close outright."""
+    try:
+        await broker.stop()
+    except (ConnectionReconnectingError, ConnectionClosedError, DrainTimeoutError) as exc:
+        log.warning("broker did not drain cleanly", error=type(exc).__name__)
+        connection = broker.config.connection_state
+        if connection:
+            await connection.connection.close()

@@ -1,0 +1,64 @@
+"""Assembling the ingress: the Slack endpoints (edge role), the notify consumer (notifier
+role), health and metrics. No I/O here: connecting happens in the lifespan."""
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from slack_sdk.signature import SignatureVerifier
+from triage_contracts.audit import AuditEmitter
+from triage_contracts.bus import build_broker
+from triage_contracts.health import health_router
+from triage_contracts.logs import get_logger
+from triage_contracts.runtime import broker_lifespan
+
+from . import commands, events
+from .boundary import install_error_boundary
+from .clients.slack import SlackClient
+from .handlers import register_notifier
+from .intake import Edge
+from .notifier import Notifier
+from .settings import Settings
+
+SERVICE = "ingress"
+log = get_logger("triage.ingress")
+
+
+def _verifier(settings: Settings) -> SignatureVerifier | None:
+    secret = settings.slack_signing_secret
+    if secret is None or not secret.get_secret_value().strip():
+        log.warning("SLACK_SIGNING_SECRET is not set: every Slack request will be refused")
+        return None
+    return SignatureVerifier(secret.get_secret_value())
+
+
+def _slack(settings: Settings) -> SlackClient | None:
+    if settings.slack_bot_token is None:
+        log.warning("SLACK_BOT_TOKEN is not set: notifications will fail")
+        return None
+    return SlackClient(settings.slack_bot_token, settings.slack_api_url,
+                       timeout=settings.slack_timeout_s)
+
+
+def build_app(settings: Settings) -> FastAPI:
+    settings.check_production_secrets()
+    registry = CollectorRegistry()
+    broker = build_broker(settings.nats_url, SERVICE, registry)
+    audit = AuditEmitter(broker, SERVICE)
+    notifier = Notifier(broker, _slack(settings), audit) if settings.serves_notifier else None
+    if notifier is not None:
+        register_notifier(broker, notifier, settings.team_scope)
+
+    app = FastAPI(
+        title="triage-ingress", version="0.1.0",
+        lifespan=broker_lifespan(broker, settings, notifier.start if notifier else None),
+    )
+    app.state.settings = settings
+    app.state.broker = broker
+    app.state.registry = registry
+    app.state.notifier = notifier
+    if settings.serves_edge:
+        app.state.edge = Edge(settings, broker, audit, _verifier(settings))
+        app.include_router(events.router)
+        app.include_router(commands.router)
+    app.include_router(health_router(broker, registry))
+    install_error_boundary(app)
+    return app

@@ -1,0 +1,1 @@
+"""The only modules of the ingress that call third parties over the network."""

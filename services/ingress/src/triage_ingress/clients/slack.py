@@ -1,0 +1,114 @@
+"""The Slack Web API as the notifier needs it, through slack-sdk's AsyncWebClient.
+
+Failures are sorted once, here: rate limits, 5xx and connection trouble are temporary
+(the notify command is redelivered later); anything else Slack refuses (invalid_auth,
+channel_not_found, ...) is a `SlackRejected` the run must hear about.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from triage_contracts.errors import TemporaryError
+from triage_contracts.messages import NotifyRequest
+
+EVENT_TYPE = "triage_message"
+# Slack errors that say "not now" rather than "never".
+TEMPORARY = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                       "request_timeout", "team_added_to_org"})
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+
+class SlackRejected(Exception):
+    """Slack refused the call for good; `error` is Slack's error code."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def metadata(req: NotifyRequest) -> dict[str, Any]:
+    """What marks a posted message as this run step's, so a retry can find it."""
+    return {"event_type": EVENT_TYPE,
+            "event_payload": {"run_id": req.run_id, "step_id": req.step_id}}
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    value = exc.response.headers.get("Retry-After") if exc.response.headers else None
+    return float(value) if value and str(value).isdigit() else None
+
+
+@asynccontextmanager
+async def _sorted_errors(method: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except SlackApiError as exc:
+        status = exc.response.status_code
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or f"http_{status}")
+        if status == 429 or status >= 500 or error in TEMPORARY:
+            raise TemporaryError(f"Slack {method}: {error}", delay=_retry_after(exc)) from exc
+        raise SlackRejected(error) from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise TemporaryError(f"Slack {method} unreachable: {type(exc).__name__}") from exc
+    except SlackClientError as exc:  # a request slack-sdk itself refused to build
+        raise SlackRejected(f"client_error: {exc}") from exc
+
+
+class SlackClient:
+    def __init__(self, token: SecretStr, base_url: str, timeout: int = 10) -> None:
+        # Only rate limits are retried in-process: Slack did not post anything then. A
+        # connection error may hide a post that happened, so that case goes back to the
+        # notifier's redelivery, which looks for the message before posting again.
+        self._web = AsyncWebClient(
+            token=token.get_secret_value(), base_url=base_url, timeout=timeout,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        )
+
+    async def post(self, req: NotifyRequest) -> Posted:
+        async with _sorted_errors("chat.postMessage"):
+            resp = await self._web.chat_postMessage(
+                channel=req.channel_id, thread_ts=req.thread_ts, text=req.text,
+                blocks=req.blocks or None, unfurl_links=False, unfurl_media=False,
+                metadata=metadata(req),
+            )
+        return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
+
+    async def update(self, req: NotifyRequest, ts: str) -> Posted:
+        async with _sorted_errors("chat.update"):
+            resp = await self._web.chat_update(
+                channel=req.channel_id, ts=ts, text=req.text, blocks=req.blocks or None,
+            )
+        return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
+
+    async def find_posted(self, req: NotifyRequest) -> Posted | None:
+        """The message an earlier, interrupted attempt of this step posted, if any."""
+        async with _sorted_errors("conversations.replies"):
+            if req.thread_ts:
+                resp = await self._web.conversations_replies(
+                    channel=req.channel_id, ts=req.thread_ts, include_all_metadata=True,
+                    limit=200)
+            else:
+                resp = await self._web.conversations_history(
+                    channel=req.channel_id, include_all_metadata=True, limit=100)
+        for message in resp.get("messages") or []:
+            if _marks(message.get("metadata") or {}, req):
+                return Posted(channel=req.channel_id, ts=str(message["ts"]))
+        return None
+
+
+def _marks(meta: dict[str, Any], req: NotifyRequest) -> bool:
+    payload = meta.get("event_payload") or {}
+    return (meta.get("event_type") == EVENT_TYPE and payload.get("run_id") == req.run_id
+            and payload.get("step_id") == req.step_id)

@@ -1,0 +1,40 @@
+"""`POST /slack/commands`: the `/triage <question>` slash command.
+
+Slack shows the JSON answer to the asking user only (ephemeral); the real answer arrives
+later from the notifier as a channel message.
+"""
+
+import hashlib
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter
+
+from .boundary import RequestRejected
+from .intake import EdgeDep, enqueue
+from .normalize import from_command
+from .verify import VerifiedBody
+
+router = APIRouter()
+
+USAGE = ("Ask me about an engineering problem: `/triage <question>`, e.g. "
+         "`/triage why is checkout-api failing since this morning?`")
+ACK = "Looking into it…"
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise RequestRejected(400, "body is not form-encoded") from None
+    return dict(pairs)
+
+
+@router.post("/slack/commands")
+async def slack_commands(body: VerifiedBody, edge: EdgeDep) -> dict[str, Any]:
+    form = parse_form(body)
+    request = from_command(form, fallback_trigger=hashlib.sha256(body).hexdigest())
+    if request is None:
+        return {"response_type": "ephemeral", "text": USAGE}
+    await enqueue(edge, request)
+    return {"response_type": "ephemeral", "text": ACK}

@@ -1,0 +1,42 @@
+"""`POST /slack/events`: the Events API endpoint (mentions and direct messages).
+
+Answers 200 only once the request is safely in JetStream; a failed publish answers 503 so
+Slack retries, and the retry is deduplicated by its event id.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, Header
+from triage_contracts.logs import get_logger
+
+from .boundary import RequestRejected
+from .intake import EdgeDep, enqueue
+from .normalize import Ignored, from_event_callback, parse_json
+from .verify import VerifiedBody
+
+router = APIRouter()
+log = get_logger("triage.ingress.events")
+
+
+@router.post("/slack/events")
+async def slack_events(
+    body: VerifiedBody,
+    edge: EdgeDep,
+    x_slack_retry_num: str | None = Header(None),
+) -> dict[str, Any]:
+    payload = parse_json(body)
+    kind = payload.get("type")
+    if kind == "url_verification":
+        challenge = payload.get("challenge")
+        if not isinstance(challenge, str):
+            raise RequestRejected(400, "missing or invalid field challenge")
+        return {"challenge": challenge}
+    if kind != "event_callback":
+        return {"ok": True, "ignored": f"callback type {kind!r}"}
+    request = from_event_callback(payload)
+    if isinstance(request, Ignored):
+        return {"ok": True, "ignored": request.reason}
+    fresh = await enqueue(edge, request)
+    if x_slack_retry_num:
+        log.info("slack retry", retry_num=x_slack_retry_num, duplicate=not fresh)
+    return {"ok": True}

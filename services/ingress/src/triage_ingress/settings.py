@@ -1,0 +1,52 @@
+"""Ingress settings, from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, ROLE...).
+
+One image runs as the HTTP edge, the notifier, or both; the role decides which secrets
+are required, and production refuses to start without them."""
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
+from triage_contracts.settings import ServiceSettings
+
+SANDBOX_PREFIXES = ("sandbox-", "xoxb-sandbox")
+
+
+class Role(StrEnum):
+    ALL = "all"
+    EDGE = "edge"
+    NOTIFIER = "notifier"
+
+
+class Settings(ServiceSettings):
+    slack_signing_secret: SecretStr | None = Field(None, description="Slack app signing secret")
+    slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...)")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+    max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted request body")
+    # slack-sdk's verifier also enforces its own 5 minutes: this setting can only tighten it.
+    signature_tolerance_s: int = Field(300, ge=1, le=300)
+    # Slack gives up after 3 s; answering 503 before that makes it retry instead of guessing.
+    publish_timeout_s: float = Field(2.0, gt=0, le=10)
+    slack_timeout_s: int = Field(10, ge=1, description="Timeout of one Slack Web API call")
+    role: Role = Role.ALL
+
+    @property
+    def serves_edge(self) -> bool:
+        return self.role in (Role.ALL, Role.EDGE)
+
+    @property
+    def serves_notifier(self) -> bool:
+        return self.role in (Role.ALL, Role.NOTIFIER)
+
+    def check_production_secrets(self) -> None:
+        super().check_production_secrets()
+        if not self.is_production():
+            return
+        if self.serves_edge and not _real(self.slack_signing_secret):
+            raise ValueError("SLACK_SIGNING_SECRET must be set in production")
+        if self.serves_notifier and not _real(self.slack_bot_token):
+            raise ValueError("SLACK_BOT_TOKEN must be set in production")
+
+
+def _real(secret: SecretStr | None) -> bool:
+    value = secret.get_secret_value() if secret is not None else ""
+    return bool(value.strip()) and not value.startswith(SANDBOX_PREFIXES)

@@ -1,0 +1,43 @@
+"""The pure rules of what the agent answers, without a server."""
+
+import pytest
+from triage_contracts.messages import RequestKind
+from triage_ingress.boundary import RequestRejected
+from triage_ingress.normalize import Ignored, from_command, from_event_callback, strip_bot_mentions
+
+
+def test_only_the_bots_own_mention_is_removed() -> None:
+    text = strip_bot_mentions("<@UBOT> ask <@U_LEAD> about it", {"UBOT"})
+    assert text == "ask <@U_LEAD> about it"
+    assert strip_bot_mentions("<@UBOT|triage>  why\n red?", {"UBOT"}) == "why red?"
+    # Without authorizations the leading mention is the one that addressed the bot.
+    assert strip_bot_mentions("<@UBOT> why <@U2>?", set()) == "why <@U2>?"
+
+
+def test_team_falls_back_to_the_authorization_and_keeps_enterprise() -> None:
+    payload = {"event_id": "Ev1", "enterprise_id": "E1",
+               "authorizations": [{"team_id": "T9", "user_id": "UBOT"}],
+               "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> hi",
+                         "ts": "1.5", "channel": "C1"}}
+    req = from_event_callback(payload)
+    assert not isinstance(req, Ignored)
+    assert (req.team_id, req.enterprise_id, req.text) == ("T9", "E1", "hi")
+
+
+def test_team_id_that_cannot_be_a_subject_token_is_rejected() -> None:
+    payload = {"event_id": "Ev1", "team_id": "T.>", "event": {"type": "app_mention"}}
+    with pytest.raises(Exception, match="subject token"):
+        from_event_callback(payload)
+
+
+def test_command_without_trigger_id_uses_the_fallback() -> None:
+    form = {"team_id": "T1", "user_id": "U1", "channel_id": "C1", "text": "why?"}
+    one, two = from_command(form, "digest-a"), from_command(form, "digest-b")
+    assert one and two and one.request_kind is RequestKind.COMMAND
+    assert one.event_id != two.event_id
+
+
+def test_command_without_user_is_rejected_with_400() -> None:
+    with pytest.raises(RequestRejected) as err:
+        from_command({"team_id": "T1", "channel_id": "C1", "text": "x"}, "d")
+    assert err.value.status == 400

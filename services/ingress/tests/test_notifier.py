@@ -1,0 +1,164 @@
+"""The notifier against the Slack stand-in on real uvicorn, through the real slack-sdk
+client and the real NATS work queue: one message per run step, whatever happens."""
+
+from typing import Any
+
+import httpx
+import pytest
+from nats.js.errors import KeyNotFoundError
+from slack_sdk.web.async_client import AsyncWebClient
+from triage_contracts import subjects
+from triage_contracts.bus import publish
+from triage_contracts.ids import new_id
+from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, NotifyResult
+from triage_contracts.streams import Buckets
+from triage_ingress.notifier import record_key
+from triage_sandbox.slack_api import FaultSpec
+
+TEAM = "T0TEST"
+THREAD = "1732540000.000100"
+
+
+def request(step: str = "reply-1", **fields: Any) -> NotifyRequest:
+    values = {"team_id": TEAM, "run_id": "run-abc", "step_id": step, "channel_id": "C_TRIAGE",
+              "thread_ts": THREAD, "text": "checkout-api: commit 1a2b broke CI", **fields}
+    return NotifyRequest(**values)
+
+
+@pytest.fixture
+async def notifier(start_ingress, slack_api):
+    return await start_ingress(role="notifier", slack_api_url=slack_api.api_url)
+
+
+async def send(app, req: NotifyRequest) -> None:
+    """Enqueue as the orchestrator would; a fresh msg id models a redelivered command."""
+    await publish(app.app.state.broker, req, subjects.work("notify", TEAM, "reply"),
+                  msg_id=new_id())
+
+
+async def results(app) -> list[NotifyResult]:
+    return [NotifyResult.model_validate_json(m.data) for m in await app.stream("RESULTS")]
+
+
+async def drained(app) -> bool:
+    """Every notify command consumed and acknowledged."""
+    info = await app.js.consumer_info("WORK", "notifier")
+    return info.num_pending == 0 and info.num_ack_pending == 0
+
+
+async def test_reply_is_posted_once_in_the_thread(notifier, slack_api, wait_until) -> None:
+    await send(notifier, request())
+    await wait_until(lambda: _count(notifier, 1))
+    [result] = await results(notifier)
+    [message] = slack_api.state.messages
+    assert result.ok and result.ts == message["ts"] and result.channel_id == "C_TRIAGE"
+    assert (message["thread_ts"], message["text"]) == (THREAD, request().text)
+    assert message["metadata"] == {"event_type": "triage_message",
+                                   "event_payload": {"run_id": "run-abc", "step_id": "reply-1"}}
+    [post] = slack_api.posts()
+    assert post["args"]["unfurl_links"] is False and post["args"]["unfurl_media"] is False
+    audits = [AuditEvent.model_validate_json(m.data) for m in await notifier.stream("AUDIT")]
+    assert [(a.audit_kind, a.outcome, a.detail["ts"]) for a in audits] == [
+        (AuditKind.NOTIFY, "ok", message["ts"])]
+
+
+async def test_redelivered_step_is_not_posted_again(notifier, slack_api, wait_until) -> None:
+    await send(notifier, request())
+    await wait_until(lambda: _count(notifier, 1))
+    await send(notifier, request())
+    await wait_until(lambda: drained(notifier))
+    assert len(slack_api.state.messages) == 1 and len(slack_api.posts()) == 1
+    assert len(await results(notifier)) == 1  # same result msg id: deduplicated
+
+
+async def test_interrupted_post_is_found_instead_of_repeated(notifier, slack_api, wait_until):
+    """A crash after Slack posted but before the record said so: the claim is `pending`
+    and the message exists (with this step's metadata) — it must be reused."""
+    req = request()
+    kv = await notifier.js.key_value(Buckets.IDEMPOTENCY.name)
+    await kv.create(record_key(req), b"pending")
+    earlier = await AsyncWebClient(token=slack_api.token, base_url=slack_api.api_url)\
+        .chat_postMessage(channel="C_TRIAGE", thread_ts=THREAD, text=req.text, metadata={
+            "event_type": "triage_message",
+            "event_payload": {"run_id": req.run_id, "step_id": req.step_id}})
+    await send(notifier, req)
+    await wait_until(lambda: _count(notifier, 1))
+    [result] = await results(notifier)
+    assert result.ok and result.ts == earlier["ts"]
+    assert len(slack_api.state.messages) == 1 and len(slack_api.posts()) == 1
+    assert any(c["method"] == "conversations.replies" for c in slack_api.state.calls)
+    assert b"pending" != (await kv.get(record_key(req))).value
+
+
+async def test_pending_claim_without_a_message_posts_once(notifier, slack_api, wait_until):
+    req = request()
+    kv = await notifier.js.key_value(Buckets.IDEMPOTENCY.name)
+    await kv.create(record_key(req), b"pending")  # crashed before Slack answered
+    await send(notifier, req)
+    await wait_until(lambda: _count(notifier, 1))
+    assert (await results(notifier))[0].ok
+    assert len(slack_api.state.messages) == 1 and len(slack_api.posts()) == 1
+
+
+async def test_update_ts_edits_the_message(notifier, slack_api, wait_until) -> None:
+    await send(notifier, request(text="Looking into it…"))
+    await wait_until(lambda: _count(notifier, 1))
+    first = (await results(notifier))[0]
+    await send(notifier, request("final-1", text="Root cause: commit 1a2b", update_ts=first.ts))
+    await wait_until(lambda: _count(notifier, 2))
+    second = (await results(notifier))[1]
+    [message] = slack_api.state.messages
+    assert second.ok and second.ts == first.ts
+    assert message["text"] == "Root cause: commit 1a2b"
+    assert [e["text"] for e in message["edits"]] == ["Looking into it…"]
+
+
+async def test_ratelimited_once_is_retried_and_posted_once(notifier, slack_api, wait_until):
+    async with httpx.AsyncClient(base_url=slack_api.url) as http:
+        await http.post("/sandbox/faults", json={"method": "chat.postMessage",
+                                                 "error": "ratelimited", "times": 1})
+    await send(notifier, request())
+    await wait_until(lambda: _count(notifier, 1))
+    assert (await results(notifier))[0].ok
+    assert [c["result"] for c in slack_api.posts()] == ["ratelimited", "ok"]
+    assert len(slack_api.state.messages) == 1
+
+
+async def test_slack_5xx_is_retried_by_redelivery_and_posted_once(notifier, slack_api, wait_until):
+    slack_api.state.faults.append(
+        FaultSpec(method="chat.postMessage", error="internal_error", times=1, status=500))
+    await send(notifier, request())
+    await wait_until(lambda: _count(notifier, 1), within=20)
+    assert (await results(notifier))[0].ok
+    assert [c["result"] for c in slack_api.posts()] == ["internal_error", "ok"]
+    assert len(slack_api.state.messages) == 1
+
+
+async def test_invalid_token_is_reported_to_the_run(start_ingress, slack_api, wait_until):
+    app = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
+                              slack_bot_token="xoxb-revoked-0000000000")
+    req = request()
+    await send(app, req)
+    await wait_until(lambda: _count(app, 1))
+    [result] = await results(app)
+    assert (result.ok, result.error, result.ts) == (False, "invalid_auth", None)
+    assert slack_api.state.messages == []
+    [audit] = [AuditEvent.model_validate_json(m.data) for m in await app.stream("AUDIT")]
+    assert (audit.audit_kind, audit.outcome, audit.detail["error"]) == (
+        AuditKind.NOTIFY, "error", "invalid_auth")
+    kv = await app.js.key_value(Buckets.IDEMPOTENCY.name)
+    with pytest.raises(KeyNotFoundError):
+        await kv.get(record_key(req))  # claim released: nothing was posted
+
+
+async def test_missing_bot_token_is_reported_not_swallowed(start_ingress, wait_until) -> None:
+    app = await start_ingress(role="notifier", slack_bot_token=None)
+    await send(app, request())
+    await wait_until(lambda: _count(app, 1))
+    [result] = await results(app)
+    assert (result.ok, result.error) == (False, "slack_bot_token_not_configured")
+
+
+async def _count(app, n: int) -> bool:
+    return len(await app.stream("RESULTS")) >= n
+
