@@ -1,0 +1,39 @@
+"""The dev launcher's decisions: sandbox exactly where no credentials are configured."""
+
+from pathlib import Path
+
+from triage_sandbox.plan import make_plan
+
+
+def test_no_credentials_means_everything_sandboxed(tmp_path: Path) -> None:
+    plan = make_plan({}, tmp_path, fixed_ports=False)
+    assert all(plan.sandboxed.values())
+    names = [p.name for p in plan.processes]
+    assert {"slack", "github", "prometheus"} <= set(names)
+    tools = plan.process("tools").env
+    assert tools["GITHUB_API_URL"] == plan.process("github").url
+    assert tools["GITHUB_REPOS"] == "demo-org/checkout-api,demo-org/payments-api"
+    ingress = plan.process("ingress").env
+    assert ingress["SLACK_API_URL"] == plan.process("slack").url + "/api/"
+    assert plan.process("approval").env["DEV_IDENTITY"] == "true"
+    # one approval key for the signer and the verifier
+    assert tools["APPROVAL_SIGNING_KEY"] == plan.process("approval").env["APPROVAL_SIGNING_KEY"]
+
+
+def test_real_credentials_replace_the_stand_ins(tmp_path: Path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-real", "SLACK_SIGNING_SECRET": "s3cret",
+        "GITHUB_TOKEN": "ghp_real", "GITHUB_REPOS": "acme/api",
+        "GITHUB_API_URL": "https://ghe.example.com/api/v3",
+        "PROMETHEUS_URL": "http://prom:9090", "OPENAI_API_KEY": "sk-real",
+        "NATS_URL": "nats://nats:4222",
+    }
+    plan = make_plan(env, tmp_path, fixed_ports=False)
+    assert not any(plan.sandboxed.values())
+    assert {p.name for p in plan.processes}.isdisjoint({"slack", "github", "prometheus"})
+    assert plan.nats_url == "nats://nats:4222"
+    tools = plan.process("tools").env
+    assert tools["GITHUB_API_URL"] == "https://ghe.example.com/api/v3"
+    assert tools["PROMETHEUS_URL"] == "http://prom:9090"
+    assert plan.process("ingress").env["SLACK_API_URL"] == "https://slack.com/api/"
+    assert plan.process("approval").env["DEV_IDENTITY"] == "false"

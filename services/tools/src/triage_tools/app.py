@@ -1,0 +1,39 @@
+"""Wiring of the tools service: broker, registry, write guard, subscriber, HTTP endpoints.
+No I/O here: connecting and binding the KV bucket happen in the lifespan."""
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.health import health_router
+from triage_contracts.runtime import broker_lifespan
+from triage_contracts.streams import Buckets
+
+from .api import api_router
+from .catalog import build_registry
+from .handlers import register
+from .service import SERVICE, ToolService
+from .settings import Settings
+from .writes import WriteGuard
+
+
+def build_app(settings: Settings) -> FastAPI:
+    settings.check_production_secrets()
+    metrics = CollectorRegistry()
+    broker = build_broker(settings.nats_url, SERVICE, metrics)
+    registry = build_registry(settings)
+    # A write attempt takes at most two tool timeouts; a claim older than that is abandoned.
+    guard = WriteGuard(settings.approval_signing_key, stale_after_s=4 * settings.tool_timeout_s)
+    service = ToolService(registry, guard, broker)
+    register(broker, service, settings.team_scope)
+
+    async def on_start() -> None:
+        guard.bind(await jetstream(broker).key_value(Buckets.IDEMPOTENCY.name))
+
+    app = FastAPI(title="triage tools", lifespan=broker_lifespan(broker, settings, on_start))
+    app.include_router(health_router(broker, metrics))
+    app.include_router(api_router(registry))
+    app.state.broker = broker
+    app.state.service = service
+    app.state.registry = registry
+    app.state.guard = guard
+    return app

@@ -1,0 +1,164 @@
+"""The typed tool registry: what the agent may call, with which arguments, under which limits.
+
+Each tool declares a pydantic argument model (`extra="forbid"`; its JSON schema is what the
+model sees), an access class (READ runs at once; WRITE only with an approval, see
+`writes.py`), the scopes its credential needs, a timeout, a token-bucket rate limit and a
+retry budget for temporary failures. Invalid calls come back as errors that list exactly
+what to fix, so a model can correct itself on the next turn.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from triage_contracts.errors import ErrorCode, TemporaryError
+from triage_contracts.logs import get_logger
+from triage_contracts.messages import ToolStatus
+
+from .errors import ToolError
+from .ratelimit import TokenBucket
+
+log = get_logger("triage.tools.registry")
+# Rate-limit waits up to this long happen in-process; longer ones go back to JetStream.
+MAX_INLINE_WAIT_S = 1.0
+
+
+class Access(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+class Arguments(BaseModel):
+    """Base of every tool's argument model: unknown arguments are errors, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    team_id: str
+    run_id: str
+    step_id: str
+
+    @property
+    def marker(self) -> str:
+        """Hidden in every written text, so a write done before a crash can be found."""
+        return f"<!-- triage:{self.run_id}:{self.step_id} -->"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    per_second: float = 5.0
+    burst: int = 10
+
+
+Runner = Callable[[Any, CallContext], Awaitable[Any]]
+
+
+def _is_empty(data: Any) -> bool:
+    return data is None or data == [] or data == {}
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    arguments: type[Arguments]
+    run: Runner
+    access: Access = Access.READ
+    scopes: tuple[str, ...] = ()
+    timeout_s: float = 20.0
+    rate: RateLimit = field(default_factory=RateLimit)
+    retries: int = 2
+    is_empty: Callable[[Any], bool] = _is_empty
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "access": self.access.value, "scopes": list(self.scopes),
+                "timeout_s": self.timeout_s, "parameters": self.arguments.model_json_schema(),
+                "rate_limit": {"per_second": self.rate.per_second, "burst": self.rate.burst}}
+
+
+class ToolRegistry:
+    def __init__(self, tools: Iterable[Tool] = (), budget_s: float = 48.0) -> None:
+        # All attempts of one call fit in this budget (below the consumer's AckWait, so
+        # JetStream never hands the same call to a second worker while the first retries).
+        self.budget_s = budget_s
+        self._tools: dict[str, Tool] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        for tool in tools:
+            self.add(tool)
+
+    def add(self, tool: Tool) -> None:
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name!r} is registered twice")
+        self._tools[tool.name] = tool
+        self._buckets[tool.name] = TokenBucket(tool.rate.per_second, tool.rate.burst)
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [self._tools[name].describe() for name in self.names()]
+
+    def get(self, name: str) -> Tool:
+        tool = self._tools.get(name)
+        if tool is None:
+            raise ToolError(f"unknown tool {name!r}; available tools: {self.names()}",
+                            ErrorCode.UNKNOWN_TOOL)
+        return tool
+
+    def parse(self, tool: Tool, arguments: dict[str, Any]) -> Arguments:
+        try:
+            return tool.arguments.model_validate(arguments)
+        except ValidationError as exc:
+            raise ToolError(_explain(tool, exc), ErrorCode.BAD_REQUEST) from exc
+
+    async def invoke(self, tool: Tool, args: Arguments, ctx: CallContext) -> tuple[
+            ToolStatus, Any]:
+        """Run one call within its rate limit, timeout and retry budget."""
+        await self._take_token(tool)
+        started = time.monotonic()
+        last: Exception | None = None
+        for attempt in range(tool.retries + 1):
+            if attempt:
+                pause = min(0.2 * 2 ** (attempt - 1), 2.0)
+                if time.monotonic() - started + pause + tool.timeout_s > self.budget_s:
+                    break
+                await asyncio.sleep(pause)
+            try:
+                data = await asyncio.wait_for(tool.run(args, ctx), tool.timeout_s)
+            except TimeoutError as exc:
+                last = TemporaryError(f"{tool.name} timed out after {tool.timeout_s}s")
+                last.__cause__ = exc
+            except TemporaryError as exc:
+                last = exc
+            else:
+                return (ToolStatus.NO_DATA if tool.is_empty(data) else ToolStatus.SUCCESS), data
+            log.warning("tool attempt failed", tool=tool.name, attempt=attempt + 1,
+                        error=str(last))
+        assert last is not None
+        raise last
+
+    async def _take_token(self, tool: Tool) -> None:
+        bucket = self._buckets[tool.name]
+        while (wait := bucket.try_acquire()) > 0:
+            if wait > MAX_INLINE_WAIT_S:
+                raise TemporaryError(f"rate limit of {tool.name} reached "
+                                     f"({tool.rate.per_second}/s)", delay=wait)
+            await asyncio.sleep(wait)
+
+
+def _explain(tool: Tool, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"]) or "(arguments)"
+        given = f" (got {error['input']!r})" if error["type"] != "missing" else ""
+        problems.append(f"{where}: {error['msg']}{given}")
+    accepted = ", ".join(tool.arguments.model_fields)
+    return (f"invalid arguments for {tool.name}: " + "; ".join(problems)
+            + f". Accepted arguments: {accepted}")

@@ -1,0 +1,196 @@
+"""Fixtures of the tools tests: the GitHub and Prometheus stand-ins under real uvicorn on
+free ports (reached by the real PyGithub and httpx clients), and the tools service running
+in-process against the root conftest's real nats-server."""
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+from triage_contracts import subjects
+from triage_contracts.approvals import action_digest, sign_decision
+from triage_contracts.bus import jetstream, publish
+from triage_contracts.ids import new_id
+from triage_contracts.messages import ApprovalGrant, AuditEvent, ToolCall, ToolResult
+from triage_contracts.testing.natsserver import free_port
+from triage_sandbox.demo_data import Demo, build_demo
+from triage_sandbox.github_api import build_github_api
+from triage_sandbox.prometheus_api import build_prometheus_api
+from triage_tools.app import build_app
+from triage_tools.settings import Settings
+
+TEAM = "T1"
+GITHUB_TOKEN = "ghp_SandboxTokenForTests0123456789"
+SIGNING_KEY = "test-approval-signing-key"
+REPOS = ["demo-org/checkout-api", "demo-org/payments-api"]
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run `app` under real uvicorn in a thread; stopped through uvicorn's own exit flag."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@dataclass
+class StandIn:
+    url: str
+    app: FastAPI
+
+    def get(self, path: str) -> Any:
+        return httpx.get(self.url + path, timeout=5).json()
+
+    def post(self, path: str, body: dict[str, Any], token: str | None = GITHUB_TOKEN) -> Any:
+        headers = {"Authorization": f"token {token}"} if token else {}
+        return httpx.post(self.url + path, json=body, headers=headers, timeout=5).json()
+
+
+@pytest.fixture
+def demo() -> Demo:
+    return build_demo()
+
+
+@pytest.fixture
+def github(demo: Demo) -> Iterator[StandIn]:
+    app = build_github_api(token=GITHUB_TOKEN, demo=demo)
+    with serve(app) as url:
+        yield StandIn(url, app)
+
+
+@pytest.fixture
+def prometheus(demo: Demo) -> Iterator[StandIn]:
+    app = build_prometheus_api(demo)
+    with serve(app) as url:
+        yield StandIn(url, app)
+
+
+@pytest.fixture
+def settings(nats_url: str, github: StandIn, prometheus: StandIn) -> Settings:
+    return Settings(
+        nats_url=nats_url, github_api_url=github.url, github_token=SecretStr(GITHUB_TOKEN),
+        github_repos=REPOS, prometheus_url=prometheus.url, tool_timeout_s=3.0,
+        approval_signing_key=SecretStr(SIGNING_KEY),
+    )
+
+
+class Harness:
+    """Drives the running service the way the orchestrator does: over JetStream only."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.broker = app.state.broker
+
+    def tool_call(self, tool: str, arguments: dict[str, Any], run_id: str | None = None,
+                  step_id: str = "s1", grant: ApprovalGrant | None = None) -> ToolCall:
+        return ToolCall(team_id=TEAM, run_id=run_id or new_id("r"), step_id=step_id,
+                        tool=tool, arguments=arguments, grant=grant)
+
+    async def send(self, call: ToolCall, msg_id: str | None = None) -> None:
+        name = call.tool.replace(".", "_") or "none"
+        await publish(self.broker, call, subjects.work("tool", TEAM, name),
+                      msg_id=msg_id or f"{call.run_id}:{call.step_id}:call")
+
+    async def result(self, call: ToolCall, within: float = 20.0) -> ToolResult:
+        sub = await jetstream(self.broker).pull_subscribe(
+            subjects.result(TEAM, call.run_id), stream="RESULTS")
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                for msg in await sub.fetch(10, timeout=0.5):
+                    result = ToolResult.model_validate_json(msg.data)
+                    if result.step_id == call.step_id:
+                        await sub.unsubscribe()
+                        return result
+            except TimeoutError:
+                pass
+        raise AssertionError(f"no ToolResult for {call.tool} step {call.step_id}")
+
+    async def call(self, tool: str, arguments: dict[str, Any], **kw: Any) -> ToolResult:
+        call = self.tool_call(tool, arguments, **kw)
+        await self.send(call)
+        return await self.result(call)
+
+    async def all_results(self, run_id: str, settle: float = 0.5) -> list[ToolResult]:
+        return [ToolResult.model_validate_json(d)
+                for d in await self._drain(subjects.result(TEAM, run_id), "RESULTS", settle)]
+
+    async def audit(self, run_id: str, count: int, within: float = 10.0) -> list[AuditEvent]:
+        deadline = time.monotonic() + within
+        while True:
+            events = [AuditEvent.model_validate_json(d) for d in await self._drain(
+                subjects.audit(TEAM, "tools"), "AUDIT", 0.3)]
+            events = [e for e in events if e.run_id == run_id]
+            if len(events) >= count or time.monotonic() > deadline:
+                return events
+            await asyncio.sleep(0.2)
+
+    async def _drain(self, subject: str, stream: str, settle: float) -> list[bytes]:
+        sub = await jetstream(self.broker).pull_subscribe(subject, stream=stream)
+        data: list[bytes] = []
+        try:
+            while True:
+                data += [m.data for m in await sub.fetch(100, timeout=settle)]
+        except TimeoutError:
+            pass
+        await sub.unsubscribe()
+        return data
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Harness]:
+    """The tools service in-process: connected, provisioned, consuming."""
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        yield Harness(app)
+
+
+@pytest.fixture
+async def tools(settings: Settings) -> AsyncIterator[Harness]:
+    async with running(settings) as harness:
+        yield harness
+
+
+@pytest.fixture
+def start_tools() -> Any:
+    """For tests that need other settings than the default fixture's."""
+    return running
+
+
+def grant_for(call: ToolCall, key: str = SIGNING_KEY, approver: str = "U_APPROVER",
+              arguments: dict[str, Any] | None = None) -> ApprovalGrant:
+    """What the approval service issues: an HMAC over the digest of the approved action."""
+    digest = action_digest(call.tool, call.arguments if arguments is None else arguments,
+                           call.run_id, call.team_id)
+    approval_id = new_id("ap")
+    at = datetime.now(UTC)
+    return ApprovalGrant(approval_id=approval_id, action_digest=digest, approver_id=approver,
+                         decided_at=at,
+                         signature=sign_decision(key, approval_id, digest, "approve", approver,
+                                                 at))
+
+
+@pytest.fixture
+def make_grant() -> Any:
+    return grant_for

@@ -1,0 +1,151 @@
+"""The observability connectors against the REAL servers (Debian packages `prometheus` and
+`prometheus-alertmanager`), so the stand-in's shapes are checked against the originals.
+Missing binaries FAIL (not skip): CI must install them."""
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from triage_contracts.messages import ToolStatus
+from triage_contracts.testing.natsserver import free_port, wait_for_port
+from triage_sandbox.prometheus_api import build_prometheus_api
+from triage_tools.catalog import build_registry
+from triage_tools.errors import ToolError
+from triage_tools.registry import CallContext
+from triage_tools.settings import Settings
+
+CTX = CallContext("T1", "r-real", "s1")
+
+
+def binary(*names: str, package: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(f"{names[0]} is not installed: run `apt-get install -y {package}` "
+                "(CI must install it; these tests use the real server)")
+
+
+def start(argv: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        wait_for_port(port, timeout=20)
+    except TimeoutError:
+        stop(proc)
+        raise AssertionError(f"{argv[0]} did not start:\n{log.read_text()[-2000:]}") from None
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def prometheus_url(tmp_path: Path) -> Iterator[str]:
+    exe = binary("prometheus", package="prometheus")
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "scrape_configs:\n  - job_name: prometheus\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{port}']\n")
+    proc = start([exe, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                  f"--web.listen-address=127.0.0.1:{port}"], port, tmp_path / "prom.log")
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+@pytest.fixture
+def alertmanager_url(tmp_path: Path) -> Iterator[str]:
+    exe = binary("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager")
+    port = free_port()
+    config = tmp_path / "alertmanager.yml"
+    config.write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
+    proc = start([exe, f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
+                  f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                 port, tmp_path / "am.log")
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+async def eventually(run: Any, done: Any, within: float = 30.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = await run()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.5)
+
+
+async def test_prometheus_query_against_a_real_prometheus(prometheus_url: str) -> None:
+    registry = build_registry(Settings(prometheus_url=prometheus_url, tool_timeout_s=5))
+    tool = registry.get("prometheus.query")
+    args = registry.parse(tool, {"query": "up"})
+    # The first scrape lands a second or so after start: until then `up` has no samples.
+    status, data = await eventually(lambda: registry.invoke(tool, args, CTX),
+                                    lambda answer: answer[0] == ToolStatus.SUCCESS)
+    assert status == ToolStatus.SUCCESS
+    assert data["resultType"] == "vector"
+    [sample] = data["result"]
+    assert sample["metric"]["job"] == "prometheus" and sample["metric"]["__name__"] == "up"
+    assert sample["value"][1] == "1"
+
+    missing = registry.parse(tool, {"query": 'up{job="nothing-scrapes-this"}'})
+    assert await registry.invoke(tool, missing, CTX) == (
+        ToolStatus.NO_DATA, {"resultType": "vector", "result": []})
+    broken = registry.parse(tool, {"query": 'up{job="prometheus"'})
+    with pytest.raises(ToolError, match="bad_data.*end of input inside braces"):
+        await registry.invoke(tool, broken, CTX)
+
+
+@pytest.mark.parametrize("query", [
+    'sum(rate(http_requests_total{service="checkout-api"}[5m])', 'up{service="x"',
+    "rate(up[5m]))", "", 'up{a="b}', "up}", "up[5m",
+])
+async def test_the_standin_rejects_broken_promql_like_prometheus(
+    prometheus_url: str, query: str
+) -> None:
+    standin = httpx.ASGITransport(app=build_prometheus_api())
+    async with httpx.AsyncClient(base_url=prometheus_url) as real, httpx.AsyncClient(
+            transport=standin, base_url="http://standin") as fake:
+        expected = await real.get("/api/v1/query", params={"query": query})
+        answered = await fake.get("/api/v1/query", params={"query": query})
+    assert expected.status_code == 400
+    assert (answered.status_code, answered.json()) == (400, expected.json())
+
+
+async def test_alertmanager_alerts_against_a_real_alertmanager(alertmanager_url: str) -> None:
+    alert = {"labels": {"alertname": "CheckoutErrorRate", "service": "checkout-api",
+                        "severity": "page"},
+             "annotations": {"summary": "checkout-api 5xx ratio above 5%"},
+             "startsAt": datetime.now(UTC).isoformat(),
+             "generatorURL": "http://prometheus.example/graph"}
+    async with httpx.AsyncClient(base_url=alertmanager_url) as client:
+        (await client.post("/api/v2/alerts", json=[alert])).raise_for_status()
+    registry = build_registry(Settings(alertmanager_url=alertmanager_url, tool_timeout_s=5))
+    tool = registry.get("alertmanager.alerts")
+    args = registry.parse(tool, {})
+    status, data = await eventually(lambda: registry.invoke(tool, args, CTX),
+                                    lambda answer: answer[0] == ToolStatus.SUCCESS)
+    assert status == ToolStatus.SUCCESS
+    [found] = data
+    assert found["labels"]["alertname"] == "CheckoutErrorRate"
+    assert found["annotations"]["summary"] == "checkout-api 5xx ratio above 5%"
+    assert found["state"] == "active" and found["fingerprint"]

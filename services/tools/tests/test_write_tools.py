@@ -1,0 +1,146 @@
+"""The WRITE tool: nothing without an approval bound to exactly this action, and exactly one
+comment however often the approved call is delivered, even after a crash mid-write."""
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from triage_contracts.bus import jetstream
+from triage_contracts.messages import AuditKind, ToolStatus
+from triage_contracts.streams import Buckets
+from triage_tools.writes import idempotency_key
+
+CHECKOUT = "demo-org/checkout-api"
+ARGS = {"repo": CHECKOUT, "issue_number": 42,
+        "body": "Likely cause: 'Switch payment client to async retries' (CI red since)."}
+COMMENTS = "/repos/demo-org/checkout-api/issues/42/comments"
+
+
+def posted(github: Any) -> list[dict[str, Any]]:
+    return github.get("/sandbox/comments")
+
+
+async def test_without_a_grant_approval_is_required_and_nothing_is_done(
+    tools: Any, github: Any
+) -> None:
+    call = tools.tool_call("github.comment_issue", ARGS)
+    await tools.send(call)
+    result = await tools.result(call)
+    assert result.status == ToolStatus.APPROVAL_REQUIRED
+    assert "approves exactly this action" in result.error
+    assert len(result.data["action_digest"]) == 64
+    assert posted(github) == []
+    assert not [c for c in github.get("/sandbox/calls") if "/comments" in c["path"]]
+    [event] = await tools.audit(call.run_id, 1)
+    assert event.audit_kind == AuditKind.TOOL_CALL and event.outcome == "approval_required"
+
+
+async def test_a_valid_grant_comments_exactly_once_across_deliveries(
+    tools: Any, github: Any, make_grant: Any
+) -> None:
+    unapproved = tools.tool_call("github.comment_issue", ARGS)
+    call = unapproved.model_copy(update={"grant": make_grant(unapproved)})
+    await tools.send(call, msg_id="first-delivery")
+    first = await tools.result(call)
+    assert first.status == ToolStatus.SUCCESS, first.error
+    await tools.send(call, msg_id="delivered-again")  # e.g. re-sent after a restart
+    await wait_acked(tools, 2)
+
+    [comment] = posted(github)
+    assert comment["id"] == first.data["comment_id"] and comment["html_url"] == first.data["url"]
+    assert comment["body"].startswith(ARGS["body"])
+    assert comment["body"].endswith(f"<!-- triage:{call.run_id}:{call.step_id} -->")
+    posts = [c for c in github.get("/sandbox/calls") if c["method"] == "POST"]
+    assert len(posts) == 1
+    entry = await (await jetstream(tools.broker).key_value(Buckets.IDEMPOTENCY.name)).get(
+        idempotency_key(call.grant.approval_id))
+    assert json.loads(entry.value)["state"] == "done"
+    events = await tools.audit(call.run_id, 2)
+    writes = [e for e in events if e.audit_kind == AuditKind.WRITE]
+    assert [(e.outcome, e.actor) for e in writes] == [("ok", "U_APPROVER")]
+    assert writes[0].detail["approval_id"] == call.grant.approval_id
+
+
+async def test_after_a_crash_between_post_and_record_the_comment_is_found(
+    tools: Any, github: Any, make_grant: Any
+) -> None:
+    unapproved = tools.tool_call("github.comment_issue", ARGS)
+    call = unapproved.model_copy(update={"grant": make_grant(unapproved)})
+    # The crashed worker: it claimed the write and posted, but never recorded the result.
+    marker = f"<!-- triage:{call.run_id}:{call.step_id} -->"
+    earlier = github.post(COMMENTS, {"body": f"{ARGS['body']}\n\n{marker}"})
+    kv = await jetstream(tools.broker).key_value(Buckets.IDEMPOTENCY.name)
+    claim = {"state": "pending", "run_id": call.run_id, "step_id": call.step_id,
+             "claimed_at": time.time() - 3600}
+    await kv.create(idempotency_key(call.grant.approval_id), json.dumps(claim).encode())
+
+    await tools.send(call)  # JetStream redelivers the unacknowledged call
+    result = await tools.result(call)
+    assert result.status == ToolStatus.SUCCESS, result.error
+    assert result.data == {"comment_id": earlier["id"], "url": earlier["html_url"]}
+    assert [c["id"] for c in posted(github)] == [earlier["id"]]
+
+
+async def test_a_grant_for_other_arguments_is_refused(
+    tools: Any, github: Any, make_grant: Any
+) -> None:
+    unapproved = tools.tool_call("github.comment_issue", ARGS)
+    approved_text = {**ARGS, "body": "A harmless comment."}
+    call = unapproved.model_copy(update={"grant": make_grant(unapproved,
+                                                             arguments=approved_text)})
+    await tools.send(call)
+    result = await tools.result(call)
+    assert result.status == ToolStatus.ERROR
+    assert result.error.startswith("approval does not match this action")
+    assert posted(github) == []
+    writes = [e for e in await tools.audit(call.run_id, 2) if e.audit_kind == AuditKind.WRITE]
+    assert [e.outcome for e in writes] == ["denied"]
+
+
+async def test_a_forged_signature_is_refused(tools: Any, github: Any, make_grant: Any) -> None:
+    unapproved = tools.tool_call("github.comment_issue", ARGS)
+    forged = make_grant(unapproved, key="a-key-the-attacker-guessed")
+    call = unapproved.model_copy(update={"grant": forged})
+    await tools.send(call)
+    result = await tools.result(call)
+    assert result.status == ToolStatus.ERROR
+    assert result.error == "approval does not match this action: its signature is invalid"
+    assert posted(github) == []
+    assert "a-key-the-attacker" not in result.model_dump_json()
+
+
+async def test_a_grant_for_another_run_is_refused(
+    tools: Any, github: Any, make_grant: Any
+) -> None:
+    other_run = tools.tool_call("github.comment_issue", ARGS)
+    call = tools.tool_call("github.comment_issue", ARGS, grant=make_grant(other_run))
+    await tools.send(call)
+    assert (await tools.result(call)).status == ToolStatus.ERROR
+    assert posted(github) == []
+
+
+async def test_a_write_rejected_upstream_is_final(
+    tools: Any, github: Any, make_grant: Any
+) -> None:
+    unapproved = tools.tool_call("github.comment_issue", {**ARGS, "issue_number": 999})
+    call = unapproved.model_copy(update={"grant": make_grant(unapproved)})
+    await tools.send(call)
+    result = await tools.result(call)
+    assert result.status == ToolStatus.ERROR and "GitHub answered 404" in result.error
+    await tools.send(call, msg_id="again")
+    await wait_acked(tools, 2)
+    assert posted(github) == []
+    writes = [e for e in await tools.audit(call.run_id, 2) if e.audit_kind == AuditKind.WRITE]
+    assert [e.outcome for e in writes] == ["error"]
+
+
+async def wait_acked(tools: Any, count: int, within: float = 10.0) -> None:
+    js = jetstream(tools.broker)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        info = await js.consumer_info("WORK", "tools")
+        if info.ack_floor.consumer_seq >= count and info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the tools consumer did not ack {count} deliveries")
