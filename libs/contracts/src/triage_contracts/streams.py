@@ -91,7 +91,9 @@ class ConsumerSpec:
             deliver_policy=api.DeliverPolicy.ALL,
             ack_wait=self.ack_wait,
             max_deliver=self.max_deliver,
-            backoff=self.backoff[: self.max_deliver - 1] or None,
+            # JetStream wants fewer backoff steps than deliveries; -1 means unlimited.
+            backoff=(self.backoff if self.max_deliver < 0
+                     else self.backoff[: self.max_deliver - 1]) or None,
             max_ack_pending=self.max_ack_pending,
         )
 
@@ -117,8 +119,9 @@ class Consumers:
     NOTIFIER = ConsumerSpec("notifier", "WORK", f"{s.PREFIX}.work.notify.>")
     APPROVAL_REQUESTS = ConsumerSpec(
         "approval-requests", "APPROVALS", f"{s.PREFIX}.approval.request.>")
+    # Unlimited deliveries: a long database outage must delay audit events, never drop them.
     AUDIT = ConsumerSpec(
-        "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=20, max_ack_pending=1024)
+        "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=-1, max_ack_pending=1024)
 
     @classmethod
     def all(cls) -> list[ConsumerSpec]:

@@ -1,0 +1,28 @@
+"""Entry point: no arguments serves the service; `verify` / `export` are auditor commands."""
+
+import sys
+
+from .cli import parser, run_command
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    settings = Settings()
+    if args.command is not None:
+        return run_command(args, settings.database_url)
+    # Imported here: the CLI commands need neither FastAPI nor faststream (seconds saved
+    # on every `verify` run from cron or CI).
+    from triage_contracts.logs import configure_logging
+    from triage_contracts.runtime import serve
+
+    from .app import build_app
+
+    settings.check_production_secrets()
+    configure_logging("audit", settings.log_level, settings.log_json)
+    serve(build_app(settings), settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The auditors' HTTP API: teams, events, run timelines with cost, and live verification.
+
+Sync endpoints on purpose: FastAPI runs them in its thread pool, beside the sync store.
+A configured AUDIT_API_TOKEN is required as a Bearer token (compared in constant time).
+"""
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from triage_contracts.errors import TemporaryError
+
+from . import queries
+from .verify import verify_team
+
+Team = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+RunPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.store.engine  # type: ignore[no-any-return]
+
+
+EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+def bearer_guard(token: SecretStr | None) -> Any:
+    async def guard(authorization: Annotated[str | None, Header()] = None) -> None:
+        if token is None:
+            return
+        scheme, _, given = (authorization or "").partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
+            raise HTTPException(401, "a valid bearer token is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return guard
+
+
+def audit_router(token: SecretStr | None) -> APIRouter:
+    router = APIRouter(prefix="/audit", tags=["audit"], dependencies=[Depends(bearer_guard(token))])
+
+    @router.get("/teams")
+    def list_teams(engine: EngineDep) -> dict[str, Any]:
+        return {"teams": queries.teams(engine)}
+
+    @router.get("/{team}/events")
+    def list_events(
+        engine: EngineDep, team: Team, run_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 100,
+        after_seq: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        found = queries.events(engine, team, run_id, after_seq, limit)
+        next_after = found[-1]["seq"] if len(found) == limit else None
+        return {"team_id": team, "events": found, "next_after_seq": next_after}
+
+    @router.get("/{team}/verify")
+    def verify(engine: EngineDep, team: Team) -> dict[str, Any]:
+        report = verify_team(engine, team)
+        if report.head is None and report.count == 0 and report.ok:
+            raise HTTPException(404, f"no audit chain for team {team}")
+        return report.as_dict()
+
+    @router.get("/{team}/runs/{run_id}")
+    def run(engine: EngineDep, team: Team, run_id: RunPath) -> dict[str, Any]:
+        timeline = queries.run_timeline(engine, team, run_id)
+        if timeline is None:
+            raise HTTPException(404, f"no audit events for run {run_id} of team {team}")
+        return timeline
+
+    return router
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    app.add_exception_handler(TemporaryError, unavailable)

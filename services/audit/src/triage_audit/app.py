@@ -1,0 +1,39 @@
+"""build_app: the audit consumer and the query API in one FastAPI app (no I/O here)."""
+
+import asyncio
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from triage_contracts.bus import build_broker
+from triage_contracts.health import health_router
+from triage_contracts.runtime import broker_lifespan
+
+from .api import audit_router, install_error_handlers
+from .handlers import register
+from .settings import Settings
+from .store import AuditStore
+
+
+def build_app(settings: Settings) -> FastAPI:
+    registry = CollectorRegistry()
+    broker = build_broker(settings.nats_url, "audit", registry)
+    store = AuditStore.from_url(settings.database_url)  # creates no connection yet
+    register(broker, store, settings.team_scope)
+
+    async def on_start() -> None:
+        await asyncio.to_thread(store.create_schema)
+
+    async def on_stop() -> None:
+        store.dispose()
+
+    app = FastAPI(
+        title="triage audit",
+        lifespan=broker_lifespan(broker, settings, on_start, on_stop),
+    )
+    app.state.broker = broker
+    app.state.store = store
+    app.state.settings = settings
+    app.include_router(health_router(broker, registry))
+    app.include_router(audit_router(settings.audit_api_token))
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,50 @@
+"""The one subscriber: AuditEvent in, appended to its team's chain, acked.
+
+Failures follow the contracts' mapping: a database outage is a TemporaryError (nak with
+backoff; the AUDIT stream keeps the event), an event claiming another team or service than
+its subject says is a PermanentError (dead-lettered, never chained).
+"""
+
+import asyncio
+
+import structlog
+from faststream.nats import NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from triage_contracts import subjects
+from triage_contracts.errors import ErrorCode, PermanentError
+from triage_contracts.logs import get_logger
+from triage_contracts.messages import AuditEvent
+from triage_contracts.streams import Consumers, subscriber_options
+
+from .store import AuditStore
+
+log = get_logger("triage.audit")
+
+
+def check_origin(event: AuditEvent, subject: str) -> None:
+    """The subject is what NATS permissions control (a service may publish only on
+    `triage.audit.*.<itself>`); the body must not claim another team or service."""
+    parts = subject.split(".")
+    team, service = subjects.team_of(subject), parts[-1]
+    if (team, service) != (event.team_id, event.service):
+        raise PermanentError(
+            f"audit event {event.message_id} claims team={event.team_id} "
+            f"service={event.service} but arrived on {subject}", ErrorCode.POLICY_DENIED)
+
+
+def consumer_options(team_scope: str | None) -> dict[str, object]:
+    """The contracts' AUDIT consumer, fetched one message at a time: faststream handles a
+    fetched batch concurrently, which would chain events out of their stream order."""
+    options = subscriber_options(Consumers.AUDIT, team_scope)
+    options["pull_sub"] = PullSub(batch_size=1, timeout=1.0)
+    return options
+
+
+def register(broker: NatsBroker, store: AuditStore, team_scope: str | None) -> None:
+    @broker.subscriber(**consumer_options(team_scope))  # type: ignore[call-overload, untyped-decorator]
+    async def on_audit_event(event: AuditEvent, message: NatsMessage) -> None:
+        check_origin(event, message.raw_message.subject)
+        with structlog.contextvars.bound_contextvars(run_id=event.run_id, team_id=event.team_id):
+            appended = await asyncio.to_thread(store.append, event)
+            log.debug("audit event recorded", seq=appended.seq, duplicate=appended.duplicate,
+                      service=event.service, audit_kind=str(event.audit_kind))

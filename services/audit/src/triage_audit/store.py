@@ -1,0 +1,111 @@
+"""Appending to a team's chain: exactly once per message_id, never forking.
+
+Deciding the next (seq, prev_hash) and writing the row happen in one transaction that
+holds the team's write lock (FOR UPDATE on the head row on PostgreSQL, BEGIN IMMEDIATE on
+SQLite), so two audit replicas can consume the same stream against one database.
+Synchronous SQLAlchemy, called through asyncio.to_thread by the handler: one code path for
+both backends with the drivers already needed (psycopg, sqlite3), shared with the CLI.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from triage_contracts.errors import ErrorCode, PermanentError
+from triage_contracts.ids import utcnow
+from triage_contracts.messages import AuditEvent
+from triage_contracts.redact import redact, redact_text
+
+from .chain import GENESIS, as_utc, link_hash
+from .db import IMMEDIATE, ensure_sqlite_folder, make_engine, temporary_on_outage
+from .models import MESSAGE_ID_MAX, SERVICE_MAX, AuditHead, AuditRow, Base
+
+
+@dataclass(frozen=True)
+class Appended:
+    team_id: str
+    seq: int
+    hash: str
+    duplicate: bool
+
+
+class AuditStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> "AuditStore":
+        return cls(make_engine(url))
+
+    def create_schema(self) -> None:
+        """Create missing tables (idempotent). Alembic migrations are the planned successor."""
+        ensure_sqlite_folder(self.engine.url)
+        with temporary_on_outage("creating the audit tables"):
+            Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def append(self, event: AuditEvent) -> Appended:
+        _check_fits(event)
+        with temporary_on_outage(f"appending audit event {event.message_id}"):
+            with Session(self.engine) as session, session.begin():
+                session.connection(execution_options=IMMEDIATE)
+                head = self._lock_head(session, event.team_id)
+                existing = session.scalar(
+                    select(AuditRow).where(AuditRow.message_id == event.message_id))
+                if existing is not None:  # a redelivery: acknowledge, store nothing
+                    return Appended(existing.team_id, existing.seq, existing.hash, True)
+                row = _new_row(event, head)
+                session.add(row)
+                head.seq, head.hash = row.seq, row.hash
+                return Appended(row.team_id, row.seq, row.hash, False)
+
+    def _lock_head(self, session: Session, team_id: str) -> AuditHead:
+        locked = select(AuditHead).where(AuditHead.team_id == team_id).with_for_update()
+        head = session.scalar(locked)
+        if head is None:
+            # First event of a team: create the genesis head; a racing replica's insert wins
+            # or waits, then both lock the same row.
+            session.execute(_insert_genesis(session, team_id))
+            head = session.scalar(locked.execution_options(populate_existing=True))
+        assert head is not None
+        return head
+
+
+def _check_fits(event: AuditEvent) -> None:
+    """Refuse what a column cannot hold, the same way on SQLite (which would store it) and
+    PostgreSQL (which would fail the transaction)."""
+    for name, limit in (("message_id", MESSAGE_ID_MAX), ("service", SERVICE_MAX)):
+        if len(getattr(event, name)) > limit:
+            raise PermanentError(f"audit event {name} longer than {limit} characters",
+                                 ErrorCode.INVALID_MESSAGE)
+
+
+def _insert_genesis(session: Session, team_id: str) -> Any:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(AuditHead).values(team_id=team_id, seq=0, hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["team_id"]))
+
+
+def _new_row(event: AuditEvent, head: AuditHead) -> AuditRow:
+    fields: dict[str, Any] = {
+        "team_id": event.team_id,
+        "seq": head.seq + 1,
+        "message_id": event.message_id,
+        "run_id": event.run_id,
+        "service": event.service,
+        "kind": str(event.audit_kind),
+        # Emitters redact already; this is the last line of defence for what is kept forever.
+        "action": redact_text(event.action),
+        "actor": event.actor,
+        "outcome": redact_text(event.outcome),
+        "detail": redact(event.detail),
+        "cost_usd": float(event.cost_usd),
+        "created_at": as_utc(event.created_at),
+        "recorded_at": utcnow(),
+    }
+    return AuditRow(**fields, prev_hash=head.hash, hash=link_hash(head.hash, fields))

@@ -1,0 +1,155 @@
+"""Fixtures of the audit tests: a real database on both backends, a running audit app on a
+real nats-server, and a publisher that speaks through the contracts' AuditEmitter.
+
+`database_url` is parametrised: every storage test runs on SQLite (a file in tmp_path) and
+on PostgreSQL (a fresh schema per test, dropped afterwards). PostgreSQL being unreachable is a
+failure with a clear message, never a skip: CI has one and the chain must hold on it.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+from sqlalchemy import text
+from triage_audit.app import build_app
+from triage_audit.settings import Settings
+from triage_audit.store import AuditStore
+from triage_contracts.audit import AuditEmitter
+from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.messages import AuditEvent, AuditKind
+from triage_contracts.streams import provision
+
+POSTGRES_URL = os.environ.get(
+    "AUDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _admin_connect() -> psycopg.Connection[Any]:
+    dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}). The audit chain must be "
+            "tested on PostgreSQL: start it (or set AUDIT_TEST_POSTGRES_URL).", pytrace=False)
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """(database URL, schema): a fresh schema, found first on the search_path."""
+    schema = f"audit_test_{uuid.uuid4().hex[:12]}"
+    with _admin_connect() as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", schema
+    finally:
+        with _admin_connect() as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/db/audit.db"
+    url, _schema = request.getfixturevalue("postgres_schema")
+    return str(url)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[AuditStore]:
+    audit_store = AuditStore.from_url(database_url)
+    audit_store.create_schema()
+    yield audit_store
+    audit_store.dispose()
+
+
+@pytest.fixture
+def sql(store: AuditStore) -> Callable[..., list[Any]]:
+    """Raw SQL against the audit database (what a tamperer with DB access would run)."""
+    def run(statement: str, **params: Any) -> list[Any]:
+        with store.engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return list(result) if result.returns_rows else []
+    return run
+
+
+def make_event(team: str = "T1", run: str = "r1", action: str = "step", **extra: Any) -> AuditEvent:
+    fields: dict[str, Any] = {
+        "team_id": team, "run_id": run, "service": "tools", "audit_kind": AuditKind.TOOL_CALL,
+        "action": action, "detail": {"n": action}, "cost_usd": 0.0,
+    }
+    fields.update(extra)
+    return AuditEvent(**fields)
+
+
+@pytest.fixture
+def event_factory() -> Callable[..., AuditEvent]:
+    return make_event
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m triage_audit ...` as a real subprocess (its own interpreter and engine)."""
+    return subprocess.run(
+        [sys.executable, "-m", "triage_audit", *args], capture_output=True, text=True,
+        timeout=60, env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_cli
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def until() -> Callable[..., Awaitable[None]]:
+    return wait_until
+
+
+def audit_settings(nats_url: str, database_url: str, **extra: Any) -> Settings:
+    return Settings(nats_url=nats_url, database_url=database_url, **extra)
+
+
+@asynccontextmanager
+async def running_audit(nats_url: str, database_url: str, **extra: Any) -> AsyncIterator[FastAPI]:
+    """The audit app with its real lifespan: connect, provision, consume; stop on exit."""
+    app = build_app(audit_settings(nats_url, database_url, **extra))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+def audit_service() -> Callable[..., Any]:
+    return running_audit
+
+
+@pytest.fixture
+async def publisher(nats_url: str) -> AsyncIterator[NatsBroker]:
+    """A separate service's broker (here: 'tools'), streams provisioned, for publishing."""
+    broker = build_broker(nats_url, "tools")
+    await broker.connect()
+    await provision(jetstream(broker))
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+def emitter(publisher: NatsBroker) -> AuditEmitter:
+    return AuditEmitter(publisher, "tools")
