@@ -1,0 +1,118 @@
+"""A minimal Kubernetes API client on aiohttp, using the credentials kopf logged in with.
+
+Why not a full client library: the operator touches two kinds (ConfigMap, Deployment) with
+four verbs, kopf already brings aiohttp, and kopf's `ConnectionInfo` (from the in-cluster
+service account or a kubeconfig) knows how to build the headers and TLS context. So the
+operator's own requests go to exactly the server kopf watches — a real cluster, or a test
+emulator — with no second configuration path to get wrong.
+"""
+
+import json
+from typing import Any
+
+import aiohttp
+import kopf
+from triage_contracts.logs import get_logger
+
+log = get_logger(__name__)
+
+_PLURALS = {"ConfigMap": "configmaps", "Deployment": "deployments"}
+MERGE_PATCH = "application/merge-patch+json"
+FIELD_MANAGER = "triage-operator"
+
+
+class KubeError(Exception):
+    """An API failure. `temporary` says whether retrying the same request can succeed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"Kubernetes API {status}: {message}")
+        self.status = status
+        # 400/422: the manifest itself is invalid; anything else (5xx, 429, 401/403 while
+        # RBAC or credentials are being fixed, network errors as 0) may heal.
+        self.temporary = status not in (400, 422)
+
+
+def object_path(api_version: str, kind: str, namespace: str, name: str | None = None) -> str:
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    path = f"{base}/namespaces/{namespace}/{_PLURALS[kind]}"
+    return f"{path}/{name}" if name else path
+
+
+class KubeClient:
+    """Holds the latest credentials from kopf's login handler and a session built on them."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._info: kopf.ConnectionInfo | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def use(self, info: kopf.ConnectionInfo) -> None:
+        """Switch to new credentials (kopf re-logs in when its own requests get a 401)."""
+        if info == self._info:
+            return
+        await self.close()
+        self._info = info
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> tuple[aiohttp.ClientSession, str]:
+        if self._info is None:
+            raise KubeError(0, "not logged in yet")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._info.as_ssl_context()),
+                headers=self._info.as_http_headers() | {"User-Agent": FIELD_MANAGER},
+                timeout=self._timeout,
+            )
+        return self._session, self._info.server.rstrip("/")
+
+    async def request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                      content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+        session, server = self._client()
+        params = {"fieldManager": FIELD_MANAGER} if method in ("POST", "PATCH") else {}
+        try:
+            async with session.request(method, server + path, json=body, params=params,
+                                       headers={"Content-Type": content_type}) as resp:
+                text = await resp.text()
+                return resp.status, _json(text)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise KubeError(0, f"{method} {path}: {exc or type(exc).__name__}") from exc
+
+    async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the object, or bring an existing one to the manifest (409 = exists = patch).
+
+        A JSON merge patch replaces lists (containers, env) wholesale, which is what an
+        owner of the whole object wants."""
+        meta = manifest["metadata"]
+        path = object_path(manifest["apiVersion"], manifest["kind"], meta["namespace"])
+        status, data = await self.request("POST", path, manifest)
+        if status == 409:
+            status, data = await self.request("PATCH", f"{path}/{meta['name']}", manifest,
+                                              MERGE_PATCH)
+        _check(status, data)
+        return data
+
+    async def delete(self, api_version: str, kind: str, namespace: str, name: str) -> bool:
+        """Delete (background propagation); False if it was already gone."""
+        path = object_path(api_version, kind, namespace, name)
+        status, data = await self.request("DELETE", f"{path}?propagationPolicy=Background")
+        if status == 404:
+            return False
+        _check(status, data)
+        return True
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {"message": text[:500]}  # a proxy's HTML error page, say
+    return data if isinstance(data, dict) else {}
+
+
+def _check(status: int, data: dict[str, Any]) -> None:
+    if status >= 400:
+        raise KubeError(status, str(data.get("message") or data.get("reason") or data))

@@ -1,0 +1,41 @@
+"""The health listener the chart probes: /healthz and /readyz on one port (8080).
+
+kopf's liveness endpoint serves a single path, so kopf listens on a loopback port and
+/healthz relays its answer (it runs kopf's probe handlers and stops answering when the
+operator's core tasks die). /readyz is 503 until kopf has logged in and started watching.
+"""
+
+import asyncio
+
+import aiohttp
+from aiohttp import web
+
+RELAY_TIMEOUT = aiohttp.ClientTimeout(total=5)
+
+
+def build_health_app(liveness_url: str, ready: asyncio.Event) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            async with aiohttp.ClientSession(timeout=RELAY_TIMEOUT) as session:
+                async with session.get(liveness_url) as resp:
+                    return web.Response(status=resp.status, body=await resp.read(),
+                                        content_type="application/json")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return web.json_response({"status": "down", "error": str(exc)}, status=503)
+
+    async def readyz(_: web.Request) -> web.Response:
+        if ready.is_set():
+            return web.json_response({"status": "ready"})
+        return web.json_response({"status": "starting"}, status=503)
+
+    app = web.Application()
+    app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
+    return app
+
+
+async def start_health(app: web.Application, host: str, port: int) -> web.AppRunner:
+    # No access log: the kubelet probes every few seconds.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,181 @@
+"""The kopf handlers: Workspace → consumers, ConfigMap, Deployments, status; and cleanup.
+
+Handlers live in their own `kopf.OperatorRegistry` (built per operator, so tests can run
+several without sharing state). Every handler is idempotent: it computes the whole desired
+state and applies it, so a retry, a resume after a restart or an update all take one path.
+Failures are classified once here: a spec that cannot work (or a consumer conflict only a
+human can resolve) is a `kopf.PermanentError` with the reason in a Ready=False condition, not
+retried (only the slow periodic resync looks again); NATS or the API being unavailable is a
+`kopf.TemporaryError` retried with exponential backoff.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from . import consumers, resources
+from .clients.kube import KubeClient, KubeError
+from .consumers import ConsumerConflict, ConsumerRef, NatsUnavailable
+from .resources import GROUP, PLURAL, VERSION, Owner
+from .settings import Settings
+from .spec import InvalidSpec, WorkspaceSpec, parse_spec
+from .status import conditions
+
+FINALIZER = f"{GROUP}/cleanup"
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+@dataclass
+class Memo:
+    """What every handler needs; kopf hands it to handlers as `memo`."""
+
+    settings: Settings
+    kube: KubeClient
+
+
+def operator_settings(settings: Settings) -> kopf.OperatorSettings:
+    config = kopf.OperatorSettings()
+    config.persistence.finalizer = FINALIZER
+    # Progress and diff-base in annotations: status stays ours and schema-strict.
+    config.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    config.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
+    config.persistence.consistency_timeout = settings.consistency_timeout_s
+    # One replica (Recreate strategy) in one namespace: no peering CRDs, no cluster-wide
+    # scanning of namespaces and CRDs, so the RBAC stays namespace-scoped.
+    config.peering.standalone = True
+    config.scanning.disabled = True
+    config.posting.level = logging.INFO
+    config.watching.server_timeout = 300
+    config.watching.client_timeout = 330
+    return config
+
+
+def build_registry(settings: Settings) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    kopf.on.login(registry=registry)(login)
+    kopf.on.cleanup(registry=registry)(close_clients)
+    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        on(GROUP, VERSION, PLURAL, registry=registry)(reconcile)
+    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)(cleanup)
+    if settings.resync_interval_s > 0:
+        # Drift repair: a Deployment deleted by hand, consumers lost with a JetStream reset,
+        # or a conflict resolved since (e.g. the shared consumer removed) heal on the next tick.
+        kopf.on.timer(GROUP, VERSION, PLURAL, registry=registry, id="resync",
+                      interval=settings.resync_interval_s,
+                      idle=settings.resync_interval_s)(reconcile)
+    return registry
+
+
+async def login(memo: Memo, **kwargs: Any) -> kopf.ConnectionInfo:
+    """In-cluster service account first, else a kubeconfig; the same credentials serve
+    kopf's watches and the operator's own requests."""
+    info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    if info is None:
+        raise kopf.LoginError("no service account token and no kubeconfig (KUBECONFIG) found")
+    await memo.kube.use(info)
+    return info
+
+
+async def close_clients(memo: Memo, **_: Any) -> None:
+    await memo.kube.close()
+
+
+def _backoff(settings: Settings, retry: int) -> float:
+    return min(settings.retry_delay_s * float(2 ** min(retry, 16)), settings.retry_max_delay_s)
+
+
+def _report(patch: kopf.Patch, status: Any, ok: bool, reason: str, message: str,
+            generation: int | None) -> None:
+    previous = list(status.get("conditions") or [])
+    patch.status["conditions"] = conditions(ok, reason, message, generation, previous)
+
+
+def _recorded(status: Any) -> list[ConsumerRef]:
+    return [ConsumerRef.from_status(item) for item in status.get("consumers") or []]
+
+
+def _union(*groups: list[ConsumerRef]) -> list[ConsumerRef]:
+    return list(dict.fromkeys(ref for group in groups for ref in group))
+
+
+async def reconcile(name: str, namespace: str | None, uid: str, spec: Any, meta: Any,
+                    status: Any, patch: kopf.Patch, memo: Memo, logger: Logger, retry: int = 0,
+                    **_: Any) -> None:
+    generation = meta.get("generation")
+    namespace = namespace or memo.settings.operator_namespace
+    try:
+        ws = parse_spec(name, dict(spec))
+    except InvalidSpec as exc:
+        _report(patch, status, False, "InvalidSpec", str(exc), generation)
+        raise kopf.PermanentError(f"invalid Workspace spec: {exc}") from exc
+    made = await _sync_consumers(ws, status, patch, memo.settings, retry, generation)
+    owner = Owner(name=name, namespace=namespace, uid=uid)
+    deployed = await _apply_objects(owner, ws, status, patch, memo, retry, generation)
+    patch.status["teamId"] = ws.team_id
+    patch.status["consumers"] = [ref.as_status() for ref in made]
+    patch.status["deployments"] = deployed
+    patch.status["configMap"] = resources.configmap_name(name)
+    patch.status["observedGeneration"] = generation
+    message = f"{len(made)} consumers and {len(deployed)} deployments in sync"
+    _report(patch, status, True, "Reconciled", message, generation)
+    logger.info(f"workspace {name} (team {ws.team_id}) reconciled: {message}")
+
+
+async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
+                          settings: Settings, retry: int, generation: int | None
+                          ) -> list[ConsumerRef]:
+    recorded = _recorded(status)
+    url = resources.nats_url(ws, settings)
+    try:
+        return await consumers.ensure(url, ws.team_id, recorded, settings.nats_connect_timeout_s)
+    except (NatsUnavailable, ConsumerConflict) as exc:
+        # Remember every consumer that may exist now, so deletion can find them all.
+        owned = _union(recorded, consumers.refs(consumers.desired(ws.team_id)))
+        patch.status["consumers"] = [ref.as_status() for ref in owned]
+        if isinstance(exc, ConsumerConflict):
+            _report(patch, status, False, "ConsumerConflict", str(exc), generation)
+            raise kopf.PermanentError(str(exc)) from exc
+        _report(patch, status, False, "NatsUnavailable", str(exc), generation)
+        raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
+
+
+async def _apply_objects(owner: Owner, ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
+                         memo: Memo, retry: int, generation: int | None) -> list[str]:
+    try:
+        await memo.kube.apply(resources.configmap(owner, ws))
+        applied = [await memo.kube.apply(d) for d in
+                   resources.deployments(owner, ws, memo.settings)]
+    except KubeError as exc:
+        _report(patch, status, False, "KubernetesApiError", str(exc), generation)
+        if exc.temporary:
+            raise kopf.TemporaryError(str(exc), delay=_backoff(memo.settings, retry)) from exc
+        raise kopf.PermanentError(str(exc)) from exc
+    return [item["metadata"]["name"] for item in applied]
+
+
+async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo: Memo,
+                  retry: int, logger: Logger, **_: Any) -> None:
+    """Workers first (so nothing re-creates consumers), then the config, then consumers.
+    Explicit deletes: owner-reference GC is a safety net, not the mechanism."""
+    settings = memo.settings
+    namespace = namespace or settings.operator_namespace
+    owned = _recorded(status)
+    url = settings.nats_url
+    try:
+        ws = parse_spec(name, dict(spec))
+        owned = _union(owned, consumers.refs(consumers.desired(ws.team_id)))
+        url = resources.nats_url(ws, settings)
+    except InvalidSpec:
+        pass  # an invalid spec never got consumers beyond those recorded in status
+    try:
+        for component in resources.COMPONENTS:
+            await memo.kube.delete("apps/v1", "Deployment", namespace,
+                                   resources.deployment_name(name, component))
+        await memo.kube.delete("v1", "ConfigMap", namespace, resources.configmap_name(name))
+        await consumers.remove(url, owned, settings.nats_connect_timeout_s)
+    except (KubeError, NatsUnavailable) as exc:
+        raise kopf.TemporaryError(f"cleanup of {name} failed: {exc}",
+                                  delay=_backoff(settings, retry)) from exc
+    logger.info(f"workspace {name} cleaned up: deployments, config map, {len(owned)} consumers")

@@ -1,0 +1,210 @@
+"""Pure builders of the manifests the operator owns for one Workspace.
+
+No I/O here, so every manifest can be unit-tested and validated against the Kubernetes
+schemas offline. The operator applies whatever these return; a change here is a change of
+what runs in the cluster.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import Settings
+from .spec import WorkspaceSpec
+
+GROUP = "triage.dev"
+VERSION = "v1alpha1"
+PLURAL = "workspaces"
+KIND = "Workspace"
+COMPONENTS = ("orchestrator", "tools")
+MANAGED_BY = "triage-operator"
+WORKSPACE_LABEL = f"{GROUP}/workspace"
+HASH_ANNOTATION = f"{GROUP}/config-hash"
+CONFIG_DIR = "/etc/triage/workspace"
+HTTP_PORT = 8080
+# A numeric non-root user, so the kubelet can enforce runAsNonRoot (the images use 10001).
+RUN_AS_USER = 10001
+
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The Workspace that owns the objects (for owner references and names)."""
+
+    name: str
+    namespace: str
+    uid: str
+
+
+def configmap_name(workspace: str) -> str:
+    return f"triage-ws-{workspace}"
+
+
+def deployment_name(workspace: str, component: str) -> str:
+    return f"triage-ws-{workspace}-{component}"
+
+
+def labels(owner: Owner, component: str | None = None) -> dict[str, str]:
+    result = {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": "triage",
+        "app.kubernetes.io/instance": configmap_name(owner.name),
+        WORKSPACE_LABEL: owner.name,
+    }
+    if component:
+        result |= {"app.kubernetes.io/name": f"triage-{component}",
+                   "app.kubernetes.io/component": component}
+    return result
+
+
+def owner_reference(owner: Owner) -> Manifest:
+    """Lets Kubernetes garbage-collect the objects if the operator is gone at deletion."""
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "name": owner.name,
+            "uid": owner.uid, "controller": True, "blockOwnerDeletion": True}
+
+
+def _metadata(owner: Owner, name: str, component: str | None = None) -> Manifest:
+    return {"name": name, "namespace": owner.namespace, "labels": labels(owner, component),
+            "ownerReferences": [owner_reference(owner)]}
+
+
+def config_data(spec: WorkspaceSpec) -> dict[str, str]:
+    """The workspace config as ConfigMap keys: comma lists for env vars, JSON for the rest."""
+    routes = {name: [target.model_dump() for target in targets]
+              for name, targets in spec.model_routes.items()}
+    document = {
+        "teamId": spec.team_id, "channels": spec.channels, "approvers": spec.approvers,
+        "modelRoutes": routes, "budgetUsdPerDay": spec.budget_usd_per_day,
+        "tools": spec.tools, "githubRepos": spec.github_repos,
+    }
+    return {
+        "team-id": spec.team_id,
+        "channels": ",".join(spec.channels),
+        "approvers": ",".join(spec.approvers),
+        "tools": ",".join(spec.tools),
+        "github-repos": ",".join(spec.github_repos),
+        "budget-usd-per-day": str(spec.budget_usd_per_day),
+        "model-routes.json": json.dumps({"routes": routes}, indent=2, sort_keys=True),
+        "workspace.json": json.dumps(document, indent=2, sort_keys=True),
+    }
+
+
+def configmap(owner: Owner, spec: WorkspaceSpec) -> Manifest:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _metadata(owner, configmap_name(owner.name)), "data": config_data(spec)}
+
+
+def nats_url(spec: WorkspaceSpec, settings: Settings) -> str:
+    return spec.nats_url or settings.nats_url
+
+
+def image(spec: WorkspaceSpec, settings: Settings, component: str) -> str:
+    return (spec.image or settings.worker_image).replace("{component}", component)
+
+
+# Which workspace config keys each worker reads through its settings (env var ← key).
+_CONFIG_ENV = {
+    "orchestrator": {"GITHUB_REPOS": "github-repos", "ALLOWED_CHANNELS": "channels"},
+    "tools": {"GITHUB_REPOS": "github-repos", "ENABLED_TOOLS": "tools"},
+}
+# Least privilege: a worker only gets the workspace Secrets it talks to.
+_SECRETS = {"orchestrator": (), "tools": ("github",)}
+
+
+def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
+    env: list[Manifest] = [
+        {"name": "TEAM_SCOPE", "value": spec.team_id},
+        {"name": "NATS_URL", "value": nats_url(spec, settings)},
+        {"name": "NATS_REPLICAS", "value": str(settings.nats_replicas)},
+        {"name": "HOST", "value": "0.0.0.0"},
+        {"name": "PORT", "value": str(HTTP_PORT)},
+        {"name": "LOG_JSON", "value": "true"},
+        {"name": "ENVIRONMENT", "value": settings.environment},
+        {"name": "WORKSPACE_CONFIG_DIR", "value": CONFIG_DIR},
+    ]
+    for var, key in _CONFIG_ENV[component].items():
+        ref = {"name": configmap_name(owner.name), "key": key}
+        env.append({"name": var, "valueFrom": {"configMapKeyRef": ref}})
+    return env
+
+
+def _env_from(spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
+    refs = [getattr(spec.secret_refs, kind) for kind in _SECRETS[component]]
+    names = [settings.worker_env_secret, *refs]
+    return [{"secretRef": {"name": name}} for name in names if name]
+
+
+def _resources(spec: WorkspaceSpec) -> Manifest:
+    res = spec.workers.resources
+    return {"requests": res.requests.model_dump(exclude_none=True),
+            "limits": res.limits.model_dump(exclude_none=True)}
+
+
+def _probe(path: str, period: int) -> Manifest:
+    return {"httpGet": {"path": path, "port": "http"}, "periodSeconds": period,
+            "timeoutSeconds": 3, "failureThreshold": 3}
+
+
+def container(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> Manifest:
+    return {
+        "name": component,
+        "image": image(spec, settings, component),
+        "imagePullPolicy": settings.worker_image_pull_policy,
+        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
+        "env": _env(owner, spec, settings, component),
+        "envFrom": _env_from(spec, settings, component),
+        "resources": _resources(spec),
+        "livenessProbe": _probe("/healthz", 20),
+        "readinessProbe": _probe("/readyz", 10),
+        "securityContext": {
+            "runAsNonRoot": True, "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "workspace-config", "mountPath": CONFIG_DIR, "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def pod_spec(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> Manifest:
+    return {
+        "automountServiceAccountToken": False,  # workers never talk to the Kubernetes API
+        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_USER,
+                            "runAsGroup": RUN_AS_USER, "fsGroup": RUN_AS_USER,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container(owner, spec, settings, component)],
+        "volumes": [{"name": "workspace-config",
+                     "configMap": {"name": configmap_name(owner.name)}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+    }
+
+
+def template_hash(pod: Manifest, config: dict[str, str]) -> str:
+    """Changes whenever the pod or its config changes (not on a replica change), so a new
+    value in the pod template makes the Deployment roll its pods."""
+    canonical = json.dumps({"pod": pod, "config": config}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def deployment(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> Manifest:
+    selector = {WORKSPACE_LABEL: owner.name, "app.kubernetes.io/component": component}
+    pod = pod_spec(owner, spec, settings, component)
+    annotations = {HASH_ANNOTATION: template_hash(pod, config_data(spec))}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": _metadata(owner, deployment_name(owner.name, component), component),
+        "spec": {
+            "replicas": spec.workers.replicas,
+            "selector": {"matchLabels": selector},
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {"metadata": {"labels": labels(owner, component),
+                                      "annotations": annotations},
+                         "spec": pod},
+        },
+    }
+
+
+def deployments(owner: Owner, spec: WorkspaceSpec, settings: Settings) -> list[Manifest]:
+    return [deployment(owner, spec, settings, component) for component in COMPONENTS]

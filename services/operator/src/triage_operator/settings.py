@@ -1,0 +1,31 @@
+"""Operator settings (env vars, upper-case field names), built once in `main`.
+
+Everything a worker Deployment needs that is not in the Workspace spec comes from here:
+the image, the default NATS URL, the shared Secret with cluster-wide keys.
+"""
+
+from pydantic import Field
+from triage_contracts.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    operator_namespace: str = Field("default", description="The one namespace watched and managed")
+    # `{component}` is replaced by `orchestrator` or `tools` (one image per service).
+    worker_image: str = Field(
+        "ghcr.io/triage-agent/triage-{component}:0.1.0",
+        description="Worker image; `{component}` becomes orchestrator|tools",
+    )
+    worker_image_pull_policy: str = "IfNotPresent"
+    # A Secret with the keys every worker needs whatever the workspace (APPROVAL_SIGNING_KEY).
+    worker_env_secret: str | None = Field(None, description="Secret mounted via envFrom in workers")
+    port: int = Field(8080, description="Health listener (/healthz, /readyz)")
+    # kopf's own liveness server listens here on loopback; /healthz on PORT relays to it.
+    liveness_port: int = Field(8081, description="Loopback port of kopf's liveness endpoint")
+    nats_connect_timeout_s: float = Field(2.0, gt=0)
+    # Temporary failures (NATS or the API down) are retried with exponential backoff.
+    retry_delay_s: float = Field(5.0, gt=0)
+    retry_max_delay_s: float = Field(300.0, gt=0)
+    # Periodic re-reconcile of every Workspace (drift repair); 0 disables it.
+    resync_interval_s: float = Field(300.0, ge=0)
+    # How long kopf waits for its own patch to come back through the watch stream.
+    consistency_timeout_s: float = Field(5.0, ge=0)

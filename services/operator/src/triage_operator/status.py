@@ -1,0 +1,30 @@
+"""The Workspace status as the operator reports it: what `kubectl get/describe` shows.
+
+Conditions follow the Kubernetes convention (type, status "True"/"False", reason, message,
+lastTransitionTime, observedGeneration); the transition time only moves when the status does.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+READY = "Ready"
+
+
+def ready_condition(ok: bool, reason: str, message: str, generation: int | None,
+                    previous: list[dict[str, Any]] | None) -> dict[str, Any]:
+    status = "True" if ok else "False"
+    before = next((c for c in previous or [] if c.get("type") == READY), None)
+    since = (before or {}).get("lastTransitionTime") if (before or {}).get("status") == status \
+        else None
+    return {
+        "type": READY, "status": status, "reason": reason, "message": message[:1000],
+        "lastTransitionTime": since or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "observedGeneration": generation,
+    }
+
+
+def conditions(ok: bool, reason: str, message: str, generation: int | None,
+               previous: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The full conditions list with Ready replaced (other types are kept)."""
+    others = [c for c in previous or [] if c.get("type") != READY]
+    return [ready_condition(ok, reason, message, generation, previous), *others]

@@ -1,0 +1,171 @@
+"""The real operator against kmock's Kubernetes API and a real nats-server: a Workspace is
+created, changed and deleted, and the cluster and JetStream follow."""
+
+import json
+from typing import Any
+
+import nats
+from nats.js.errors import NotFoundError
+from triage_operator.resources import HASH_ANNOTATION
+
+CONSUMERS = {  # (stream, durable) -> filter subject, for team {t}
+    ("EVENTS", "orchestrator-events-{t}"): "triage.event.{t}.>",
+    ("RESULTS", "orchestrator-results-{t}"): "triage.result.{t}.>",
+    ("APPROVALS", "orchestrator-decisions-{t}"): "triage.approval.decision.{t}",
+    ("WORK", "tools-{t}"): "triage.work.tool.{t}.>",
+}
+
+
+async def consumer_filters(nats_url: str, team: str) -> dict[str, str | None]:
+    """Each expected consumer's filter subject in NATS (None when it does not exist)."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    found: dict[str, str | None] = {}
+    try:
+        for stream, durable in CONSUMERS:
+            name = durable.format(t=team)
+            try:
+                found[name] = (await js.consumer_info(stream, name)).config.filter_subject
+            except NotFoundError:
+                found[name] = None
+    finally:
+        await nc.close()
+    return found
+
+
+def expected(team: str) -> dict[str, str | None]:
+    return {d.format(t=team): f.format(t=team) for (_, d), f in CONSUMERS.items()}
+
+
+def gone(team: str) -> dict[str, str | None]:
+    return {d.format(t=team): None for (_, d) in CONSUMERS}
+
+
+def env_of(deploy: dict[str, Any]) -> dict[str, Any]:
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_url):
+    async with k8s.operator(k8s.settings(nats_url)):
+        await k8s.api("POST", body=k8s.workspace("acme"))
+        cond = await k8s.eventually(lambda: k8s.is_ready("acme"))
+    assert cond["reason"] == "Reconciled" and cond["observedGeneration"] == 1
+
+    body = k8s.current(k8s.WS, "acme")
+    assert body["status"]["observedGeneration"] == 1
+    assert body["status"]["deployments"] == ["triage-ws-acme-orchestrator",
+                                             "triage-ws-acme-tools"]
+    assert {c["name"] for c in body["status"]["consumers"]} == set(expected("T0001"))
+    assert "triage.dev/cleanup" in body["metadata"]["finalizers"]
+
+    data = k8s.current(k8s.CM, "triage-ws-acme")["data"]
+    assert data["channels"] == "C0001" and data["github-repos"] == "acme/checkout-api"
+    assert json.loads(data["workspace.json"])["budgetUsdPerDay"] == 3.5
+
+    for component in ("orchestrator", "tools"):
+        deploy = k8s.current(k8s.DEPLOY, f"triage-ws-acme-{component}")
+        owner = deploy["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == \
+            ("Workspace", "acme", "uid-acme", True)
+        assert deploy["metadata"]["labels"]["triage.dev/workspace"] == "acme"
+        assert deploy["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "triage-operator"
+        pod = deploy["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert env_of(deploy)["TEAM_SCOPE"] == "T0001"
+        assert env_of(deploy)["NATS_URL"] == nats_url
+        assert container["image"] == f"registry.test/triage-{component}:1.0"
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert {"name": "workspace-config", "configMap": {"name": "triage-ws-acme"}} \
+            in pod["volumes"]
+    tools = k8s.current(k8s.DEPLOY, "triage-ws-acme-tools")["spec"]["template"]["spec"]
+    assert [e["secretRef"]["name"] for e in tools["containers"][0]["envFrom"]] == \
+        ["triage-common", "acme-github"]
+
+    assert await consumer_filters(nats_url, "T0001") == expected("T0001")
+
+
+async def test_spec_change_rolls_workers_and_updates_config(k8s, nats_url):
+    async with k8s.operator(k8s.settings(nats_url)):
+        await k8s.api("POST", body=k8s.workspace("acme"))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+        before = k8s.current(k8s.DEPLOY, "triage-ws-acme-orchestrator")
+
+        # The API server bumps metadata.generation on a spec change; kmock does not.
+        await k8s.api("PATCH", "acme", {"metadata": {"generation": 2},
+                                        "spec": {"channels": ["C0001", "C0002"],
+                                                 "workers": {"replicas": 3}}})
+        await k8s.eventually(
+            lambda: k8s.current(k8s.WS, "acme")["status"].get("observedGeneration") == 2)
+
+    after = k8s.current(k8s.DEPLOY, "triage-ws-acme-orchestrator")
+    assert (before["spec"]["replicas"], after["spec"]["replicas"]) == (1, 3)
+    hashes = [d["spec"]["template"]["metadata"]["annotations"][HASH_ANNOTATION]
+              for d in (before, after)]
+    assert hashes[0] != hashes[1]
+    assert k8s.current(k8s.CM, "triage-ws-acme")["data"]["channels"] == "C0001,C0002"
+    assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools")["spec"]["replicas"] == 3
+    assert k8s.ready("acme")["observedGeneration"] == 2
+
+
+async def test_team_change_moves_the_consumers(k8s, nats_url):
+    async with k8s.operator(k8s.settings(nats_url)):
+        await k8s.api("POST", body=k8s.workspace("acme", team="T0001"))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+        await k8s.api("PATCH", "acme", {"metadata": {"generation": 2},
+                                        "spec": {"teamId": "T0002"}})
+        await k8s.eventually(
+            lambda: k8s.current(k8s.WS, "acme")["status"].get("teamId") == "T0002")
+
+    assert await consumer_filters(nats_url, "T0002") == expected("T0002")
+    assert await consumer_filters(nats_url, "T0001") == gone("T0001")
+    assert env_of(k8s.current(k8s.DEPLOY, "triage-ws-acme-tools"))["TEAM_SCOPE"] == "T0002"
+
+
+async def test_delete_removes_consumers_workers_config_then_finalizer(k8s, nats_url):
+    async with k8s.operator(k8s.settings(nats_url)):
+        await k8s.api("POST", body=k8s.workspace("acme"))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+        assert await consumer_filters(nats_url, "T0001") == expected("T0001")
+
+        await k8s.api("DELETE", "acme")
+        await k8s.eventually(lambda: k8s.current(k8s.WS, "acme") is None)
+
+    assert k8s.current(k8s.CM, "triage-ws-acme") is None
+    assert k8s.current(k8s.DEPLOY, "triage-ws-acme-orchestrator") is None
+    assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools") is None
+    assert await consumer_filters(nats_url, "T0001") == gone("T0001")
+    # kmock removes the object only once no finalizer is left: the operator released it.
+    released = k8s.last(k8s.WS, "acme")
+    assert released["metadata"]["deletionTimestamp"]
+    assert not released["metadata"].get("finalizers")
+
+
+async def test_zero_replicas_pauses_the_workers(k8s, nats_url):
+    async with k8s.operator(k8s.settings(nats_url)):
+        await k8s.api("POST", body=k8s.workspace("paused", workers={"replicas": 0}))
+        await k8s.eventually(lambda: k8s.is_ready("paused"))
+    assert k8s.current(k8s.DEPLOY, "triage-ws-paused-tools")["spec"]["replicas"] == 0
+
+
+async def test_resync_repairs_drift_in_cluster_and_nats(k8s, nats_url):
+    async with k8s.operator(k8s.settings(nats_url, resync_interval_s=1.0)):
+        await k8s.api("POST", body=k8s.workspace("acme"))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+        # Someone deletes a worker by hand; JetStream loses a consumer.
+        async with k8s.kmock.delete(
+                f"/apis/apps/v1/namespaces/{k8s.NS}/deployments/triage-ws-acme-tools") as resp:
+            assert resp.status == 200
+        nc = await nats.connect(nats_url)
+        await nc.jetstream().delete_consumer("WORK", "tools-T0001")
+        await nc.close()
+        assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools") is None
+
+        await k8s.eventually(lambda: k8s.current(k8s.DEPLOY, "triage-ws-acme-tools"))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+    assert (await consumer_filters(nats_url, "T0001"))["tools-T0001"] == \
+        "triage.work.tool.T0001.>"
