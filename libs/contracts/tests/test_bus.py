@@ -93,3 +93,21 @@ async def test_failures_are_dead_lettered_with_reason(nats_url: str, failure: st
         assert '"team_id"' in letter.payload  # the payload is kept whole
     else:
         assert letter.error_code == "max_deliveries" and seen == ["s1", "s1"]
+
+
+async def test_buckets_are_provisioned_once_and_limits_follow_the_spec(nats_url: str) -> None:
+    from triage_contracts.streams import Buckets
+
+    broker = await started_broker(nats_url)
+    js = jetstream(broker)
+    kv = await js.key_value(Buckets.RUNS.name)
+    await kv.put("T1.r1", b"state")
+    info = await js.stream_info(f"KV_{Buckets.RUNS.name}")
+    info.config.max_age = 60.0  # an older deployment's limit
+    info.config.duplicate_window = 30.0
+    await js.update_stream(info.config)
+    await provision(js)  # a newer replica starts: data kept, limit updated
+    assert (await kv.get("T1.r1")).value == b"state"
+    info = await js.stream_info(f"KV_{Buckets.RUNS.name}")
+    assert info.config.max_age == Buckets.RUNS.ttl
+    await broker.stop()

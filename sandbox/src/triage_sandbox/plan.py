@@ -98,9 +98,14 @@ def _standins(plan: Plan, ports: dict[str, int]) -> list[Process]:
         if not plan.sandboxed[name]:
             continue
         argv = [sys.executable, "-m", "triage_sandbox.standins", name, "--port", str(ports[name])]
+        env: dict[str, str] = {}
         if name == "slack":
             argv += ["--token", plan.bot_token]
-        out.append(Process(name, argv, {}, ports[name], ready_path=""))
+            # The sandbox channel page signs what it sends to ingress, exactly as Slack does.
+            env = {"SANDBOX_SIGNING_SECRET": plan.signing_secret,
+                   "SANDBOX_INGRESS_URL": f"http://127.0.0.1:{ports['ingress']}",
+                   "SANDBOX_APPROVAL_URL": f"http://127.0.0.1:{ports['approval']}"}
+        out.append(Process(name, argv, env, ports[name], ready_path=""))
     return out
 
 

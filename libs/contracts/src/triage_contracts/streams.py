@@ -137,7 +137,9 @@ class BucketSpec:
 
 
 class Buckets:
-    RUNS = BucketSpec("triage-runs", history=5, description="Run state (optimistic CAS)")
+    # Finished runs expire; a run lives at most run_timeout (30 min) plus approval expiry.
+    RUNS = BucketSpec("triage-runs", history=5, ttl=30 * DAY,
+                      description="Run state (optimistic CAS)")
     # Records of outbound writes already performed, keyed by run and step.
     IDEMPOTENCY = BucketSpec("triage-idempotency", ttl=30 * DAY)
 
@@ -162,13 +164,22 @@ async def provision_streams(js: JetStreamContext, replicas: int = 1) -> None:
 
 async def provision_buckets(js: JetStreamContext, replicas: int = 1) -> None:
     for spec in Buckets.all():
-        await js.create_key_value(
-            api.KeyValueConfig(
-                bucket=spec.name, history=spec.history, ttl=spec.ttl,
-                description=spec.description, replicas=replicas,
-                storage=api.StorageType.FILE,
+        try:
+            info = await js.stream_info(f"KV_{spec.name}")
+        except NotFoundError:
+            await js.create_key_value(
+                api.KeyValueConfig(
+                    bucket=spec.name, history=spec.history, ttl=spec.ttl,
+                    description=spec.description, replicas=replicas,
+                    storage=api.StorageType.FILE,
+                )
             )
-        )
+            continue
+        # An existing bucket keeps its data; only drifted limits are updated in place.
+        wanted_age = spec.ttl or 0.0
+        if (info.config.max_age or 0.0) != wanted_age:
+            info.config.max_age = wanted_age
+            await js.update_stream(info.config)
 
 
 async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:

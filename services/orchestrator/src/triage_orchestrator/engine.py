@@ -1,0 +1,234 @@
+"""The decision half of the orchestrator: a pure state machine, no I/O.
+
+`start`, `on_result`, `on_decision` and `on_timeout` take a state (never mutated) and an
+input, and return the next state plus the effects to perform. An input the run does not
+expect (unknown or already answered step, wrong run, late decision) returns the SAME
+state object and no publish commands: callers detect "ignored" by identity, which is
+what makes redelivery harmless. `pending_commands` re-derives what a run still waits on.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from triage_contracts.ids import utcnow
+from triage_contracts.messages import (
+    ApprovalDecision,
+    AuditKind,
+    ModelResult,
+    NotifyResult,
+    ToolResult,
+    TriageRequest,
+)
+
+from . import approval_steps as writes
+from . import steps as reads
+from .commands import Command, Effect, EmitAudit, PublishModelCall, PublishNotify, PublishToolCall
+from .context import Ctx
+from .policy import check_channel
+from .spec import Skill, Step, StepKind, WorkflowSpec
+from .state import Finding, RunConfig, RunState, RunStatus
+
+Result = ToolResult | ModelResult | NotifyResult
+Outcome = tuple[RunState, list[Effect]]
+
+ENTER: dict[StepKind, Callable[[RunState, Step, Ctx], bool]] = {
+    StepKind.CLASSIFY: reads.enter_classify,
+    StepKind.GATHER: reads.enter_gather,
+    StepKind.MODEL: reads.enter_model,
+    StepKind.POLICY: reads.enter_policy,
+    StepKind.APPROVAL: writes.enter_approval,
+    StepKind.ACT: writes.enter_act,
+    StepKind.REPLY: reads.enter_reply,
+}
+ON_RESULT: dict[tuple[StepKind, type], Callable[[RunState, Step, Any, Ctx], None]] = {
+    (StepKind.GATHER, ToolResult): reads.on_tool_result,
+    (StepKind.MODEL, ModelResult): reads.on_model_result,
+    (StepKind.APPROVAL, NotifyResult): writes.on_prompt_result,
+    (StepKind.ACT, ToolResult): writes.on_act_result,
+    (StepKind.REPLY, NotifyResult): reads.on_reply_result,
+}
+ANSWERS: dict[type, type] = {
+    PublishToolCall: ToolResult, PublishModelCall: ModelResult, PublishNotify: NotifyResult,
+}
+REFUSAL = ("Sorry, I only answer triage questions in the channels this workspace enabled "
+           "for me. Please ask in one of those channels.")
+APPROVAL_GRACE = timedelta(seconds=60)
+
+
+def start(
+    request: TriageRequest, spec: WorkflowSpec, skills: list[Skill], config: RunConfig,
+    now: datetime | None = None,
+) -> Outcome:
+    ctx = Ctx(now=now or utcnow(), skills=list(skills))
+    state = RunState(
+        team_id=request.team_id, run_id=request.run_id, request=request, workflow=spec,
+        config=config, started_at=ctx.now, updated_at=ctx.now,
+        deadline_at=ctx.now + timedelta(seconds=spec.budgets.run_timeout_s),
+    )
+    ctx.audit(state, AuditKind.REQUEST, "run started", "request", actor=request.user_id,
+              detail={"request_kind": request.request_kind.value, "channel": request.channel_id,
+                      "event_id": request.event_id, "workflow": spec.name})
+    refusal = check_channel(request.channel_id, config.allowed_channels)
+    if refusal is not None:
+        reads.add_finding(state, ctx, refusal)
+        state.refused, state.draft = True, REFUSAL
+        state.step_index = spec.index_of(StepKind.REPLY)
+    _advance(state, ctx)
+    return state, ctx.out
+
+
+def on_result(state: RunState, result: Result, now: datetime | None = None) -> Outcome:
+    entry = state.pending.get(result.step_id)
+    expected = ANSWERS.get(type(entry.command)) if entry else None
+    if state.terminal or entry is None or not isinstance(result, expected or ()):
+        return state, []
+    command = entry.command
+    if isinstance(command, PublishToolCall) and isinstance(result, ToolResult) \
+            and result.tool != command.message.tool:
+        return state, []  # an answer from another tool under this step id: not ours
+    new, ctx = state.model_copy(deep=True), Ctx(now=now or utcnow())
+    del new.pending[result.step_id]
+    step = _step(new, entry.owner)
+    ON_RESULT[(step.kind, type(result))](new, step, result, ctx)
+    current = new.step
+    if current is not None and current.id == step.id and not new.terminal \
+            and not new.waiting_on(step.id):
+        _complete(new, step, ctx)
+    elif new.terminal:
+        _finish(new, step, ctx)
+    return new, ctx.out
+
+
+def on_decision(state: RunState, decision: ApprovalDecision,
+                now: datetime | None = None) -> Outcome:
+    planned = state.action
+    if (state.status is not RunStatus.WAITING_APPROVAL or planned is None
+            or decision.approval_id != planned.approval_id):
+        return state, []
+    if decision.action_digest != planned.digest:
+        return state, [EmitAudit(
+            kind=AuditKind.DECISION, action="decision ignored", outcome="denied",
+            actor=decision.approver_id, detail={"reason": "action digest does not match"})]
+    new, ctx = state.model_copy(deep=True), Ctx(now=now or utcnow())
+    step = new.workflow.steps[new.step_index]
+    writes.apply_decision(new, step, decision, ctx)
+    _complete(new, step, ctx)
+    return new, ctx.out
+
+
+def on_timeout(state: RunState, now: datetime | None = None) -> Outcome:
+    """Give up waiting: an approval past its expiry counts as expired; a run past its
+    deadline replies with what it has (or fails, when the reply itself is stuck)."""
+    now = now or utcnow()
+    planned = state.action
+    if state.status is RunStatus.WAITING_APPROVAL and planned is not None:
+        if now < planned.expires_at + APPROVAL_GRACE:
+            return state, []
+        new, ctx = state.model_copy(deep=True), Ctx(now=now)
+        step = new.workflow.steps[new.step_index]
+        writes.apply_decision(new, step, None, ctx)
+        _complete(new, step, ctx)
+        return new, ctx.out
+    if state.terminal or now < state.deadline_at:
+        return state, []
+    return _time_out(state.model_copy(deep=True), Ctx(now=now))
+
+
+def _time_out(state: RunState, ctx: Ctx) -> Outcome:
+    step = state.step
+    assert step is not None
+    waited = ", ".join(state.waiting_on(step.id)) or step.id
+    message = f"timed out after {state.workflow.budgets.run_timeout_s:.0f}s waiting for {waited}"
+    state.error = message
+    state.pending.clear()
+    if step.kind is StepKind.REPLY:
+        state.status = RunStatus.FAILED
+        _finish(state, step, ctx, outcome="timeout")
+        return state, ctx.out
+    reads.add_finding(state, ctx, Finding(code="timeout", message=message))
+    _finish(state, step, ctx, outcome="timeout")
+    state.step_index = state.workflow.index_of(StepKind.REPLY)
+    _advance(state, ctx)
+    return state, ctx.out
+
+
+def pending_commands(state: RunState) -> list[Command]:
+    """The commands the run is still waiting on (safe to re-send: deduplicated by id)."""
+    if state.terminal:
+        return []
+    return [entry.command for entry in state.pending.values()]
+
+
+# --- stepping --------------------------------------------------------------------------
+
+
+def _step(state: RunState, step_id: str) -> Step:
+    return next(step for step in state.workflow.steps if step.id == step_id)
+
+
+def _condition_met(step: Step, state: RunState) -> bool:
+    if step.when == "writes_proposed":
+        return state.action is not None
+    if step.when == "approved":
+        return state.decision is not None and state.decision.decision.value == "approve"
+    return True
+
+
+def _advance(state: RunState, ctx: Ctx) -> None:
+    while not state.terminal and (step := state.step) is not None:
+        if not _condition_met(step, state):
+            ctx.record(state, step.id, "skipped", f"when {step.when} is false")
+            ctx.audit(state, AuditKind.STEP, f"step {step.id} skipped", f"{step.id}:skipped",
+                      detail={"kind": step.kind.value, "when": step.when})
+            state.step_index += 1
+            continue
+        ctx.record(state, step.id, "started")
+        ctx.audit(state, AuditKind.STEP, f"step {step.id} started", f"{step.id}:started",
+                  detail={"kind": step.kind.value})
+        if ENTER[step.kind](state, step, ctx):
+            ctx.record(state, step.id, "waiting", ", ".join(state.waiting_on(step.id)))
+            return
+        _close(state, step, ctx)
+
+
+def _complete(state: RunState, step: Step, ctx: Ctx) -> None:
+    """The step got every answer it waited for: close it and run the next ones."""
+    _close(state, step, ctx)
+    _advance(state, ctx)
+
+
+def _close(state: RunState, step: Step, ctx: Ctx) -> None:
+    if step.kind is StepKind.GATHER:
+        reads.finish_gather(state, step, ctx)
+    _finish(state, step, ctx)
+    state.step_index += 1
+
+
+def _finish(state: RunState, step: Step, ctx: Ctx, outcome: str = "ok") -> None:
+    ctx.record(state, step.id, "finished", outcome)
+    ctx.audit(state, AuditKind.STEP, f"step {step.id} finished", f"{step.id}:finished",
+              outcome=outcome, detail=_step_detail(state, step))
+
+
+def _step_detail(state: RunState, step: Step) -> dict[str, Any]:
+    detail: dict[str, Any] = {"kind": step.kind.value}
+    if step.kind is StepKind.CLASSIFY and state.skill is not None:
+        detail.update(skill=state.skill.name, skill_version=state.skill.version,
+                      repo=state.repo)
+    elif step.kind is StepKind.GATHER:
+        detail.update(evidence=len(state.evidence), notes=list(state.notes))
+    elif step.kind is StepKind.MODEL:
+        detail.update(ok=state.model_ok, proposed=len(state.proposed_actions),
+                      cost_usd=round(state.cost_usd, 6))
+    elif step.kind is StepKind.POLICY:
+        detail.update(findings=[f.code for f in state.findings],
+                      write_proposed=state.action is not None)
+    elif step.kind is StepKind.APPROVAL and state.decision is not None:
+        detail.update(decision=state.decision.decision.value,
+                      approver=state.decision.approver_id)
+    elif step.kind is StepKind.ACT:
+        detail.update(ok=all(w.ok for w in state.write_results))
+    elif step.kind is StepKind.REPLY:
+        detail.update(status=state.status.value, ts=state.posted_ts)
+    return detail

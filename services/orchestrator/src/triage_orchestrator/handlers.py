@@ -1,0 +1,22 @@
+"""Thin subscribers: the message model in, the work delegated to the Orchestrator.
+Errors are raised, never swallowed: the contracts' middleware maps them to acks."""
+
+from faststream.nats import NatsBroker
+from triage_contracts.messages import ApprovalDecision, RunResult, TriageRequest
+from triage_contracts.streams import Consumers, subscriber_options
+
+from .runner import Orchestrator
+
+
+def register(broker: NatsBroker, orchestrator: Orchestrator, team_scope: str | None) -> None:
+    @broker.subscriber(**subscriber_options(Consumers.ORCHESTRATOR_EVENTS, team_scope))
+    async def on_request(request: TriageRequest) -> None:
+        await orchestrator.handle_request(request)
+
+    @broker.subscriber(**subscriber_options(Consumers.ORCHESTRATOR_RESULTS, team_scope))
+    async def on_result(result: RunResult) -> None:
+        await orchestrator.handle_result(result)
+
+    @broker.subscriber(**subscriber_options(Consumers.ORCHESTRATOR_DECISIONS, team_scope))
+    async def on_decision(decision: ApprovalDecision) -> None:
+        await orchestrator.handle_decision(decision)

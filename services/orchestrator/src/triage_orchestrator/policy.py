@@ -1,0 +1,125 @@
+"""Policy checks on the draft and on proposed actions. Pure functions, no I/O.
+
+The model's output is treated as untrusted as the evidence it read: secrets are redacted,
+emails masked, writes the skill does not allow are dropped, and prompt-injection signals
+in the evidence mark any proposed write as suspicious (every write needs approval anyway;
+the mark tells the approver to look twice).
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from triage_contracts.messages import Evidence, ProposedAction
+from triage_contracts.redact import find_secrets, redact_text
+
+from .state import Finding
+from .toolspecs import WRITE_TOOLS, check_arguments
+
+INJECTION = re.compile(
+    r"ignore\s+(?:(?:all|previous|prior|the|above)\s+)+instructions"
+    r"|system\s+prompt|you\s+are\s+now|disregard",
+    re.IGNORECASE,
+)
+EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
+@dataclass(frozen=True)
+class ReviewedAction:
+    action: ProposedAction
+    suspicious: bool
+
+
+@dataclass
+class PolicyOutcome:
+    draft: str
+    actions: list[ReviewedAction] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def mask_emails(text: str) -> str:
+    return EMAIL.sub(lambda m: f"{m.group(1)[:1]}***@{m.group(2)}", text)
+
+
+def clean_text(text: str, where: str) -> tuple[str, list[Finding]]:
+    """Redact secrets and mask emails in `text`; one finding per kind of change."""
+    findings = []
+    secrets = find_secrets(text)
+    if secrets:
+        text = redact_text(text)
+        findings.append(Finding(code="secret", severity="block",
+                                message=f"secret redacted from {where}: {', '.join(secrets)}"))
+    masked = mask_emails(text)
+    if masked != text:
+        findings.append(Finding(code="email", severity="info",
+                                message=f"email address masked in {where}"))
+    return masked, findings
+
+
+def injection_signals(evidence: list[Evidence]) -> list[str]:
+    """Titles of evidence items that contain prompt-injection phrases."""
+    hits = []
+    for item in evidence:
+        text = " ".join([item.title, item.detail, str(item.attributes)])
+        if INJECTION.search(text):
+            hits.append(item.title[:80])
+    return hits
+
+
+def check_channel(channel_id: str, allowed: list[str]) -> Finding | None:
+    if not allowed or channel_id in allowed:
+        return None
+    return Finding(code="channel", severity="block",
+                   message=f"channel {channel_id} is not in ALLOWED_CHANNELS")
+
+
+def _clean_arguments(arguments: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    cleaned = {}
+    for key, value in arguments.items():
+        if isinstance(value, str):
+            value, found = clean_text(value, f"proposed argument {key!r}")
+            findings.extend(found)
+        cleaned[key] = value
+    return cleaned
+
+
+def _review_action(
+    action: ProposedAction, write_tools: list[str], repos: list[str], findings: list[Finding]
+) -> ProposedAction | None:
+    if action.tool not in write_tools or action.tool not in WRITE_TOOLS:
+        findings.append(Finding(
+            code="disallowed_tool", severity="block",
+            message=f"proposed {action.tool} dropped: not allowed by the skill"))
+        return None
+    problem = check_arguments(action.tool, action.arguments)
+    repo = action.arguments.get("repo")
+    if problem is None and repos and repo not in repos:
+        problem = f"repo {repo!r} is not one of this workspace's repos"
+    if problem:
+        findings.append(Finding(code="invalid_action", severity="block",
+                                message=f"proposed {action.tool} dropped: {problem}"))
+        return None
+    arguments = _clean_arguments(action.arguments, findings)
+    summary, _ = clean_text(action.summary, "action summary")
+    return ProposedAction(tool=action.tool, arguments=arguments, summary=summary)
+
+
+def review(
+    draft: str,
+    evidence: list[Evidence],
+    actions: list[ProposedAction],
+    write_tools: list[str],
+    repos: list[str],
+) -> PolicyOutcome:
+    cleaned, findings = clean_text(draft, "the draft")
+    outcome = PolicyOutcome(draft=cleaned, findings=findings)
+    signals = injection_signals(evidence)
+    if signals:
+        outcome.findings.append(Finding(
+            code="injection", severity="warning",
+            message="prompt-injection signals in evidence: " + "; ".join(signals[:3])))
+    for action in actions:
+        kept = _review_action(action, write_tools, repos, outcome.findings)
+        if kept is not None:
+            outcome.actions.append(ReviewedAction(kept, suspicious=bool(signals)))
+    return outcome

@@ -1,0 +1,185 @@
+"""Driving runs: load state → decide (engine) → save (CAS) → perform effects → ack.
+
+If the process dies after the save but before the publish, nothing is lost: the run's
+state still lists the commands it waits on. They are re-sent (and deduplicated by the
+server) when the same input is redelivered and ignored, and at start-up for every
+unfinished run. A periodic sweep applies timeouts (approval expiry, run deadline).
+"""
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+
+import structlog
+from faststream.nats import NatsBroker
+from nats.errors import Error as NatsError
+from triage_contracts.approvals import verify_decision
+from triage_contracts.bus import jetstream
+from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError, TriageError
+from triage_contracts.logs import get_logger
+from triage_contracts.messages import (
+    ApprovalDecision,
+    AuditKind,
+    Decision,
+    ModelResult,
+    NotifyResult,
+    ToolResult,
+    TriageRequest,
+)
+
+from . import engine
+from .effects import Effects
+from .settings import Settings
+from .spec import Skill, WorkflowSpec, load_skills, load_workflow
+from .state import RunConfig, RunState
+from .store import Conflict, RunStore
+
+log = get_logger("triage.orchestrator")
+MAX_CAS_ATTEMPTS = 10
+Decide = Callable[[RunState], engine.Outcome]
+
+
+class Orchestrator:
+    def __init__(self, broker: NatsBroker, settings: Settings) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.effects = Effects(broker)
+        self.spec: WorkflowSpec | None = None
+        self.skills: list[Skill] = []
+        self.config: RunConfig = settings.run_config()
+        self._store: RunStore | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        # Finished runs never change again: skip re-reading them on every sweep.
+        self._finished: set[str] = set()
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def load_config(self) -> None:
+        """Read and validate the workflow and skills; raises ConfigError with the reason."""
+        self.spec = load_workflow(self.settings.workflow_file)
+        self.skills = load_skills(self.settings.skills_dir)
+        log.info("workflow loaded", workflow=self.spec.name,
+                 skills=[f"{s.name}@{s.version}" for s in self.skills])
+
+    async def on_start(self) -> None:
+        self._store = RunStore(jetstream(self.broker))
+        await self._store.open()
+        resumed = await self.resume_all()
+        log.info("unfinished runs resumed", count=resumed)
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="orchestrator-sweeper")
+
+    async def on_stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    def ready(self) -> bool:
+        return self._store is not None and self.spec is not None
+
+    @property
+    def store(self) -> RunStore:
+        if self._store is None:
+            raise TemporaryError("the run store is not open yet")
+        return self._store
+
+    # --- inputs ----------------------------------------------------------------------
+
+    async def handle_request(self, request: TriageRequest) -> None:
+        assert self.spec is not None
+        with structlog.contextvars.bound_contextvars(run_id=request.run_id,
+                                                     team_id=request.team_id):
+            state, effects = engine.start(request, self.spec, self.skills, self.config)
+            stored, _, created = await self.store.create(state)
+            if not created:
+                log.info("request redelivered: the run exists, re-sending what it waits on")
+                effects = list(engine.pending_commands(stored))
+            await self.effects.perform(request.team_id, request.run_id, effects)
+
+    async def handle_result(self, result: ToolResult | ModelResult | NotifyResult) -> None:
+        await self._apply(result.team_id, result.run_id, lambda s: engine.on_result(s, result))
+
+    async def handle_decision(self, decision: ApprovalDecision) -> None:
+        if not self._signature_ok(decision):
+            await self.effects.auditor.emit(
+                decision.team_id, decision.run_id, AuditKind.DECISION, "decision refused",
+                actor=decision.approver_id, outcome="denied",
+                detail={"reason": "invalid signature", "approval_id": decision.approval_id})
+            raise PermanentError("approval decision has an invalid signature",
+                                 ErrorCode.APPROVAL_INVALID)
+        await self._apply(decision.team_id, decision.run_id,
+                          lambda s: engine.on_decision(s, decision))
+
+    def _signature_ok(self, decision: ApprovalDecision) -> bool:
+        if decision.decision is not Decision.APPROVE and not decision.signature:
+            return True  # a missing signature on reject/expire cannot cause a write
+        key = self.settings.approval_signing_key.get_secret_value()
+        return verify_decision(key, decision.signature, decision.approval_id,
+                               decision.action_digest, decision.decision.value,
+                               decision.approver_id, decision.decided_at)
+
+    async def _apply(self, team_id: str, run_id: str, decide: Decide) -> None:
+        with structlog.contextvars.bound_contextvars(run_id=run_id, team_id=team_id):
+            for _ in range(MAX_CAS_ATTEMPTS):
+                loaded = await self.store.load(team_id, run_id)
+                if loaded is None:
+                    log.info("input for an unknown run ignored")
+                    return
+                state, revision = loaded
+                new, effects = decide(state)
+                if new is state:  # ignored: maybe a redelivery after a crash; re-send
+                    await self.effects.perform(
+                        team_id, run_id, [*effects, *engine.pending_commands(state)])
+                    return
+                try:
+                    await self.store.save(new, revision)
+                except Conflict:
+                    # Another handler or replica moved the run: decide again on fresh state.
+                    log.info("run state changed concurrently; deciding again")
+                    continue
+                await self.effects.perform(team_id, run_id, effects)
+                return
+            raise TemporaryError(f"run {run_id} kept changing under {MAX_CAS_ATTEMPTS} attempts",
+                                 ErrorCode.CONFLICT)
+
+    # --- recovery and timeouts -------------------------------------------------------
+
+    async def get_run(self, team_id: str, run_id: str) -> RunState | None:
+        loaded = await self.store.load(team_id, run_id)
+        return loaded[0] if loaded else None
+
+    async def unfinished(self) -> list[RunState]:
+        states = []
+        for key in await self.store.keys(self.settings.team_scope):
+            if key in self._finished:
+                continue
+            loaded = await self.store.load_key(key)
+            if loaded is None:
+                continue
+            if loaded[0].terminal:
+                self._finished.add(key)
+            else:
+                states.append(loaded[0])
+        return states
+
+    async def resume_all(self) -> int:
+        """Re-send the pending commands of every unfinished run (the server drops the
+        ones that were already sent within the duplicate window)."""
+        runs = await self.unfinished()
+        for state in runs:
+            await self.effects.perform(state.team_id, state.run_id,
+                                       engine.pending_commands(state))
+        return len(runs)
+
+    async def sweep_once(self) -> None:
+        for state in await self.unfinished():
+            await self._apply(state.team_id, state.run_id, engine.on_timeout)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_s)
+            try:
+                await self.sweep_once()
+            except (TriageError, NatsError, TimeoutError) as exc:
+                # The next sweep retries; a dead sweeper would silently stop all timeouts.
+                log.warning("timeout sweep failed; retrying next interval", error=str(exc))

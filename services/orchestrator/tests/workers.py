@@ -1,0 +1,127 @@
+"""Test "workers" that play the tools, router, notifier and approval services over the
+REAL bus: they consume the real WORK / APPROVALS subjects through durable consumers and
+answer on the real RESULTS subjects, exactly as the real services do."""
+
+import asyncio
+from typing import Any
+
+from faststream.nats import NatsBroker
+from triage_contracts import subjects
+from triage_contracts.bus import build_broker, jetstream, publish
+from triage_contracts.messages import (
+    ApprovalRequest,
+    ModelCall,
+    ModelResult,
+    NotifyRequest,
+    NotifyResult,
+    ProposedAction,
+    ToolCall,
+    ToolResult,
+    ToolStatus,
+    Usage,
+)
+from triage_contracts.streams import Consumers, provision, subscriber_options
+
+from .factories import TOOL_DATA
+
+DRAFT = "*Triage:* CI #57 failed on `abc1234`; the suspect is `abc1234` (dana)."
+
+
+class Workers:
+    def __init__(self, nats_url: str) -> None:
+        self.broker: NatsBroker = build_broker(nats_url, "test-workers")
+        self.tool_calls: list[ToolCall] = []
+        self.model_calls: list[ModelCall] = []
+        self.notifies: list[NotifyRequest] = []
+        self.approval_requests: list[ApprovalRequest] = []
+        self.actions: list[ProposedAction] = []  # what the "model" proposes
+        self.hold_tools = False  # True: record tool calls, answer later (answer_held)
+        self.held: list[ToolCall] = []
+        self.duplicate_results = False  # publish every tool result twice (distinct ids)
+        self._register()
+
+    def _register(self) -> None:
+        b = self.broker
+
+        @b.subscriber(**subscriber_options(Consumers.TOOLS))
+        async def tool(call: ToolCall) -> None:
+            self.tool_calls.append(call)
+            if self.hold_tools:
+                self.held.append(call)
+            else:
+                await self.answer_tool(call)
+
+        @b.subscriber(**subscriber_options(Consumers.ROUTER))
+        async def model(call: ModelCall) -> None:
+            self.model_calls.append(call)
+            offered = {t.name for t in call.tools}
+            actions = [a for a in self.actions if a.tool in offered]
+            result = ModelResult(team_id=call.team_id, run_id=call.run_id, step_id=call.step_id,
+                                 route=call.route, content=DRAFT, proposed_actions=actions,
+                                 provider="offline", model="offline-extractive-1",
+                                 usage=Usage(prompt_tokens=100, completion_tokens=20,
+                                             cost_usd=0.0025))
+            await self._result(result)
+
+        @b.subscriber(**subscriber_options(Consumers.NOTIFIER))
+        async def notify(request: NotifyRequest) -> None:
+            self.notifies.append(request)
+            ts = request.update_ts or f"1700000100.{len(self.notifies):06d}"
+            await self._result(NotifyResult(team_id=request.team_id, run_id=request.run_id,
+                                            step_id=request.step_id, ok=True,
+                                            channel_id=request.channel_id, ts=ts))
+
+        @b.subscriber(**subscriber_options(Consumers.APPROVAL_REQUESTS))
+        async def approval(request: ApprovalRequest) -> None:
+            self.approval_requests.append(request)
+
+    async def answer_tool(self, call: ToolCall) -> None:
+        if call.tool == "github.comment_issue":
+            if call.grant is None:
+                status, data = ToolStatus.APPROVAL_REQUIRED, None
+            else:
+                status = ToolStatus.SUCCESS
+                data = {"comment_id": 7001, "url": "https://gh.test/demo-org/checkout-api/"
+                                                   "issues/42#issuecomment-7001"}
+        else:
+            status, data = ToolStatus.SUCCESS, TOOL_DATA[call.tool]
+        result = ToolResult(team_id=call.team_id, run_id=call.run_id, step_id=call.step_id,
+                            tool=call.tool, status=status, data=data, duration_ms=3.0)
+        await self._result(result)
+        if self.duplicate_results:
+            await self._result(result, suffix=":again")
+
+    async def answer_held(self) -> None:
+        held, self.held = self.held, []
+        for call in held:
+            await self.answer_tool(call)
+
+    async def _result(self, result: Any, suffix: str = "") -> None:
+        subject = subjects.result(result.team_id, result.run_id)
+        await publish(self.broker, result, subject,
+                      msg_id=f"{result.run_id}:{result.step_id}:result{suffix}")
+
+    def replies(self) -> list[NotifyRequest]:
+        return [n for n in self.notifies if n.step_id == "reply"]
+
+    async def start(self) -> "Workers":
+        await self.broker.connect()
+        await provision(jetstream(self.broker))
+        await self.broker.start()
+        return self
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+
+async def wait_until(predicate: Any, within: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll `predicate` (sync or async) until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {within}s")

@@ -1,0 +1,191 @@
+"""Least privilege in the rendered chart: hardened pods, the operator's RBAC limited to what
+it manages, each secret only in the pods that use it, and NetworkPolicies that expose only
+the Slack endpoints and the approval UI."""
+
+from typing import Any
+
+import pytest
+import yaml
+from chartkit import CHART, load_values
+
+WORKERS = {"ingress", "notifier", "orchestrator", "tools", "router", "audit", "approval",
+           "operator"}
+
+
+def pod(deployment: dict[str, Any]) -> dict[str, Any]:
+    return deployment["spec"]["template"]["spec"]
+
+
+def component(obj: dict[str, Any]) -> str:
+    return obj["metadata"]["labels"]["app.kubernetes.io/component"]
+
+
+@pytest.mark.parametrize("value_set", ["defaults", "ha"])
+async def test_every_pod_is_hardened_and_probed(render, value_set) -> None:
+    rendered = await render(load_values(value_set))
+    deployments = rendered.of_kind("Deployment")
+    assert {component(d) for d in deployments} == WORKERS
+    for deployment in deployments:
+        spec = pod(deployment)
+        name = deployment["metadata"]["name"]
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["runAsUser"] == 10001
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["automountServiceAccountToken"] is (component(deployment) == "operator")
+        (container,) = spec["containers"]
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True, name
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+        assert set(container["resources"]) == {"requests", "limits"}
+        # The only writable path is the /tmp emptyDir; config mounts are read-only.
+        for mount in container["volumeMounts"]:
+            assert mount["mountPath"] == "/tmp" or mount.get("readOnly") is True, mount
+
+
+async def test_operator_rbac_is_namespaced_and_minimal(render) -> None:
+    rendered = await render({})
+    assert not rendered.of_kind("ClusterRole") and not rendered.of_kind("ClusterRoleBinding")
+    (role,) = rendered.of_kind("Role")
+    granted = {(group, resource): set(rule["verbs"]) for rule in role["rules"]
+               for group in rule["apiGroups"] for resource in rule["resources"]}
+    writes = {"get", "list", "watch", "create", "patch", "update", "delete"}
+    assert granted == {
+        ("triage.dev", "workspaces"): {"get", "list", "watch", "patch", "update"},
+        ("triage.dev", "workspaces/status"): {"get", "patch", "update"},
+        ("triage.dev", "workspaces/finalizers"): {"update"},
+        ("apps", "deployments"): writes,
+        ("", "configmaps"): writes,
+        ("", "events"): {"create", "patch"},
+        ("events.k8s.io", "events"): {"create", "patch"},
+    }
+    (binding,) = rendered.of_kind("RoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "triage-operator",
+                                    "namespace": "triage"}]
+    operator = rendered.get("Deployment", "triage-operator")
+    assert pod(operator)["serviceAccountName"] == "triage-operator"
+    assert operator["spec"]["strategy"] == {"type": "Recreate"}
+    assert operator["spec"]["replicas"] == 1
+
+
+def secret_refs(deployment: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    refs = {var["name"]: var["valueFrom"]["secretKeyRef"]
+            for var in pod(deployment)["containers"][0]["env"]
+            if "secretKeyRef" in var.get("valueFrom", {})}
+    return {name: (ref["name"], ref["key"]) for name, ref in refs.items()}
+
+
+async def test_each_secret_reaches_only_the_pods_that_use_it(render) -> None:
+    rendered = await render({})
+    refs = {component(d): secret_refs(d) for d in rendered.of_kind("Deployment")}
+    assert refs == {
+        "ingress": {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret")},
+        "notifier": {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token")},
+        "orchestrator": {"APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+        "tools": {"GITHUB_TOKEN": ("triage-github", "token"),
+                  "VAULT_MASTER_KEY": ("triage-vault", "master-key"),
+                  "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+        "router": {"OPENAI_API_KEY": ("triage-openai", "api-key")},
+        "audit": {"DATABASE_URL": ("triage-database", "audit-url"),
+                  "AUDIT_API_TOKEN": ("triage-audit", "api-token")},
+        "approval": {"DATABASE_URL": ("triage-database", "approval-url"),
+                     "SERVICE_TOKEN": ("triage-approval", "service-token"),
+                     "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+        "operator": {},
+    }
+    # Pods without the real key get an inert one (the production check wants a value).
+    ingress_env = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-ingress"))
+                   ["containers"][0]["env"]}
+    assert ingress_env["APPROVAL_SIGNING_KEY"] == {"name": "APPROVAL_SIGNING_KEY",
+                                                   "value": "unused-by-ingress"}
+    # No Secret objects are ever rendered: everything is by reference.
+    assert not rendered.of_kind("Secret")
+
+
+async def test_ingress_runs_both_roles_without_a_separate_notifier(render) -> None:
+    rendered = await render({"notifier": {"enabled": False}})
+    assert "triage-notifier" not in {d["metadata"]["name"] for d in rendered.of_kind("Deployment")}
+    ingress = rendered.get("Deployment", "triage-ingress")
+    env = {e["name"]: e.get("value") for e in pod(ingress)["containers"][0]["env"]}
+    assert env["ROLE"] == "all"
+    assert set(secret_refs(ingress)) == {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"}
+
+
+def ingress_peers(policy: dict[str, Any]) -> list[Any]:
+    return [rule.get("from", "ANYONE") for rule in policy["spec"]["ingress"]]
+
+
+async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> None:
+    values = load_values("defaults")
+    rendered = await render(values)
+    policies = {p["metadata"]["name"]: p for p in rendered.of_kind("NetworkPolicy")}
+    deny = policies.pop("triage-default-deny")["spec"]
+    assert deny["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "triage",
+                                                  "app.kubernetes.io/instance": "triage"}
+    assert deny["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny
+    monitoring = [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}]
+    ingress_controller = [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert {component(p) for p in policies.values()} == WORKERS
+    # The operator's per-workspace workers are covered too, selected by its labels.
+    for worker in ("orchestrator", "tools"):
+        selector = policies[f"triage-workspace-{worker}"]["spec"]["podSelector"]["matchLabels"]
+        assert selector == {"app.kubernetes.io/managed-by": "triage-operator",
+                            "app.kubernetes.io/component": worker}
+    for name, policy in policies.items():
+        peers = ingress_peers(policy)
+        if name == "triage-ingress":  # Slack calls from the internet; requests are signed
+            assert peers == ["ANYONE", monitoring]
+        elif name == "triage-approval":  # only the authenticating proxy's namespace
+            assert peers == [ingress_controller, monitoring]
+        else:
+            assert peers == [monitoring], name
+        for rule in policy["spec"]["ingress"]:
+            assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+
+
+async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
+    rendered = await render({})
+    egress_values = load_egress_classes()
+    allowed = {}
+    for policy in rendered.of_kind("NetworkPolicy"):
+        if "app.kubernetes.io/component" not in policy["metadata"]["labels"]:
+            continue
+        rules = policy["spec"]["egress"]
+        allowed[policy["metadata"]["name"].removeprefix("triage-")] = {
+            cls for cls, rule in egress_values.items() for r in rules
+            if r.get("to") == rule["to"] and r["ports"] == rule["ports"]}
+    assert allowed == {
+        "ingress": {"dns", "nats", "externalApis"},
+        "notifier": {"dns", "nats", "externalApis"},
+        "orchestrator": {"dns", "nats"},
+        "tools": {"dns", "nats", "externalApis", "observability"},
+        "router": {"dns", "nats", "externalApis"},
+        "audit": {"dns", "nats", "postgres"},
+        "approval": {"dns", "nats", "postgres"},
+        "operator": {"dns", "nats", "kubernetesApi"},
+        "workspace-orchestrator": {"dns", "nats"},
+        "workspace-tools": {"dns", "nats", "externalApis", "observability"},
+    }
+
+
+def load_egress_classes() -> dict[str, dict[str, Any]]:
+    return yaml.safe_load((CHART / "values.yaml").read_text())["networkPolicy"]["egress"]
+
+
+async def test_public_routes(render) -> None:
+    rendered = await render({})
+    slack = rendered.get("Ingress", "triage-ingress")["spec"]
+    assert slack["ingressClassName"] == "nginx"
+    (rule,) = slack["rules"]
+    assert rule["host"] == "triage.example.com"
+    assert rule["http"]["paths"] == [{"path": "/slack", "pathType": "Prefix", "backend": {
+        "service": {"name": "triage-ingress", "port": {"name": "http"}}}}]
+    approval = rendered.get("Ingress", "triage-approval")["spec"]["rules"][0]
+    assert approval["http"]["paths"][0]["backend"]["service"]["name"] == "triage-approval"
+    assert len(rendered.of_kind("Ingress")) == 2

@@ -1,0 +1,105 @@
+"""nats-values.yaml configures the official NATS chart for the triage services (3-node
+JetStream cluster, file storage, fsync before every ack), and what the KEDA triggers read
+exists on a real nats-server: the monitoring endpoint's /jsz lists the very stream/consumer
+pairs the ScaledObjects name, with their pending count."""
+
+import json
+import os
+import signal
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+import yaml
+from chartkit import CHART, load_values
+from triage_contracts import subjects
+from triage_contracts.streams import Consumers, provision_consumer, provision_streams
+from triage_contracts.testing.natsserver import (
+    NatsServer,
+    free_port,
+    nats_server_binary,
+    wait_for_port,
+)
+
+NATS_VALUES = yaml.safe_load((CHART / "nats-values.yaml").read_text())
+CHART_VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def test_jetstream_cluster_with_file_storage_and_fsync_always() -> None:
+    config = NATS_VALUES["config"]
+    assert config["cluster"] == {"enabled": True, "replicas": 3}
+    jetstream = config["jetstream"]
+    assert jetstream["enabled"] is True
+    assert jetstream["memoryStore"] == {"enabled": False}
+    assert jetstream["fileStore"]["enabled"] is True and jetstream["fileStore"]["pvc"]["enabled"]
+    assert jetstream["merge"] == {"sync_interval": "always"}
+    # The triage streams' replicas fit the cluster, and KEDA reads its monitoring port.
+    assert CHART_VALUES["nats"]["streamReplicas"] <= config["cluster"]["replicas"]
+    assert config["monitor"] == {"enabled": True, "port": 8222}
+    assert CHART_VALUES["nats"]["monitoringEndpoint"].endswith(":8222")
+
+
+def test_nats_is_not_a_chart_dependency() -> None:
+    """The official chart cannot be fetched while rendering: it is installed separately."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert "dependencies" not in chart
+    assert not (CHART / "charts").exists() and not (CHART / "Chart.lock").exists()
+
+
+@pytest.fixture
+def configured_server(tmp_path: Path) -> Iterator[int]:
+    """A real nats-server whose jetstream block is exactly nats-values.yaml's `merge`."""
+    port, monitor = free_port(), free_port()
+    merged = "\n".join(f"  {key}: {value}"
+                       for key, value in NATS_VALUES["config"]["jetstream"]["merge"].items())
+    conf = tmp_path / "nats.conf"
+    conf.write_text(f"listen: 127.0.0.1:{port}\nhttp: 127.0.0.1:{monitor}\n"
+                    f"jetstream {{\n  store_dir: \"{tmp_path / 'js'}\"\n{merged}\n}}\n")
+    process = subprocess.Popen([nats_server_binary(), "-c", str(conf)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        wait_for_port(monitor)
+        yield monitor
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def monitoring(port: int, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_real_server_accepts_the_merged_jetstream_config(configured_server: int) -> None:
+    jetstream = monitoring(configured_server, "/varz")["jetstream"]["config"]
+    assert jetstream["sync_always"] is True
+
+
+async def test_keda_triggers_read_consumers_that_exist(render, nats_server: NatsServer) -> None:
+    rendered = await render(load_values("keda"))
+    triggers = [trigger["metadata"] for scaled in rendered.of_kind("ScaledObject")
+                for trigger in scaled["spec"]["triggers"]]
+    client = await nats.connect(nats_server.url)
+    try:
+        js = client.jetstream()
+        await provision_streams(js)
+        for spec in Consumers.all():  # what the services create at start
+            await provision_consumer(js, spec)
+        # One model call waiting: the router consumer's lag is 1.
+        await js.publish(subjects.work("model", "T0ACME", "draft"), b"{}")
+    finally:
+        await client.close()
+    # The query KEDA's nats-jetstream scaler makes against natsServerMonitoringEndpoint.
+    jsz = monitoring(nats_server.monitor_port, "/jsz?accounts=true&consumers=true&config=true")
+    (account,) = [a for a in jsz["account_details"] if a["name"] == triggers[0]["account"]]
+    pending = {(stream["name"], consumer["name"]): consumer["num_pending"]
+               for stream in account["stream_detail"]
+               for consumer in stream.get("consumer_detail", [])}
+    for trigger in triggers:
+        assert (trigger["stream"], trigger["consumer"]) in pending, trigger
+    assert pending[("WORK", "router")] == 1
