@@ -101,19 +101,29 @@ def ask(args: argparse.Namespace) -> int:
 
 
 def _wait_for_reply(slack: str, thread_ts: str, timeout: float) -> int:
-    deadline, seen = time.monotonic() + timeout, set()
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for msg in httpx.get(f"{slack}/sandbox/messages", timeout=5).json():
-            if msg.get("thread_ts") == thread_ts and msg["ts"] not in seen:
-                seen.add(msg["ts"])
-                print(f"\n--- bot replied in the thread ---\n{msg.get('text', '')}")
-                if "Approval needed" in msg.get("text", ""):
-                    print("\n(open the Approvals UI to approve or reject the proposed write)")
-                    return 0
-                return 0
+        replies = [m for m in httpx.get(f"{slack}/sandbox/messages", timeout=5).json()
+                   if m.get("thread_ts") == thread_ts]
+        if replies:
+            print(f"\n--- the bot replied in the thread ---\n{readable(replies[0])}")
+            return 0
         time.sleep(0.5)
     print("no reply yet; see the stack's logs", file=sys.stderr)
     return 1
+
+
+def readable(message: dict[str, object]) -> str:
+    """The message as a person reads it in Slack: block texts, buttons as [labels]."""
+    lines: list[str] = []
+    for block in message.get("blocks") or []:  # type: ignore[union-attr]
+        if block.get("type") == "section":
+            lines.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            lines += [e.get("text", "") for e in block["elements"]]
+        elif block.get("type") == "actions":
+            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+    return "\n".join(lines) or str(message.get("text", ""))
 
 
 def main(argv: list[str] | None = None) -> None:
