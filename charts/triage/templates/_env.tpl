@@ -1,0 +1,141 @@
+{{/*
+Per-component environment (the shared part comes from the <fullname>-env ConfigMap).
+Each template receives (dict "root" $ "name" <component> "traits" <traits>).
+Secrets are handed out per component, least privilege: only approval (signs), tools
+(verifies a grant before a write) and the orchestrator (verifies decisions) get the approval
+signing key; the edge gets the signing secret but not the bot
+token, the notifier the bot token but not the signing secret.
+*/}}
+
+{{/* The contracts' production check refuses a missing/dev APPROVAL_SIGNING_KEY in every
+service, also in those that never sign nor verify: they get an inert value instead of the
+real key, so a compromised edge cannot forge approvals (a verification with it would fail
+closed). */}}
+{{- define "triage.env.inertSigningKey" -}}
+- name: APPROVAL_SIGNING_KEY
+  value: {{ printf "unused-by-%s" .name | quote }}
+{{- end -}}
+
+{{- define "triage.env.signingKey" -}}
+{{ include "triage.secretEnv" (dict "env" "APPROVAL_SIGNING_KEY" "ref" .root.Values.secrets.approval "key" "signingKeyKey" "path" "secrets.approval") }}
+{{- end -}}
+
+{{- define "triage.env.slackSigningSecret" -}}
+{{ include "triage.secretEnv" (dict "env" "SLACK_SIGNING_SECRET" "ref" .root.Values.secrets.slack "key" "signingSecretKey" "path" "secrets.slack") }}
+{{- end -}}
+
+{{- define "triage.env.slackBotToken" -}}
+{{ include "triage.secretEnv" (dict "env" "SLACK_BOT_TOKEN" "ref" .root.Values.secrets.slack "key" "botTokenKey" "path" "secrets.slack") }}
+{{- end -}}
+
+{{- define "triage.env.ingress" -}}
+{{- $v := .root.Values -}}
+- name: ROLE
+  value: {{ ternary "edge" "all" $v.notifier.enabled | quote }}
+- name: SLACK_API_URL
+  value: {{ $v.ingress.slackApiUrl | quote }}
+{{ include "triage.env.slackSigningSecret" . }}
+{{- if not $v.notifier.enabled }}
+{{ include "triage.env.slackBotToken" . }}
+{{- end }}
+{{ include "triage.env.inertSigningKey" . }}
+{{- end -}}
+
+{{- define "triage.env.notifier" -}}
+- name: ROLE
+  value: "notifier"
+- name: SLACK_API_URL
+  value: {{ .root.Values.ingress.slackApiUrl | quote }}
+{{ include "triage.env.slackBotToken" . }}
+{{ include "triage.env.inertSigningKey" . }}
+{{- end -}}
+
+{{- define "triage.env.orchestrator" -}}
+{{- $v := .root.Values -}}
+- name: WORKFLOW_FILE
+  value: /etc/triage/workflow/workflow.yaml
+- name: SKILLS_DIR
+  value: /etc/triage/skills
+- name: GITHUB_REPOS
+  value: {{ join "," $v.config.githubRepos | quote }}
+- name: APPROVAL_PUBLIC_URL
+  value: {{ $v.orchestrator.approvalPublicUrl | default (include "triage.approvalPublicUrl" .root) | quote }}
+{{- with $v.orchestrator.defaultRepo }}
+- name: DEFAULT_REPO
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.orchestrator.allowedChannels }}
+- name: ALLOWED_CHANNELS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{ include "triage.env.signingKey" . }}
+{{- end -}}
+
+{{- define "triage.env.tools" -}}
+{{- $v := .root.Values -}}
+- name: GITHUB_API_URL
+  value: {{ $v.tools.githubApiUrl | quote }}
+- name: GITHUB_REPOS
+  value: {{ join "," $v.config.githubRepos | quote }}
+- name: PROMETHEUS_URL
+  value: {{ $v.tools.prometheusUrl | quote }}
+- name: ALERTMANAGER_URL
+  value: {{ $v.tools.alertmanagerUrl | quote }}
+{{- if $v.secrets.github.existingSecret }}
+{{ include "triage.secretEnv" (dict "env" "GITHUB_TOKEN" "ref" $v.secrets.github "key" "tokenKey" "path" "secrets.github" "optional" true) }}
+{{- end }}
+{{- if $v.secrets.vault.existingSecret }}
+{{ include "triage.secretEnv" (dict "env" "VAULT_MASTER_KEY" "ref" $v.secrets.vault "key" "masterKeyKey" "path" "secrets.vault" "optional" true) }}
+{{- end }}
+{{ include "triage.env.signingKey" . }}
+{{- end -}}
+
+{{- define "triage.env.router" -}}
+{{- $v := .root.Values -}}
+- name: ROUTES_FILE
+  value: /etc/triage/routes/routes.yaml
+- name: OPENAI_BASE_URL
+  value: {{ $v.router.openaiBaseUrl | quote }}
+- name: DAILY_BUDGET_USD
+  value: {{ $v.router.dailyBudgetUsd | toString | quote }}
+{{- if $v.secrets.openai.existingSecret }}
+{{ include "triage.secretEnv" (dict "env" "OPENAI_API_KEY" "ref" $v.secrets.openai "key" "apiKeyKey" "path" "secrets.openai" "optional" true) }}
+{{- end }}
+{{ include "triage.env.inertSigningKey" . }}
+{{- end -}}
+
+{{- define "triage.env.audit" -}}
+{{- $v := .root.Values -}}
+{{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "auditUrlKey" "path" "secrets.database") }}
+{{ include "triage.secretEnv" (dict "env" "AUDIT_API_TOKEN" "ref" $v.secrets.audit "key" "apiTokenKey" "path" "secrets.audit") }}
+{{ include "triage.env.inertSigningKey" . }}
+{{- end -}}
+
+{{- define "triage.env.approval" -}}
+{{- $v := .root.Values -}}
+- name: APPROVERS
+  value: {{ join "," $v.approval.approvers | quote }}
+- name: IDENTITY_HEADER
+  value: {{ $v.approval.identityHeader | quote }}
+- name: PUBLIC_URL
+  value: {{ include "triage.approvalPublicUrl" .root | quote }}
+{{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "approvalUrlKey" "path" "secrets.database") }}
+{{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
+{{ include "triage.env.signingKey" . }}
+{{- end -}}
+
+{{/* The operator builds the per-workspace orchestrator/tools Deployments from these. */}}
+{{- define "triage.env.operator" -}}
+{{- $v := .root.Values -}}
+- name: OPERATOR_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: WORKER_IMAGE
+  value: {{ printf "%s/triage-{component}:%s" $v.image.repositoryPrefix ($v.image.tag | default .root.Chart.AppVersion) | quote }}
+- name: WORKER_IMAGE_PULL_POLICY
+  value: {{ $v.image.pullPolicy | quote }}
+- name: WORKER_ENV_SECRET
+  value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (APPROVAL_SIGNING_KEY) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
+{{ include "triage.env.inertSigningKey" . }}
+{{- end -}}
