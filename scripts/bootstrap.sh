@@ -12,21 +12,25 @@ find_python312() {
       command -v "$candidate"; return
     fi
   done
-  if command -v pyenv >/dev/null 2>&1; then
-    for v in "$(pyenv root)"/versions/3.1[2-9]*; do
-      [ -x "$v/bin/python3" ] && { echo "$v/bin/python3"; return; }
-    done
-  fi
+  local root="${PYENV_ROOT:-$HOME/.pyenv}"
+  command -v pyenv >/dev/null 2>&1 && root="$(pyenv root)"
+  for v in "$root"/versions/3.1[2-9]*; do
+    [ -x "$v/bin/python3" ] && { echo "$v/bin/python3"; return; }
+  done
   echo "error: Python >= 3.12 not found (install python3.12 or set UV_PYTHON)" >&2
   return 1
 }
 
-UV_PYTHON="$(find_python312)"
+UV_PYTHON="$(find_python312)" || exit 1
 export UV_PYTHON
-if ! command -v uv >/dev/null 2>&1; then
-  echo "installing uv (pip --user)" >&2
-  "$UV_PYTHON" -m pip install --quiet --user uv >&2 || python3 -m pip install --quiet uv >&2
-  export PATH="$HOME/.local/bin:$PATH"
-fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! command -v uv >/dev/null 2>&1; then
+  # uv comes from PyPI into a private venv: works where pip --user is refused (PEP 668).
+  if [ ! -x .tools/bin/uv ]; then
+    echo "installing uv into .tools/ (from PyPI)" >&2
+    "$UV_PYTHON" -m venv .tools >&2
+    .tools/bin/python -m pip install --quiet --disable-pip-version-check uv >&2
+  fi
+  export PATH="$PWD/.tools/bin:$PATH"
+fi
 uv sync --frozen --quiet
