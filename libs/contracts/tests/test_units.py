@@ -43,3 +43,17 @@ def test_approval_signature_is_bound_to_the_action() -> None:
     assert verify_decision("k", sig, "apr1", digest, "approve", "U1", at)
     assert not verify_decision("k", sig, "apr1", other, "approve", "U1", at)
     assert not verify_decision("other-key", sig, "apr1", digest, "approve", "U1", at)
+
+
+def test_production_refuses_the_dev_approval_key_only_where_it_is_used() -> None:
+    from typing import ClassVar
+
+    from triage_contracts.settings import ServiceSettings
+
+    class Signer(ServiceSettings):
+        uses_approval_key: ClassVar[bool] = True
+
+    with pytest.raises(ValueError, match="APPROVAL_SIGNING_KEY"):
+        Signer(environment="production").check_production_secrets()
+    Signer(environment="production", approval_signing_key="k" * 32).check_production_secrets()
+    ServiceSettings(environment="production").check_production_secrets()  # edge: no key needed

@@ -4,6 +4,8 @@ Each service subclasses it with its own fields; settings are built once in `main
 passed down (no scattered environment reads).
 """
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,13 +27,16 @@ class ServiceSettings(BaseSettings):
     environment: str = Field("development", description="development | production")
     # Shared HMAC key binding approvals to actions (approval signs, tools verifies).
     approval_signing_key: SecretStr = SecretStr("dev-only-approval-key")
+    # Set by the services that sign (approval) or verify (tools, orchestrator) approvals.
+    uses_approval_key: ClassVar[bool] = False
 
     def is_production(self) -> bool:
         return self.environment == "production"
 
     def check_production_secrets(self) -> None:
-        """Refuse development defaults outside development (fail at start, not later)."""
-        if self.is_production() and self.approval_signing_key.get_secret_value().startswith(
-            "dev-only"
-        ):
+        """Refuse development defaults outside development (fail at start, not later).
+        Only the services that sign or verify approvals need the approval key."""
+        if not (self.is_production() and self.uses_approval_key):
+            return
+        if self.approval_signing_key.get_secret_value().startswith("dev-only"):
             raise ValueError("APPROVAL_SIGNING_KEY must be set in production")

@@ -4,12 +4,15 @@ Validated at start: production refuses the sandbox's self-selected identity and 
 development signing key, so a misconfiguration fails loudly instead of weakening approvals.
 """
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 from triage_contracts.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
+    uses_approval_key: ClassVar[bool] = True
     # A refused configuration must not print the raw input: it holds the secrets.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
 

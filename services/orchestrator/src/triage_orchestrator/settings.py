@@ -2,6 +2,7 @@
 this workspace may look at, and how approvals are presented. Built once in `main`."""
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 from triage_contracts.settings import ServiceSettings
@@ -16,6 +17,7 @@ def _split(value: str) -> list[str]:
 
 
 class Settings(ServiceSettings):
+    uses_approval_key: ClassVar[bool] = True
     workflow_file: Path = Field(PACKAGE_DIR / "workflow.yaml", description="Workflow spec (YAML)")
     skills_dir: Path = Field(PACKAGE_DIR / "skills", description="Folder of skill YAML files")
     # Comma lists stay plain strings: pydantic-settings would parse list fields as JSON.

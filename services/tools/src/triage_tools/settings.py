@@ -1,7 +1,7 @@
 """Settings of the tools service: where GitHub and Prometheus are, which repositories the
 agent may touch. Built once in `main` and passed down; secrets stay `SecretStr`."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
@@ -9,6 +9,7 @@ from triage_contracts.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
+    uses_approval_key: ClassVar[bool] = True
     github_token: SecretStr | None = Field(None, description="GitHub token (None: anonymous)")
     github_api_url: str = Field(
         "https://api.github.com", description="GitHub Enterprise Server: https://HOST/api/v3")
