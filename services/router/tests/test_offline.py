@@ -66,3 +66,18 @@ def test_classify_picks_first_listed_skill_whose_keyword_appears() -> None:
     assert classify(system, "why is checkout failing?") == "incident"
     assert classify(system, "what changed since Monday?") == "change-review"
     assert classify(system, "hello there") == "general"
+
+
+def test_what_changed_lists_recent_commits_and_the_latest_ci_run(make_call, evidence) -> None:
+    passing = []
+    for item in evidence:
+        if item["source"] == "github.workflow_run":
+            item = {**item, "attributes": {**item["attributes"], "conclusion": "success"}}
+        passing.append(item)
+    content = complete_offline(make_call(evidence=passing)).content
+    commits = [e for e in passing if e["source"] == "github.commit"]
+    assert len(commits) >= 2
+    for commit in commits:  # every commit is cited, newest first as the headline
+        assert commit["attributes"]["sha"][:7] in content
+    assert "• *CI:* latest" in content and "success" in content
+    assert complete_offline(make_call(evidence=passing)).proposed_actions == []

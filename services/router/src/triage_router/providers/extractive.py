@@ -26,6 +26,9 @@ class Findings:
     metric: Evidence | None = None
     related: Evidence | None = None
     others: list[Evidence] = field(default_factory=list)
+    # Newest first; listed when nothing failed ("what changed?" questions).
+    commits: list[Evidence] = field(default_factory=list)
+    latest_run: Evidence | None = None
 
     @property
     def empty(self) -> bool:
@@ -44,9 +47,13 @@ def find(evidence: list[Evidence]) -> Findings:
                     and _attr(e, "state") == "open" and not _attr(e, "is_pull_request")), None)
     metric = next((e for e in evidence if e.source == "prometheus.query"), None)
     used = {id(x) for x in (failing, matching or recent, metric, related) if x is not None}
+    runs = [e for e in evidence if e.source == "github.workflow_run"]
     return Findings(failing=failing, suspect=matching or recent, suspect_matches=bool(matching),
                     metric=metric, related=related,
-                    others=[e for e in evidence if id(e) not in used])
+                    others=[e for e in evidence if id(e) not in used],
+                    commits=sorted(commits, key=lambda c: str(_attr(c, "date") or ""),
+                                   reverse=True),
+                    latest_run=runs[0] if runs else None)
 
 
 def answer(question: str, f: Findings, sources: list[str]) -> str:
@@ -63,6 +70,12 @@ def answer(question: str, f: Findings, sources: list[str]) -> str:
     if f.suspect:
         label = "Suspect change" if f.suspect_matches else "Most recent change"
         lines.append(f"• *{label}:* {_commit(f.suspect)}")
+    if not f.failing and len(f.commits) > 1:
+        lines += [f"   ◦ {_commit(c)}" for c in f.commits[1:5]]
+    if not f.failing and f.latest_run:
+        conclusion = _esc(str(_attr(f.latest_run, "conclusion") or "in progress"))
+        lines.append(f"• *CI:* latest {_link(f.latest_run.url, _esc(_run_label(f.latest_run)))}"
+                     f" {conclusion}" + _on_sha(f.latest_run))
     if f.metric:
         lines.append(f"• *Metric:* {_link(f.metric.url, _esc(f.metric.title))} is "
                      f"{_metric_value(f.metric)}")
