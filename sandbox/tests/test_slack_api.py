@@ -136,7 +136,7 @@ async def test_ratelimit_fault_is_a_429_with_retry_after_once(standin) -> None:
 async def test_users_ephemeral_and_history(standin) -> None:
     url, ws = standin
     slack = client(url)
-    assert (await slack.users_info(user="U_APPROVER"))["user"]["real_name"] == "Alex Approver"
+    assert (await slack.users_info(user="U_APPROVER"))["user"]["real_name"] == "Avery"
     with pytest.raises(SlackApiError, match="user_not_found"):
         await slack.users_info(user="U_NOBODY")
     eph = await slack.chat_postEphemeral(channel="C1", user="U_REQUESTER", text="only you")

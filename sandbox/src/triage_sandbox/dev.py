@@ -71,9 +71,11 @@ def _print_next_steps(plan, stack: Stack) -> None:  # type: ignore[no-untyped-de
              f"  NATS           {stack.nats_url}", ""]
     if plan.sandboxed["slack"]:
         lines += ["SANDBOX: no Slack credentials found, so Slack, and every system without",
-                  "credentials, is played by a local stand-in with demo data. Try:", "",
-                  '  uv run triage-dev ask "why is checkout-api failing?"', "",
-                  f"  Sandbox Slack messages: {urls['slack']}/sandbox/messages"]
+                  "credentials, is played by a local stand-in with demo data.", "",
+                  f"  Open the sandbox Slack channel:  {urls['slack']}/",
+                  "  pick who you are, and ask: @triage why is checkout-api failing?", "",
+                  "  or from a terminal:",
+                  '  uv run triage-dev ask "why is checkout-api failing?"']
     else:
         lines += ["Point your Slack app's Event Subscriptions and slash command at the URLs",
                   "above (through a public tunnel or ingress)."]

@@ -14,9 +14,13 @@ log = logging.getLogger("triage.sandbox")
 
 def build(name: str, token: str | None, signing_secret: str | None = None) -> FastAPI:
     if name == "slack":
+        from .channel.settings import ChannelSettings
         from .slack_api import build_slack_api
 
-        return build_slack_api(bot_token=token or "xoxb-sandbox-token")
+        # SANDBOX_SIGNING_SECRET / SANDBOX_INGRESS_URL / SANDBOX_APPROVAL_URL from the plan:
+        # the channel page at `/` sends to the real ingress, signed as Slack would.
+        return build_slack_api(bot_token=token or "xoxb-sandbox-token",
+                               channel=ChannelSettings())
     if name == "github":
         from .github_api import build_github_api
 
@@ -36,8 +40,14 @@ def main() -> None:
     parser.add_argument("--token", default=None, help="credential the stand-in expects")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # The channel page logs each forwarded request itself ("SANDBOX slack: ..."); httpx's
+    # own line per request would only repeat it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     log.warning("SANDBOX %s stand-in on http://%s:%s (not the real service)",
                 args.name, args.host, args.port)
+    if args.name == "slack":
+        log.warning("SANDBOX Slack channel page: http://%s:%s/ (plays a Slack channel)",
+                    args.host, args.port)
     uvicorn.run(build(args.name, args.token), host=args.host, port=args.port,
                 log_level="warning", access_log=False)
 

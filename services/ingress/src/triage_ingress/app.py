@@ -10,9 +10,12 @@ from triage_contracts.health import health_router
 from triage_contracts.logs import get_logger
 from triage_contracts.runtime import broker_lifespan
 
-from . import commands, events
+from . import commands, events, interactivity
+from .approval_buttons import ApprovalButtons
 from .boundary import install_error_boundary
+from .clients.approval import ApprovalApi
 from .clients.slack import SlackClient
+from .clients.slack_interactive import SlackInteractive
 from .handlers import register_notifier
 from .intake import Edge
 from .notifier import Notifier
@@ -38,6 +41,18 @@ def _slack(settings: Settings) -> SlackClient | None:
                        timeout=settings.slack_timeout_s)
 
 
+def _buttons(settings: Settings, audit: AuditEmitter) -> ApprovalButtons:
+    api = None
+    if settings.approval_url:
+        api = ApprovalApi(settings.approval_url, settings.service_token,
+                          settings.approval_timeout_s)
+    else:
+        log.warning("APPROVAL_URL is not set: Slack approval buttons will only explain that")
+    slack = SlackInteractive(settings.slack_bot_token, settings.slack_api_url,
+                             timeout=settings.slack_timeout_s)
+    return ApprovalButtons(api, slack, audit)
+
+
 def build_app(settings: Settings) -> FastAPI:
     settings.check_production_secrets()
     registry = CollectorRegistry()
@@ -59,6 +74,8 @@ def build_app(settings: Settings) -> FastAPI:
         app.state.edge = Edge(settings, broker, audit, _verifier(settings))
         app.include_router(events.router)
         app.include_router(commands.router)
+        app.state.approval_buttons = _buttons(settings, audit)
+        app.include_router(interactivity.router)
     app.include_router(health_router(broker, registry))
     install_error_boundary(app)
     return app

@@ -1,4 +1,5 @@
-"""Ingress settings, from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, ROLE...).
+"""Ingress settings, from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, ROLE,
+APPROVAL_URL, SERVICE_TOKEN...).
 
 One image runs as the HTTP edge, the notifier, or both; the role decides which secrets
 are required, and production refuses to start without them."""
@@ -28,6 +29,12 @@ class Settings(ServiceSettings):
     publish_timeout_s: float = Field(2.0, gt=0, le=10)
     slack_timeout_s: int = Field(10, ge=1, description="Timeout of one Slack Web API call")
     role: Role = Role.ALL
+    # Slack approval buttons are decided by the approval service, called with SERVICE_TOKEN
+    # so that it trusts the approver id of the person who clicked.
+    approval_url: str | None = Field(None, description="Approval service base URL")
+    service_token: SecretStr | None = Field(None, description="Bearer token for approval")
+    # A modal submission must be answered within Slack's 3 s: the approval call gets less.
+    approval_timeout_s: float = Field(2.0, gt=0, le=2.8)
 
     @property
     def serves_edge(self) -> bool:
@@ -45,6 +52,8 @@ class Settings(ServiceSettings):
             raise ValueError("SLACK_SIGNING_SECRET must be set in production")
         if self.serves_notifier and not _real(self.slack_bot_token):
             raise ValueError("SLACK_BOT_TOKEN must be set in production")
+        if self.serves_edge and self.approval_url and not _real(self.service_token):
+            raise ValueError("SERVICE_TOKEN must be set in production when APPROVAL_URL is")
 
 
 def _real(secret: SecretStr | None) -> bool:

@@ -1,0 +1,134 @@
+"""The in-memory state of the sandbox Slack workspace: messages, Web API call log, pending
+faults, open modals, interaction triggers and response_urls, and the live subscribers (the
+channel page) that hear about every change. The Web API (`slack_api.py`) and the channel
+page (`channel/`) both work on this one object."""
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+JsonDict = dict[str, Any]
+BOT_ID = "BSANDBOX"
+TRIGGER_TTL_S = 3.0  # Slack's trigger ids are good for 3 seconds and one use
+RESPONSE_USES = 5  # ... and a response_url for 5 answers (within 30 minutes)
+
+
+class FaultSpec(BaseModel):
+    method: str
+    error: str = "ratelimited"
+    times: int = Field(1, ge=1)
+    # None: 429 for `ratelimited`, 200 (Slack's way of failing) for everything else.
+    status: int | None = None
+
+
+@dataclass
+class SandboxSlack:
+    bot_token: str
+    bot_user_id: str
+    team_id: str
+    messages: list[JsonDict] = field(default_factory=list)
+    calls: list[JsonDict] = field(default_factory=list)
+    faults: list[FaultSpec] = field(default_factory=list)
+    views: dict[str, JsonDict] = field(default_factory=dict)  # open modals by view id
+    triggers: dict[str, JsonDict] = field(default_factory=dict)
+    response_slots: dict[str, JsonDict] = field(default_factory=dict)
+    responses: list[JsonDict] = field(default_factory=list)  # every POST to a response_url
+    _subscribers: list[asyncio.Queue[JsonDict]] = field(default_factory=list)
+    _last_us: int = 0
+
+    def subscribe(self) -> asyncio.Queue[JsonDict]:
+        """A queue receiving `{"type": "message"|"message_changed", "message": {...}}`
+        (and `view_opened` / `view_closed` / `message_deleted` for the channel page)."""
+        queue: asyncio.Queue[JsonDict] = asyncio.Queue()
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[JsonDict]) -> None:
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+    def notify(self, event: JsonDict) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    def next_ts(self) -> str:
+        # Slack ts are "seconds.micros" strings, unique and increasing within a channel.
+        self._last_us = max(int(time.time() * 1_000_000), self._last_us + 100)
+        return f"{self._last_us // 1_000_000}.{self._last_us % 1_000_000:06d}"
+
+    def take_fault(self, method: str) -> FaultSpec | None:
+        for fault in self.faults:
+            if fault.method == method:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def find(self, channel: str, ts: str) -> JsonDict | None:
+        return next((m for m in self.messages if m["channel"] == channel and m["ts"] == ts), None)
+
+    def add(self, message: JsonDict) -> JsonDict:
+        self.messages.append(message)
+        self.notify({"type": "message", "message": dict(message)})
+        return message
+
+    def changed(self, message: JsonDict) -> None:
+        self.notify({"type": "message_changed", "message": dict(message)})
+
+    def remove(self, message: JsonDict) -> None:
+        self.messages.remove(message)
+        self.notify({"type": "message_deleted", "message": dict(message)})
+
+    # -- interactivity: triggers (for views.open) and response_urls ------------------------
+
+    def new_trigger(self, user_id: str) -> str:
+        trigger_id = f"{int(time.time())}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
+        self.triggers[trigger_id] = {"user": user_id, "at": time.monotonic(), "used": False}
+        return trigger_id
+
+    def use_trigger(self, trigger_id: str) -> tuple[str | None, str | None]:
+        """(user, None) for a fresh trigger, else (None, Slack's error code)."""
+        trigger = self.triggers.get(trigger_id)
+        if trigger is None:
+            return None, "invalid_trigger_id"
+        if trigger["used"]:
+            return None, "exchanged_trigger_id"
+        if time.monotonic() - trigger["at"] > TRIGGER_TTL_S:
+            return None, "expired_trigger_id"
+        trigger["used"] = True
+        return str(trigger["user"]), None
+
+    def open_response_slot(self, user_id: str, channel: str, message_ts: str,
+                           thread_ts: str | None) -> str:
+        """A response_url id bound to one click: answers land in that message's thread."""
+        slot_id = secrets.token_urlsafe(12)
+        self.response_slots[slot_id] = {"user": user_id, "channel": channel,
+                                        "message_ts": message_ts, "thread_ts": thread_ts,
+                                        "uses": 0}
+        return slot_id
+
+
+def json_field(value: Any) -> Any:
+    """Form-encoded calls carry blocks/metadata/views as JSON strings; JSON calls as objects."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def public(message: JsonDict, with_metadata: bool = True) -> JsonDict:
+    """A message as the Web API returns it (without the sandbox's bookkeeping)."""
+    hidden = {"channel", "edits", "ephemeral_to"} | (set() if with_metadata else {"metadata"})
+    return {k: v for k, v in message.items() if k not in hidden and v is not None}
+
+
+def error(code: str) -> JsonDict:
+    return {"ok": False, "error": code}
