@@ -49,8 +49,9 @@ def say(page: Page, text: str) -> None:
 
 
 def thread_of(page: Page, text: str) -> Locator:
-    """The thread under the (single) message of the channel that contains `text`."""
-    asked = page.locator("article.msg", has_text=text)
+    """The thread under the (single) person's message that contains `text` (the bot's
+    answer quotes the question too, so bot messages are excluded)."""
+    asked = page.locator("article.msg:not(.bot)", has_text=text)
     expect(asked).to_have_count(1)
     ts = asked.get_attribute("data-ts")
     return page.locator(f'[data-testid="thread"][data-thread-ts="{ts}"]')
