@@ -179,12 +179,13 @@ def start_tools() -> Any:
 
 
 def grant_for(call: ToolCall, key: str = SIGNING_KEY, approver: str = "U_APPROVER",
-              arguments: dict[str, Any] | None = None) -> ApprovalGrant:
+              arguments: dict[str, Any] | None = None,
+              at: datetime | None = None) -> ApprovalGrant:
     """What the approval service issues: an HMAC over the digest of the approved action."""
     digest = action_digest(call.tool, call.arguments if arguments is None else arguments,
                            call.run_id, call.team_id)
     approval_id = new_id("ap")
-    at = datetime.now(UTC)
+    at = at or datetime.now(UTC)
     return ApprovalGrant(approval_id=approval_id, action_digest=digest, approver_id=approver,
                          decided_at=at,
                          signature=sign_decision(key, approval_id, digest, "approve", approver,

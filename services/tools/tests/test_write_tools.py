@@ -144,3 +144,16 @@ async def wait_acked(tools: Any, count: int, within: float = 10.0) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"the tools consumer did not ack {count} deliveries")
+
+
+async def test_an_old_approval_is_refused(tools: Any, github: Any, make_grant: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    unapproved = tools.tool_call("github.comment_issue", ARGS)
+    stale = make_grant(unapproved, at=datetime.now(UTC) - timedelta(hours=3))
+    call = unapproved.model_copy(update={"grant": stale})
+    await tools.send(call)
+    result = await tools.result(call)
+    assert result.status == ToolStatus.ERROR
+    assert "minutes ago, more than the 60 allowed" in result.error
+    assert posted(github) == []

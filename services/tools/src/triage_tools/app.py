@@ -22,7 +22,8 @@ def build_app(settings: Settings) -> FastAPI:
     broker = build_broker(settings.nats_url, SERVICE, metrics)
     registry = build_registry(settings)
     # A write attempt takes at most two tool timeouts; a claim older than that is abandoned.
-    guard = WriteGuard(settings.approval_signing_key, stale_after_s=4 * settings.tool_timeout_s)
+    guard = WriteGuard(settings.approval_signing_key, stale_after_s=4 * settings.tool_timeout_s,
+                       grant_max_age_s=settings.grant_max_age_s)
     service = ToolService(registry, guard, broker)
     register(broker, service, settings.team_scope)
 

@@ -18,6 +18,7 @@ class Settings(ServiceSettings):
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
     tool_timeout_s: float = Field(20.0, gt=0)
+    grant_max_age_s: float = Field(3600.0, gt=0, description="Oldest approval a write accepts")
 
     @field_validator("github_repos", mode="before")
     @classmethod

@@ -45,8 +45,11 @@ def idempotency_key(approval_id: str) -> str:
 
 
 class WriteGuard:
-    def __init__(self, signing_key: SecretStr, stale_after_s: float) -> None:
+    def __init__(self, signing_key: SecretStr, stale_after_s: float,
+                 grant_max_age_s: float = 3600.0) -> None:
         self._key = signing_key
+        # decided_at is signed: an approval must be acted on soon, not replayed days later.
+        self.grant_max_age_s = grant_max_age_s
         # A pending claim older than this belongs to a worker that died: it may be taken over.
         self.stale_after_s = stale_after_s
         self._kv: KeyValue | None = None
@@ -64,6 +67,10 @@ class WriteGuard:
                                grant.action_digest, "approve", grant.approver_id,
                                grant.decided_at):
             raise ApprovalMismatch("its signature is invalid")
+        age = time.time() - grant.decided_at.timestamp()
+        if age > self.grant_max_age_s:
+            raise ApprovalMismatch(f"it was given {age / 60:.0f} minutes ago, more than the "
+                                   f"{self.grant_max_age_s / 60:.0f} allowed; approve again")
 
     async def perform(self, call: ToolCall, act: Callable[[], Awaitable[Outcome]]) -> tuple[
             Outcome, bool]:
