@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from nats.js.errors import NotFoundError
 
 from triage_contracts import subjects
 from triage_contracts.bus import build_broker, jetstream, publish, stream_for
@@ -111,3 +112,39 @@ async def test_buckets_are_provisioned_once_and_limits_follow_the_spec(nats_url:
     info = await js.stream_info(f"KV_{Buckets.RUNS.name}")
     assert info.config.max_age == Buckets.RUNS.ttl
     await broker.stop()
+
+
+async def test_trace_context_travels_in_headers_across_hops(nats_url: str) -> None:
+    """W3C trace context: a message published while handling another carries the same
+    trace id in its `traceparent` header."""
+    from faststream.nats.annotations import NatsMessage
+
+    from triage_contracts.messages import ToolResult, ToolStatus
+    from triage_contracts.streams import Consumers
+
+    broker = build_broker(nats_url, "test")
+    incoming: list[str] = []
+
+    @broker.subscriber(**subscriber_options(Consumers.TOOLS))
+    async def handle(body: ToolCall, msg: NatsMessage) -> None:
+        incoming.append(msg.headers["traceparent"])
+        result = ToolResult(team_id=body.team_id, run_id=body.run_id, step_id=body.step_id,
+                            tool=body.tool, status=ToolStatus.SUCCESS)
+        await publish(broker, result, subjects.result(body.team_id, body.run_id))
+
+    await broker.connect()
+    await provision(jetstream(broker))
+    await broker.start()
+    await publish(broker, call(), subjects.work("tool", "T1", "github"))
+    js = jetstream(broker)
+    result_msg = None
+    for _ in range(50):
+        try:
+            result_msg = await js.get_last_msg("RESULTS", subjects.result("T1", "r1"))
+            break
+        except NotFoundError:
+            await asyncio.sleep(0.1)
+    await broker.stop()
+    assert result_msg is not None and result_msg.headers and incoming
+    trace_id = incoming[0].split("-")[1]
+    assert result_msg.headers["traceparent"].split("-")[1] == trace_id

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from .errors import ErrorCode, PermanentError, TemporaryError
 from .ids import new_id
 from .streams import STREAMS
+from .telemetry import tracer_provider
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 
@@ -38,7 +39,7 @@ def build_broker(
 
     middlewares: list[Any] = [
         ErrorMappingMiddleware.for_service(service),
-        NatsTelemetryMiddleware(),
+        NatsTelemetryMiddleware(tracer_provider=tracer_provider(service)),
     ]
     if registry is not None:
         middlewares.append(NatsPrometheusMiddleware(registry=registry, app_name=service))
