@@ -2,15 +2,12 @@
 (every service a process, real nats-server, the sandbox stand-ins) and Debian's Chromium
 driven by Playwright. Never `playwright install`: it downloads a browser and fails here."""
 
-import io
-from collections.abc import Iterator
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-from triage_sandbox.plan import make_plan
-from triage_sandbox.stack import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -51,20 +48,6 @@ def page(browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     assert errors == [], f"the page raised JavaScript errors: {errors}"
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    plan = make_plan({"LOG_LEVEL": "INFO"}, tmp_path / "data", fixed_ports=False)
-    out = io.StringIO()
-    running = Stack(plan, out=out).start(timeout=90)
-    try:
-        yield running
-    finally:
-        running.stop()
-        log_file = tmp_path / "stack.log"
-        log_file.write_text(out.getvalue())
-        print(f"stack logs: {log_file}")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import time
 from typing import Any
 
 import httpx
-
 from triage_sandbox.plan import SANDBOX_TEAM
 from triage_sandbox.slack_events import app_mention, event_body, signed_headers
 from triage_sandbox.stack import Stack

@@ -7,7 +7,6 @@ import time
 
 import httpx
 import nats
-
 from triage_contracts.ids import stable_id
 from triage_sandbox.plan import SANDBOX_TEAM
 from triage_sandbox.slack_events import app_mention, event_body, signed_headers
@@ -62,8 +61,8 @@ def test_bad_input_is_refused_and_enqueues_nothing(stack: Stack) -> None:
     stale = signed_headers(secret, good, "application/json", timestamp=int(time.time()) - 600)
     assert httpx.post(ingress, content=good, headers=stale).status_code == 401
     malformed = b'{"type": "event_callback", "event": '
-    assert httpx.post(ingress, content=malformed,
-                      headers=signed_headers(secret, malformed, "application/json")).status_code == 400
+    malformed_headers = signed_headers(secret, malformed, "application/json")
+    assert httpx.post(ingress, content=malformed, headers=malformed_headers).status_code == 400
     huge = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
     assert httpx.post(ingress, content=huge,
                       headers=signed_headers(secret, huge, "application/json")).status_code == 413

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import httpx
-
 from triage_contracts.ids import stable_id
 from triage_sandbox.plan import SANDBOX_TEAM
 from triage_sandbox.stack import Stack
