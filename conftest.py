@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from functools import cache
 
 import pytest
-
 from triage_contracts.testing.natsserver import NatsServer, docker_available
 
 

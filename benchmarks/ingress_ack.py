@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from triage_contracts.testing.natsserver import NatsServer, free_port, wait_for_port
 from triage_sandbox.plan import SANDBOX_TEAM, make_plan
 from triage_sandbox.slack_events import app_mention, event_body, signed_headers
@@ -80,7 +79,7 @@ def ack_benchmark(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         try:
             urls = {"ingress": f"http://127.0.0.1:{ingress_port}/slack/events",
                     "bare": f"http://127.0.0.1:{bare_port}/slack/events"}
-            for name, url in urls.items():  # warm-up
+            for url in urls.values():  # warm-up
                 asyncio.run(load(url, 200, args.concurrency))
             for _ in range(args.rounds):  # interleaved so drift hits both alike
                 for name, url in urls.items():
@@ -127,7 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     summary = ack_benchmark(args)
     i, b = summary["ingress"], summary["bare"]
-    print(f"| | p50 ms | p99 ms | req/s |\n|---|---|---|---|")
+    print("| | p50 ms | p99 ms | req/s |\n|---|---|---|---|")
     for name, row in summary.items():
         print(f"| {name} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['rps']:.0f} |")
     print(f"| ratio ingress/bare | {i['p50_ms'] / b['p50_ms']:.2f}x | "

@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 from nats.js.errors import NotFoundError
-
 from triage_contracts import subjects
 from triage_contracts.bus import build_broker, jetstream, publish, stream_for
 from triage_contracts.errors import PermanentError, TemporaryError
@@ -118,7 +117,6 @@ async def test_trace_context_travels_in_headers_across_hops(nats_url: str) -> No
     """W3C trace context: a message published while handling another carries the same
     trace id in its `traceparent` header."""
     from faststream.nats.annotations import NatsMessage
-
     from triage_contracts.messages import ToolResult, ToolStatus
     from triage_contracts.streams import Consumers
 

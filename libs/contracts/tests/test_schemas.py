@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from triage_contracts.messages import ALL_MESSAGES
 
 SNAPSHOTS = Path(__file__).parent / "schemas"
@@ -35,7 +34,6 @@ def test_every_snapshot_has_a_model() -> None:
 
 def test_messages_reject_unknown_fields() -> None:
     from pydantic import ValidationError
-
     from triage_contracts.messages import ToolCall
 
     with pytest.raises(ValidationError, match="extra"):

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from triage_contracts import subjects
 from triage_contracts.approvals import action_digest, sign_decision, verify_decision
 from triage_contracts.errors import PermanentError

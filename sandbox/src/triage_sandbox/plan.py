@@ -116,7 +116,8 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         "HOST": "127.0.0.1",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "ENVIRONMENT": env.get("ENVIRONMENT", "development"),
-        "APPROVAL_SIGNING_KEY": env.get("APPROVAL_SIGNING_KEY") or "dev-only-" + secrets.token_hex(16),
+        "APPROVAL_SIGNING_KEY": (env.get("APPROVAL_SIGNING_KEY")
+                                 or "dev-only-" + secrets.token_hex(16)),
         "PYTHONUNBUFFERED": "1",
     }
     repos = env.get("GITHUB_REPOS") or (SANDBOX_REPOS if plan.sandboxed["github"] else "")
@@ -140,7 +141,8 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         "audit": {"DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/audit.db"},
         "approval": {
             "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/approval.db",
-            "APPROVERS": env.get("APPROVERS") or (SANDBOX_APPROVERS if plan.sandboxed["slack"] else ""),
+            "APPROVERS": env.get("APPROVERS")
+            or (SANDBOX_APPROVERS if plan.sandboxed["slack"] else ""),
             "DEV_IDENTITY": "true" if plan.sandboxed["slack"] else "false",
             "PUBLIC_URL": url["approval"], "SERVICE_TOKEN": plan.service_token,
         },
@@ -150,5 +152,6 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         process_env = {**common, **specific[name], "PORT": str(ports[name])}
         if not process_env.get("GITHUB_TOKEN", "x"):
             process_env.pop("GITHUB_TOKEN")
-        out.append(Process(name, [sys.executable, "-m", f"triage_{name}"], process_env, ports[name]))
+        argv = [sys.executable, "-m", f"triage_{name}"]
+        out.append(Process(name, argv, process_env, ports[name]))
     return out

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import IO
 
 import httpx
-
 from triage_contracts.testing.natsserver import NatsServer, wait_for_port
 
 from .plan import Plan, Process

@@ -4,7 +4,6 @@ the one error-to-ack mapping, plus a publish helper that demands a JetStream ack
 nats-py is used directly only for what faststream lacks here: stream provisioning and KV.
 """
 
-import asyncio
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -73,7 +72,7 @@ async def publish(
         ack = await broker.publish(
             message, subject, headers=all_headers, stream=stream_for(subject), timeout=timeout,
         )
-    except (TimeoutError, asyncio.TimeoutError) as exc:
+    except TimeoutError as exc:
         raise TemporaryError(f"JetStream did not acknowledge {subject}: {exc}") from exc
     except Exception as exc:  # nats errors: no responders, connection closed, ...
         if "no responders" in str(exc).lower() or "connection" in str(exc).lower():

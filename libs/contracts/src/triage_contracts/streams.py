@@ -6,8 +6,7 @@ updating what drifted, so the definitions here are the single source of truth.
 
 from dataclasses import dataclass, field, replace
 
-from nats.js import JetStreamContext
-from nats.js import api
+from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
 
 from . import subjects as s
