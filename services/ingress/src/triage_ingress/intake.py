@@ -18,6 +18,7 @@ from triage_contracts.bus import publish
 from triage_contracts.errors import ErrorCode
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, TriageRequest
+from triage_contracts.redact import redact_text
 
 from .boundary import RequestRejected
 from .settings import Settings
@@ -59,8 +60,13 @@ async def enqueue(edge: Edge, req: TriageRequest) -> bool:
             req.team_id, req.run_id, AuditKind.REQUEST, f"slack.{req.request_kind.value}",
             actor=req.user_id, dedupe_key=req.event_id,
             detail={"event_id": req.event_id, "channel_id": req.channel_id,
-                    "thread_ts": req.thread_ts, "text": req.text[:500], "duplicate": not fresh},
+                    "thread_ts": req.thread_ts, "text": _excerpt(req.text), "duplicate": not fresh},
         )
         log.info("request enqueued", event_id=req.event_id, kind=req.request_kind.value,
                  duplicate=not fresh)
     return fresh
+
+
+def _excerpt(text: str, limit: int = 500) -> str:
+    """Redact first, then cut: a secret crossing the cut must not survive as a fragment."""
+    return redact_text(text)[:limit]

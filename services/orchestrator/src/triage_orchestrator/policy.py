@@ -110,6 +110,7 @@ def review(
     actions: list[ProposedAction],
     write_tools: list[str],
     repos: list[str],
+    question: str = "",
 ) -> PolicyOutcome:
     cleaned, findings = clean_text(draft, "the draft")
     outcome = PolicyOutcome(draft=cleaned, findings=findings)
@@ -118,6 +119,12 @@ def review(
         outcome.findings.append(Finding(
             code="injection", severity="warning",
             message="prompt-injection signals in evidence: " + "; ".join(signals[:3])))
+    # The asker can try it too: a write the question itself steered is just as suspicious.
+    if INJECTION.search(question):
+        signals.append("the question")
+        outcome.findings.append(Finding(
+            code="injection", severity="warning",
+            message="prompt-injection signals in the question"))
     for action in actions:
         kept = _review_action(action, write_tools, repos, outcome.findings)
         if kept is not None:

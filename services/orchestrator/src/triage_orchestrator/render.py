@@ -9,12 +9,15 @@ from triage_contracts.redact import redact_text
 from .state import PlannedAction, RunState
 
 SECTION_LIMIT = 2900  # Slack rejects section text over 3000 characters
+TEXT_LIMIT = 3900  # Slack advises message text under 4000 characters (truncates at 40k)
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _section(text: str) -> dict[str, Any]:
-    if len(text) > SECTION_LIMIT:
-        text = text[: SECTION_LIMIT - 1] + "…"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cap(text, SECTION_LIMIT)}}
 
 
 def _context(text: str) -> dict[str, Any]:
@@ -125,7 +128,7 @@ def reply(state: RunState) -> tuple[str, list[dict[str, Any]]]:
     notes = state.notes + [f.message for f in state.findings if f.code in ("budget", "timeout")]
     if notes:
         parts.append("\n".join(f"_Note: {note}_" for note in notes))
-    text = redact_text("\n\n".join(parts))
+    text = _cap(redact_text("\n\n".join(parts)), TEXT_LIMIT)
     return text, [_section(text), _context(context_line(state))]
 
 

@@ -130,7 +130,8 @@ def on_model_result(state: RunState, step: Step, result: ModelResult, ctx: Ctx) 
 def enter_policy(state: RunState, step: Step, ctx: Ctx) -> bool:
     assert state.skill is not None
     outcome = policy.review(state.draft, state.evidence, state.proposed_actions,
-                            state.skill.write_tools, state.config.repos)
+                            state.skill.write_tools, state.config.repos,
+                            question=state.request.text)
     state.draft = outcome.draft
     for finding in outcome.findings:
         add_finding(state, ctx, finding)

@@ -57,7 +57,7 @@ def find(evidence: list[Evidence]) -> Findings:
 
 
 def answer(question: str, f: Findings, sources: list[str]) -> str:
-    lines = [f"*Triage:* {_esc(question)}"]
+    lines = [f"*Triage:* {_esc(_shorten(question))}"]
     if f.empty and not f.others:
         asked = ", ".join(_esc(s) for s in sources) or ", ".join(DEFAULT_SOURCES)
         lines.append("I found no evidence in the connected sources for this question "
@@ -170,6 +170,12 @@ def _same_sha(a: str, b: str) -> bool:
     if not (a and b):
         return False
     return a == b or (min(len(a), len(b)) >= 7 and (a.startswith(b) or b.startswith(a)))
+
+
+def _shorten(question: str, limit: int = 300) -> str:
+    """The question is echoed as a title, not repeated whole (people paste whole logs)."""
+    flat = " ".join(question.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _first_line(text: str) -> str:
