@@ -79,7 +79,8 @@ class NatsServer:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
         try:
-            wait_for_port(self.port)
+            # Generous: a loaded 2-core CI machine has been seen to need more than 10 s.
+            wait_for_port(self.port, timeout=30.0)
         except TimeoutError:
             self.stop()
             raise
