@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from .channel import install_channel
 from .channel.settings import ChannelSettings
 from .people import DEMO_USERS
+from .slack_oauth import SandboxOAuth, install_oauth
 from .slack_workspace import (
     BOT_ID,
     FaultSpec,
@@ -179,13 +180,16 @@ def _fault_response(fault: FaultSpec) -> JSONResponse:
 
 def build_slack_api(
     bot_token: str = "xoxb-sandbox-token", bot_user_id: str = "UBOT", team_id: str = "TSANDBOX",
-    channel: ChannelSettings | None = None,
+    channel: ChannelSettings | None = None, client_id: str = "sandbox-client-id",
+    client_secret: str = "sandbox-client-secret",
 ) -> FastAPI:
-    """The stand-in; with `channel` settings it also serves the channel page at `/`."""
+    """The stand-in; with `channel` settings it also serves the channel page at `/`.
+    `client_id`/`client_secret` are the app credentials its OAuth install accepts."""
     app = FastAPI(title="SANDBOX Slack Web API stand-in", docs_url=None, redoc_url=None)
     ws = SandboxSlack(bot_token=bot_token, bot_user_id=bot_user_id, team_id=team_id)
     app.state.slack = ws
     install_channel(app, channel or ChannelSettings.disconnected())
+    install_oauth(app, ws, SandboxOAuth(client_id, client_secret))  # before /api/{method}
 
     @app.api_route("/api/{method}", methods=["GET", "POST"])
     async def web_api(method: str, request: Request) -> JSONResponse:
@@ -193,7 +197,9 @@ def build_slack_api(
         if args is None:
             return JSONResponse(error("invalid_json"))
         token = _token(request, args)
-        call: JsonDict = {"method": method, "args": args, "at": time.time()}
+        team = ws.team_of(token) if token else None
+        # `team`: whose token made the call (the token itself is not kept).
+        call: JsonDict = {"method": method, "args": args, "at": time.time(), "team": team}
         ws.calls.append(call)
         fault = ws.take_fault(method)
         if fault is not None:
@@ -201,7 +207,7 @@ def build_slack_api(
             return _fault_response(fault)
         if not token:
             result = error("not_authed")
-        elif token != ws.bot_token:
+        elif team is None:
             result = error("invalid_auth")
         elif method not in METHODS:
             result = error("unknown_method")

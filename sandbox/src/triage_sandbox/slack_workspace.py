@@ -38,6 +38,8 @@ class SandboxSlack:
     triggers: dict[str, JsonDict] = field(default_factory=dict)
     response_slots: dict[str, JsonDict] = field(default_factory=dict)
     responses: list[JsonDict] = field(default_factory=list)  # every POST to a response_url
+    # Bot tokens issued by the OAuth install (`slack_oauth.py`): token -> its team and bot.
+    installed: dict[str, JsonDict] = field(default_factory=dict)
     _subscribers: list[asyncio.Queue[JsonDict]] = field(default_factory=list)
     _last_us: int = 0
 
@@ -69,6 +71,16 @@ class SandboxSlack:
                     self.faults.remove(fault)
                 return fault
         return None
+
+    def install(self, token: str, team_id: str, bot_user_id: str) -> None:
+        self.installed[token] = {"team_id": team_id, "bot_user_id": bot_user_id}
+
+    def team_of(self, token: str) -> str | None:
+        """The team a bot token belongs to; None for a token this workspace never issued."""
+        if secrets.compare_digest(token.encode(), self.bot_token.encode()):
+            return self.team_id
+        found = self.installed.get(token)
+        return str(found["team_id"]) if found else None
 
     def find(self, channel: str, ts: str) -> JsonDict | None:
         return next((m for m in self.messages if m["channel"] == channel and m["ts"] == ts), None)

@@ -2,24 +2,28 @@
 role), health and metrics. No I/O here: connecting happens in the lifespan."""
 
 from fastapi import FastAPI
+from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry
 from slack_sdk.signature import SignatureVerifier
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.bus import build_broker
 from triage_contracts.health import health_router
 from triage_contracts.logs import get_logger
-from triage_contracts.runtime import broker_lifespan
+from triage_contracts.runtime import Hook, broker_lifespan
 
-from . import commands, events, interactivity
+from . import commands, events, interactivity, oauth
 from .approval_buttons import ApprovalButtons
 from .boundary import install_error_boundary
 from .clients.approval import ApprovalApi
 from .clients.slack import SlackClient
 from .clients.slack_interactive import SlackInteractive
+from .clients.slack_oauth import SlackOAuth
 from .handlers import register_notifier
+from .installations import Stores
 from .intake import Edge
 from .notifier import Notifier
 from .settings import Settings
+from .team_slack import TeamSlack
 
 SERVICE = "ingress"
 log = get_logger("triage.ingress")
@@ -53,29 +57,71 @@ def _buttons(settings: Settings, audit: AuditEmitter) -> ApprovalButtons:
     return ApprovalButtons(api, slack, audit)
 
 
+def _stores(settings: Settings) -> Stores | None:
+    if not settings.oauth_enabled:
+        return None
+    return Stores.build(settings.database_url, settings.slack_client_id or "")
+
+
+def _oauth(settings: Settings, stores: Stores, audit: AuditEmitter) -> oauth.OAuthFlow:
+    assert settings.slack_client_secret is not None  # oauth_enabled says so
+    slack = SlackOAuth(settings.slack_api_url, settings.slack_client_id or "",
+                       settings.slack_client_secret, timeout=settings.slack_timeout_s)
+    return oauth.OAuthFlow(settings, stores, slack, audit)
+
+
+def _notifier(settings: Settings, broker: NatsBroker, audit: AuditEmitter,
+              stores: Stores | None) -> Notifier | None:
+    if not settings.serves_notifier:
+        return None
+    # With OAuth a missing SLACK_BOT_TOKEN is normal: installed teams bring their own token.
+    default = None if stores and settings.slack_bot_token is None else _slack(settings)
+    teams = TeamSlack(default, stores, settings.slack_api_url, settings.slack_timeout_s)
+    notifier = Notifier(broker, teams, audit)
+    register_notifier(broker, notifier, settings.team_scope)
+    return notifier
+
+
+def _hooks(stores: Stores | None, notifier: Notifier | None) -> tuple[Hook, Hook]:
+    async def on_start() -> None:
+        if stores is not None:
+            await stores.open()
+        if notifier is not None:
+            await notifier.start()
+
+    async def on_stop() -> None:
+        if stores is not None:
+            await stores.close()
+
+    return on_start, on_stop
+
+
 def build_app(settings: Settings) -> FastAPI:
     settings.check_production_secrets()
     registry = CollectorRegistry()
     broker = build_broker(settings.nats_url, SERVICE, registry)
     audit = AuditEmitter(broker, SERVICE)
-    notifier = Notifier(broker, _slack(settings), audit) if settings.serves_notifier else None
-    if notifier is not None:
-        register_notifier(broker, notifier, settings.team_scope)
+    stores = _stores(settings)
+    notifier = _notifier(settings, broker, audit, stores)
 
     app = FastAPI(
         title="triage-ingress", version="0.1.0",
-        lifespan=broker_lifespan(broker, settings, notifier.start if notifier else None),
+        lifespan=broker_lifespan(broker, settings, *_hooks(stores, notifier)),
     )
     app.state.settings = settings
     app.state.broker = broker
     app.state.registry = registry
     app.state.notifier = notifier
+    app.state.stores = stores
     if settings.serves_edge:
         app.state.edge = Edge(settings, broker, audit, _verifier(settings))
         app.include_router(events.router)
         app.include_router(commands.router)
         app.state.approval_buttons = _buttons(settings, audit)
         app.include_router(interactivity.router)
+        if stores is not None:
+            app.state.oauth = _oauth(settings, stores, audit)
+            app.include_router(oauth.router)
     app.include_router(health_router(broker, registry))
     install_error_boundary(app)
     return app

@@ -25,10 +25,11 @@ from triage_contracts.messages import AuditKind, NotifyRequest, NotifyResult
 from triage_contracts.streams import Buckets
 
 from .clients.slack import Posted, SlackClient, SlackRejected
+from .team_slack import NOT_CONFIGURED, NoSlackFor, TeamSlack
 
 log = get_logger("triage.ingress.notifier")
 PENDING = b"pending"
-NOT_CONFIGURED = "slack_bot_token_not_configured"
+__all__ = ["NOT_CONFIGURED", "Notifier", "Outcome", "record_key"]
 _KEY_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -60,11 +61,16 @@ def _done(posted: Posted, reused: bool = False) -> Outcome:
 
 
 class Notifier:
-    def __init__(self, broker: NatsBroker, slack: SlackClient | None, audit: AuditEmitter):
+    def __init__(self, broker: NatsBroker, teams: TeamSlack, audit: AuditEmitter):
         self.broker = broker
-        self.slack = slack
+        self.teams = teams
         self.audit = audit
         self._kv: KeyValue | None = None
+
+    @property
+    def slack(self) -> SlackClient | None:
+        """The single-workspace client (SLACK_BOT_TOKEN), if any."""
+        return self.teams.default
 
     async def start(self) -> None:
         """Bind the idempotency bucket (provisioned by the runtime before this runs)."""
@@ -78,10 +84,12 @@ class Notifier:
 
     async def handle(self, req: NotifyRequest) -> None:
         with structlog.contextvars.bound_contextvars(run_id=req.run_id, team_id=req.team_id):
-            if self.slack is None:
-                outcome = Outcome(ok=False, channel=req.channel_id, error=NOT_CONFIGURED)
+            try:
+                slack = await self.teams.for_team(req.team_id)
+            except NoSlackFor as exc:
+                outcome = Outcome(ok=False, channel=req.channel_id, error=exc.error)
             else:
-                outcome = await self._deliver(req, self.slack)
+                outcome = await self._deliver(req, slack)
             await self._report(req, outcome)
 
     async def _deliver(self, req: NotifyRequest, slack: SlackClient) -> Outcome:

@@ -1,5 +1,5 @@
 """Ingress settings, from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, ROLE,
-APPROVAL_URL, SERVICE_TOKEN...).
+APPROVAL_URL, SERVICE_TOKEN, SLACK_CLIENT_ID/SECRET for the OAuth install flow...).
 
 One image runs as the HTTP edge, the notifier, or both; the role decides which secrets
 are required, and production refuses to start without them."""
@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from triage_contracts.settings import ServiceSettings
 
 SANDBOX_PREFIXES = ("sandbox-", "xoxb-sandbox")
+DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,im:history,channels:history"
 
 
 class Role(StrEnum):
@@ -35,6 +36,17 @@ class Settings(ServiceSettings):
     service_token: SecretStr | None = Field(None, description="Bearer token for approval")
     # A modal submission must be answered within Slack's 3 s: the approval call gets less.
     approval_timeout_s: float = Field(2.0, gt=0, le=2.8)
+    # OAuth v2 install flow (many workspaces): each installed team gets its own bot token,
+    # kept in slack-sdk's installation store on DATABASE_URL.
+    slack_client_id: str | None = Field(None, description="Slack app client id")
+    slack_client_secret: SecretStr | None = Field(None, description="Slack app client secret")
+    slack_scopes: str = Field(DEFAULT_SCOPES, description="Bot scopes asked at install")
+    slack_oauth_url: str = Field("https://slack.com/oauth/v2/authorize",
+                                 description="Slack's authorize page (the sandbox's in dev)")
+    # Behind a proxy the request's own URL is not what Slack knows: set it explicitly there.
+    slack_redirect_uri: str | None = Field(None, description="Public URL of /slack/oauth_redirect")
+    database_url: str = Field("sqlite:///./.triage/ingress.db",
+                              description="OAuth state and installation stores")
 
     @property
     def serves_edge(self) -> bool:
@@ -44,14 +56,23 @@ class Settings(ServiceSettings):
     def serves_notifier(self) -> bool:
         return self.role in (Role.ALL, Role.NOTIFIER)
 
+    @property
+    def oauth_enabled(self) -> bool:
+        """Many workspaces: install flow on the edge, per-team tokens in the notifier."""
+        secret = self.slack_client_secret
+        return bool(self.slack_client_id and secret and secret.get_secret_value().strip())
+
     def check_production_secrets(self) -> None:
         super().check_production_secrets()
         if not self.is_production():
             return
         if self.serves_edge and not _real(self.slack_signing_secret):
             raise ValueError("SLACK_SIGNING_SECRET must be set in production")
-        if self.serves_notifier and not _real(self.slack_bot_token):
-            raise ValueError("SLACK_BOT_TOKEN must be set in production")
+        if self.serves_notifier and not (_real(self.slack_bot_token) or self.oauth_enabled):
+            raise ValueError("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) must be set in "
+                             "production")
+        if self.oauth_enabled and not _real(self.slack_client_secret):
+            raise ValueError("SLACK_CLIENT_SECRET must be set in production")
         if self.serves_edge and self.approval_url and not _real(self.service_token):
             raise ValueError("SERVICE_TOKEN must be set in production when APPROVAL_URL is")
 

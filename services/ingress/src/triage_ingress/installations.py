@@ -1,0 +1,70 @@
+"""Where installed workspaces live: slack-sdk's own SQLAlchemy stores (OAuth states and
+installations) on DATABASE_URL, shared by the edge (which saves installs) and the notifier
+(which reads each team's bot token).
+
+slack-sdk's stores are synchronous; every call goes through a worker thread so a slow
+database never stalls the event loop that also answers Slack within its 3 seconds.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from triage_contracts.errors import TemporaryError
+
+# Slack's own authorization codes live 10 minutes; a state need not outlive them.
+STATE_TTL_S = 600
+
+
+@dataclass
+class Stores:
+    engine: Engine
+    states: SQLAlchemyOAuthStateStore
+    installations: SQLAlchemyInstallationStore
+
+    @classmethod
+    def build(cls, database_url: str, client_id: str) -> "Stores":
+        """No I/O: the engine connects lazily, tables are created in `open`."""
+        engine = create_engine(database_url, pool_pre_ping=True)
+        return cls(engine, SQLAlchemyOAuthStateStore(STATE_TTL_S, engine),
+                   SQLAlchemyInstallationStore(client_id, engine))
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self._create)
+
+    def _create(self) -> None:
+        url = make_url(self.engine.url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.states.create_tables()
+        self.installations.create_tables()
+
+    async def close(self) -> None:
+        self.engine.dispose()
+
+    async def issue_state(self) -> str:
+        return await asyncio.to_thread(self.states.issue)
+
+    async def consume_state(self, state: str) -> bool:
+        """True once for a fresh state; unknown, expired or used states are False."""
+        return await asyncio.to_thread(self.states.consume, state)
+
+    async def save(self, installation: Installation) -> None:
+        await asyncio.to_thread(self.installations.save, installation)
+
+    async def bot_token(self, team_id: str) -> SecretStr | None:
+        """The team's bot token, or None when the team never installed the app."""
+        try:
+            found = await asyncio.to_thread(
+                self.installations.find_installation, enterprise_id=None, team_id=team_id)
+        except SQLAlchemyError as exc:  # the database is down: redeliver later
+            raise TemporaryError(f"installation store: {type(exc).__name__}") from exc
+        if found is None or not found.bot_token:
+            return None
+        return SecretStr(found.bot_token)

@@ -1,0 +1,46 @@
+"""Which bot token speaks for a team: its own, from the OAuth installation store, when the
+app was installed there; else the single-workspace SLACK_BOT_TOKEN.
+
+A team with neither is told so in its NotifyResult (the run must learn that its reply did
+not arrive), not retried: redelivery would not install the app.
+"""
+
+from pydantic import SecretStr
+
+from .clients.slack import SlackClient
+from .installations import Stores
+
+NOT_CONFIGURED = "slack_bot_token_not_configured"
+
+
+class NoSlackFor(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class TeamSlack:
+    def __init__(self, default: SlackClient | None, stores: Stores | None, api_url: str,
+                 timeout: int = 10) -> None:
+        self.default = default
+        self.stores = stores
+        self._api_url = api_url
+        self._timeout = timeout
+        # One client per installed token; a reinstall (new token) gets a new client.
+        self._clients: dict[str, SlackClient] = {}
+
+    async def for_team(self, team_id: str) -> SlackClient:
+        token = await self.stores.bot_token(team_id) if self.stores is not None else None
+        if token is not None:
+            return self._client(token)
+        if self.default is not None:
+            return self.default
+        if self.stores is not None:
+            raise NoSlackFor(f"workspace {team_id} is not installed")
+        raise NoSlackFor(NOT_CONFIGURED)
+
+    def _client(self, token: SecretStr) -> SlackClient:
+        key = token.get_secret_value()
+        if key not in self._clients:
+            self._clients[key] = SlackClient(token, self._api_url, timeout=self._timeout)
+        return self._clients[key]

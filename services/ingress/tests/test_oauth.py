@@ -1,0 +1,171 @@
+"""The OAuth v2 install flow end to end: the ingress and the Slack stand-in both under real
+uvicorn, real nats-server, a real SQLite file for slack-sdk's stores, and httpx playing the
+browser (following the redirects, keeping the state cookie). The notifier then speaks to
+the installed team with that team's own token."""
+
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from triage_contracts import subjects
+from triage_contracts.bus import publish
+from triage_contracts.ids import new_id
+from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, NotifyResult
+from triage_ingress.app import build_app
+from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings
+
+NEW_TEAM = "T0NEW"
+DEFAULT_TEAM = "T0TEST"  # the team of the stand-in's single-workspace bot token
+CLIENT_ID, CLIENT_SECRET = "sandbox-client-id", "sandbox-client-secret"
+COOKIE = "slack-app-oauth-state"
+
+
+@pytest.fixture
+def start_oauth_ingress(start_ingress, slack_api, tmp_path):
+    async def start(**overrides: Any):
+        values = {"slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET,
+                  "slack_api_url": slack_api.api_url,
+                  "slack_oauth_url": f"{slack_api.url}/sandbox/oauth/authorize",
+                  "database_url": f"sqlite:///{tmp_path}/db/ingress.db", **overrides}
+        return await start_ingress(**values)
+
+    return start
+
+
+@pytest.fixture
+async def browser():
+    async with httpx.AsyncClient(follow_redirects=True, timeout=20) as client:
+        yield client
+
+
+async def install(ingress, browser: httpx.AsyncClient, team: str = NEW_TEAM) -> httpx.Response:
+    return await browser.get(f"{ingress.url}/slack/install", params={"team": team})
+
+
+def installed(ingress, team: str = NEW_TEAM):
+    return ingress.app.state.stores.installations.find_installation(
+        enterprise_id=None, team_id=team)
+
+
+def exchanges(slack_api) -> list[dict[str, Any]]:
+    return [c for c in slack_api.state.calls if c["method"] == "oauth.v2.access"]
+
+
+async def test_install_stores_the_team_token_and_audits_without_it(
+        start_oauth_ingress, slack_api, browser) -> None:
+    ingress = await start_oauth_ingress()
+    page = await install(ingress, browser)
+    assert page.status_code == 200 and "Thank you!" in page.text
+    assert [r.url.path for r in page.history] == ["/slack/install", "/sandbox/oauth/authorize"]
+    authorize = page.history[1].request.url.params
+    assert (authorize["client_id"], authorize["scope"]) == (CLIENT_ID, DEFAULT_SCOPES)
+    assert authorize["redirect_uri"] == f"{ingress.url}/slack/oauth_redirect"
+
+    [(token, issued)] = slack_api.state.installed.items()
+    found = installed(ingress)
+    assert found is not None and found.bot_token == token and issued["team_id"] == NEW_TEAM
+    assert (found.team_name, found.user_id, found.app_id) == ("Sandbox T0NEW", "U_LEAD",
+                                                              "ASANDBOX")
+    assert found.bot_scopes == DEFAULT_SCOPES.split(",")
+    [call] = exchanges(slack_api)
+    assert call["result"] == "ok" and call["args"]["redirect_uri"] == authorize["redirect_uri"]
+
+    audits = [AuditEvent.model_validate_json(m.data) for m in await ingress.stream("AUDIT")]
+    [audit] = [a for a in audits if a.action == "slack.install"]
+    assert (audit.team_id, audit.audit_kind, audit.actor) == (NEW_TEAM, AuditKind.REQUEST,
+                                                              "U_LEAD")
+    assert all(token not in m.data.decode() for m in await ingress.stream("AUDIT"))
+
+
+async def test_replayed_state_is_refused_and_nothing_is_exchanged(
+        start_oauth_ingress, slack_api, browser) -> None:
+    ingress = await start_oauth_ingress()
+    done = await install(ingress, browser)
+    state = done.url.params["state"]
+    browser.cookies.set(COOKIE, state)  # even the same browser may not use it twice
+    replay = await browser.get(done.url)
+    assert replay.status_code == 400 and "invalid_state" in replay.text
+    assert len(exchanges(slack_api)) == 1 and len(slack_api.state.installed) == 1
+
+
+async def test_forged_state_is_refused(start_oauth_ingress, slack_api, browser) -> None:
+    ingress = await start_oauth_ingress()
+    forged = "4c1e7d2a-forged-state"
+    browser.cookies.set(COOKIE, forged)  # the browser check passes; the store does not know it
+    page = await browser.get(f"{ingress.url}/slack/oauth_redirect",
+                             params={"code": "123.abc", "state": forged})
+    assert page.status_code == 400 and "invalid_state" in page.text
+    assert exchanges(slack_api) == [] and installed(ingress) is None
+
+
+async def test_state_from_another_browser_is_refused(start_oauth_ingress, slack_api) -> None:
+    """A state issued to someone else's browser (no matching cookie here) is not consumed."""
+    ingress = await start_oauth_ingress()
+    async with httpx.AsyncClient(timeout=20) as attacker, \
+            httpx.AsyncClient(timeout=20) as victim:
+        start = await attacker.get(f"{ingress.url}/slack/install")
+        consent = await attacker.get(start.headers["location"])
+        page = await victim.get(consent.headers["location"])
+    assert page.status_code == 400 and "invalid_browser" in page.text
+    assert exchanges(slack_api) == []
+
+
+async def test_bad_client_secret_shows_slacks_reason(start_oauth_ingress, slack_api, browser):
+    ingress = await start_oauth_ingress(slack_client_secret="not-the-secret")
+    page = await install(ingress, browser)
+    assert page.status_code == 400 and "bad_client_secret" in page.text
+    assert installed(ingress) is None and slack_api.state.installed == {}
+
+
+def notify(team: str, step: str) -> NotifyRequest:
+    return NotifyRequest(team_id=team, run_id="run-oauth", step_id=step, channel_id="C_TRIAGE",
+                         thread_ts="1732540000.000100", text=f"reply for {team}")
+
+
+async def notify_results(ingress, requests: list[NotifyRequest], wait_until) -> list[NotifyResult]:
+    for req in requests:
+        await publish(ingress.app.state.broker, req, subjects.work("notify", req.team_id, "reply"),
+                      msg_id=new_id())
+
+    async def all_in() -> bool:
+        return len(await ingress.stream("RESULTS")) >= len(requests)
+
+    await wait_until(all_in)
+    found = [NotifyResult.model_validate_json(m.data) for m in await ingress.stream("RESULTS")]
+    return sorted(found, key=lambda r: r.step_id)
+
+
+async def test_notifier_posts_with_the_installed_teams_token(
+        start_oauth_ingress, slack_api, browser, wait_until) -> None:
+    ingress = await start_oauth_ingress()  # also has the default SLACK_BOT_TOKEN
+    assert (await install(ingress, browser)).status_code == 200
+    new, default = await notify_results(
+        ingress, [notify(NEW_TEAM, "a-new"), notify(DEFAULT_TEAM, "b-default")], wait_until)
+    assert new.ok and default.ok
+    posts = {c["args"]["text"]: c["team"] for c in slack_api.posts()}
+    # The stand-in knows which team's token made each call: the installed one for T0NEW.
+    assert posts == {"reply for T0NEW": NEW_TEAM, "reply for T0TEST": DEFAULT_TEAM}
+
+
+async def test_team_without_installation_or_default_token_is_told(
+        start_oauth_ingress, slack_api, wait_until) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None, role="notifier")
+    [result] = await notify_results(ingress, [notify("T0NONE", "a")], wait_until)
+    assert (result.ok, result.error) == (False, "workspace T0NONE is not installed")
+    assert slack_api.posts() == []
+
+
+def test_production_notifier_may_run_on_installations_alone() -> None:
+    settings = Settings(_env_file=None, environment="production", role=Role.NOTIFIER,  # type: ignore[call-arg]
+                        approval_signing_key=SecretStr("k" * 32), slack_client_id="123.456",
+                        slack_client_secret=SecretStr("8f14e45fceea167a5a36dedd4bea2543"),
+                        database_url="sqlite://")
+    app = build_app(settings)
+    assert app.state.notifier.slack is None and app.state.stores is not None
+
+
+def test_without_client_credentials_there_is_no_install_endpoint() -> None:
+    app = build_app(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert app.state.stores is None
+    assert "/slack/install" not in {getattr(r, "path", "") for r in app.routes}
