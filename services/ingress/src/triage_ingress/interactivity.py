@@ -27,6 +27,7 @@ from .approval_buttons import (
 from .boundary import RequestRejected
 from .commands import parse_form
 from .intake import Edge, EdgeDep
+from .normalize import parse_json
 from .verify import VerifiedBody
 
 router = APIRouter()
@@ -90,13 +91,7 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     raw = parse_form(body).get("payload")
     if raw is None:
         raise RequestRejected(400, "missing form field payload")
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        raise RequestRejected(400, "payload is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise RequestRejected(400, "payload is not a JSON object")
-    return payload
+    return parse_json(raw, "payload")
 
 
 def _model[M: BaseModel](model: type[M], payload: dict[str, Any]) -> M:

@@ -23,13 +23,13 @@ class Ignored:
     reason: str
 
 
-def parse_json(body: bytes) -> dict[str, Any]:
+def parse_json(body: bytes | str, what: str = "body") -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except ValueError:
-        raise RequestRejected(400, "body is not valid JSON") from None
+        raise RequestRejected(400, f"{what} is not valid JSON") from None
     if not isinstance(payload, dict):
-        raise RequestRejected(400, "body is not a JSON object")
+        raise RequestRejected(400, f"{what} is not a JSON object")
     return payload
 
 
