@@ -75,7 +75,7 @@ def _print_next_steps(plan, stack: Stack) -> None:  # type: ignore[no-untyped-de
                   f"  Open the sandbox Slack channel:  {urls['slack']}/",
                   "  pick who you are, and ask: @triage why is checkout-api failing?", "",
                   "  or from a terminal:",
-                  '  uv run triage-dev ask "why is checkout-api failing?"']
+                  '  scripts/dev ask "why is checkout-api failing?"']
     else:
         lines += ["Point your Slack app's Event Subscriptions and slash command at the URLs",
                   "above (through a public tunnel or ingress)."]
