@@ -45,6 +45,22 @@ def _state(request: Request) -> tuple[SandboxSlack, IngressLink]:
     return request.app.state.slack, request.app.state.ingress_link
 
 
+def _open_view(ws: SandboxSlack, view_id: str, user: str) -> JsonDict:
+    """A modal is only ever visible to, and answerable by, the person it was opened for."""
+    opened = ws.views.get(view_id)
+    if opened is None or opened["user"] != user:
+        raise HTTPException(404, "no such open view")
+    return opened
+
+
+async def _interact(link: IngressLink, payload: JsonDict, what: str) -> Any:
+    """Send an interaction payload to the app, signed; an unreachable app is a 502."""
+    try:
+        return await link.send("/slack/interactivity", form_body(payload), FORM, what)
+    except NotConnected as exc:
+        raise HTTPException(502, str(exc)) from exc
+
+
 def _visible(message: JsonDict, user: str) -> bool:
     return message.get("ephemeral_to") in (None, user)
 
@@ -63,11 +79,7 @@ async def click(clicked: Clicked, request: Request) -> dict[str, Any]:
     response_url = f"{str(request.base_url).rstrip('/')}/sandbox/response/{slot}"
     payload = block_actions(ws.team_id, clicked.user, message, button, clicked.block_id,
                             ws.new_trigger(clicked.user), response_url)
-    what = f"click on {clicked.action_id} by {clicked.user}"
-    try:
-        answer = await link.send("/slack/interactivity", form_body(payload), FORM, what)
-    except NotConnected as exc:
-        raise HTTPException(502, str(exc)) from exc
+    answer = await _interact(link, payload, f"click on {clicked.action_id} by {clicked.user}")
     out: dict[str, Any] = {"ok": answer.ok, "ingress_status": answer.status}
     if not answer.ok:
         out["error"] = f"the app answered HTTP {answer.status}: {answer.body}"
@@ -77,16 +89,11 @@ async def click(clicked: Clicked, request: Request) -> dict[str, Any]:
 @router.post("/sandbox/view_submit")
 async def view_submit(submitted: Submitted, request: Request) -> dict[str, Any]:
     ws, link = _state(request)
-    opened = ws.views.get(submitted.view_id)
-    if opened is None or opened["user"] != submitted.user:
-        raise HTTPException(404, "no such open view")
+    opened = _open_view(ws, submitted.view_id, submitted.user)
     payload = view_submission(ws.team_id, submitted.user, opened["view"],
                               ws.new_trigger(submitted.user), submitted.values)
     what = f"view_submission of {opened['view'].get('callback_id')} by {submitted.user}"
-    try:
-        answer = await link.send("/slack/interactivity", form_body(payload), FORM, what)
-    except NotConnected as exc:
-        raise HTTPException(502, str(exc)) from exc
+    answer = await _interact(link, payload, what)
     if not answer.ok:
         return {"ok": False, "error": f"the app answered HTTP {answer.status}: {answer.body}"}
     body = answer.body if isinstance(answer.body, dict) else {}
@@ -99,9 +106,7 @@ async def view_submit(submitted: Submitted, request: Request) -> dict[str, Any]:
 @router.post("/sandbox/view_close")
 async def view_close(closed: Closed, request: Request) -> dict[str, Any]:
     ws, _ = _state(request)
-    opened = ws.views.get(closed.view_id)
-    if opened is None or opened["user"] != closed.user:
-        raise HTTPException(404, "no such open view")
+    _open_view(ws, closed.view_id, closed.user)
     _close(ws, closed.view_id)  # notify_on_close is not used: the app hears nothing
     return {"ok": True}
 
