@@ -22,7 +22,7 @@ async def writes_during(k8s, name: str, seconds: float = 2.5) -> int:
 
     First wait for a quiet moment: kmock keeps resourceVersion fixed and replays the object
     on watch, so kopf may process the creation twice (harmless: handlers are idempotent)."""
-    await k8s.eventually(lambda: handled(k8s, name), within=5)
+    await k8s.eventually(lambda: handled(k8s, name), within=30)
     seen = -1
     while seen != k8s.versions(name):
         seen = k8s.versions(name)
@@ -115,7 +115,7 @@ async def test_api_unavailable_is_retried_until_it_answers(k8s, nats_url):
     async with k8s.operator(k8s.settings(nats_url)):
         await k8s.api("POST", body=k8s.workspace("acme"))
         cond = await k8s.eventually(
-            lambda: k8s.is_ready("acme", "False", "KubernetesApiError"), within=10)
+            lambda: k8s.is_ready("acme", "False", "KubernetesApiError"), within=60)
         assert "503" in cond["message"] and "leader changed" in cond["message"]
         await k8s.eventually(lambda: k8s.is_ready("acme"))
     assert len(failing) == 1  # the failure was served, then the retry went through
