@@ -5,10 +5,12 @@ import asyncio
 import pytest
 from nats.js.errors import NotFoundError
 from triage_contracts import subjects
-from triage_contracts.bus import build_broker, jetstream, publish, stream_for
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream, publish, stream_for
+from triage_contracts.consume import subscribe
 from triage_contracts.errors import PermanentError, TemporaryError
 from triage_contracts.messages import DeadLetter, ToolCall
-from triage_contracts.streams import STREAMS, ConsumerSpec, provision, subscriber_options
+from triage_contracts.streams import STREAMS, ConsumerSpec, provision
 
 
 async def started_broker(url: str, service: str = "test"):
@@ -64,7 +66,7 @@ async def test_failures_are_dead_lettered_with_reason(nats_url: str, failure: st
     spec = ConsumerSpec("probe", "WORK", "triage.work.tool.>", max_deliver=2, backoff=[0.1])
     seen: list[str] = []
 
-    @broker.subscriber(**subscriber_options(spec))
+    @subscribe(broker, spec)
     async def handle(msg: ToolCall) -> None:
         seen.append(msg.step_id)
         if failure == "permanent":
@@ -123,7 +125,7 @@ async def test_trace_context_travels_in_headers_across_hops(nats_url: str) -> No
     broker = build_broker(nats_url, "test")
     incoming: list[str] = []
 
-    @broker.subscriber(**subscriber_options(Consumers.TOOLS))
+    @subscribe(broker, Consumers.TOOLS)
     async def handle(body: ToolCall, msg: NatsMessage) -> None:
         incoming.append(msg.headers["traceparent"])
         result = ToolResult(team_id=body.team_id, run_id=body.run_id, step_id=body.step_id,

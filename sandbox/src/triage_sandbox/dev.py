@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from dotenv import dotenv_values
@@ -118,7 +119,8 @@ def _wait_for_reply(slack: str, thread_ts: str, timeout: float) -> int:
 def readable(message: dict[str, object]) -> str:
     """The message as a person reads it in Slack: block texts, buttons as [labels]."""
     lines: list[str] = []
-    for block in message.get("blocks") or []:  # type: ignore[union-attr]
+    blocks: Any = message.get("blocks") or []
+    for block in blocks:
         if block.get("type") == "section":
             lines.append(block["text"]["text"])
         elif block.get("type") == "context":

@@ -42,8 +42,9 @@ def app_mention(team_id: str, channel: str, user: str, text: str, ts: str | None
 def direct_message(team_id: str, channel: str, user: str, text: str, ts: str | None = None,
                    event_id: str | None = None) -> dict[str, object]:
     ts = ts or new_ts()
-    event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
-             "channel": channel, "event_ts": ts, "team": team_id}
+    event: dict[str, object] = {
+        "type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
+        "channel": channel, "event_ts": ts, "team": team_id}
     return _callback(team_id, event, event_id)
 
 

@@ -21,7 +21,8 @@ from triage_approval.app import build_app
 from triage_approval.settings import Settings
 from triage_contracts import subjects
 from triage_contracts.approvals import action_digest
-from triage_contracts.bus import build_broker, jetstream, publish
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream, publish
 from triage_contracts.ids import new_id, utcnow
 from triage_contracts.messages import (
     ApprovalDecision,

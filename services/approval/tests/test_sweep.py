@@ -8,7 +8,8 @@ import httpx
 from triage_approval.decisions import EXPIRY_ACTOR
 from triage_approval.store import ApprovalStore
 from triage_contracts.approvals import verify_decision
-from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream
 from triage_contracts.messages import Decision
 from triage_contracts.streams import provision
 from triage_contracts.testing.natsserver import NatsServer

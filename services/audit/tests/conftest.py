@@ -26,7 +26,8 @@ from triage_audit.app import build_app
 from triage_audit.settings import Settings
 from triage_audit.store import AuditStore
 from triage_contracts.audit import AuditEmitter
-from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream
 from triage_contracts.messages import AuditEvent, AuditKind
 from triage_contracts.streams import provision
 

@@ -20,12 +20,13 @@ import httpx
 import pytest
 from triage_contracts import subjects
 from triage_contracts.approvals import action_digest
-from triage_contracts.bus import build_broker, jetstream, publish
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream, publish
 from triage_contracts.ids import new_id, utcnow
 from triage_contracts.messages import ApprovalRequest, AuditEvent, ProposedAction
+from triage_contracts.slack_actions import REASON_BLOCK, REASON_INPUT
 from triage_contracts.streams import provision
 from triage_contracts.testing.natsserver import free_port
-from triage_ingress.approval_buttons import REASON_BLOCK, REASON_INPUT
 from triage_sandbox.channel.payloads import block_actions, form_body, view_submission
 
 from .conftest import TEAM, Ingress, SlackStandIn, StartIngress

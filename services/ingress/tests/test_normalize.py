@@ -1,8 +1,9 @@
 """The pure rules of what the agent answers, without a server."""
 
 import pytest
+from triage_contracts.errors import PermanentError
+from triage_contracts.http import status_of
 from triage_contracts.messages import RequestKind
-from triage_ingress.boundary import RequestRejected
 from triage_ingress.normalize import Ignored, from_command, from_event_callback, strip_bot_mentions
 
 
@@ -38,6 +39,6 @@ def test_command_without_trigger_id_uses_the_fallback() -> None:
 
 
 def test_command_without_user_is_rejected_with_400() -> None:
-    with pytest.raises(RequestRejected) as err:
+    with pytest.raises(PermanentError) as err:
         from_command({"team_id": "T1", "channel_id": "C1", "text": "x"}, "d")
-    assert err.value.status == 400
+    assert status_of(err.value) == 400

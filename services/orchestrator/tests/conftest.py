@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 from triage_contracts import subjects
-from triage_contracts.bus import build_broker, publish
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import publish
 from triage_contracts.messages import TriageRequest
 from triage_orchestrator.app import build_app
 from triage_orchestrator.settings import Settings

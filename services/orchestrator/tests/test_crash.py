@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream
 from triage_contracts.streams import provision
 from triage_contracts.testing.natsserver import free_port
 from triage_orchestrator import engine

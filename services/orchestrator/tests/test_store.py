@@ -5,7 +5,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream
 from triage_contracts.streams import provision
 from triage_orchestrator import engine
 from triage_orchestrator.app import build_app

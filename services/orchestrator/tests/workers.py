@@ -7,7 +7,9 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from triage_contracts import subjects
-from triage_contracts.bus import build_broker, jetstream, publish
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream, publish
+from triage_contracts.consume import subscribe
 from triage_contracts.messages import (
     ApprovalRequest,
     ModelCall,
@@ -20,7 +22,7 @@ from triage_contracts.messages import (
     ToolStatus,
     Usage,
 )
-from triage_contracts.streams import Consumers, provision, subscriber_options
+from triage_contracts.streams import Consumers, provision
 
 from .factories import TOOL_DATA
 
@@ -43,7 +45,7 @@ class Workers:
     def _register(self) -> None:
         b = self.broker
 
-        @b.subscriber(**subscriber_options(Consumers.TOOLS))
+        @subscribe(b, Consumers.TOOLS)
         async def tool(call: ToolCall) -> None:
             self.tool_calls.append(call)
             if self.hold_tools:
@@ -51,7 +53,7 @@ class Workers:
             else:
                 await self.answer_tool(call)
 
-        @b.subscriber(**subscriber_options(Consumers.ROUTER))
+        @subscribe(b, Consumers.ROUTER)
         async def model(call: ModelCall) -> None:
             self.model_calls.append(call)
             offered = {t.name for t in call.tools}
@@ -63,7 +65,7 @@ class Workers:
                                              cost_usd=0.0025))
             await self._result(result)
 
-        @b.subscriber(**subscriber_options(Consumers.NOTIFIER))
+        @subscribe(b, Consumers.NOTIFIER)
         async def notify(request: NotifyRequest) -> None:
             self.notifies.append(request)
             ts = request.update_ts or f"1700000100.{len(self.notifies):06d}"
@@ -71,7 +73,7 @@ class Workers:
                                             step_id=request.step_id, ok=True,
                                             channel_id=request.channel_id, ts=ts))
 
-        @b.subscriber(**subscriber_options(Consumers.APPROVAL_REQUESTS))
+        @subscribe(b, Consumers.APPROVAL_REQUESTS)
         async def approval(request: ApprovalRequest) -> None:
             self.approval_requests.append(request)
 

@@ -19,7 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from nats.js.errors import NotFoundError
 from triage_contracts import subjects
-from triage_contracts.bus import build_broker, jetstream, publish
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream, publish
 from triage_contracts.ids import new_id
 from triage_contracts.messages import AuditEvent, ModelCall, ModelResult
 from triage_contracts.testing.natsserver import free_port
@@ -99,7 +100,7 @@ class OpenAIStandIn:
             args = {"repo": "demo-org/checkout-api", "issue_number": 42, "body": "Likely abc1234"}
             message["tool_calls"] = [{
                 "id": "call_1", "type": "function",
-                "function": {"name": "github__comment_issue", "arguments": json.dumps(args)},
+                "function": {"name": "github_comment_issue", "arguments": json.dumps(args)},
             }]
         prompt, completion = self.usage
         return {

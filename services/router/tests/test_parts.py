@@ -9,7 +9,8 @@ from pathlib import Path
 import nats
 import pytest
 from nats.js import api
-from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream
 from triage_contracts.streams import Buckets, provision
 from triage_router.breaker import Breakers, BreakerState
 from triage_router.budget import Budget

@@ -53,7 +53,7 @@ async def test_with_key_the_sdk_calls_the_endpoint_and_cost_is_accounted(
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
     assert request["messages"][1]["content"] == call.messages[1].content
     [tool] = request["tools"]
-    assert tool["type"] == "function" and tool["function"]["name"] == "github__comment_issue"
+    assert tool["type"] == "function" and tool["function"]["name"] == "github_comment_issue"
     assert tool["function"]["parameters"]["required"] == ["repo", "issue_number", "body"]
     assert standin.auth == ["Bearer sk-test-0123456789abcdefghijklmnop"]
 

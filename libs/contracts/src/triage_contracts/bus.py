@@ -1,24 +1,37 @@
-"""The message bus every service uses: a faststream NATS broker with tracing, metrics and
-the one error-to-ack mapping, plus a publish helper that demands a JetStream ack.
+"""Publishing on JetStream: the one helper every service uses to send a message and wait
+for the stream's ack, with NATS failures sorted by type into the two error kinds.
 
-nats-py is used directly only for what faststream lacks here: stream provisioning and KV.
+This is the lowest layer of the bus: it knows streams and subjects, not consumers or the
+broker's middlewares (`broker.py` builds the broker on top of `consume.py`, which uses
+this module to dead-letter).
 """
 
-from typing import Any
-
 from faststream.nats import NatsBroker
-from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats import errors as nats_errors
 from nats.js import JetStreamContext
-from prometheus_client import CollectorRegistry
+from nats.js import errors as js_errors
 from pydantic import BaseModel
 
 from .errors import ErrorCode, PermanentError, TemporaryError
 from .ids import new_id
 from .streams import STREAMS
-from .telemetry import tracer_provider
 
 MSG_ID_HEADER = "Nats-Msg-Id"
+
+# Failures that heal with time: the server or the connection is away, busy or electing.
+TRANSIENT_NATS_ERRORS: tuple[type[Exception], ...] = (
+    TimeoutError,  # nats.errors.TimeoutError subclasses it
+    nats_errors.NoRespondersError,
+    nats_errors.ConnectionClosedError,
+    nats_errors.ConnectionReconnectingError,
+    nats_errors.ConnectionDrainingError,
+    nats_errors.NoServersError,
+    nats_errors.StaleConnectionError,
+    nats_errors.OutboundBufferLimitError,
+    js_errors.ServiceUnavailableError,
+    js_errors.ServerError,
+    js_errors.NoStreamResponseError,
+)
 
 
 def stream_for(subject: str) -> str:
@@ -28,31 +41,11 @@ def stream_for(subject: str) -> str:
     raise ValueError(f"no stream captures subject {subject!r}")
 
 
-def build_broker(
-    nats_url: str,
-    service: str,
-    registry: CollectorRegistry | None = None,
-    fail_fast: bool = False,
-) -> NatsBroker:
-    from .consume import ErrorMappingMiddleware  # local: consume imports this module
-
-    middlewares: list[Any] = [
-        ErrorMappingMiddleware.for_service(service),
-        NatsTelemetryMiddleware(tracer_provider=tracer_provider(service)),
-    ]
-    if registry is not None:
-        middlewares.append(NatsPrometheusMiddleware(registry=registry, app_name=service))
-    options: dict[str, Any] = {"name": f"triage-{service}"}
-    if fail_fast:
-        options.update(max_reconnect_attempts=1, reconnect_time_wait=0.1)
-    return NatsBroker(nats_url.split(","), middlewares=middlewares, **options)
-
-
 def jetstream(broker: NatsBroker) -> JetStreamContext:
     """The nats-py JetStream context behind a started broker (for KV and provisioning)."""
     js = broker.config.connection_state.stream
     if js is None:
-        raise RuntimeError("broker is not connected")
+        raise TemporaryError("the broker is not connected")
     return js  # type: ignore[no-any-return]
 
 
@@ -72,10 +65,10 @@ async def publish(
         ack = await broker.publish(
             message, subject, headers=all_headers, stream=stream_for(subject), timeout=timeout,
         )
-    except TimeoutError as exc:
-        raise TemporaryError(f"JetStream did not acknowledge {subject}: {exc}") from exc
-    except Exception as exc:  # nats errors: no responders, connection closed, ...
-        if "no responders" in str(exc).lower() or "connection" in str(exc).lower():
-            raise TemporaryError(f"JetStream unavailable for {subject}: {exc}") from exc
-        raise PermanentError(f"publish to {subject} failed: {exc}", ErrorCode.INTERNAL) from exc
+    except TRANSIENT_NATS_ERRORS as exc:
+        raise TemporaryError(f"JetStream unavailable for {subject}: "
+                             f"{type(exc).__name__} {exc}".strip()) from exc
+    except (nats_errors.Error, js_errors.Error) as exc:
+        raise PermanentError(f"publish to {subject} failed: {type(exc).__name__} {exc}",
+                             ErrorCode.INTERNAL) from exc
     return not bool(getattr(ack, "duplicate", False))

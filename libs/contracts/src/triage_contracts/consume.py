@@ -1,4 +1,5 @@
-"""The one place where failures become JetStream acknowledgements.
+"""Consuming: the durable pull subscriber every service uses, and the one place where
+failures become JetStream acknowledgements.
 
 - success                      -> ack
 - PermanentError, bad payload  -> dead letter (with the reason) + term
@@ -8,16 +9,20 @@
 from collections.abc import Callable
 from typing import Any
 
-from faststream import BaseMiddleware
+from faststream import AckPolicy, BaseMiddleware
 from faststream.exceptions import NackMessage, RejectMessage
 from faststream.message import StreamMessage
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.subscriber.usecases.stream_pull_subscriber import PullStreamSubscriber
+from nats.errors import NotJSMessageError
 from pydantic import ValidationError
 
 from . import subjects
 from .bus import jetstream, publish
-from .errors import ErrorCode, PermanentError, TemporaryError
+from .errors import ErrorCode, PermanentError, TemporaryError, describe
 from .logs import get_logger
 from .messages import DeadLetter
+from .streams import ConsumerSpec
 
 log = get_logger("triage.consume")
 BACKOFF = (1.0, 5.0, 15.0, 60.0, 300.0)
@@ -28,9 +33,8 @@ _MAX_DELIVER: dict[tuple[str, str], int] = {}
 
 async def _deliveries(msg: StreamMessage[Any], broker: Any) -> tuple[int, int]:
     """(times delivered, the consumer's MaxDeliver); (1, 1) outside JetStream."""
-    try:
-        meta = msg.raw_message.metadata
-    except Exception:
+    meta = _metadata(msg)
+    if meta is None:
         return 1, 1
     key = (meta.stream, meta.consumer)
     if key not in _MAX_DELIVER:
@@ -79,7 +83,7 @@ class ErrorMappingMiddleware(BaseMiddleware):
             team = "unknown"
         letter = DeadLetter(
             service=self.service, original_subject=subject, reason=reason,
-            error_code=str(error_code), deliveries=_delivered(msg),
+            error_code=str(error_code), deliveries=delivered(msg),
             payload=msg.body.decode("utf-8", "replace"),
             headers={k: str(v) for k, v in (msg.headers or {}).items()},
         )
@@ -87,18 +91,22 @@ class ErrorMappingMiddleware(BaseMiddleware):
         await publish(broker, letter, subjects.dead_letter(_safe(team), self.service))
 
 
-def _delivered(msg: StreamMessage[Any]) -> int:
+def _metadata(msg: StreamMessage[Any]) -> Any:
     try:
-        return int(msg.raw_message.metadata.num_delivered)
-    except Exception:
-        return 1
+        return msg.raw_message.metadata
+    except (AttributeError, NotJSMessageError):
+        return None  # a core NATS message (tests, request-reply): no delivery facts
+
+
+def delivered(msg: StreamMessage[Any]) -> int:
+    """How many times JetStream has delivered this message (1 outside JetStream)."""
+    metadata = _metadata(msg)
+    return int(metadata.num_delivered) if metadata is not None else 1
 
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        errors = exc.errors(include_url=False, include_input=False)
-        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:10]]
-        return "invalid message: " + "; ".join(parts)
+        return "invalid message: " + describe(exc)
     return str(exc) or type(exc).__name__
 
 
@@ -107,3 +115,17 @@ def _safe(team: str) -> str:
         return subjects.token(team)
     except PermanentError:
         return "unknown"
+
+
+def subscribe(
+    broker: NatsBroker, spec: ConsumerSpec, team_scope: str | None = None
+) -> PullStreamSubscriber:
+    """A durable pull subscriber on the provisioned stream (use as a decorator), scoped to
+    one team when the service runs per workspace."""
+    if team_scope:
+        spec = spec.for_team(team_scope)
+    return broker.subscriber(
+        spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
+        config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 
 def health_router(
-    broker: NatsBroker, registry: CollectorRegistry, ready: Callable[[], bool] = lambda: True
+    broker: NatsBroker, metrics: CollectorRegistry, ready: Callable[[], bool] = lambda: True
 ) -> APIRouter:
     router = APIRouter()
 
@@ -26,7 +26,7 @@ def health_router(
         return {"status": "ready"}
 
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     return router

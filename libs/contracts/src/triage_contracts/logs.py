@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -10,15 +11,16 @@ from opentelemetry import trace
 from .redact import redact
 
 
-def _add_trace_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:
         event["trace_id"] = format(ctx.trace_id, "032x")
     return event
 
 
-def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    return redact(event)  # type: ignore[no-any-return]
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    redacted: Mapping[str, Any] = redact(dict(event))
+    return redacted
 
 
 def configure_logging(service: str, level: str = "INFO", json: bool = False) -> None:

@@ -11,7 +11,7 @@ from faststream.nats import NatsBroker
 from nats.errors import ConnectionClosedError, ConnectionReconnectingError, DrainTimeoutError
 
 from .bus import jetstream
-from .logs import get_logger
+from .logs import configure_logging, get_logger
 from .settings import ServiceSettings
 from .streams import provision
 
@@ -41,6 +41,14 @@ def broker_lifespan(
             await _stop(broker)
 
     return lifespan
+
+
+def run_service[S: ServiceSettings](
+    service: str, settings: S, build_app: Callable[[S], FastAPI],
+) -> None:
+    """What every service's `__main__` does: log as `service`, build the app, serve it."""
+    configure_logging(service, settings.log_level, settings.log_json)
+    serve(build_app(settings), settings)
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

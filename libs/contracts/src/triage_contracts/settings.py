@@ -1,13 +1,30 @@
-"""Settings base shared by every service: NATS, logging, the health/API listener.
+"""Settings base shared by every service: NATS, logging, the health/API listener, and the
+production checks.
 
 Each service subclasses it with its own fields; settings are built once in `main` and
-passed down (no scattered environment reads).
+passed down (no scattered environment reads). Production checks are the settings' own
+validator: building a `Settings()` with `ENVIRONMENT=production` and a development default
+(or a blank secret) fails right there, with every problem listed, before anything starts.
 """
 
-from typing import ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIXES = ("dev-only", "sandbox-", "xoxb-sandbox", "changethis")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def is_real_secret(secret: SecretStr | None) -> bool:
+    """Set, not blank, and not one of the development or sandbox placeholders."""
+    value = secret.get_secret_value().strip() if secret is not None else ""
+    return bool(value) and not value.startswith(DEV_SECRET_PREFIXES)
 
 
 class ServiceSettings(BaseSettings):
@@ -24,19 +41,38 @@ class ServiceSettings(BaseSettings):
     port: int = 0
     log_level: str = "INFO"
     log_json: bool = False
-    environment: str = Field("development", description="development | production")
+    environment: Environment = Field(Environment.DEVELOPMENT,
+                                     description="development | production")
     # Shared HMAC key binding approvals to actions (approval signs, tools verifies).
     approval_signing_key: SecretStr = SecretStr("dev-only-approval-key")
     # Set by the services that sign (approval) or verify (tools, orchestrator) approvals.
     uses_approval_key: ClassVar[bool] = False
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _known_environment(cls, value: Any) -> Any:
+        # "Production" is production; "prod" or a typo is refused, never development.
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _enforce_production(self) -> Self:
+        self.check_production_secrets()
+        return self
+
     def is_production(self) -> bool:
-        return self.environment == "production"
+        return self.environment is Environment.PRODUCTION
 
     def check_production_secrets(self) -> None:
-        """Refuse development defaults outside development (fail at start, not later).
-        Only the services that sign or verify approvals need the approval key."""
-        if not (self.is_production() and self.uses_approval_key):
+        """Refuse development defaults in production, naming every problem at once."""
+        if not self.is_production():
             return
-        if self.approval_signing_key.get_secret_value().startswith("dev-only"):
-            raise ValueError("APPROVAL_SIGNING_KEY must be set in production")
+        problems = self.production_problems()
+        if problems:
+            raise ValueError("refused in production: " + "; ".join(problems))
+
+    def production_problems(self) -> list[str]:
+        """What production refuses; services extend the list (calling super). Only the
+        services that sign or verify approvals need the approval key."""
+        if self.uses_approval_key and not is_real_secret(self.approval_signing_key):
+            return ["APPROVAL_SIGNING_KEY must be set (not blank, not the development key)"]
+        return []

@@ -81,6 +81,8 @@ class ConsumerSpec:
     # Redelivery delays after a nak without delay or an ack timeout (JetStream BackOff).
     backoff: list[float] = field(default_factory=lambda: [1.0, 5.0, 15.0, 60.0])
     max_ack_pending: int = 256
+    # Messages fetched per pull; faststream handles a fetched batch concurrently.
+    fetch_batch: int = 10
 
     def config(self) -> api.ConsumerConfig:
         return api.ConsumerConfig(
@@ -119,8 +121,10 @@ class Consumers:
     APPROVAL_REQUESTS = ConsumerSpec(
         "approval-requests", "APPROVALS", f"{s.PREFIX}.approval.request.>")
     # Unlimited deliveries: a long database outage must delay audit events, never drop them.
+    # One message per fetch: a concurrent batch would chain events out of stream order.
     AUDIT = ConsumerSpec(
-        "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=-1, max_ack_pending=1024)
+        "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=-1, max_ack_pending=1024,
+        fetch_batch=1)
 
     @classmethod
     def all(cls) -> list[ConsumerSpec]:
@@ -190,22 +194,3 @@ async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
 async def provision(js: JetStreamContext, replicas: int = 1) -> None:
     await provision_streams(js, replicas)
     await provision_buckets(js, replicas)
-
-
-def subscriber_options(spec: ConsumerSpec, team_scope: str | None = None) -> dict[str, object]:
-    """Keyword arguments for `broker.subscriber(**...)`: a durable pull consumer on the
-    provisioned stream, scoped to one team when the service runs per workspace."""
-    from faststream import AckPolicy
-    from faststream.nats import JStream, PullSub
-
-    if team_scope:
-        spec = spec.for_team(team_scope)
-    config = spec.config()
-    return {
-        "subject": spec.filter_subject,
-        "stream": JStream(spec.stream, declare=False),
-        "durable": spec.durable,
-        "config": config,
-        "pull_sub": PullSub(batch_size=10, timeout=1.0),
-        "ack_policy": AckPolicy.NACK_ON_ERROR,
-    }

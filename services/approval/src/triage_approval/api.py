@@ -1,5 +1,5 @@
-"""JSON API: list and read approvals, decide. Refusals become {"detail": reason} with their
-status code in one exception handler (see app.py)."""
+"""JSON API: list and read approvals, decide. Refusals are PermanentErrors: the shared
+HTTP boundary answers them `{"ok": false, "error": code, "reason": text}` with their status."""
 
 from typing import Annotated, Literal
 

@@ -3,11 +3,11 @@ No I/O here: the database schema and the broker connect in the lifespan."""
 
 import asyncio
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from triage_contracts.bus import build_broker
+from triage_contracts.broker import build_broker
 from triage_contracts.health import health_router
+from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
 
 from . import api, web
@@ -15,16 +15,15 @@ from .background import Sweeper
 from .db import create_schema, make_engine
 from .decisions import SERVICE, Approvals
 from .handlers import register
-from .rules import DecisionRefused
 from .settings import Settings
 from .store import ApprovalStore
 
 
 def build_app(settings: Settings) -> FastAPI:
-    registry = CollectorRegistry()
-    broker = build_broker(settings.nats_url, SERVICE, registry)
+    metrics = CollectorRegistry()
+    broker = build_broker(settings.nats_url, SERVICE, metrics)
     engine = make_engine(settings.database_url)
-    approvals = Approvals(settings, ApprovalStore(engine), broker, registry)
+    approvals = Approvals(settings, ApprovalStore(engine), broker, metrics)
     register(broker, settings, approvals)
     sweeper = Sweeper(approvals, settings.sweep_interval)
 
@@ -42,13 +41,9 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.broker = broker
     app.state.approvals = approvals
     app.state.sweeper = sweeper
-    app.include_router(health_router(broker, registry))
+    app.include_router(health_router(broker, metrics))
     app.include_router(api.router)
     app.include_router(web.router)
-    app.add_exception_handler(DecisionRefused, _refused)  # type: ignore[arg-type]
+    install_error_boundary(app)
     return app
 
-
-async def _refused(_: Request, exc: DecisionRefused) -> JSONResponse:
-    """The one mapping of refused decisions to HTTP for the JSON API."""
-    return JSONResponse({"detail": exc.reason}, status_code=exc.status)

@@ -29,13 +29,13 @@ log = get_logger("triage.approval")
 
 class Approvals:
     def __init__(self, settings: Settings, store: ApprovalStore, broker: NatsBroker,
-                 registry: CollectorRegistry) -> None:
+                 metrics: CollectorRegistry) -> None:
         self.settings = settings
         self.store = store
         self.broker = broker
         self.audit = AuditEmitter(broker, SERVICE)
         self.decisions = Counter("triage_approval_decisions", "Decisions recorded",
-                                 ["decision"], registry=registry)
+                                 ["decision"], registry=metrics)
 
     async def record_request(self, req: ApprovalRequest) -> None:
         """Store a pending approval once, however often the request is delivered."""

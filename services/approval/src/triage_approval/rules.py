@@ -1,10 +1,13 @@
 """Who may decide what, and when: pure rules with no I/O, shared by every way to decide
-(web form, JSON API, Slack buttons). Each refusal carries its HTTP status and a reason a
-person can act on."""
+(web form, JSON API, Slack buttons). Each refusal is a PermanentError whose code says what
+kind of refusal it is (the shared HTTP boundary turns it into the status) and whose text is
+a reason a person can act on."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from triage_contracts.errors import ErrorCode, PermanentError
+from triage_contracts.http import status_of
 from triage_contracts.messages import Decision
 
 STATUS_OF = {Decision.APPROVE: "approved", Decision.REJECT: "rejected",
@@ -12,38 +15,39 @@ STATUS_OF = {Decision.APPROVE: "approved", Decision.REJECT: "rejected",
 DECISION_OF = {status: decision for decision, status in STATUS_OF.items()}
 
 
-class DecisionRefused(Exception):
-    """A decision that must not be recorded; `status` is the HTTP status to answer."""
-
-    status = 400
+class DecisionRefused(PermanentError):
+    """A decision that must not be recorded, and why."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(reason, self.default_code)
+
+    @property
+    def status(self) -> int:
+        return status_of(self)
 
 
 class NotAuthenticated(DecisionRefused):
-    status = 401
+    default_code = ErrorCode.UNAUTHENTICATED
 
 
 class Forbidden(DecisionRefused):
-    status = 403
+    default_code = ErrorCode.FORBIDDEN
 
 
 class NotFound(DecisionRefused):
-    status = 404
+    default_code = ErrorCode.NOT_FOUND
 
 
 class AlreadyDecided(DecisionRefused):
-    status = 409
+    default_code = ErrorCode.CONFLICT
 
 
 class Expired(DecisionRefused):
-    status = 410
+    default_code = ErrorCode.GONE
 
 
 class Invalid(DecisionRefused):
-    status = 422
+    default_code = ErrorCode.UNPROCESSABLE
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ development signing key, so a misconfiguration fails loudly instead of weakening
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from triage_contracts.settings import ServiceSettings
 
@@ -32,13 +32,12 @@ class Settings(ServiceSettings):
     sweep_interval: float = Field(
         5.0, gt=0, description="Seconds between expiry / re-publish sweeps")
 
-    @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
-        if self.is_production() and self.dev_identity:
-            raise ValueError("DEV_IDENTITY=true is refused in production: identity must come "
-                             f"from the authenticating proxy ({self.identity_header})")
-        self.check_production_secrets()
-        return self
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.dev_identity:
+            problems.append("DEV_IDENTITY=true is refused in production: identity must come "
+                            f"from the authenticating proxy ({self.identity_header})")
+        return problems
 
     def approvers_for(self, team_id: str) -> frozenset[str]:
         """User ids allowed to approve for `team_id` (global entries plus the team's own)."""

@@ -13,14 +13,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(args, settings.database_url)
     # Imported here: the CLI commands need neither FastAPI nor faststream (seconds saved
     # on every `verify` run from cron or CI).
-    from triage_contracts.logs import configure_logging
-    from triage_contracts.runtime import serve
+    from triage_contracts.runtime import run_service
 
     from .app import build_app
 
-    settings.check_production_secrets()
-    configure_logging("audit", settings.log_level, settings.log_json)
-    serve(build_app(settings), settings)
+    run_service("audit", settings, build_app)
     return 0
 
 

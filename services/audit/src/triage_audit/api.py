@@ -7,11 +7,10 @@ A configured AUDIT_API_TOKEN is required as a Bearer token (compared in constant
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import SecretStr
 from sqlalchemy import Engine
-from triage_contracts.errors import TemporaryError
+from triage_contracts.errors import ErrorCode, PermanentError
 
 from . import queries
 from .verify import verify_team
@@ -34,8 +33,7 @@ def bearer_guard(token: SecretStr | None) -> Any:
         scheme, _, given = (authorization or "").partition(" ")
         expected = token.get_secret_value().encode()
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
-            raise HTTPException(401, "a valid bearer token is required",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise PermanentError("a valid bearer token is required", ErrorCode.UNAUTHENTICATED)
 
     return guard
 
@@ -61,21 +59,16 @@ def audit_router(token: SecretStr | None) -> APIRouter:
     def verify(engine: EngineDep, team: Team) -> dict[str, Any]:
         report = verify_team(engine, team)
         if report.head is None and report.count == 0 and report.ok:
-            raise HTTPException(404, f"no audit chain for team {team}")
+            raise PermanentError(f"no audit chain for team {team}", ErrorCode.NOT_FOUND)
         return report.as_dict()
 
     @router.get("/{team}/runs/{run_id}")
     def run(engine: EngineDep, team: Team, run_id: RunPath) -> dict[str, Any]:
         timeline = queries.run_timeline(engine, team, run_id)
         if timeline is None:
-            raise HTTPException(404, f"no audit events for run {run_id} of team {team}")
+            raise PermanentError(f"no audit events for run {run_id} of team {team}",
+                                 ErrorCode.NOT_FOUND)
         return timeline
 
     return router
 
-
-def install_error_handlers(app: FastAPI) -> None:
-    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
-
-    app.add_exception_handler(TemporaryError, unavailable)

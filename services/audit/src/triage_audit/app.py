@@ -4,19 +4,20 @@ import asyncio
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from triage_contracts.bus import build_broker
+from triage_contracts.broker import build_broker
 from triage_contracts.health import health_router
+from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
 
-from .api import audit_router, install_error_handlers
+from .api import audit_router
 from .handlers import register
 from .settings import Settings
 from .store import AuditStore
 
 
 def build_app(settings: Settings) -> FastAPI:
-    registry = CollectorRegistry()
-    broker = build_broker(settings.nats_url, "audit", registry)
+    metrics = CollectorRegistry()
+    broker = build_broker(settings.nats_url, "audit", metrics)
     store = AuditStore.from_url(settings.database_url)  # creates no connection yet
     register(broker, store, settings.team_scope)
 
@@ -33,7 +34,7 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.broker = broker
     app.state.store = store
     app.state.settings = settings
-    app.include_router(health_router(broker, registry))
+    app.include_router(health_router(broker, metrics))
     app.include_router(audit_router(settings.audit_api_token))
-    install_error_handlers(app)
+    install_error_boundary(app)
     return app

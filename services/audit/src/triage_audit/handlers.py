@@ -8,13 +8,14 @@ its subject says is a PermanentError (dead-lettered, never chained).
 import asyncio
 
 import structlog
-from faststream.nats import NatsBroker, PullSub
+from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 from triage_contracts import subjects
+from triage_contracts.consume import subscribe
 from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditEvent
-from triage_contracts.streams import Consumers, subscriber_options
+from triage_contracts.streams import Consumers
 
 from .store import AuditStore
 
@@ -32,16 +33,8 @@ def check_origin(event: AuditEvent, subject: str) -> None:
             f"service={event.service} but arrived on {subject}", ErrorCode.POLICY_DENIED)
 
 
-def consumer_options(team_scope: str | None) -> dict[str, object]:
-    """The contracts' AUDIT consumer, fetched one message at a time: faststream handles a
-    fetched batch concurrently, which would chain events out of their stream order."""
-    options = subscriber_options(Consumers.AUDIT, team_scope)
-    options["pull_sub"] = PullSub(batch_size=1, timeout=1.0)
-    return options
-
-
 def register(broker: NatsBroker, store: AuditStore, team_scope: str | None) -> None:
-    @broker.subscriber(**consumer_options(team_scope))  # type: ignore[call-overload, untyped-decorator]
+    @subscribe(broker, Consumers.AUDIT, team_scope)
     async def on_audit_event(event: AuditEvent, message: NatsMessage) -> None:
         check_origin(event, message.raw_message.subject)
         with structlog.contextvars.bound_contextvars(run_id=event.run_id, team_id=event.team_id):

@@ -1,7 +1,7 @@
 """Audit settings: where the chain is stored and who may read it."""
 
 from pydantic import Field, SecretStr
-from triage_contracts.settings import ServiceSettings
+from triage_contracts.settings import ServiceSettings, is_real_secret
 
 DEFAULT_DATABASE_URL = "sqlite:///./.triage/audit.db"
 
@@ -16,7 +16,8 @@ class Settings(ServiceSettings):
         default=None, description="When set, the query API requires 'Authorization: Bearer <token>'"
     )
 
-    def check_production_secrets(self) -> None:
-        super().check_production_secrets()
-        if self.is_production() and self.audit_api_token is None:
-            raise ValueError("AUDIT_API_TOKEN must be set in production")
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if not is_real_secret(self.audit_api_token):
+            problems.append("AUDIT_API_TOKEN must be set (not blank)")
+        return problems

@@ -1,16 +1,13 @@
 """`triage-ingress` / `python -m triage_ingress`: settings from the environment, then serve."""
 
-from triage_contracts.logs import configure_logging
-from triage_contracts.runtime import serve
+from triage_contracts.runtime import run_service
 
 from .app import build_app
 from .settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging("ingress", settings.log_level, settings.log_json)
-    serve(build_app(settings), settings)
+    run_service("ingress", Settings(), build_app)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,14 @@ from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry
 from slack_sdk.signature import SignatureVerifier
 from triage_contracts.audit import AuditEmitter
-from triage_contracts.bus import build_broker
+from triage_contracts.broker import build_broker
 from triage_contracts.health import health_router
+from triage_contracts.http import install_error_boundary
 from triage_contracts.logs import get_logger
 from triage_contracts.runtime import Hook, broker_lifespan
 
 from . import commands, events, interactivity, oauth
 from .approval_buttons import ApprovalButtons
-from .boundary import install_error_boundary
 from .clients.approval import ApprovalApi
 from .clients.slack import SlackClient
 from .clients.slack_interactive import SlackInteractive
@@ -97,9 +97,8 @@ def _hooks(stores: Stores | None, notifier: Notifier | None) -> tuple[Hook, Hook
 
 
 def build_app(settings: Settings) -> FastAPI:
-    settings.check_production_secrets()
-    registry = CollectorRegistry()
-    broker = build_broker(settings.nats_url, SERVICE, registry)
+    metrics = CollectorRegistry()
+    broker = build_broker(settings.nats_url, SERVICE, metrics)
     audit = AuditEmitter(broker, SERVICE)
     stores = _stores(settings)
     notifier = _notifier(settings, broker, audit, stores)
@@ -110,7 +109,7 @@ def build_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.broker = broker
-    app.state.registry = registry
+    app.state.metrics = metrics
     app.state.notifier = notifier
     app.state.stores = stores
     if settings.serves_edge:
@@ -122,6 +121,6 @@ def build_app(settings: Settings) -> FastAPI:
         if stores is not None:
             app.state.oauth = _oauth(settings, stores, audit)
             app.include_router(oauth.router)
-    app.include_router(health_router(broker, registry))
+    app.include_router(health_router(broker, metrics))
     install_error_boundary(app)
     return app

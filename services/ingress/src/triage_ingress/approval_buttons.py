@@ -7,13 +7,18 @@ approval service, so Slack and the web UI can never disagree: the ingress only t
 person who clicked why a click was not recorded. Reject asks for a reason in a modal.
 """
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind
+from triage_contracts.slack_actions import (
+    REASON_BLOCK,
+    REASON_INPUT,
+    CallbackId,
+    RejectModalMetadata,
+)
 
 from .clients.approval import ApprovalApi, ApprovalUnavailable, Decided, Refused
 from .clients.slack import SlackRejected
@@ -21,10 +26,6 @@ from .clients.slack_interactive import SlackInteractive
 
 log = get_logger("triage.ingress.approvals")
 
-APPROVE_ACTION = "approval_approve"
-REJECT_ACTION = "approval_reject"
-REJECT_CALLBACK = "approval_reject"
-REASON_BLOCK, REASON_INPUT = "reject_reason", "reason"
 NOT_CONFIGURED = ("Approvals from Slack are not configured on this workspace's ingress "
                   "(APPROVAL_URL): please use the approval web UI.")
 UNAVAILABLE = "The approval service is unavailable right now: nothing was recorded, try again."
@@ -56,10 +57,11 @@ def refusal_text(decision: str, refused: Refused) -> str:
 
 def reject_modal(click: Click) -> dict[str, Any]:
     """The modal asking why; its metadata brings the click back on submission."""
-    meta = {"approval_id": click.approval_id, "response_url": click.response_url,
-            "run_id": click.run_hint}
+    meta = RejectModalMetadata(approval_id=click.approval_id, response_url=click.response_url,
+                               run_id=click.run_hint)
     return {
-        "type": "modal", "callback_id": REJECT_CALLBACK, "private_metadata": json.dumps(meta),
+        "type": "modal", "callback_id": CallbackId.REJECT_MODAL,
+        "private_metadata": meta.model_dump_json(),
         "title": {"type": "plain_text", "text": "Reject the action"},
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},

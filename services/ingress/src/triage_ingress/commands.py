@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
+from triage_contracts.errors import ErrorCode, PermanentError
 
-from .boundary import RequestRejected
 from .intake import EdgeDep, enqueue
 from .normalize import from_command
 from .verify import VerifiedBody
@@ -26,7 +26,7 @@ def parse_form(body: bytes) -> dict[str, str]:
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
     except ValueError:
-        raise RequestRejected(400, "body is not form-encoded") from None
+        raise PermanentError("body is not form-encoded", ErrorCode.BAD_REQUEST) from None
     return dict(pairs)
 
 

@@ -7,9 +7,9 @@ Slack retries, and the retry is deduplicated by its event id.
 from typing import Any
 
 from fastapi import APIRouter, Header
+from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.logs import get_logger
 
-from .boundary import RequestRejected
 from .intake import EdgeDep, enqueue
 from .normalize import Ignored, from_event_callback, parse_json
 from .verify import VerifiedBody
@@ -29,7 +29,7 @@ async def slack_events(
     if kind == "url_verification":
         challenge = payload.get("challenge")
         if not isinstance(challenge, str):
-            raise RequestRejected(400, "missing or invalid field challenge")
+            raise PermanentError("missing or invalid field challenge", ErrorCode.BAD_REQUEST)
         return {"challenge": challenge}
     if kind != "event_callback":
         return {"ok": True, "ignored": f"callback type {kind!r}"}

@@ -15,12 +15,11 @@ from slack_sdk.signature import SignatureVerifier
 from triage_contracts import subjects
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.bus import publish
-from triage_contracts.errors import ErrorCode
+from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, TriageRequest
 from triage_contracts.redact import redact_text
 
-from .boundary import RequestRejected
 from .settings import Settings
 
 log = get_logger("triage.ingress.intake")
@@ -48,7 +47,7 @@ async def enqueue(edge: Edge, req: TriageRequest) -> bool:
     """Publish `req` durably; True if new, False if JetStream already had this event."""
     scope = edge.settings.team_scope
     if scope and req.team_id != scope:
-        raise RequestRejected(403, "this workspace is not served here", ErrorCode.POLICY_DENIED)
+        raise PermanentError("this workspace is not served here", ErrorCode.POLICY_DENIED)
     with structlog.contextvars.bound_contextvars(run_id=req.run_id, team_id=req.team_id):
         fresh = await publish(
             edge.broker, req, subjects.event(req.team_id, req.request_kind.value),

@@ -6,25 +6,22 @@ the background (the person hears back through `response_url`). A modal submissio
 decided before answering, because only that answer can show a refusal inside the modal.
 """
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triage_contracts import subjects
-from triage_contracts.errors import ErrorCode
-
-from .approval_buttons import (
-    APPROVE_ACTION,
+from triage_contracts.errors import ErrorCode, PermanentError, first_location
+from triage_contracts.slack_actions import (
     REASON_BLOCK,
     REASON_INPUT,
-    REJECT_ACTION,
-    REJECT_CALLBACK,
-    ApprovalButtons,
-    Click,
+    ActionId,
+    CallbackId,
+    RejectModalMetadata,
 )
-from .boundary import RequestRejected
+
+from .approval_buttons import ApprovalButtons, Click
 from .commands import parse_form
 from .intake import Edge, EdgeDep
 from .normalize import parse_json
@@ -90,7 +87,7 @@ ButtonsDep = Annotated[ApprovalButtons, Depends(get_buttons)]
 def parse_payload(body: bytes) -> dict[str, Any]:
     raw = parse_form(body).get("payload")
     if raw is None:
-        raise RequestRejected(400, "missing form field payload")
+        raise PermanentError("missing form field payload", ErrorCode.BAD_REQUEST)
     return parse_json(raw, "payload")
 
 
@@ -98,15 +95,15 @@ def _model[M: BaseModel](model: type[M], payload: dict[str, Any]) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        where = ".".join(str(p) for p in exc.errors()[0]["loc"])
-        raise RequestRejected(400, f"missing or invalid field {where}") from None
+        where = first_location(exc)
+        raise PermanentError(f"missing or invalid field {where}", ErrorCode.BAD_REQUEST) from None
 
 
 def _team(edge: Edge, team: _Team | None, user: _User) -> str:
     team_id = subjects.token(team.id if team else (user.team_id or ""))
     scope = edge.settings.team_scope
     if scope and team_id != scope:
-        raise RequestRejected(403, "this workspace is not served here", ErrorCode.POLICY_DENIED)
+        raise PermanentError("this workspace is not served here", ErrorCode.POLICY_DENIED)
     return team_id
 
 
@@ -132,23 +129,24 @@ def on_block_actions(clicked: BlockActions, edge: Edge, buttons: ApprovalButtons
                      tasks: BackgroundTasks) -> None:
     team_id = _team(edge, clicked.team, clicked.user)
     for action in clicked.actions:
-        if action.action_id not in (APPROVE_ACTION, REJECT_ACTION) or not action.value:
+        if action.action_id not in (ActionId.APPROVE, ActionId.REJECT) or not action.value:
             continue  # not ours (or a link button): Slack only needs the 200
         click = Click(team_id, clicked.user.id, action.value, clicked.response_url,
                       clicked.trigger_id, _run_hint(clicked.message))
-        work = buttons.approve if action.action_id == APPROVE_ACTION else buttons.start_reject
+        approve = action.action_id == ActionId.APPROVE
+        work = buttons.approve if approve else buttons.start_reject
         tasks.add_task(work, click)
 
 
 async def on_view_submission(submitted: ViewSubmission, edge: Edge,
                              buttons: ApprovalButtons) -> Response:
     view = submitted.view
-    if view.callback_id != REJECT_CALLBACK:
+    if view.callback_id != CallbackId.REJECT_MODAL:
         return Response(status_code=200)
     team_id = _team(edge, submitted.team, submitted.user)
     meta = _metadata(view.private_metadata)
-    click = Click(team_id, submitted.user.id, meta["approval_id"], meta.get("response_url"),
-                  run_hint=meta.get("run_id"))
+    click = Click(team_id, submitted.user.id, meta.approval_id, meta.response_url,
+                  run_hint=meta.run_id)
     problem = await buttons.decide(click, "reject", _reason(view.state))
     if problem is None:
         return Response(status_code=200)  # an empty 200 closes the modal
@@ -156,14 +154,11 @@ async def on_view_submission(submitted: ViewSubmission, edge: Edge,
                          "errors": {REASON_BLOCK: problem[:ERROR_LIMIT]}})
 
 
-def _metadata(raw: str) -> dict[str, Any]:
+def _metadata(raw: str) -> RejectModalMetadata:
     try:
-        meta = json.loads(raw)
-    except ValueError:
-        meta = None
-    if not isinstance(meta, dict) or not isinstance(meta.get("approval_id"), str):
-        raise RequestRejected(400, "invalid view.private_metadata")
-    return meta
+        return RejectModalMetadata.model_validate_json(raw)
+    except ValidationError:
+        raise PermanentError("invalid view.private_metadata", ErrorCode.BAD_REQUEST) from None
 
 
 def _reason(state: dict[str, Any]) -> str:

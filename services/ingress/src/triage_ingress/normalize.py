@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage_contracts import subjects
+from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.ids import stable_id
 from triage_contracts.messages import RequestKind, TriageRequest
-
-from .boundary import RequestRejected
 
 _LEADING_MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
@@ -27,16 +26,16 @@ def parse_json(body: bytes | str, what: str = "body") -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except ValueError:
-        raise RequestRejected(400, f"{what} is not valid JSON") from None
+        raise PermanentError(f"{what} is not valid JSON", ErrorCode.BAD_REQUEST) from None
     if not isinstance(payload, dict):
-        raise RequestRejected(400, f"{what} is not a JSON object")
+        raise PermanentError(f"{what} is not a JSON object", ErrorCode.BAD_REQUEST)
     return payload
 
 
 def field(data: dict[str, Any], name: str, where: str = "") -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value:
-        raise RequestRejected(400, f"missing or invalid field {where}{name}")
+        raise PermanentError(f"missing or invalid field {where}{name}", ErrorCode.BAD_REQUEST)
     return value
 
 
@@ -65,14 +64,14 @@ def _team(payload: dict[str, Any]) -> str:
     auths = [a for a in payload.get("authorizations") or [] if isinstance(a, dict)]
     team = payload.get("team_id") or (auths[0].get("team_id") if auths else None)
     if not isinstance(team, str) or not team:
-        raise RequestRejected(400, "missing or invalid field team_id")
+        raise PermanentError("missing or invalid field team_id", ErrorCode.BAD_REQUEST)
     return subjects.token(team)
 
 
 def from_event_callback(payload: dict[str, Any]) -> TriageRequest | Ignored:
     event = payload.get("event")
     if not isinstance(event, dict):
-        raise RequestRejected(400, "missing or invalid field event")
+        raise PermanentError("missing or invalid field event", ErrorCode.BAD_REQUEST)
     event_id, team = field(payload, "event_id"), _team(payload)
     kind = _kind(event)
     if kind is None:

@@ -7,9 +7,8 @@ are required, and production refuses to start without them."""
 from enum import StrEnum
 
 from pydantic import Field, SecretStr
-from triage_contracts.settings import ServiceSettings
+from triage_contracts.settings import ServiceSettings, is_real_secret
 
-SANDBOX_PREFIXES = ("sandbox-", "xoxb-sandbox")
 DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,im:history,channels:history"
 
 
@@ -62,21 +61,15 @@ class Settings(ServiceSettings):
         secret = self.slack_client_secret
         return bool(self.slack_client_id and secret and secret.get_secret_value().strip())
 
-    def check_production_secrets(self) -> None:
-        super().check_production_secrets()
-        if not self.is_production():
-            return
-        if self.serves_edge and not _real(self.slack_signing_secret):
-            raise ValueError("SLACK_SIGNING_SECRET must be set in production")
-        if self.serves_notifier and not (_real(self.slack_bot_token) or self.oauth_enabled):
-            raise ValueError("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) must be set in "
-                             "production")
-        if self.oauth_enabled and not _real(self.slack_client_secret):
-            raise ValueError("SLACK_CLIENT_SECRET must be set in production")
-        if self.serves_edge and self.approval_url and not _real(self.service_token):
-            raise ValueError("SERVICE_TOKEN must be set in production when APPROVAL_URL is")
-
-
-def _real(secret: SecretStr | None) -> bool:
-    value = secret.get_secret_value() if secret is not None else ""
-    return bool(value.strip()) and not value.startswith(SANDBOX_PREFIXES)
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.serves_edge and not is_real_secret(self.slack_signing_secret):
+            problems.append("SLACK_SIGNING_SECRET must be set")
+        if self.serves_notifier and not (is_real_secret(self.slack_bot_token)
+                                         or self.oauth_enabled):
+            problems.append("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) must be set")
+        if self.oauth_enabled and not is_real_secret(self.slack_client_secret):
+            problems.append("SLACK_CLIENT_SECRET must be set")
+        if self.serves_edge and self.approval_url and not is_real_secret(self.service_token):
+            problems.append("SERVICE_TOKEN must be set when APPROVAL_URL is")
+        return problems

@@ -6,6 +6,7 @@ not arrive), not retried: redelivery would not install the app.
 """
 
 from pydantic import SecretStr
+from triage_contracts.errors import ErrorCode, PermanentError
 
 from .clients.slack import SlackClient
 from .installations import Stores
@@ -13,9 +14,9 @@ from .installations import Stores
 NOT_CONFIGURED = "slack_bot_token_not_configured"
 
 
-class NoSlackFor(Exception):
+class NoSlackFor(PermanentError):
     def __init__(self, error: str) -> None:
-        super().__init__(error)
+        super().__init__(error, ErrorCode.UPSTREAM_REJECTED)
         self.error = error
 
 

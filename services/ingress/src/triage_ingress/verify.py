@@ -9,8 +9,8 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from triage_contracts.errors import ErrorCode, PermanentError
 
-from .boundary import RequestRejected
 from .intake import Edge, EdgeDep
 
 
@@ -18,15 +18,15 @@ async def read_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            raise RequestRejected(400, "invalid Content-Length")
+            raise PermanentError("invalid Content-Length", ErrorCode.BAD_REQUEST)
         if int(declared) > limit:
-            raise RequestRejected(413, f"body larger than {limit} bytes")
+            raise PermanentError(f"body larger than {limit} bytes", ErrorCode.TOO_LARGE)
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise RequestRejected(413, f"body larger than {limit} bytes")
+            raise PermanentError(f"body larger than {limit} bytes", ErrorCode.TOO_LARGE)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -35,20 +35,20 @@ def check_signature(edge: Edge, body: bytes, timestamp: str | None, signature: s
                     now: float) -> None:
     """Raise 401 with a reason unless Slack signed `body` within the allowed window."""
     if edge.verifier is None:
-        raise RequestRejected(401, "request signing is not configured")
+        raise _unauthenticated("request signing is not configured")
     if not timestamp or not signature:
-        raise RequestRejected(401, "missing X-Slack-Signature or X-Slack-Request-Timestamp")
+        raise _unauthenticated("missing X-Slack-Signature or X-Slack-Request-Timestamp")
     if not timestamp.isdigit():
-        raise RequestRejected(401, "invalid X-Slack-Request-Timestamp")
+        raise _unauthenticated("invalid X-Slack-Request-Timestamp")
     if abs(now - int(timestamp)) > edge.settings.signature_tolerance_s:
         # Old or future timestamps: a replayed (or forged) request.
-        raise RequestRejected(401, "request timestamp outside the allowed window")
+        raise _unauthenticated("request timestamp outside the allowed window")
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        raise RequestRejected(400, "body is not UTF-8") from None
+        raise PermanentError("body is not UTF-8", ErrorCode.BAD_REQUEST) from None
     if not edge.verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
-        raise RequestRejected(401, "invalid request signature")
+        raise _unauthenticated("invalid request signature")
 
 
 async def verified_body(request: Request, edge: EdgeDep) -> bytes:
@@ -59,3 +59,7 @@ async def verified_body(request: Request, edge: EdgeDep) -> bytes:
 
 
 VerifiedBody = Annotated[bytes, Depends(verified_body)]
+
+
+def _unauthenticated(reason: str) -> PermanentError:
+    return PermanentError(reason, ErrorCode.UNAUTHENTICATED)

@@ -19,6 +19,7 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
+from triage_contracts.errors import PermanentError, TemporaryError
 from triage_contracts.logs import get_logger
 from triage_contracts.streams import Consumers, ConsumerSpec, provision, provision_consumer
 
@@ -35,11 +36,11 @@ WORKSPACE_CONSUMERS: tuple[ConsumerSpec, ...] = (
 )
 
 
-class NatsUnavailable(Exception):
+class NatsUnavailable(TemporaryError):
     """NATS cannot be reached or answers with a transient error: retry later."""
 
 
-class ConsumerConflict(Exception):
+class ConsumerConflict(PermanentError):
     """A consumer cannot exist next to another one (work-queue filter overlap)."""
 
 

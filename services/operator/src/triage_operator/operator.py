@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from . import consumers, resources
-from .clients.kube import KubeClient, KubeError
+from .clients.kube import KubeClient, KubeRejected, KubeUnavailable
 from .consumers import ConsumerConflict, ConsumerRef, NatsUnavailable
 from .resources import GROUP, PLURAL, VERSION, Owner
 from .settings import Settings
@@ -147,9 +147,9 @@ async def _apply_objects(owner: Owner, ws: WorkspaceSpec, status: Any, patch: ko
         await memo.kube.apply(resources.configmap(owner, ws))
         applied = [await memo.kube.apply(d) for d in
                    resources.deployments(owner, ws, memo.settings)]
-    except KubeError as exc:
+    except (KubeRejected, KubeUnavailable) as exc:
         _report(patch, status, False, "KubernetesApiError", str(exc), generation)
-        if exc.temporary:
+        if isinstance(exc, KubeUnavailable):
             raise kopf.TemporaryError(str(exc), delay=_backoff(memo.settings, retry)) from exc
         raise kopf.PermanentError(str(exc)) from exc
     return [item["metadata"]["name"] for item in applied]
@@ -175,7 +175,7 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
                                    resources.deployment_name(name, component))
         await memo.kube.delete("v1", "ConfigMap", namespace, resources.configmap_name(name))
         await consumers.remove(url, owned, settings.nats_connect_timeout_s)
-    except (KubeError, NatsUnavailable) as exc:
+    except (KubeRejected, KubeUnavailable, NatsUnavailable) as exc:
         raise kopf.TemporaryError(f"cleanup of {name} failed: {exc}",
                                   delay=_backoff(settings, retry)) from exc
     logger.info(f"workspace {name} cleaned up: deployments, config map, {len(owned)} consumers")

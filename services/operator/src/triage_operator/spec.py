@@ -9,6 +9,7 @@ retrying cannot fix it, only an edit can.
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from triage_contracts.errors import PermanentError, describe
 
 TEAM_ID = r"^T[A-Z0-9]+$"
 CHANNEL_ID = r"^[CGD][A-Z0-9]+$"
@@ -74,7 +75,7 @@ class WorkspaceSpec(_Model):
     nats_url: Annotated[str, Field(pattern=NATS_URL)] | None = Field(None, alias="natsUrl")
 
 
-class InvalidSpec(ValueError):
+class InvalidSpec(PermanentError):
     """The Workspace cannot be reconciled as written; the message says what to fix."""
 
 
@@ -85,12 +86,5 @@ def parse_spec(name: str, spec: object) -> WorkspaceSpec:
     try:
         return WorkspaceSpec.model_validate(spec)
     except ValidationError as exc:
-        raise InvalidSpec(_summary(exc)) from exc
+        raise InvalidSpec(describe(exc, limit=50, root="spec")) from exc
 
-
-def _summary(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = "spec." + ".".join(str(p) for p in error["loc"]) if error["loc"] else "spec"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)

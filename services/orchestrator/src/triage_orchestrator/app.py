@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry
-from triage_contracts.bus import build_broker
+from triage_contracts.broker import build_broker
 from triage_contracts.health import health_router
+from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
 
 from .api import runs_router
@@ -19,17 +20,18 @@ from .settings import Settings
 
 
 def build_app(settings: Settings) -> FastAPI:
-    registry = CollectorRegistry()
-    broker = build_broker(settings.nats_url, "orchestrator", registry)
+    metrics = CollectorRegistry()
+    broker = build_broker(settings.nats_url, "orchestrator", metrics)
     orchestrator = Orchestrator(broker, settings)
     register(broker, orchestrator, settings.team_scope)
     app = FastAPI(title="triage-orchestrator",
                   lifespan=_lifespan(broker, settings, orchestrator))
     app.state.broker = broker
     app.state.orchestrator = orchestrator
-    app.state.registry = registry
-    app.include_router(health_router(broker, registry, ready=orchestrator.ready))
+    app.state.metrics = metrics
+    app.include_router(health_router(broker, metrics, ready=orchestrator.ready))
     app.include_router(runs_router(orchestrator))
+    install_error_boundary(app)
     return app
 
 
@@ -38,7 +40,6 @@ def _lifespan(
 ) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.check_production_secrets()
         orchestrator.load_config()  # ConfigError with the file and the reason
         inner = broker_lifespan(broker, settings, orchestrator.on_start, orchestrator.on_stop)
         async with inner(app):

@@ -17,6 +17,7 @@ from triage_contracts.messages import (
     NotifyRequest,
     ToolCall,
 )
+from triage_contracts.tools import wire_name
 
 
 class _Command(BaseModel):
@@ -31,9 +32,7 @@ class PublishToolCall(_Command):
 
     @property
     def subject(self) -> str:
-        # Subject tokens cannot contain dots: github.recent_commits -> github_recent_commits.
-        tool = self.message.tool.replace(".", "_")
-        return subjects.work("tool", self.message.team_id, tool)
+        return subjects.work("tool", self.message.team_id, wire_name(self.message.tool))
 
 
 class PublishModelCall(_Command):

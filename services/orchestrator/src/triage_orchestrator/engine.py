@@ -21,8 +21,7 @@ from triage_contracts.messages import (
     TriageRequest,
 )
 
-from . import approval_steps as writes
-from . import steps as reads
+from . import read_steps, write_steps
 from .commands import Command, Effect, EmitAudit, PublishModelCall, PublishNotify, PublishToolCall
 from .context import Ctx
 from .policy import check_channel
@@ -33,20 +32,20 @@ Result = ToolResult | ModelResult | NotifyResult
 Outcome = tuple[RunState, list[Effect]]
 
 ENTER: dict[StepKind, Callable[[RunState, Step, Ctx], bool]] = {
-    StepKind.CLASSIFY: reads.enter_classify,
-    StepKind.GATHER: reads.enter_gather,
-    StepKind.MODEL: reads.enter_model,
-    StepKind.POLICY: reads.enter_policy,
-    StepKind.APPROVAL: writes.enter_approval,
-    StepKind.ACT: writes.enter_act,
-    StepKind.REPLY: reads.enter_reply,
+    StepKind.CLASSIFY: read_steps.enter_classify,
+    StepKind.GATHER: read_steps.enter_gather,
+    StepKind.MODEL: read_steps.enter_model,
+    StepKind.POLICY: read_steps.enter_policy,
+    StepKind.APPROVAL: write_steps.enter_approval,
+    StepKind.ACT: write_steps.enter_act,
+    StepKind.REPLY: read_steps.enter_reply,
 }
 ON_RESULT: dict[tuple[StepKind, type], Callable[[RunState, Step, Any, Ctx], None]] = {
-    (StepKind.GATHER, ToolResult): reads.on_tool_result,
-    (StepKind.MODEL, ModelResult): reads.on_model_result,
-    (StepKind.APPROVAL, NotifyResult): writes.on_prompt_result,
-    (StepKind.ACT, ToolResult): writes.on_act_result,
-    (StepKind.REPLY, NotifyResult): reads.on_reply_result,
+    (StepKind.GATHER, ToolResult): read_steps.on_tool_result,
+    (StepKind.MODEL, ModelResult): read_steps.on_model_result,
+    (StepKind.APPROVAL, NotifyResult): write_steps.on_prompt_result,
+    (StepKind.ACT, ToolResult): write_steps.on_act_result,
+    (StepKind.REPLY, NotifyResult): read_steps.on_reply_result,
 }
 ANSWERS: dict[type, type] = {
     PublishToolCall: ToolResult, PublishModelCall: ModelResult, PublishNotify: NotifyResult,
@@ -71,7 +70,7 @@ def start(
                       "event_id": request.event_id, "workflow": spec.name})
     refusal = check_channel(request.channel_id, config.allowed_channels)
     if refusal is not None:
-        reads.add_finding(state, ctx, refusal)
+        read_steps.add_finding(state, ctx, refusal)
         state.refused, state.draft = True, REFUSAL
         state.step_index = spec.index_of(StepKind.REPLY)
     _advance(state, ctx)
@@ -112,7 +111,7 @@ def on_decision(state: RunState, decision: ApprovalDecision,
             actor=decision.approver_id, detail={"reason": "action digest does not match"})]
     new, ctx = state.model_copy(deep=True), Ctx(now=now or utcnow())
     step = new.workflow.steps[new.step_index]
-    writes.apply_decision(new, step, decision, ctx)
+    write_steps.apply_decision(new, step, decision, ctx)
     _complete(new, step, ctx)
     return new, ctx.out
 
@@ -127,7 +126,7 @@ def on_timeout(state: RunState, now: datetime | None = None) -> Outcome:
             return state, []
         new, ctx = state.model_copy(deep=True), Ctx(now=now)
         step = new.workflow.steps[new.step_index]
-        writes.apply_decision(new, step, None, ctx)
+        write_steps.apply_decision(new, step, None, ctx)
         _complete(new, step, ctx)
         return new, ctx.out
     if state.terminal or now < state.deadline_at:
@@ -146,7 +145,7 @@ def _time_out(state: RunState, ctx: Ctx) -> Outcome:
         state.status = RunStatus.FAILED
         _finish(state, step, ctx, outcome="timeout")
         return state, ctx.out
-    reads.add_finding(state, ctx, Finding(code="timeout", message=message))
+    read_steps.add_finding(state, ctx, Finding(code="timeout", message=message))
     _finish(state, step, ctx, outcome="timeout")
     state.step_index = state.workflow.index_of(StepKind.REPLY)
     _advance(state, ctx)
@@ -200,7 +199,7 @@ def _complete(state: RunState, step: Step, ctx: Ctx) -> None:
 
 def _close(state: RunState, step: Step, ctx: Ctx) -> None:
     if step.kind is StepKind.GATHER:
-        reads.finish_gather(state, step, ctx)
+        read_steps.finish_gather(state, step, ctx)
     _finish(state, step, ctx)
     state.step_index += 1
 

@@ -2,21 +2,22 @@
 Errors are raised, never swallowed: the contracts' middleware maps them to acks."""
 
 from faststream.nats import NatsBroker
+from triage_contracts.consume import subscribe
 from triage_contracts.messages import ApprovalDecision, RunResult, TriageRequest
-from triage_contracts.streams import Consumers, subscriber_options
+from triage_contracts.streams import Consumers
 
 from .runner import Orchestrator
 
 
 def register(broker: NatsBroker, orchestrator: Orchestrator, team_scope: str | None) -> None:
-    @broker.subscriber(**subscriber_options(Consumers.ORCHESTRATOR_EVENTS, team_scope))
+    @subscribe(broker, Consumers.ORCHESTRATOR_EVENTS, team_scope)
     async def on_request(request: TriageRequest) -> None:
         await orchestrator.handle_request(request)
 
-    @broker.subscriber(**subscriber_options(Consumers.ORCHESTRATOR_RESULTS, team_scope))
+    @subscribe(broker, Consumers.ORCHESTRATOR_RESULTS, team_scope)
     async def on_result(result: RunResult) -> None:
         await orchestrator.handle_result(result)
 
-    @broker.subscriber(**subscriber_options(Consumers.ORCHESTRATOR_DECISIONS, team_scope))
+    @subscribe(broker, Consumers.ORCHESTRATOR_DECISIONS, team_scope)
     async def on_decision(decision: ApprovalDecision) -> None:
         await orchestrator.handle_decision(decision)

@@ -12,9 +12,9 @@ from typing import Any
 
 from triage_contracts.messages import Evidence, ProposedAction
 from triage_contracts.redact import find_secrets, redact_text
+from triage_contracts.tools import WRITE_TOOLS, check_arguments
 
 from .state import Finding
-from .toolspecs import WRITE_TOOLS, check_arguments
 
 INJECTION = re.compile(
     r"ignore\s+(?:(?:all|previous|prior|the|above)\s+)+instructions"

@@ -5,8 +5,7 @@ import json
 
 from triage_contracts.messages import ChatMessage, Evidence, ToolSpec
 from triage_contracts.redact import redact_text
-
-from .toolspecs import tool_spec
+from triage_contracts.tools import TOOLS
 
 
 def user_message(question: str, evidence: list[Evidence]) -> str:
@@ -24,4 +23,4 @@ def draft_messages(instructions: str, question: str, evidence: list[Evidence]) -
 
 
 def write_tool_specs(write_tools: list[str]) -> list[ToolSpec]:
-    return [tool_spec(name) for name in write_tools]
+    return [TOOLS[name].spec() for name in write_tools]

@@ -5,6 +5,7 @@ from typing import Any
 
 from triage_contracts.messages import ApprovalDecision, Decision, Evidence
 from triage_contracts.redact import redact_text
+from triage_contracts.slack_actions import ActionId, approval_block_id
 
 from .state import PlannedAction, RunState
 
@@ -58,10 +59,10 @@ def approval_prompt(state: RunState, planned: PlannedAction) -> tuple[str, list[
     blocks = [
         _section(redact_text(state.draft or "(no draft)")),
         _section(effect_text(planned)),
-        {"type": "actions", "block_id": f"approval:{planned.approval_id}", "elements": [
-            {"type": "button", "action_id": "approval_approve", "style": "primary",
+        {"type": "actions", "block_id": approval_block_id(planned.approval_id), "elements": [
+            {"type": "button", "action_id": ActionId.APPROVE, "style": "primary",
              "text": {"type": "plain_text", "text": "Approve"}, "value": planned.approval_id},
-            {"type": "button", "action_id": "approval_reject", "style": "danger",
+            {"type": "button", "action_id": ActionId.REJECT, "style": "danger",
              "text": {"type": "plain_text", "text": "Reject"}, "value": planned.approval_id},
         ]},
         _context(f"<{link}|Review in the approval UI> · expires "

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from triage_contracts.errors import PermanentError, describe
+from triage_contracts.tools import WRITE_TOOLS
 
-from .toolspecs import WRITE_TOOLS
 
-
-class ConfigError(ValueError):
+class ConfigError(PermanentError):
     """The workflow file or a skill file is invalid; the message says where and why."""
 
 
@@ -128,14 +128,8 @@ class Skill(Strict):
         return any(re.search(pattern, text, re.IGNORECASE) for pattern in self.match)
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"]) or "(root)"
-        got = error.get("input")
-        shown = f" (got {got!r})" if isinstance(got, str | int | float) else ""
-        parts.append(f"{where}: {error['msg']}{shown}")
-    return "; ".join(parts)
+def _problems(exc: ValidationError) -> str:
+    return describe(exc, limit=50, with_input=True)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -152,7 +146,7 @@ def load_workflow(path: Path) -> WorkflowSpec:
     try:
         return WorkflowSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid workflow file {path}: {_describe(exc)}") from exc
+        raise ConfigError(f"invalid workflow file {path}: {_problems(exc)}") from exc
 
 
 def load_skills(folder: Path) -> list[Skill]:
@@ -165,7 +159,7 @@ def load_skills(folder: Path) -> list[Skill]:
         try:
             skills.append(Skill.model_validate(_read_yaml(path)))
         except ValidationError as exc:
-            raise ConfigError(f"invalid skill file {path}: {_describe(exc)}") from exc
+            raise ConfigError(f"invalid skill file {path}: {_problems(exc)}") from exc
     names = [skill.name for skill in skills]
     if len(set(names)) != len(names):
         raise ConfigError(f"duplicate skill names in {folder}: {names}")

@@ -9,13 +9,13 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
-from triage_contracts.errors import ErrorCode, PermanentError
+from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.streams import Buckets
 
 from .state import RunState, run_key
 
 
-class Conflict(Exception):
+class Conflict(TemporaryError):
     """Someone else saved the run since it was read: reload and decide again."""
 
 
@@ -56,14 +56,14 @@ class RunStore:
         except KeyWrongLastSequenceError:
             loaded = await self.load_key(state.key)
             if loaded is None:  # deleted in between: rare, let the caller retry
-                raise Conflict(state.key) from None
+                raise Conflict(state.key, ErrorCode.CONFLICT) from None
             return loaded[0], loaded[1], False
 
     async def save(self, state: RunState, revision: int) -> int:
         try:
             return await self.kv.update(state.key, _encode(state), last=revision)
         except KeyWrongLastSequenceError as exc:
-            raise Conflict(state.key) from exc
+            raise Conflict(state.key, ErrorCode.CONFLICT) from exc
 
     async def keys(self, team_id: str | None = None) -> list[str]:
         try:

@@ -3,10 +3,12 @@ routes file is read and model clients are built when the app starts."""
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from triage_contracts.bus import build_broker
+from triage_contracts.broker import build_broker
+from triage_contracts.errors import TemporaryError
 from triage_contracts.health import health_router
+from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
 
 from .handlers import register
@@ -15,9 +17,9 @@ from .settings import Settings
 
 
 def build_app(settings: Settings) -> FastAPI:
-    registry = CollectorRegistry()
-    broker = build_broker(settings.nats_url, "router", registry)
-    router = ModelRouter(settings, broker, registry)
+    metrics = CollectorRegistry()
+    broker = build_broker(settings.nats_url, "router", metrics)
+    router = ModelRouter(settings, broker, metrics)
     register(broker, router, settings.team_scope)
 
     app = FastAPI(
@@ -26,13 +28,14 @@ def build_app(settings: Settings) -> FastAPI:
     )
     app.state.broker = broker
     app.state.router = router
-    app.state.registry = registry
-    app.include_router(health_router(broker, registry, ready=lambda: router.routes is not None))
+    app.state.metrics = metrics
+    app.include_router(health_router(broker, metrics, ready=lambda: router.routes is not None))
 
     @app.get("/routes")
     async def routes() -> dict[str, Any]:
         if router.routes is None:
-            raise HTTPException(503, "routes not loaded yet")
+            raise TemporaryError("routes not loaded yet")
         return router.describe_routes()
 
+    install_error_boundary(app)
     return app

@@ -5,14 +5,15 @@ contracts' error middleware dead-letters it with the reason."""
 
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from triage_contracts.consume import subscribe
 from triage_contracts.messages import ModelCall
-from triage_contracts.streams import Consumers, subscriber_options
+from triage_contracts.streams import Consumers
 
 from .service import ModelRouter
 
 
 def register(broker: NatsBroker, router: ModelRouter, team_scope: str | None) -> None:
-    @broker.subscriber(**subscriber_options(Consumers.ROUTER, team_scope))  # type: ignore[arg-type]
+    @subscribe(broker, Consumers.ROUTER, team_scope)
     async def on_model_call(call: ModelCall, msg: NatsMessage) -> None:
         # The heartbeat keeps JetStream from redelivering while a slow model answers.
         await router.handle(call, msg.in_progress)

@@ -1,24 +1,24 @@
 """Prometheus counters for model usage: tokens, cost and outcomes by route/provider/model.
 
-Registered on the registry build_app creates, so each app (and each test) has its own."""
+Registered on the collector build_app creates, so each app (and each test) has its own."""
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from triage_contracts.messages import Usage
 
-from .dispatch import Attempt
+from .fallback import Attempt
 
 
 class RouterMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, metrics: CollectorRegistry) -> None:
         labels = ["route", "provider", "model"]
         self.tokens = Counter("triage_router_tokens", "Model tokens used",
-                              [*labels, "kind"], registry=registry)
+                              [*labels, "kind"], registry=metrics)
         self.cost = Counter("triage_router_cost_usd", "Model spend in USD", labels,
-                            registry=registry)
+                            registry=metrics)
         self.attempts = Counter("triage_router_attempts", "Target attempts by outcome",
-                                [*labels, "outcome"], registry=registry)
+                                [*labels, "outcome"], registry=metrics)
         self.latency = Histogram("triage_router_call_seconds", "Latency of answered calls",
-                                 labels, registry=registry)
+                                 labels, registry=metrics)
 
     def record_attempts(self, route: str, attempts: list[Attempt]) -> None:
         for a in attempts:

@@ -22,11 +22,11 @@ from triage_contracts.streams import Buckets
 
 from .breaker import Breakers
 from .budget import Budget
-from .dispatch import AllTargetsFailed, Routed, dispatch
+from .fallback import Routed, TargetsRejected, TargetsUnavailable, first_answer
 from .metrics import RouterMetrics
 from .progress import Beat, keep_alive
+from .providers.available import build_providers, unconfigured_reason
 from .providers.base import Provider
-from .providers.registry import build_providers, unconfigured_reason
 from .routes import RoutesConfig, load_routes
 from .settings import Settings
 
@@ -35,10 +35,10 @@ SERVICE = "router"
 
 
 class ModelRouter:
-    def __init__(self, settings: Settings, broker: NatsBroker, registry: CollectorRegistry):
+    def __init__(self, settings: Settings, broker: NatsBroker, metrics: CollectorRegistry):
         self.settings = settings
         self.broker = broker
-        self.metrics = RouterMetrics(registry)
+        self.metrics = RouterMetrics(metrics)
         self.audit = AuditEmitter(broker, SERVICE)
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_reset_s)
         self.routes: RoutesConfig | None = None
@@ -76,9 +76,13 @@ class ModelRouter:
             started = time.monotonic()
             try:
                 async with keep_alive(beat, self.settings.progress_interval_s):
-                    routed = await dispatch(call, targets, self.providers, self.breakers)
-            except AllTargetsFailed as exc:
-                await self._all_failed(call, exc)
+                    routed = await first_answer(call, targets, self.providers, self.breakers)
+            except TargetsUnavailable as exc:
+                await self._retry_later(call, exc)
+                raise
+            except TargetsRejected as exc:
+                self.metrics.record_attempts(call.route, exc.attempts)
+                await self._refuse(call, str(exc), "failed", {"attempts": _attempts(exc)})
                 return
             await self._answer(call, routed, time.monotonic() - started)
 
@@ -112,16 +116,13 @@ class ModelRouter:
                  fallbacks=routed.fallbacks, cost_usd=usage.cost_usd,
                  tokens=usage.prompt_tokens + usage.completion_tokens)
 
-    async def _all_failed(self, call: ModelCall, exc: AllTargetsFailed) -> None:
+    async def _retry_later(self, call: ModelCall, exc: TargetsUnavailable) -> None:
         self.metrics.record_attempts(call.route, exc.attempts)
-        detail = {**self._call_facts(call), "attempts": [a.as_dict() for a in exc.attempts]}
-        if exc.retryable:
-            # No dedupe key: each failed delivery is its own fact worth keeping.
-            await self.audit.emit(call.team_id, call.run_id, AuditKind.MODEL_CALL,
-                                  f"model call {call.route}", outcome="retry", detail=detail)
-            log.warning("every target failed; retrying later", error=str(exc))
-            raise TemporaryError(str(exc)) from exc
-        await self._refuse(call, str(exc), "failed", detail)
+        detail = {**self._call_facts(call), "attempts": _attempts(exc)}
+        # No dedupe key: each failed delivery is its own fact worth keeping.
+        await self.audit.emit(call.team_id, call.run_id, AuditKind.MODEL_CALL,
+                              f"model call {call.route}", outcome="retry", detail=detail)
+        log.warning("every target failed; retrying later", error=str(exc))
 
     async def _refuse(
         self, call: ModelCall, error: str, outcome: str, detail: dict[str, Any] | None = None,
@@ -165,6 +166,10 @@ class ModelRouter:
             reason = "circuit breaker open after repeated failures"
         return {"usable": configured and breaker != "open", "breaker": str(breaker),
                 "reason": reason}
+
+
+def _attempts(exc: TargetsUnavailable | TargetsRejected) -> list[dict[str, Any]]:
+    return [attempt.as_dict() for attempt in exc.attempts]
 
 
 def _usd(amount: float) -> str:

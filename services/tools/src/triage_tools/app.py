@@ -3,8 +3,10 @@ No I/O here: connecting and binding the KV bucket happen in the lifespan."""
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from triage_contracts.bus import build_broker, jetstream
+from triage_contracts.broker import build_broker
+from triage_contracts.bus import jetstream
 from triage_contracts.health import health_router
+from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
 from triage_contracts.streams import Buckets
 
@@ -17,7 +19,6 @@ from .writes import WriteGuard
 
 
 def build_app(settings: Settings) -> FastAPI:
-    settings.check_production_secrets()
     metrics = CollectorRegistry()
     broker = build_broker(settings.nats_url, SERVICE, metrics)
     registry = build_registry(settings)
@@ -37,4 +38,5 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.service = service
     app.state.registry = registry
     app.state.guard = guard
+    install_error_boundary(app)
     return app

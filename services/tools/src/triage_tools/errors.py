@@ -6,10 +6,11 @@ upstream said. Failures that may pass with time are the contracts' `TemporaryErr
 to JetStream's redelivery; nothing here is swallowed.
 """
 
-from triage_contracts.errors import ErrorCode
+from triage_contracts.errors import ErrorCode, PermanentError
 
 
-class ToolError(Exception):
+class ToolError(PermanentError):
+    """The call as made cannot succeed; answered as an error result, not retried."""
+
     def __init__(self, message: str, code: ErrorCode = ErrorCode.BAD_REQUEST) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)

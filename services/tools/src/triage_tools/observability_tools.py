@@ -6,22 +6,12 @@ and answers with an error that says what to set, so a model stops asking for it.
 
 from typing import Any
 
-from pydantic import Field
 from triage_contracts.errors import ErrorCode
+from triage_contracts.tools import AlertsArgs, PrometheusQueryArgs
 
 from .clients.prometheus import PrometheusClient
 from .errors import ToolError
-from .registry import Arguments, CallContext, RateLimit, Tool
-
-
-class PrometheusQueryArgs(Arguments):
-    query: str = Field(min_length=1, max_length=2_000, description="a PromQL expression "
-                       'evaluated now, e.g. sum(rate(http_requests_total{code=~"5.."}[5m]))')
-
-
-class AlertsArgs(Arguments):
-    active_only: bool = True
-    limit: int = Field(50, ge=1, le=200)
+from .registry import CallContext, RateLimit, Tool
 
 
 class ObservabilityTools:
@@ -46,13 +36,9 @@ class ObservabilityTools:
     def tools(self, timeout_s: float) -> list[Tool]:
         limit = RateLimit(per_second=5.0, burst=20)
         return [
-            Tool("prometheus.query", "Evaluate a PromQL expression now (instant query); "
-                 "returns Prometheus's {resultType, result}.", PrometheusQueryArgs, self.query,
-                 timeout_s=timeout_s, rate=limit,
-                 is_empty=lambda data: not data or not data.get("result")),
-            Tool("alertmanager.alerts", "Alerts currently known to Alertmanager, with "
-                 "labels, annotations and state.", AlertsArgs, self.alerts,
-                 timeout_s=timeout_s, rate=limit),
+            Tool.of("prometheus.query", self.query, timeout_s=timeout_s, rate=limit,
+                    is_empty=lambda data: not data or not data.get("result")),
+            Tool.of("alertmanager.alerts", self.alerts, timeout_s=timeout_s, rate=limit),
         ]
 
 

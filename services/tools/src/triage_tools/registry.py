@@ -11,13 +11,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-from triage_contracts.errors import ErrorCode, TemporaryError
+from pydantic import ValidationError
+from triage_contracts.errors import ErrorCode, TemporaryError, describe
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import ToolStatus
+from triage_contracts.tools import TOOLS, Access, Arguments
 
 from .errors import ToolError
 from .ratelimit import TokenBucket
@@ -25,17 +25,6 @@ from .ratelimit import TokenBucket
 log = get_logger("triage.tools.registry")
 # Rate-limit waits up to this long happen in-process; longer ones go back to JetStream.
 MAX_INLINE_WAIT_S = 1.0
-
-
-class Access(StrEnum):
-    READ = "read"
-    WRITE = "write"
-
-
-class Arguments(BaseModel):
-    """Base of every tool's argument model: unknown arguments are errors, not ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)
@@ -75,6 +64,13 @@ class Tool:
     rate: RateLimit = field(default_factory=RateLimit)
     retries: int = 2
     is_empty: Callable[[Any], bool] = _is_empty
+
+    @classmethod
+    def of(cls, name: str, run: Runner, **limits: Any) -> "Tool":
+        """The tool the contracts define under `name`, run by `run` within `limits`."""
+        contract = TOOLS[name]
+        return cls(contract.name, contract.description, contract.arguments, run,
+                   access=contract.access, **limits)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
@@ -154,11 +150,6 @@ class ToolRegistry:
 
 
 def _explain(tool: Tool, exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"]) or "(arguments)"
-        given = f" (got {error['input']!r})" if error["type"] != "missing" else ""
-        problems.append(f"{where}: {error['msg']}{given}")
     accepted = ", ".join(tool.arguments.model_fields)
-    return (f"invalid arguments for {tool.name}: " + "; ".join(problems)
-            + f". Accepted arguments: {accepted}")
+    return (f"invalid arguments for {tool.name}: {describe(exc, limit=20, with_input=True)}"
+            f". Accepted arguments: {accepted}")

@@ -20,9 +20,10 @@ from triage_contracts.errors import TemporaryError
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, ToolCall, ToolResult, ToolStatus
 from triage_contracts.redact import redact, redact_text
+from triage_contracts.tools import Access, Arguments
 
 from .errors import ToolError
-from .registry import Access, Arguments, CallContext, Tool, ToolRegistry
+from .registry import CallContext, Tool, ToolRegistry
 from .writes import ApprovalMismatch, WriteGuard, digest_of
 
 SERVICE = "tools"

@@ -110,7 +110,7 @@ def docker_available() -> bool:
     try:
         import docker
 
-        docker.from_env(timeout=2).ping()
+        docker.from_env(timeout=2).ping()  # type: ignore[attr-defined]
         return True
     except Exception:
         return False

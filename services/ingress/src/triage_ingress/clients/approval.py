@@ -21,7 +21,7 @@ class Decided:
 
 @dataclass(frozen=True)
 class Refused:
-    """The approval service said no; `reason` is its own words (`{"detail": reason}`)."""
+    """The approval service said no; `reason` is its own words (the body's `reason`)."""
 
     status: int
     reason: str
@@ -79,7 +79,8 @@ class ApprovalApi:
 
 def _detail(resp: httpx.Response) -> str:
     try:
-        detail = resp.json().get("detail")
+        body = resp.json()
+        detail = body.get("reason") or body.get("detail")
     except ValueError:
         detail = None
     if isinstance(detail, str) and detail:

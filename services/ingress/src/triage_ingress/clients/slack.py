@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from triage_contracts.errors import TemporaryError
+from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.messages import NotifyRequest
 
 EVENT_TYPE = "triage_message"
@@ -30,11 +30,11 @@ class Posted:
     ts: str
 
 
-class SlackRejected(Exception):
+class SlackRejected(PermanentError):
     """Slack refused the call for good; `error` is Slack's error code."""
 
     def __init__(self, error: str) -> None:
-        super().__init__(error)
+        super().__init__(error, ErrorCode.UPSTREAM_REJECTED)
         self.error = error
 
 

@@ -13,14 +13,14 @@ from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Installation
-from triage_contracts.errors import TemporaryError
+from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 
 
-class OAuthRefused(Exception):
+class OAuthRefused(PermanentError):
     """Slack refused the code exchange; `error` is Slack's error code."""
 
     def __init__(self, error: str) -> None:
-        super().__init__(error)
+        super().__init__(error, ErrorCode.UPSTREAM_REJECTED)
         self.error = error
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import kopf
+from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.logs import get_logger
 
 log = get_logger(__name__)
@@ -21,15 +22,21 @@ MERGE_PATCH = "application/merge-patch+json"
 FIELD_MANAGER = "triage-operator"
 
 
-class KubeError(Exception):
-    """An API failure. `temporary` says whether retrying the same request can succeed."""
+class KubeRejected(PermanentError):
+    """400/422: the manifest itself is invalid; the same request can never succeed."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"Kubernetes API {status}: {message}")
-        self.status = status
-        # 400/422: the manifest itself is invalid; anything else (5xx, 429, 401/403 while
-        # RBAC or credentials are being fixed, network errors as 0) may heal.
-        self.temporary = status not in (400, 422)
+
+class KubeUnavailable(TemporaryError):
+    """Anything else (5xx, 429, 401/403 while RBAC or credentials are being fixed, network
+    errors as status 0) may heal: retry later."""
+
+
+def kube_error(status: int, message: str) -> KubeRejected | KubeUnavailable:
+    text = f"Kubernetes API {status}: {message}"
+    if status in (400, 422):
+        return KubeRejected(text, ErrorCode.UPSTREAM_REJECTED)
+    return KubeUnavailable(text, ErrorCode.UPSTREAM_UNAVAILABLE)
+
 
 
 def object_path(api_version: str, kind: str, namespace: str, name: str | None = None) -> str:
@@ -60,7 +67,7 @@ class KubeClient:
 
     def _client(self) -> tuple[aiohttp.ClientSession, str]:
         if self._info is None:
-            raise KubeError(0, "not logged in yet")
+            raise kube_error(0, "not logged in yet")
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(ssl=self._info.as_ssl_context()),
@@ -79,7 +86,7 @@ class KubeClient:
                 text = await resp.text()
                 return resp.status, _json(text)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise KubeError(0, f"{method} {path}: {exc or type(exc).__name__}") from exc
+            raise kube_error(0, f"{method} {path}: {exc or type(exc).__name__}") from exc
 
     async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Create the object, or bring an existing one to the manifest (409 = exists = patch).
@@ -115,4 +122,4 @@ def _json(text: str) -> dict[str, Any]:
 
 def _check(status: int, data: dict[str, Any]) -> None:
     if status >= 400:
-        raise KubeError(status, str(data.get("message") or data.get("reason") or data))
+        raise kube_error(status, str(data.get("message") or data.get("reason") or data))

@@ -1,15 +1,16 @@
-"""The provider protocol and the two ways a provider can fail.
+"""The provider protocol and the two ways a provider can fail (the project's two kinds).
 
-Failures are split by what the router should do next: `ProviderUnavailable` (5xx, 429,
-timeout, connection) says the target is unhealthy (counts towards its circuit breaker);
-`ProviderRejected` (400/422) says the request did not suit this target (try the next one,
-record it, but the target itself is fine).
+`ProviderUnavailable` (5xx, 429, timeout, connection) is temporary: the target is unhealthy
+(it counts towards its circuit breaker). `ProviderRejected` (400/422) is permanent for this
+target: the request did not suit it (try the next one, record it, the target is fine).
+str(e) is safe to audit: it never holds the prompt or a key.
 """
 
 import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.messages import ModelCall, ProposedAction
 
 from ..routes import Target
@@ -25,16 +26,18 @@ class Completion:
     warnings: list[str] = field(default_factory=list)
 
 
-class ProviderError(Exception):
-    """Base of provider failures; str(e) is safe to audit (no prompt, no key)."""
-
-
-class ProviderUnavailable(ProviderError):
+class ProviderUnavailable(TemporaryError):
     """The target is unhealthy or overloaded right now: fall back, count for the breaker."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ErrorCode.UPSTREAM_UNAVAILABLE)
 
-class ProviderRejected(ProviderError):
+
+class ProviderRejected(PermanentError):
     """The target refused this request (bad request): fall back, do not blame the target."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ErrorCode.UPSTREAM_REJECTED)
 
 
 class Provider(Protocol):
@@ -43,15 +46,6 @@ class Provider(Protocol):
     async def complete(self, call: ModelCall, target: Target) -> Completion: ...
 
     async def aclose(self) -> None: ...
-
-
-def tool_name_to_wire(name: str) -> str:
-    """OpenAI function names forbid dots: github.comment_issue -> github__comment_issue."""
-    return name.replace(".", "__")
-
-
-def tool_name_from_wire(name: str) -> str:
-    return name.replace("__", ".")
 
 
 def max_tokens_for(call: ModelCall, target: Target) -> int:

@@ -13,6 +13,7 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import SecretStr
 from triage_contracts.messages import ChatMessage, ModelCall, ProposedAction, ToolSpec
+from triage_contracts.tools import from_wire, wire_name
 
 from ..routes import Target
 from .base import (
@@ -21,8 +22,6 @@ from .base import (
     ProviderUnavailable,
     action_summary,
     max_tokens_for,
-    tool_name_from_wire,
-    tool_name_to_wire,
 )
 
 _ERROR_CHARS = 300
@@ -80,7 +79,7 @@ def _wire_tool(tool: ToolSpec) -> dict[str, Any]:
     return {
         "type": "function",
         "function": {
-            "name": tool_name_to_wire(tool.name),
+            "name": wire_name(tool.name),
             "description": tool.description,
             "parameters": tool.parameters,
         },
@@ -112,7 +111,7 @@ def _actions(tool_calls: list[Any]) -> tuple[list[ProposedAction], list[str]]:
         if function is None:
             warnings.append(f"ignored non-function tool call of type {tool_call.type!r}")
             continue
-        tool = tool_name_from_wire(function.name)
+        tool = from_wire(function.name)
         try:
             arguments = json.loads(function.arguments or "{}")
         except json.JSONDecodeError:

@@ -24,9 +24,9 @@ from triage_contracts.redact import redact_text
 from . import render
 from .commands import PublishApprovalRequest, PublishNotify, PublishToolCall, cmd_id
 from .context import Ctx
+from .read_steps import add_finding
 from .spec import Step
 from .state import Finding, RunState, RunStatus, WriteOutcome
-from .steps import add_finding
 
 MAX_EVIDENCE_FOR_APPROVER = 30
 

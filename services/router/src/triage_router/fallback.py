@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.messages import ModelCall
 
 from .breaker import Breakers
@@ -49,24 +50,34 @@ class Routed:
         return len(self.attempts) - 1
 
 
-class AllTargetsFailed(Exception):
-    def __init__(self, route: str, attempts: list[Attempt]) -> None:
-        self.route = route
+class TargetsUnavailable(TemporaryError):
+    """No target answered and some were unhealthy: they may recover, retry later."""
+
+    def __init__(self, message: str, attempts: list[Attempt]) -> None:
+        super().__init__(message, ErrorCode.UPSTREAM_UNAVAILABLE)
         self.attempts = attempts
-        tried = "; ".join(
-            f"{a.provider}:{a.model} {a.outcome}" + (f" ({a.error})" if a.error else "")
-            for a in attempts
-        )
-        super().__init__(f"no target of route {route!r} answered: {tried}")
-
-    @property
-    def retryable(self) -> bool:
-        """Unhealthy targets may recover; a request every target rejected will not."""
-        return any(a.outcome in (Outcome.UNAVAILABLE, Outcome.BREAKER_OPEN)
-                   for a in self.attempts)
 
 
-async def dispatch(
+class TargetsRejected(PermanentError):
+    """Every target refused (or none is configured): retrying the same call cannot help."""
+
+    def __init__(self, message: str, attempts: list[Attempt]) -> None:
+        super().__init__(message, ErrorCode.UPSTREAM_REJECTED)
+        self.attempts = attempts
+
+
+def _all_failed(route: str, attempts: list[Attempt]) -> TargetsUnavailable | TargetsRejected:
+    tried = "; ".join(
+        f"{a.provider}:{a.model} {a.outcome}" + (f" ({a.error})" if a.error else "")
+        for a in attempts
+    )
+    message = f"no target of route {route!r} answered: {tried}"
+    if any(a.outcome in (Outcome.UNAVAILABLE, Outcome.BREAKER_OPEN) for a in attempts):
+        return TargetsUnavailable(message, attempts)
+    return TargetsRejected(message, attempts)
+
+
+async def first_answer(
     call: ModelCall, targets: list[Target], providers: Mapping[str, Provider], breakers: Breakers,
 ) -> Routed:
     attempts: list[Attempt] = []
@@ -94,7 +105,7 @@ async def dispatch(
         attempts.append(Attempt(target.provider, target.model, Outcome.OK,
                                 latency_ms=_ms(started)))
         return Routed(target, completion, attempts)
-    raise AllTargetsFailed(call.route, attempts)
+    raise _all_failed(call.route, attempts)
 
 
 def _failed(target: Target, outcome: Outcome, exc: Exception, started: float) -> Attempt:

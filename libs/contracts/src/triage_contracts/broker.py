@@ -1,0 +1,30 @@
+"""Building the message broker every service uses: a faststream NATS broker with tracing,
+metrics and the one error-to-ack mapping (`consume.py`) installed as middlewares."""
+
+from typing import Any
+
+from faststream.nats import NatsBroker
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from prometheus_client import CollectorRegistry
+
+from .consume import ErrorMappingMiddleware
+from .telemetry import tracer_provider
+
+
+def build_broker(
+    nats_url: str,
+    service: str,
+    metrics: CollectorRegistry | None = None,
+    fail_fast: bool = False,
+) -> NatsBroker:
+    middlewares: list[Any] = [
+        ErrorMappingMiddleware.for_service(service),
+        NatsTelemetryMiddleware(tracer_provider=tracer_provider(service)),
+    ]
+    if metrics is not None:
+        middlewares.append(NatsPrometheusMiddleware(registry=metrics, app_name=service))
+    options: dict[str, Any] = {"name": f"triage-{service}"}
+    if fail_fast:
+        options.update(max_reconnect_attempts=1, reconnect_time_wait=0.1)
+    return NatsBroker(nats_url.split(","), middlewares=middlewares, **options)
