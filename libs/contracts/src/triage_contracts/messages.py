@@ -35,6 +35,8 @@ class RequestKind(StrEnum):
     MENTION = "mention"
     DM = "dm"
     COMMAND = "command"
+    # A message in a thread without a mention: a follow-up only if the bot answered there.
+    THREAD_REPLY = "thread_reply"
 
 
 class TriageRequest(Message):
@@ -48,6 +50,9 @@ class TriageRequest(Message):
     text: str
     # Where the answer goes: the thread of the asking message (None: a new message).
     thread_ts: str | None = None
+    # True when the asking message was itself a reply inside an existing thread (so the
+    # thread may hold an earlier answer to continue from).
+    in_thread: bool = False
     enterprise_id: str | None = None
 
 
@@ -81,6 +86,19 @@ class ToolCall(Message):
     grant: ApprovalGrant | None = None
 
 
+class OutputPage(BaseModel):
+    """A tool output cut to fit a prompt: what was returned and how to read on. The whole
+    output is kept in the `triage-outputs` object store under `handle`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    handle: str
+    unit: Literal["items", "chars"]
+    returned: int
+    total: int
+    next_page: int | None = None
+
+
 class ToolResult(Message):
     kind: Literal["tool_result"] = "tool_result"
     step_id: str
@@ -90,13 +108,30 @@ class ToolResult(Message):
     # Detailed enough for a model (or a human) to correct the call.
     error: str | None = None
     duration_ms: float = 0.0
+    # Set when `data` is a cut of a larger output (the rest is in the object store).
+    page: OutputPage | None = None
+
+
+class RequestedToolCall(BaseModel):
+    """One function call a model asked for. `arguments` is the JSON text exactly as the
+    model wrote it: it may be malformed, and the run answers that as a tool error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=128)
+    name: str = Field(max_length=128)
+    arguments: str = Field("{}", max_length=65_536)
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Literal["system", "user", "assistant", "tool"]
-    content: str
+    content: str = ""
+    # assistant: the calls it made (its content may then be empty)
+    tool_calls: list[RequestedToolCall] = Field(default_factory=list)
+    # tool: the call this message answers
+    tool_call_id: str | None = None
 
 
 class ToolSpec(BaseModel):
@@ -123,7 +158,13 @@ class ModelCall(Message):
     route: str
     messages: list[ChatMessage]
     tools: list[ToolSpec] = Field(default_factory=list)
+    # "none": the tools are listed (the conversation refers to them) but may not be called:
+    # the last turn of an investigation must answer.
+    tool_choice: Literal["auto", "none"] = "auto"
     max_tokens: int = 800
+    # The most this one call may cost (what is left of the run's dollar budget); the router
+    # refuses a call whose worst case exceeds it instead of overspending.
+    max_cost_usd: float | None = Field(None, ge=0)
 
 
 class Usage(BaseModel):
@@ -140,11 +181,16 @@ class ModelResult(Message):
     route: str
     ok: bool = True
     content: str = ""
+    tool_calls: list[RequestedToolCall] = Field(default_factory=list)
+    # Deprecated: the single-call draft step's write proposals (the loop uses tool_calls).
     proposed_actions: list[ProposedAction] = Field(default_factory=list)
+    finish_reason: str = ""
     provider: str = ""
     model: str = ""
     usage: Usage = Field(default_factory=Usage)
     error: str | None = None
+    # Why the router refused without calling a model (budget, unknown route...).
+    error_code: str | None = None
 
 
 class NotifyKind(StrEnum):
