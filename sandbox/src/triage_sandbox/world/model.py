@@ -134,6 +134,8 @@ class Repo:
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # the default branch's tree
     default_branch: str = "main"
+    # Pull requests' head branches (not on the default branch): branch -> head commit.
+    heads: dict[str, Commit] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -143,7 +145,8 @@ class Repo:
         return next((i for i in self.issues if i.number == number), None)
 
     def commit(self, sha: str) -> Commit | None:
-        return next((c for c in self.commits if c.sha == sha), None)
+        """Any known commit by full SHA: the default branch's or a head branch's."""
+        return next((c for c in [*self.commits, *self.heads.values()] if c.sha == sha), None)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,15 @@ def _sha(*parts: str) -> str:
     return sha1("\x1f".join(parts).encode()).hexdigest()
 
 
+def _patch(text: str) -> str:
+    """GitHub's `patch` text: no final newline, blank context lines as one space (YAML
+    block scalars drop that space, so it is put back)."""
+    lines = text.rstrip("\n").split("\n") if text.strip() else []
+    return "\n".join(line or " " for line in lines)
+
+
 def _files(specs: list[FileSpec]) -> tuple[FileChange, ...]:
-    return tuple(FileChange(f.filename, f.status, f.patch, f.previous_filename)
+    return tuple(FileChange(f.filename, f.status, _patch(f.patch), f.previous_filename)
                  for f in specs)
 
 
@@ -107,9 +114,10 @@ def _commit(repo: str, commits: dict[str, Commit], ref: str) -> Commit:
 
 
 def _issue(spec: IssueSpec, people: dict[str, Person], clock: Clock, is_pr: bool,
-           extra: tuple[datetime | None, ...] = ()) -> Issue:
-    created, closed = clock.at(spec.created), clock.maybe(spec.closed)
-    moments = [created, closed, *extra, *(clock.at(c.at) for c in spec.comments)]
+           merged: datetime | None = None) -> Issue:
+    """The issue side; a merged pull request is closed when it was merged."""
+    created, closed = clock.at(spec.created), clock.maybe(spec.closed) or merged
+    moments = [created, closed, *(clock.at(c.at) for c in spec.comments)]
     updated = clock.maybe(spec.updated) or max(m for m in moments if m is not None)
     return Issue(spec.number, spec.title, spec.body, "closed" if closed else "open",
                  _person(people, spec.author), tuple(spec.labels), created, updated, closed,
@@ -123,22 +131,32 @@ def _comments(spec: IssueSpec, people: dict[str, Person], clock: Clock,
 
 
 def _pull(repo: str, spec: PullSpec, people: dict[str, Person], clock: Clock,
-          commits: dict[str, Commit]) -> PullRequest:
+          commits: dict[str, Commit]) -> tuple[PullRequest, Commit]:
+    """The pull request and its head branch's commit (one per pull request here): for a
+    merged one, the commit before GitHub rebased it onto the base branch."""
     merged, merge = clock.maybe(spec.merged), None
     if spec.merge_commit is not None:
         merge = _commit(repo, commits, spec.merge_commit)
     if (merged is None) != (merge is None):
         raise ValueError(f"{repo}#{spec.number}: give both `merged` and `merge_commit`")
-    main = sorted(commits.values(), key=lambda c: c.date)
-    at = clock.maybe(spec.updated) or clock.at(spec.created)
-    base = merge.parent if merge else next((c.sha for c in reversed(main) if c.date <= at),
-                                           None)
     files = _files(spec.files) if spec.files is not None else (merge.files if merge else ())
+    author = _person(people, spec.author)
+    pushed = clock.maybe(spec.updated) if merge is None else None
+    head = Commit(_sha(repo, f"pull/{spec.number}/head"),
+                  merge.message if merge else spec.title, author,
+                  merge.date if merge else pushed or clock.at(spec.created), files,
+                  _main_head(commits, clock.at(spec.created)))
+    base = merge.parent if merge else _main_head(commits, head.date)
     return PullRequest(
-        spec.number, spec.head, _sha(repo, f"pull/{spec.number}/head"), spec.base,
-        base or _sha(repo, "root"), files, merged,
-        _person(people, spec.merged_by) if spec.merged_by else None,
-        merge.sha if merge else None, spec.draft)
+        spec.number, spec.head, head.sha, spec.base, base or _sha(repo, "root"), files,
+        merged, _person(people, spec.merged_by) if spec.merged_by else None,
+        merge.sha if merge else _sha(repo, f"pull/{spec.number}/merge"), spec.draft), head
+
+
+def _main_head(commits: dict[str, Commit], at: datetime) -> str | None:
+    """The default branch's head commit at a time."""
+    before = [c for c in commits.values() if c.date <= at]
+    return max(before, key=lambda c: c.date).sha if before else None
 
 
 def build_repo(org: str, name: str, spec: RepoSpec, people: dict[str, Person],
@@ -147,9 +165,10 @@ def build_repo(org: str, name: str, spec: RepoSpec, people: dict[str, Person],
     numbers = [i.number for i in spec.issues] + [p.number for p in spec.pulls]
     if len(numbers) != len(set(numbers)):
         raise ValueError(f"{name}: an issue or pull request number is used twice")
-    pulls = {p.number: _pull(name, p, people, clock, commits) for p in spec.pulls}
+    built = {p.number: _pull(name, p, people, clock, commits) for p in spec.pulls}
+    pulls = {number: pull for number, (pull, _) in built.items()}
     issues = [_issue(i, people, clock, False) for i in spec.issues]
-    issues += [_issue(p, people, clock, True, (pulls[p.number].merged_at,))
+    issues += [_issue(p, people, clock, True, pulls[p.number].merged_at)
                for p in spec.pulls]
     comments = {i.number: _comments(i, people, clock, comment_ids)
                 for i in [*spec.issues, *spec.pulls] if i.comments}
@@ -158,4 +177,5 @@ def build_repo(org: str, name: str, spec: RepoSpec, people: dict[str, Person],
         commits=list(reversed(commits.values())),
         runs=_runs(name, spec, spec.id, commits),
         issues=sorted(issues, key=lambda i: i.number, reverse=True), comments=comments,
-        owner=org, pulls=pulls, files=dict(spec.files), default_branch=spec.default_branch)
+        owner=org, pulls=pulls, files=dict(spec.files), default_branch=spec.default_branch,
+        heads={pull.head_ref: head for pull, head in built.values()})
