@@ -23,7 +23,7 @@ def terms_of(query: str) -> list[str]:
 def _moment(text: str) -> tuple[datetime, bool] | None:
     """The time a date qualifier names, and whether it is a whole day."""
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
         return None
     value = value if value.tzinfo else value.replace(tzinfo=UTC)
