@@ -155,14 +155,14 @@ def build_alertmanager_api(demo: World | None = None,
     async def alerts(request: Request) -> JSONResponse:
         params = parse_qsl(request.url.query, keep_blank_values=True)
         matchers = [parse_matcher(v) for k, v in params if k == "filter"]
-        now = datetime.now(UTC)
+        now = manager.world.current()
         views = [manager.view(a, now) for a in manager.firing(now)]
         chosen = [v for v in views if _wanted(v, params, matchers)]
         return JSONResponse(sorted(chosen, key=lambda v: v["fingerprint"]))
 
     @app.get("/api/v2/silences")
     async def silences() -> JSONResponse:
-        now = datetime.now(UTC)
+        now = manager.world.current()
         return JSONResponse([_silence(s, now) for s in manager.world.silences])
 
     @app.get("/-/healthy")

@@ -6,12 +6,11 @@ selects and its label matchers). It answers in Prometheus's real JSON shapes and
 texts so the tools service's httpx connector runs unchanged: instant and range queries
 (`vector`, `matrix`, the 11,000-points limit), series and label discovery, and the
 alerting rules' alerts (`/api/v1/alerts`). An unknown metric is an empty result, as in
-Prometheus; what looks like a syntax error is 400 `bad_data`. Times default to the wall
-clock: the world's relative times were anchored when it was loaded.
+Prometheus; what looks like a syntax error is 400 `bad_data`. "Now" is the world's time
+(`World.current()`: its anchor plus the time since it was loaded).
 """
 
 import re
-import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -89,7 +88,7 @@ def _ok(data: Any) -> JSONResponse:
 
 
 def _instant(world: World, params: dict[str, str]) -> dict[str, Any]:
-    at = _parse_time("time", params.get("time"), time.time())
+    at = _parse_time("time", params.get("time"), world.current().timestamp())
     query = params.get("query", "")
     if re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", query):
         return {"resultType": "scalar", "result": [at, query.strip()]}
@@ -131,7 +130,7 @@ def _selected(world: World, params: dict[str, str], match: list[str],
 
 
 def _alerts(world: World) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
+    now = world.current()
     out = []
     for alert in world.alerts:
         state = alert.state(now)

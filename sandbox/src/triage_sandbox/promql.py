@@ -22,7 +22,11 @@ _MATCHER = re.compile(
     r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(" + STRING.pattern + r")\s*,?")
 _SELECTOR = re.compile(r"\s*([A-Za-z_:][A-Za-z0-9_:]*)?\s*(\{.*\})?\s*", re.S)
 _KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool",
-                       "and", "or", "unless", "offset", "inf", "nan"})
+                       "and", "or", "unless", "offset", "inf", "nan", "sum", "avg", "min",
+                       "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
+                       "quantile", "count_values", "limitk", "limit_ratio"})
+# Label lists of grouping and vector matching: `by (service)` names labels, not metrics.
+_LABEL_LISTS = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _PAIRS = {"(": ")", "{": "}", "[": "]"}
 _NAMES = {"(": "parenthesis", "{": "brace", "[": "bracket"}
 
@@ -76,6 +80,7 @@ def syntax_error(query: str) -> str | None:
 def metric_name(query: str) -> str | None:
     """The first selector's metric name: identifiers outside labels, ranges and calls."""
     bare = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", STRING.sub(" ", query))
+    bare = _LABEL_LISTS.sub(" ", bare)
     for match in _IDENT.finditer(bare):
         name, rest = match.group(), bare[match.end():].lstrip()
         before = bare[match.start() - 1] if match.start() else " "

@@ -6,8 +6,9 @@ Prometheus and Alertmanager stand-ins, so they tell one story. Only GitHub's pos
 comments change it afterwards. Lists are newest first where GitHub lists them so.
 """
 
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,12 @@ class World:
     alerts: list[Alert] = field(default_factory=list)
     silences: list[Silence] = field(default_factory=list)
     inhibit_rules: list[InhibitRule] = field(default_factory=list)
+    built: float = field(default_factory=time.monotonic)
+
+    def current(self) -> datetime:
+        """The world's time now: its `now` when it was built, plus the time since. A world
+        anchored in the past (a fixed `now`) keeps its alerts and silences as they were."""
+        return self.now + timedelta(seconds=time.monotonic() - self.built)
 
     def repo(self, owner: str, name: str) -> Repo | None:
         repo = self.repos.get(name)
