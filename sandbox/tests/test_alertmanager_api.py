@@ -2,7 +2,7 @@
 demo's firing alerts, sorted by fingerprint, with silences and inhibition deciding what
 is suppressed, and Alertmanager's query parameters and error texts. httpx over the ASGI
 transport; the shape is checked against a real Alertmanager in
-test_observability_real.py."""
+test_shapes_against_real_servers.py."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta

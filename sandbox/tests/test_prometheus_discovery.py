@@ -1,7 +1,7 @@
 """The Prometheus stand-in beyond instant queries: range queries that show the latency
 regression, series and label discovery, the alerting rules' alerts, and an unknown
 metric answered with an empty result. httpx over the ASGI transport; the shapes are
-checked against a real Prometheus in test_observability_real.py."""
+checked against a real Prometheus in test_shapes_against_real_servers.py."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
