@@ -30,7 +30,7 @@ class Strict(BaseModel):
 
 class Match(Strict):
     user_contains: str | None = None
-    turn: int | None = Field(None, ge=1)
+    turn: int | None = Field(default=None, ge=1)
     tool_call_id: str | None = None
     tool_contains: str | None = None
     model: str | None = None
@@ -82,7 +82,7 @@ class Reply(Strict):
 class Rule(Strict):
     match: Match = Match()
     reply: Reply
-    times: int | None = Field(None, ge=1)
+    times: int | None = Field(default=None, ge=1)
 
 
 class Script(Strict):

@@ -5,6 +5,7 @@ reference are "Not Found"."""
 
 import base64
 import re
+from collections.abc import Callable
 from hashlib import sha1
 from typing import Any
 
@@ -35,7 +36,7 @@ def _language(path: str) -> str:
 
 def _qualified(repo: Repo, path: str, key: str, value: str) -> bool | None:
     name = path.rsplit("/", 1)[-1]
-    checks = {
+    checks: dict[str, Callable[[], bool]] = {
         "repo": lambda: value == repo.full_name.lower(),
         "org": lambda: value == repo.owner.lower(), "user": lambda: value == repo.owner.lower(),
         "path": lambda: path.lower().startswith(value.strip("/")) or value == "/",

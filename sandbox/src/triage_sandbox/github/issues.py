@@ -1,6 +1,7 @@
 """Issues (pull requests included, as GitHub lists them), their comments, posting a
 comment (the one write the sandbox accepts) and issue search."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,8 +16,10 @@ from .state import BOT, GitHubError, base, found, parse_ts, state, ts
 
 router = APIRouter()
 JsonBody = Annotated[dict[str, Any], Body()]
-_SORTS = {"created": lambda i, n: i.created_at, "updated": lambda i, n: i.updated_at,
-          "comments": lambda i, n: n}
+# Sort keys of an issue and its comment count, by GitHub's `sort` parameter.
+_SORTS: dict[str, Callable[[Issue, int], datetime | int]] = {
+    "created": lambda i, n: i.created_at, "updated": lambda i, n: i.updated_at,
+    "comments": lambda i, n: n}
 
 
 def issue_payload(b: str, repo: Repo, issue: Issue) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class CommitSpec(Strict):
     at: Time
     author: str
     message: str
-    sha: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")  # default: derived, stable
+    sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")  # default: derived, stable
     files: list[FileSpec] = []
 
 
@@ -138,7 +138,7 @@ class RepoSpec(Strict):
 
 class ValueSpec(Strict):
     value: float | None  # None: no samples from here on
-    from_: Time | None = Field(None, alias="from")
+    from_: Time | None = Field(default=None, alias="from")
 
 
 class SeriesSpec(Strict):
