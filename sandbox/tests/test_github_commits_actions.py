@@ -115,6 +115,9 @@ def test_a_failed_jobs_log_is_a_302_then_a_plain_download(checkout: Repository) 
     assert tail[-1] == "2 failed, 212 passed in 41.27s"
     tampered = httpx.get(location.replace("sig=", "sig=x"))
     assert tampered.status_code == 403 and "AuthenticationFailed" in tampered.text
+    followed = httpx.get(f"{job.url}/logs", follow_redirects=True,  # an httpx-only tool
+                         headers={"Authorization": f"Bearer {TOKEN}"})
+    assert followed.status_code == 200 and followed.content == log.content
 
 
 def test_code_search_with_text_matches(gh: Github) -> None:
