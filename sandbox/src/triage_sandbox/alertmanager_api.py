@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from .demo_data import build_demo
-from .world.model import Alert, World
+from .world.model import Alert, Silence, World
 
 RESEND = timedelta(minutes=1)  # Prometheus re-sends firing alerts every minute...
 VALID_FOR = timedelta(minutes=4)  # ...each valid for four resend intervals
@@ -176,7 +176,7 @@ def build_alertmanager_api(demo: World | None = None,
     return app
 
 
-def _silence(silence: Any, now: datetime) -> dict[str, Any]:
+def _silence(silence: Silence, now: datetime) -> dict[str, Any]:
     state = ("pending" if now < silence.starts_at else
              "expired" if now >= silence.ends_at else "active")
     return {"id": silence.silence_id, "status": {"state": state},

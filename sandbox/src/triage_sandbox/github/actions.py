@@ -71,7 +71,8 @@ def job_payload(b: str, repo: Repo, run: WorkflowRun, job: Job) -> dict[str, Any
             "created_at": ts(run.created_at), "started_at": ts(job.started_at),
             "completed_at": ts(job.completed_at), "name": job.name, "steps": steps,
             "check_run_url": f"{api}/check-runs/{job.job_id}", "labels": ["ubuntu-latest"],
-            "runner_id": 1000 + job.job_id % 97, "runner_name": f"GitHub Actions {job.job_id % 97}",
+            "runner_id": 1000 + job.job_id % 97,
+            "runner_name": f"GitHub Actions {job.job_id % 97}",
             "runner_group_id": 2, "runner_group_name": "GitHub Actions"}
 
 

@@ -114,7 +114,7 @@ async def create_comment(owner: str, name: str, number: int, request: Request,
             {"resource": "IssueComment", "field": "body", "code": "missing_field"}])
     sandbox.next_comment_id += 1
     comment = Comment(sandbox.next_comment_id, text, BOT,
-                      datetime.now(sandbox.demo.now.tzinfo))
+                      sandbox.demo.current().replace(microsecond=0))
     repo.comments.setdefault(number, []).append(comment)
     data = comment_payload(base(request), repo, number, comment)
     sandbox.posted.append({"repo": repo.full_name, "issue_number": number, **data})
