@@ -7,6 +7,7 @@ failure with a clear message, never a skip: CI has one and the chain must hold o
 """
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -97,17 +98,20 @@ def event_factory() -> Callable[..., AuditEvent]:
     return make_event
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m triage_audit ...` as a real subprocess (its own interpreter and engine)."""
     return subprocess.run(
         [sys.executable, "-m", "triage_audit", *args], capture_output=True, text=True,
-        timeout=60, env={**os.environ, **(env or {})},
+        timeout=60, env={**os.environ, **(env or {})}, cwd=cwd,
     )
 
 
 @pytest.fixture
-def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    return run_cli
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The CLI run in a fresh folder: its development defaults (`.triage/` for the
+    checkpoint key and the file sink) are the test's own, never the repository's."""
+    return functools.partial(run_cli, cwd=tmp_path_factory.mktemp("cli"))
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
@@ -136,8 +140,13 @@ async def running_audit(nats_url: str, database_url: str, **extra: Any) -> Async
 
 
 @pytest.fixture
-def audit_service() -> Callable[..., Any]:
-    return running_audit
+def audit_service(tmp_path: Path) -> Callable[..., Any]:
+    """Audit apps of this test share one data folder (development key, file sink), as
+    replicas of one deployment share one key and one sink."""
+    def start(nats_url: str, database_url: str, **extra: Any) -> Any:
+        extra.setdefault("audit_data_dir", tmp_path / "audit-data")
+        return running_audit(nats_url, database_url, **extra)
+    return start
 
 
 @pytest.fixture

@@ -1,9 +1,13 @@
-"""Audit settings: where the chain is stored and who may read it."""
+"""Audit settings: where the chain is stored, who may read it, and how it is anchored
+outside its database (the checkpoint key, the write-once sinks, how often)."""
+
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from triage_contracts.settings import ServiceSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./.triage/audit.db"
+DEFAULT_DATA_DIR = Path(".triage")
 
 
 class Settings(ServiceSettings):
@@ -15,8 +19,49 @@ class Settings(ServiceSettings):
     audit_api_token: SecretStr | None = Field(
         default=None, description="When set, the query API requires 'Authorization: Bearer <token>'"
     )
+    audit_data_dir: Path = Field(
+        DEFAULT_DATA_DIR,
+        description="Development only: the generated checkpoint key and the default file sink",
+    )
+    audit_checkpoint_key_file: Path | None = Field(
+        None, description="Ed25519 private key, PEM PKCS#8, that signs checkpoints")
+    audit_checkpoint_key: SecretStr | None = Field(
+        None, description="The same key as PEM text (when no file can be mounted)")
+    audit_checkpoint_public_keys: str = Field(
+        "", description="PEM public keys or folders of *.pem, comma-separated (rotation)")
+    audit_checkpoint_every: int = Field(
+        100, ge=1, description="Checkpoint a team after this many new events")
+    audit_checkpoint_interval_s: float = Field(
+        60.0, gt=0, description="Checkpoint teams whose head moved at least this often")
+    audit_anchor_sinks: str = Field(
+        "", description="Write-once sinks: file:///path, s3://bucket/prefix?endpoint_url=...")
+    audit_poison_max_deliver: int = Field(
+        10, ge=1, description="Deliveries before an event failing for a reason other than "
+        "a database outage is dead-lettered")
+
+    def has_checkpoint_key(self) -> bool:
+        return (self.audit_checkpoint_key_file is not None
+                or self.audit_checkpoint_key is not None)
+
+    def sink_spec(self) -> str:
+        """The sinks to use: configured ones, else in development a folder in the data dir."""
+        if self.audit_anchor_sinks.strip() or self.is_production():
+            return self.audit_anchor_sinks
+        return f"file://{self.audit_data_dir.resolve() / 'anchors'}"
+
+    def dev_key_dir(self) -> Path | None:
+        """Where a development key is kept; None in production (never generated there)."""
+        return None if self.is_production() else self.audit_data_dir
 
     def check_production_secrets(self) -> None:
         super().check_production_secrets()
-        if self.is_production() and self.audit_api_token is None:
+        if not self.is_production():
+            return
+        if self.audit_api_token is None:
             raise ValueError("AUDIT_API_TOKEN must be set in production")
+        if not self.has_checkpoint_key():
+            raise ValueError("AUDIT_CHECKPOINT_KEY_FILE (or AUDIT_CHECKPOINT_KEY) must be set "
+                             "in production: checkpoints anchor the audit chain")
+        if not self.audit_anchor_sinks.strip():
+            raise ValueError("AUDIT_ANCHOR_SINKS must be set in production (s3://... with "
+                             "Object Lock): the chain's anchor must live outside its database")
