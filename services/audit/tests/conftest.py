@@ -108,7 +108,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
 
 
 @pytest.fixture
-def cli(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
     """The CLI run in a fresh folder: its development defaults (`.triage/` for the
     checkpoint key and the file sink) are the test's own, never the repository's."""
     return functools.partial(run_cli, cwd=tmp_path_factory.mktemp("cli"))
@@ -162,3 +162,31 @@ async def publisher(nats_url: str) -> AsyncIterator[NatsBroker]:
 @pytest.fixture
 def emitter(publisher: NatsBroker) -> AuditEmitter:
     return AuditEmitter(publisher, "tools")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible HTTP server on loopback (moto's, with Object Lock)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """(endpoint, bucket): a fresh Object Lock bucket; credentials in the standard AWS
+    variables, as an operator would set them."""
+    import boto3
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "audit-test"),
+                        ("AWS_SECRET_ACCESS_KEY", "audit-test-secret"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    bucket = f"audit-anchors-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    return s3_server, bucket

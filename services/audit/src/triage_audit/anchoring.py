@@ -18,7 +18,7 @@ from triage_contracts.ids import new_id
 from triage_contracts.logs import get_logger
 
 from .checkpointer import Checkpointer, Outcome
-from .keys import SigningKey, load_public_keys, load_signing_key
+from .keys import trusted_keys
 from .settings import Settings
 from .sinks import Sink, parse_sinks
 from .verify import Trust
@@ -26,17 +26,6 @@ from .verify_log import read_trust
 
 log = get_logger("triage.audit.anchor")
 FINAL_BATCH_TIMEOUT_S = 15.0
-
-
-def trusted_keys(settings: Settings, create_dev_key: bool = False
-                 ) -> tuple[SigningKey | None, dict[str, Ed25519PublicKey]]:
-    """The signing key (if any) and every public key verify accepts (file I/O)."""
-    key = load_signing_key(settings.audit_checkpoint_key_file, settings.audit_checkpoint_key,
-                           settings.dev_key_dir(), create=create_dev_key)
-    public = load_public_keys(settings.audit_checkpoint_public_keys)
-    if key is not None:
-        public[key.key_id] = key.public
-    return key, public
 
 
 class Anchoring:

@@ -11,8 +11,7 @@ from typing import TextIO
 
 from triage_contracts.errors import TriageError
 
-from .anchoring import trusted_keys
-from .keys import write_key_pair
+from .keys import trusted_keys, write_key_pair
 from .queries import iter_events
 from .settings import Settings
 from .sinks import parse_sinks

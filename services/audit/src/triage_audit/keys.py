@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from pydantic import SecretStr
 from triage_contracts.errors import ErrorCode, PermanentError
 
+from .settings import Settings
+
 DEV_KEY_NAME = "audit-checkpoint-dev-key.pem"
 
 
@@ -149,3 +151,15 @@ def _public_from_pem(data: bytes, source: str) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise UnusableKey(f"{source}: checkpoint public keys must be Ed25519")
     return key
+
+
+def trusted_keys(settings: Settings, create_dev_key: bool = False
+                 ) -> tuple[SigningKey | None, dict[str, Ed25519PublicKey]]:
+    """The signing key (if any) and every public key verify accepts: the configured public
+    keys plus the signing key's own."""
+    key = load_signing_key(settings.audit_checkpoint_key_file, settings.audit_checkpoint_key,
+                           settings.dev_key_dir(), create=create_dev_key)
+    public = load_public_keys(settings.audit_checkpoint_public_keys)
+    if key is not None:
+        public[key.key_id] = key.public
+    return key, public

@@ -20,15 +20,12 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 
 SHARD = 10_000
@@ -82,7 +79,8 @@ class FileSink:
         except OSError as exc:
             raise TemporaryError(f"anchor sink {self.url}: {exc.strerror}") from exc
         finally:
-            temporary.unlink(missing_ok=True)
+            with suppress(OSError):  # already linked (or never made): nothing to clean
+                temporary.unlink(missing_ok=True)
 
     def get(self, name: str) -> bytes:
         try:
@@ -125,6 +123,10 @@ class S3Sink:
         self.bucket, self.prefix = bucket, prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.lock_mode, self.retain = lock_mode, timedelta(days=retain_days)
         self.url = f"s3://{bucket}/{self.prefix}" + (f" at {endpoint_url}" if endpoint_url else "")
+        # Imported here: file sinks and a verify without S3 need no AWS SDK (seconds saved).
+        import boto3
+        from botocore.config import Config
+
         # SDK retries off: the checkpointer's next tick is the retry (STYLE 7).
         config = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=15,
                         s3={"addressing_style": "path"} if endpoint_url else None)
@@ -167,6 +169,8 @@ class S3Sink:
 @contextmanager
 def _s3_errors(url: str, name: str) -> Iterator[None]:
     """The SDK's errors as ours: an existing name is NameTaken, anything else may pass."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         yield
     except ClientError as exc:

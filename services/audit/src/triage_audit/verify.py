@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from .anchor import Signed, signature_problem, statement_problem
@@ -114,9 +114,17 @@ def walk(rows: Iterable[AuditRow], statements: list[Statement] | None = None,
     return Walk(count, expected_prev, None)
 
 
+def has_checkpoints(session: Session) -> bool:
+    """A database from before anchoring (or a replica not yet migrated) has no checkpoint
+    table: verify still checks its chains and the sinks, and never creates the table."""
+    return inspect(session.connection()).has_table(AuditCheckpoint.__tablename__)
+
+
 def stored_statements(session: Session, team_id: str,
                       public_keys: dict[str, Ed25519PublicKey]) -> list[Statement]:
     """Every checkpoint the database holds for the team, with its signature checked."""
+    if not has_checkpoints(session):
+        return []
     rows = session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.team_id == team_id))
     return [_stored(row, team_id, public_keys) for row in rows]
 
@@ -172,7 +180,8 @@ def known_teams(bind: Bind, trust: Trust | None = None) -> list[str]:
     with temporary_on_outage("listing teams"), Session(bind) as session:
         teams = set(session.scalars(select(AuditHead.team_id)))
         teams |= set(session.scalars(select(AuditRow.team_id).distinct()))
-        teams |= set(session.scalars(select(AuditCheckpoint.team_id).distinct()))
+        if has_checkpoints(session):
+            teams |= set(session.scalars(select(AuditCheckpoint.team_id).distinct()))
     for latest in (trust.external if trust else []):
         teams |= set(latest.manifest.entries) if latest.manifest else set()
     return sorted(teams)

@@ -16,7 +16,7 @@ from .db import temporary_on_outage
 from .external import LatestBatch, latest_batch
 from .models import AuditCheckpoint
 from .sinks import Sink
-from .verify import Bind, Trust, VerifyReport, verify_all
+from .verify import Bind, Trust, VerifyReport, has_checkpoints, verify_all
 
 
 @dataclass
@@ -80,4 +80,6 @@ def anchor_status(latest: LatestBatch, stored_checkpoints: int,
 
 def _stored_checkpoints(bind: Bind) -> int:
     with temporary_on_outage("counting checkpoints"), Session(bind) as session:
+        if not has_checkpoints(session):
+            return 0
         return int(session.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0)
