@@ -31,6 +31,12 @@ from triage_contracts.bus import build_broker, jetstream
 from triage_contracts.messages import AuditEvent, AuditKind
 from triage_contracts.streams import provision
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "tamper_trials: the random tamper trials (about 20-40 s; in the default run)")
+
+
 POSTGRES_URL = os.environ.get(
     "AUDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
