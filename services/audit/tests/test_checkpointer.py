@@ -18,7 +18,7 @@ from triage_audit.models import AuditCheckpoint, AuditRow
 from triage_audit.queries import row_fields
 from triage_audit.sinks import FileSink
 from triage_audit.store import AuditStore
-from triage_audit.verify import verify_team
+from triage_audit.verify import Trust, verify_team
 from triage_audit.verify_log import LogReport, read_trust, verify_log
 from triage_contracts.messages import AuditEvent
 
@@ -199,3 +199,15 @@ def test_a_database_from_before_anchoring_still_verifies(
     report = check(store, sink, key)
     assert report.ok and report.teams[0].count == 2 and report.teams[0].checkpoints == 0
     assert not inspect(store.engine).has_table("audit_checkpoints")
+
+
+def test_without_any_sink_a_required_anchor_fails(
+    store: AuditStore, event_factory: Factory,
+) -> None:
+    """Production may start without AUDIT_ANCHOR_SINKS (the chart's defaults), but its
+    verify says the anchor is missing."""
+    append(store, event_factory, "T1", 1)
+    assert verify_log(store.engine, Trust()).ok
+    report = verify_log(store.engine, Trust(), None, require_anchor=True)
+    assert not report.ok and report.teams[0].ok
+    assert report.anchors[0].problem == "no anchor sink configured (an anchor is required)"

@@ -64,8 +64,7 @@ def test_production_generates_no_key_and_refuses_to_start_without_one(tmp_path: 
     assert not (tmp_path / DEV_KEY_NAME).exists()
     no_sinks = production.model_copy(update={"audit_anchor_sinks": "",
                                              "audit_checkpoint_key_file": tmp_path / "k.pem"})
-    with pytest.raises(ValueError, match="AUDIT_ANCHOR_SINKS"):
-        no_sinks.check_production_secrets()
+    no_sinks.check_production_secrets()  # starts, but verify fails its anchor check
     assert no_sinks.sink_spec() == ""  # no development default in production
 
 

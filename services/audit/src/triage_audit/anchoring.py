@@ -48,6 +48,11 @@ class Anchoring:
             log.warning("using a DEVELOPMENT audit checkpoint key, generated locally: not for "
                         "production (set AUDIT_CHECKPOINT_KEY_FILE)", key_id=key.key_id,
                         path=key.source)
+        if not self.sinks:
+            log.error("no anchor sink configured (AUDIT_ANCHOR_SINKS): no checkpoints are "
+                      "made, and rewriting, truncating or deleting the chain is not detectable",
+                      key_id=key.key_id)
+            return
         log.info("audit anchoring", key_id=key.key_id, sinks=[s.url for s in self.sinks])
         self.checkpointer = Checkpointer(self.engine, self.sinks, key, self.public_keys)
         self._task = asyncio.create_task(self._loop(), name="audit-checkpoints")
@@ -85,7 +90,8 @@ class Anchoring:
 
     async def run_once(self) -> Outcome | None:
         """One batch; failures are logged (the next trigger retries), never raised."""
-        assert self.checkpointer is not None
+        if self.checkpointer is None:
+            return None
         try:
             outcome = await asyncio.to_thread(self.checkpointer.run_batch)
         except TemporaryError as exc:

@@ -55,6 +55,9 @@ def verify_log(bind: Bind, trust: Trust, team_id: str | None = None,
                require_anchor: bool = False) -> LogReport:
     stored = _stored_checkpoints(bind)
     statuses = [anchor_status(item, stored, require_anchor) for item in trust.external]
+    if not statuses and require_anchor:
+        statuses = [AnchorStatus("AUDIT_ANCHOR_SINKS", ok=False,
+                                 problem="no anchor sink configured (an anchor is required)")]
     return LogReport(verify_all(bind, team_id, trust), statuses)
 
 
