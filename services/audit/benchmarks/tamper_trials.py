@@ -8,9 +8,12 @@ connection (re-reading the sink), and rolls back, so every trial starts from the
 Tampering that leaves a valid chain (truncate, recompute, delete a team) targets anchored
 events only: events after the last checkpoint are the documented exposure window.
 
-    uv run python services/audit/benchmarks/tamper_trials.py [--trials 1000] [--seed 7]
+    uv run python services/audit/benchmarks/tamper_trials.py [--trials 1000] [--seed 7] \
+        [--update-doc docs/security-audit.md]
 
-prints a markdown table per backend (docs/security-audit.md quotes it). PostgreSQL comes from
+prints a markdown table per backend; with --update-doc it also replaces the text between the
+document's `<!-- tamper-trials -->` and `<!-- /tamper-trials -->` markers, so the figures in
+docs/security-audit.md are this script's output. PostgreSQL comes from
 AUDIT_TEST_POSTGRES_URL or 127.0.0.1:5432/test; the schema made here is dropped afterwards.
 """
 
@@ -99,7 +102,7 @@ def _event(team: str, tag: str) -> AuditEvent:
 def run_trials(log: Log, backend: str, trials: int, seed: int) -> Tally:
     rng, tally = random.Random(seed), Tally(backend)
     started = time.perf_counter()
-    for number in range(trials):
+    for number in range(trials):  # every kind equally often, teams and targets at random
         kind, team = KINDS[number % len(KINDS)], rng.choice(TEAMS)
         with _rolled_back(log) as conn:
             what = TAMPER[kind](conn, team, rng)
@@ -156,8 +159,7 @@ def _edit_row(row: AuditRow, rng: random.Random) -> str:
 
 def edit(conn: Connection, team: str, rng: random.Random) -> str:
     with Session(conn) as session:
-        row = _rows(session, team, rng.randint(1, ANCHORED + WINDOW))[0]
-        what = _edit_row(row, rng)
+        what = _edit_row(_rows(session, team, rng.randint(1, ANCHORED + WINDOW))[0], rng)
         session.flush()
     return what
 
@@ -265,10 +267,21 @@ def postgres_schema() -> Iterator[str]:
         admin.dispose()
 
 
+def update_doc(path: Path, section: str) -> None:
+    start, end = "<!-- tamper-trials -->", "<!-- /tamper-trials -->"
+    text = path.read_text()
+    before, _, rest = text.partition(start)
+    _, found, after = rest.partition(end)
+    if not found:
+        raise SystemExit(f"{path}: no {start} … {end} markers")
+    path.write_text(f"{before}{start}\n{section}{end}{after}")
+
+
 def main() -> None:
-    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     args.add_argument("--trials", type=int, default=1000, help="per backend")
     args.add_argument("--seed", type=int, default=7)
+    args.add_argument("--update-doc", type=Path, help="write the figures into this document")
     options = args.parse_args()
     tallies = []
     with tempfile.TemporaryDirectory() as folder, postgres_schema() as pg_url:
@@ -276,9 +289,13 @@ def main() -> None:
             log = prepare(url, Path(folder) / backend)
             tallies.append(run_trials(log, backend, options.trials, options.seed))
             log.store.dispose()
-    print(markdown(tallies))
-    print(f"Seed {options.seed}; " + ", ".join(f"{t.backend} {t.seconds:.1f} s" for t in tallies)
-          + f"; missed: {sum(len(t.missed) for t in tallies)}.")
+    timing = ", ".join(f"{t.backend} {t.seconds:.1f} s" for t in tallies)
+    section = (markdown(tallies) + f"\n`tamper_trials.py --trials {options.trials} --seed "
+               f"{options.seed}`: {timing}; undetected: "
+               f"{sum(len(t.missed) for t in tallies)}.\n")
+    print(section)
+    if options.update_doc:
+        update_doc(options.update_doc, section)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def _summary(report: VerifyReport) -> str:
     anchor = report.anchor
     anchored = (f"anchored at seq {anchor['seq']} (batch {anchor['batch']}, {anchor['sink']})"
                 if anchor else "not anchored externally yet")
-    return f"{line} — intact; {anchored}; {report.checkpoints} stored checkpoints valid"
+    return f"{line} — intact; {anchored}; stored checkpoints: {report.checkpoints} valid"
 
 
 def _anchor_line(status: AnchorStatus) -> str:
