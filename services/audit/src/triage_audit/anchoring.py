@@ -26,9 +26,13 @@ from .verify_log import read_trust
 
 log = get_logger("triage.audit.anchor")
 FINAL_BATCH_TIMEOUT_S = 15.0
+RETRY_AFTER_FAILURE_S = 5.0
 
 
 class Anchoring:
+    """The service object of anchoring: keys and sinks (loaded at start), the batch loop,
+    and what the API's verify trusts."""
+
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings, self.engine = settings, engine
         self.sinks: list[Sink] = []
@@ -82,7 +86,9 @@ class Anchoring:
 
     async def _loop(self) -> None:
         while True:
-            await self.run_once()
+            if await self.run_once() is None:  # failed: no hot loop while a sink is down
+                await asyncio.sleep(min(self.settings.audit_checkpoint_interval_s,
+                                        RETRY_AFTER_FAILURE_S))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._due.wait(),
                                        self.settings.audit_checkpoint_interval_s)

@@ -147,11 +147,13 @@ def _stored(row: AuditCheckpoint, team_id: str,
 
 
 def external_statements(team_id: str, external: list[LatestBatch]) -> list[Statement]:
+    """The team's entry in the newest batch of each sink."""
     out = []
     for latest in external:
-        entry = latest.manifest.entries.get(team_id) if latest.manifest else None
-        if entry is not None:
-            where = f"the external checkpoint (batch {latest.manifest.batch}, {latest.sink})"  # type: ignore[union-attr]
+        manifest = latest.manifest
+        entry = manifest.entries.get(team_id) if manifest else None
+        if manifest is not None and entry is not None:
+            where = f"the external checkpoint (batch {manifest.batch}, {latest.sink})"
             out.append(Statement(entry.seq, entry.head_hash, where))
     return out
 
