@@ -138,9 +138,7 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         },
         "router": {},
         "orchestrator": {"GITHUB_REPOS": repos, "APPROVAL_PUBLIC_URL": url["approval"]},
-        # The development checkpoint key and file sink live beside the database.
-        "audit": {"DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/audit.db",
-                  "AUDIT_DATA_DIR": str(db_dir)},
+        "audit": {"DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/audit.db"},
         "approval": {
             "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/approval.db",
             "APPROVERS": env.get("APPROVERS")

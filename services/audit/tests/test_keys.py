@@ -7,10 +7,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
+from triage_audit.checkpointer import Checkpointer
 from triage_audit.keys import (
     DEV_KEY_NAME,
     UnusableKey,
@@ -22,6 +24,8 @@ from triage_audit.keys import (
     trusted_keys,
 )
 from triage_audit.settings import Settings
+from triage_audit.sinks import FileSink
+from triage_audit.store import AuditStore
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -116,3 +120,30 @@ def test_keygen_writes_a_key_pair_and_never_overwrites(cli: Cli, tmp_path: Path)
     again = cli("keygen", "--out", str(path))
     assert again.returncode == 2 and "exists" in again.stderr
     assert load_signing_key(path, None, None, False).key_id == key.key_id  # type: ignore[union-attr]
+
+
+def test_the_data_folder_is_beside_the_sqlite_database(tmp_path: Path) -> None:
+    beside = Settings(database_url=f"sqlite:///{tmp_path}/db/audit.db")
+    assert beside.data_dir() == tmp_path / "db" == beside.dev_key_dir()
+    assert beside.sink_spec() == f"file://{tmp_path}/db/anchors"
+    assert Settings(database_url="postgresql+psycopg://a@h/db").data_dir() == Path(".triage")
+    assert Settings(audit_data_dir=tmp_path / "x").data_dir() == tmp_path / "x"
+
+
+def test_verify_given_only_the_database_finds_the_development_anchor(
+    tmp_path: Path, cli: Cli, event_factory: Any,
+) -> None:
+    """`scripts/dev` keeps its SQLite database, development key and file sink in one folder:
+    an operator's `verify` with DATABASE_URL alone checks signatures and the sink."""
+    url = f"sqlite:///{tmp_path}/data/audit.db"
+    store = AuditStore.from_url(url)
+    store.create_schema()
+    store.append(event_factory())
+    key = load_signing_key(None, None, tmp_path / "data", create=True)
+    assert key is not None
+    Checkpointer(store.engine, [FileSink(tmp_path / "data" / "anchors")], key, {}).run_batch()
+    store.dispose()
+    proc = cli("verify", env={"DATABASE_URL": url})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "anchored at seq 1 (batch 1" in proc.stdout
+    assert "stored checkpoints: 1 valid" in proc.stdout

@@ -109,7 +109,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _overridden(settings: Settings, args: argparse.Namespace) -> Settings:
-    changes = {"audit_anchor_sinks": args.sinks,
+    changes = {"audit_anchor_sinks": args.sinks, "database_url": args.database_url,
                "audit_checkpoint_public_keys": args.public_keys}
     return settings.model_copy(update={k: v for k, v in changes.items() if v is not None})
 

@@ -4,6 +4,7 @@ outside its database (the checkpoint key, the write-once sinks, how often)."""
 from pathlib import Path
 
 from pydantic import Field, SecretStr
+from sqlalchemy.engine import make_url
 from triage_contracts.settings import ServiceSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./.triage/audit.db"
@@ -19,10 +20,9 @@ class Settings(ServiceSettings):
     audit_api_token: SecretStr | None = Field(
         default=None, description="When set, the query API requires 'Authorization: Bearer <token>'"
     )
-    audit_data_dir: Path = Field(
-        DEFAULT_DATA_DIR,
-        description="Development only: the generated checkpoint key and the default file sink",
-    )
+    audit_data_dir: Path | None = Field(
+        None, description="Development only: the generated checkpoint key and the default "
+        "file sink (default: the SQLite database's folder, else .triage)")
     audit_checkpoint_key_file: Path | None = Field(
         None, description="Ed25519 private key, PEM PKCS#8, that signs checkpoints")
     audit_checkpoint_key: SecretStr | None = Field(
@@ -43,15 +43,25 @@ class Settings(ServiceSettings):
         return (self.audit_checkpoint_key_file is not None
                 or self.audit_checkpoint_key is not None)
 
+    def data_dir(self) -> Path:
+        """The local data folder: as configured, else beside the SQLite database (so a
+        `verify` given only DATABASE_URL finds the development key and sink), else .triage."""
+        if self.audit_data_dir is not None:
+            return self.audit_data_dir
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).parent
+        return DEFAULT_DATA_DIR
+
     def sink_spec(self) -> str:
         """The sinks to use: configured ones, else in development a folder in the data dir."""
         if self.audit_anchor_sinks.strip() or self.is_production():
             return self.audit_anchor_sinks
-        return f"file://{self.audit_data_dir.resolve() / 'anchors'}"
+        return f"file://{self.data_dir().resolve() / 'anchors'}"
 
     def dev_key_dir(self) -> Path | None:
         """Where a development key is kept; None in production (never generated there)."""
-        return None if self.is_production() else self.audit_data_dir
+        return None if self.is_production() else self.data_dir()
 
     def check_production_secrets(self) -> None:
         super().check_production_secrets()
