@@ -162,7 +162,7 @@ def test_the_cli_reports_an_unreachable_or_empty_sink(
                env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
     assert proc.returncode == 1 and "FAILED: unreachable" in proc.stdout, proc.stdout
     empty = cli("verify", "--database-url", database_url, "--sinks", f"file://{tmp_path}/e")
-    assert empty.returncode == 0 and "no batch yet — ok" in empty.stdout
+    assert empty.returncode == 0 and "no batch yet in 1 sink(s) — ok" in empty.stdout
     assert "not anchored externally yet" in empty.stdout
     required = cli("verify", "--database-url", database_url, "--sinks", f"file://{tmp_path}/e",
                    "--require-anchor")

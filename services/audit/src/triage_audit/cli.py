@@ -53,8 +53,8 @@ def run_verify(store: AuditStore, settings: Settings, args: argparse.Namespace,
     report = verify_log(store.engine, trust, args.team, required)
     for team in report.teams:
         print(_summary(team), file=out)
-    for anchor in report.anchors:
-        print(_anchor_line(anchor), file=out)
+    for line in _anchor_lines(report.anchors):
+        print(line, file=out)
     if not report.teams:
         print(f"no audit chain found{f' for team {args.team}' if args.team else ''}", file=out)
         return 1 if args.team or not report.ok else 0
@@ -72,6 +72,16 @@ def _summary(report: VerifyReport) -> str:
     anchored = (f"anchored at seq {anchor['seq']} (batch {anchor['batch']}, {anchor['sink']})"
                 if anchor else "not anchored externally yet")
     return f"{line} — intact; {anchored}; stored checkpoints: {report.checkpoints} valid"
+
+
+def _anchor_lines(statuses: list[AnchorStatus]) -> list[str]:
+    """One line per sink that holds a batch or failed; empty sinks that are fine (nothing
+    anchored yet, none required) are summed up in one line."""
+    shown = [_anchor_line(s) for s in statuses if s.batch is not None or not s.ok]
+    empty = sum(1 for s in statuses if s.batch is None and s.ok)
+    if empty:
+        shown.append(f"anchor: no batch yet in {empty} sink(s) — ok until the first checkpoint")
+    return shown
 
 
 def _anchor_line(status: AnchorStatus) -> str:
