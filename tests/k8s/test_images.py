@@ -13,7 +13,8 @@ from chartkit import CHART
 from dockerfiles import DOCKER, ROOT, SERVICES, dockerfile, lock_closure, workspace_members
 
 # Each third-party SDK belongs to exactly one service image.
-SDK_HOME = {"slack-sdk": "ingress", "pygithub": "tools", "openai": "router", "kopf": "operator"}
+SDK_HOME = {"slack-sdk": "ingress", "pygithub": "tools", "openai": "router", "kopf": "operator",
+            "boto3": "audit"}
 DEV_ONLY = {"pytest", "kmock", "helm-sdkpy", "kubernetes-validate", "playwright", "mypy", "ruff"}
 CHART_UID = yaml.safe_load((CHART / "values.yaml").read_text())["podSecurityContext"]["runAsUser"]
 

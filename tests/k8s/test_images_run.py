@@ -18,6 +18,8 @@ import httpx
 import kmock
 import pytest
 from chartkit import NAMESPACE, kubeconfig_for
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from triage_contracts.testing.natsserver import free_port
 
 # Test stand-ins for what the referenced Secrets hold in a cluster.
@@ -26,6 +28,8 @@ SECRET_VALUES = {
     "token": "ghp_k8s_test", "api-key": "", "master-key": "k8s-test-vault-key",
     "signing-key": "k8s-test-approval-signing-key", "service-token": "k8s-test-service-token",
     "api-token": "k8s-test-audit-token",
+    "checkpoint-key": Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
     "audit-url": "postgresql+psycopg://audit@postgres/audit",
     "approval-url": "postgresql+psycopg://approval@postgres/approval",
 }

@@ -50,7 +50,7 @@ audit:
   module: triage_audit
   consumers:
     - {stream: AUDIT, consumer: audit}
-  egress: [nats, postgres]
+  egress: [nats, postgres, externalApis]  # externalApis: the S3 anchor sink
 approval:
   image: approval
   module: triage_approval

@@ -108,6 +108,9 @@ closed). */}}
 {{- $v := .root.Values -}}
 {{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "auditUrlKey" "path" "secrets.database") }}
 {{ include "triage.secretEnv" (dict "env" "AUDIT_API_TOKEN" "ref" $v.secrets.audit "key" "apiTokenKey" "path" "secrets.audit") }}
+{{ include "triage.secretEnv" (dict "env" "AUDIT_CHECKPOINT_KEY" "ref" $v.secrets.audit "key" "checkpointKeyKey" "path" "secrets.audit") }}
+- name: AUDIT_ANCHOR_SINKS
+  value: {{ $v.audit.anchorSinks | quote }}
 {{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 

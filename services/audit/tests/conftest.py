@@ -7,6 +7,7 @@ failure with a clear message, never a skip: CI has one and the chain must hold o
 """
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -30,6 +31,12 @@ from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
 from triage_contracts.messages import AuditEvent, AuditKind
 from triage_contracts.streams import provision
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "tamper_trials: the random tamper trials (about 20-40 s; in the default run)")
+
 
 POSTGRES_URL = os.environ.get(
     "AUDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -98,17 +105,20 @@ def event_factory() -> Callable[..., AuditEvent]:
     return make_event
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m triage_audit ...` as a real subprocess (its own interpreter and engine)."""
     return subprocess.run(
         [sys.executable, "-m", "triage_audit", *args], capture_output=True, text=True,
-        timeout=60, env={**os.environ, **(env or {})},
+        timeout=60, env={**os.environ, **(env or {})}, cwd=cwd,
     )
 
 
 @pytest.fixture
-def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    return run_cli
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """The CLI run in a fresh folder: its development defaults (`.triage/` for the
+    checkpoint key and the file sink) are the test's own, never the repository's."""
+    return functools.partial(run_cli, cwd=tmp_path_factory.mktemp("cli"))
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
@@ -137,8 +147,13 @@ async def running_audit(nats_url: str, database_url: str, **extra: Any) -> Async
 
 
 @pytest.fixture
-def audit_service() -> Callable[..., Any]:
-    return running_audit
+def audit_service(tmp_path: Path) -> Callable[..., Any]:
+    """Audit apps of this test share one data folder (development key, file sink), as
+    replicas of one deployment share one key and one sink."""
+    def start(nats_url: str, database_url: str, **extra: Any) -> Any:
+        extra.setdefault("audit_data_dir", tmp_path / "audit-data")
+        return running_audit(nats_url, database_url, **extra)
+    return start
 
 
 @pytest.fixture
@@ -154,3 +169,31 @@ async def publisher(nats_url: str) -> AsyncIterator[NatsBroker]:
 @pytest.fixture
 def emitter(publisher: NatsBroker) -> AuditEmitter:
     return AuditEmitter(publisher, "tools")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible HTTP server on loopback (moto's, with Object Lock)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """(endpoint, bucket): a fresh Object Lock bucket; credentials in the standard AWS
+    variables, as an operator would set them."""
+    import boto3
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "audit-test"),
+                        ("AWS_SECRET_ACCESS_KEY", "audit-test-secret"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    bucket = f"audit-anchors-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    return s3_server, bucket

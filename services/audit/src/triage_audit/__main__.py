@@ -1,4 +1,5 @@
-"""Entry point: no arguments serves the service; `verify` / `export` are auditor commands."""
+"""Entry point: no arguments serves the service; `verify`, `export` and `keygen` are
+auditor and operator commands."""
 
 import sys
 
@@ -10,7 +11,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     settings = Settings()
     if args.command is not None:
-        return run_command(args, settings.database_url)
+        return run_command(args, settings)
     # Imported here: the CLI commands need neither FastAPI nor faststream (seconds saved
     # on every `verify` run from cron or CI).
     from triage_contracts.runtime import run_service

@@ -1,4 +1,5 @@
-"""The auditors' HTTP API: teams, events, run timelines with cost, and live verification.
+"""The auditors' HTTP API: teams, events, run timelines with cost, and live verification
+(the chain, its stored checkpoints, and the newest batch of each external sink).
 
 Sync endpoints on purpose: FastAPI runs them in its thread pool, beside the sync store.
 A configured AUDIT_API_TOKEN is required as a Bearer token (compared in constant time).
@@ -13,7 +14,8 @@ from sqlalchemy import Engine
 from triage_contracts.errors import ErrorCode, PermanentError
 
 from . import queries
-from .verify import verify_team
+from .anchoring import Anchoring
+from .verify_log import verify_log
 
 Team = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RunPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -23,7 +25,12 @@ def _engine(request: Request) -> Engine:
     return request.app.state.store.engine  # type: ignore[no-any-return]
 
 
+def _anchoring(request: Request) -> Anchoring:
+    return request.app.state.anchoring  # type: ignore[no-any-return]
+
+
 EngineDep = Annotated[Engine, Depends(_engine)]
+AnchoringDep = Annotated[Anchoring, Depends(_anchoring)]
 
 
 def bearer_guard(token: SecretStr | None) -> Any:
@@ -55,12 +62,18 @@ def audit_router(token: SecretStr | None) -> APIRouter:
         next_after = found[-1]["seq"] if len(found) == limit else None
         return {"team_id": team, "events": found, "next_after_seq": next_after}
 
+    @router.get("/verify")
+    def verify_everything(engine: EngineDep, anchoring: AnchoringDep) -> dict[str, Any]:
+        """Every team, including teams deleted since the newest external batch."""
+        return verify_log(engine, anchoring.trust(), None, anchoring.require_anchor()).as_dict()
+
     @router.get("/{team}/verify")
-    def verify(engine: EngineDep, team: Team) -> dict[str, Any]:
-        report = verify_team(engine, team)
-        if report.head is None and report.count == 0 and report.ok:
+    def verify(engine: EngineDep, anchoring: AnchoringDep, team: Team) -> dict[str, Any]:
+        log_report = verify_log(engine, anchoring.trust(), team, anchoring.require_anchor())
+        if not log_report.teams:
             raise PermanentError(f"no audit chain for team {team}", ErrorCode.NOT_FOUND)
-        return report.as_dict()
+        anchors = [a.as_dict() for a in log_report.anchors]
+        return {**log_report.teams[0].as_dict(), "ok": log_report.ok, "anchors": anchors}
 
     @router.get("/{team}/runs/{run_id}")
     def run(engine: EngineDep, team: Team, run_id: RunPath) -> dict[str, Any]:

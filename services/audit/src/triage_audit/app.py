@@ -1,4 +1,5 @@
-"""build_app: the audit consumer and the query API in one FastAPI app (no I/O here)."""
+"""build_app: the audit consumer, the checkpointer and the query API in one FastAPI app
+(no I/O here: keys are loaded and the first checkpoint batch is made at start)."""
 
 import asyncio
 
@@ -9,6 +10,7 @@ from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
 
+from .anchoring import Anchoring
 from .api import audit_router
 from .handlers import register
 from .settings import Settings
@@ -19,12 +21,15 @@ def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
     broker = build_broker(settings.nats_url, "audit", metrics)
     store = AuditStore.from_url(settings.database_url)  # creates no connection yet
-    register(broker, store, settings.team_scope)
+    anchoring = Anchoring(settings, store.engine)
+    register(broker, store, anchoring, settings.team_scope, settings.audit_poison_max_deliver)
 
     async def on_start() -> None:
         await asyncio.to_thread(store.create_schema)
+        await anchoring.start()
 
     async def on_stop() -> None:
+        await anchoring.stop()  # a last batch: shrinks the window of unanchored events
         store.dispose()
 
     app = FastAPI(
@@ -33,6 +38,7 @@ def build_app(settings: Settings) -> FastAPI:
     )
     app.state.broker = broker
     app.state.store = store
+    app.state.anchoring = anchoring
     app.state.settings = settings
     app.include_router(health_router(broker, metrics))
     app.include_router(audit_router(settings.audit_api_token))

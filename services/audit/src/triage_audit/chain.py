@@ -8,6 +8,7 @@ UTF-8, timestamps as ISO-8601 UTC with microseconds, floats as Python's repr (wh
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,17 @@ HASHED_FIELDS = (
     "team_id", "seq", "message_id", "run_id", "service", "kind", "action", "actor",
     "outcome", "detail", "cost_usd", "created_at", "recorded_at",
 )
+
+
+@dataclass(frozen=True)
+class ChainError:
+    """Where verification first failed, and why (`reason` is a stable machine word)."""
+
+    seq: int
+    # chain: hash_mismatch | broken_link | gap | duplicate_seq | head_mismatch
+    # anchor: bad_signature | anchor_mismatch | truncated | team_deleted
+    reason: str
+    message: str
 
 
 def as_utc(value: datetime) -> datetime:

@@ -14,7 +14,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 
 # Execution option read by the SQLite `begin` hook: take the write lock at BEGIN.
@@ -60,14 +66,18 @@ def ensure_sqlite_folder(url: str | URL) -> None:
 
 @contextmanager
 def temporary_on_outage(what: str) -> Iterator[None]:
-    """Database down, locked, or a racing replica: the same work may succeed on a retry
-    (the AUDIT stream keeps the event until it is acked). Bad data is permanent."""
+    """Database down or locked (code upstream_unavailable), or a racing replica (code
+    conflict): the same work may succeed on a retry (the AUDIT stream keeps the event until
+    it is acked). Bad data is permanent. retry_policy.py retries outages without bound and
+    conflicts a bounded number of times (one that never clears is not a race)."""
     try:
         yield
     except DataError as exc:  # a value the schema cannot hold: retrying cannot help
         raise PermanentError(f"{what}: {_short(exc)}", ErrorCode.INVALID_MESSAGE) from exc
-    except (OperationalError, IntegrityError) as exc:
+    except (OperationalError, InterfaceError) as exc:
         raise TemporaryError(f"{what}: {_short(exc)}", ErrorCode.UPSTREAM_UNAVAILABLE) from exc
+    except IntegrityError as exc:
+        raise TemporaryError(f"{what}: {_short(exc)}", ErrorCode.CONFLICT) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise TemporaryError(f"{what}: {_short(exc)}") from exc

@@ -1,4 +1,5 @@
-"""The two tables of the audit log: the chained events and each team's chain head.
+"""The tables of the audit log: the chained events, each team's chain head, and copies of
+the signed checkpoints that anchor the chain outside the database.
 
 The head row is what concurrent writers serialise on (PostgreSQL locks it FOR UPDATE), and
 what `verify` compares the last row against, so truncating the chain's tail is detectable.
@@ -94,3 +95,19 @@ class AuditHead(Base):
     team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint, as also written to the sinks. Only a copy: the database's
+    users can delete these, never forge one (the document is signed outside)."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (UniqueConstraint("team_id", "seq", name="uq_audit_checkpoints_team_seq"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    batch: Mapped[int] = mapped_column(BigInteger)  # the external batch that carried it
+    digest: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    document: Mapped[str] = mapped_column(Text)  # the signed statement, canonical JSON
+

@@ -58,7 +58,7 @@ class AuditStore:
                     select(AuditRow).where(AuditRow.message_id == event.message_id))
                 if existing is not None:  # a redelivery: acknowledge, store nothing
                     return Appended(existing.team_id, existing.seq, existing.hash, True)
-                row = _new_row(event, head)
+                row = _hashable_row(event, head)
                 session.add(row)
                 head.seq, head.hash = row.seq, row.hash
                 return Appended(row.team_id, row.seq, row.hash, False)
@@ -89,6 +89,16 @@ def _insert_genesis(session: Session, team_id: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (insert(AuditHead).values(team_id=team_id, seq=0, hash=GENESIS)
             .on_conflict_do_nothing(index_elements=["team_id"]))
+
+
+def _hashable_row(event: AuditEvent, head: AuditHead) -> AuditRow:
+    """The new row; an event with no canonical form (NaN, a lone surrogate) can never be
+    hashed, so it is a PermanentError (dead-lettered) rather than retried forever."""
+    try:
+        return _new_row(event, head)
+    except ValueError as exc:  # UnicodeEncodeError is one too
+        raise PermanentError(f"audit event {event.message_id} has no canonical form: {exc}",
+                             ErrorCode.INVALID_MESSAGE) from exc
 
 
 def _new_row(event: AuditEvent, head: AuditHead) -> AuditRow:
