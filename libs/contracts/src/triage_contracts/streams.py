@@ -145,6 +145,9 @@ class Buckets:
                       description="Run state (optimistic CAS)")
     # Records of outbound writes already performed, keyed by run and step.
     IDEMPOTENCY = BucketSpec("triage-idempotency", ttl=30 * DAY)
+    # The context store: what the last run answered in each Slack thread (follow-ups).
+    THREADS = BucketSpec("triage-threads", ttl=30 * DAY,
+                         description="Per Slack thread: the last answer and its evidence")
 
     @classmethod
     def all(cls) -> list[BucketSpec]:

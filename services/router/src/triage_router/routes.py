@@ -1,6 +1,6 @@
 """The routes config: named routes, each an ordered list of model targets with prices.
 
-Callers name a route ("draft"), never a vendor; changing models or prices is a config edit.
+Callers name a route ("agent"), never a vendor; changing models or prices is a config edit.
 The file is validated strictly (extra="forbid") so a typo fails at start with the reason
 instead of silently routing somewhere unexpected.
 """
