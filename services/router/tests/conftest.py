@@ -2,7 +2,8 @@
 loopback port, the router app itself under uvicorn, and a test client on the real bus.
 
 The stand-in speaks the real /v1/chat/completions shapes (usage, tool_calls, error bodies)
-so the real openai SDK is exercised unchanged; it can be scripted to fail or be slow."""
+so the real openai SDK is exercised unchanged; it can be scripted to fail, be slow, ask for
+tools (with or without text, with malformed arguments) and stream its answers as SSE."""
 
 import asyncio
 import contextlib
@@ -16,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from nats.js.errors import NotFoundError
 from triage_contracts import subjects
 from triage_contracts.broker import build_broker
@@ -62,10 +63,39 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
+def _call(call_id: str | None, tool: str, arguments: str) -> dict[str, Any]:
+    call: dict[str, Any] = {"type": "function",
+                            "function": {"name": tool, "arguments": arguments}}
+    return call | ({"id": call_id} if call_id is not None else {})
+
+
+COMMENT_ARGS = {"repo": "demo-org/checkout-api", "issue_number": 42, "body": "Likely abc1234"}
+TEXT = "CI #57 broke checkout."
+# What the model answers in each mode: (content, tool calls as the API sends them).
+REPLIES: dict[str, tuple[str | None, list[dict[str, Any]]]] = {
+    "text": (TEXT, []),
+    "tool_calls": (TEXT, [_call("call_1", "github_comment_issue", json.dumps(COMMENT_ARGS))]),
+    # A text-less turn asking for two read tools, as the investigation loop sees them.
+    "tools_only": (None, [
+        _call("call_a", "github_recent_commits", '{"repo": "demo-org/checkout-api", "limit": 5}'),
+        _call("call_b", "prometheus_query",
+              '{"query": "sum(rate(http_requests_total{code=~\\"5..\\"}[5m]))"}'),
+    ]),
+    # Arguments that are not JSON (one without an id): not an error of the call.
+    "malformed": (None, [
+        _call(None, "github_search_issues", '{"repo": "demo-org/checkout-api", "query": '),
+        _call("call_w", "github_comment_issue", '{"repo": "demo-org/checkout-api", "issue'),
+    ]),
+}
+
+
 @dataclass
 class OpenAIStandIn:
     """Scripted answers: each request takes the next entry of `script`, else `mode`.
-    Modes: "text", "tool_calls", "500", "429", "400", "slow"."""
+    Modes: the REPLIES keys, "500", "429", "400", "slow" (text after `slow_s`), and "cut" (a
+    stream that breaks off half way). A request with `"stream": true` is answered as the API
+    streams: `data: {chunk}` events with `choices[0].delta` pieces, a usage chunk when
+    `stream_options.include_usage` is set, then `data: [DONE]`; `chunk_delay_s` apart."""
 
     mode: str = "text"
     script: list[str] = field(default_factory=list)
@@ -73,13 +103,14 @@ class OpenAIStandIn:
     auth: list[str] = field(default_factory=list)
     usage: tuple[int, int] = (1000, 200)
     slow_s: float = 3.0
+    chunk_delay_s: float = 0.0
     base_url: str = ""
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
-        async def completions(request: Request) -> JSONResponse:
+        async def completions(request: Request) -> Response:
             body = await request.json()
             self.requests.append(body)
             self.auth.append(request.headers.get("authorization", ""))
@@ -89,28 +120,70 @@ class OpenAIStandIn:
                 return JSONResponse({"error": {"message": message, "type": kind}}, status)
             if mode == "slow":
                 await asyncio.sleep(self.slow_s)
-            return JSONResponse(self._completion(body, with_tools=mode == "tool_calls"))
+            content, calls = REPLIES.get(mode, REPLIES["tool_calls" if mode == "cut" else "text"])
+            if body.get("stream"):
+                return StreamingResponse(self._events(body, content, calls, cut=mode == "cut"),
+                                         media_type="text/event-stream")
+            return JSONResponse(self._completion(body, content, calls))
 
         return app
 
-    def _completion(self, body: dict[str, Any], with_tools: bool) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": "CI #57 broke checkout.",
-                                   "refusal": None}
-        if with_tools:
-            args = {"repo": "demo-org/checkout-api", "issue_number": 42, "body": "Likely abc1234"}
-            message["tool_calls"] = [{
-                "id": "call_1", "type": "function",
-                "function": {"name": "github_comment_issue", "arguments": json.dumps(args)},
-            }]
-        prompt, completion = self.usage
+    def _completion(self, body: dict[str, Any], content: str | None,
+                    calls: list[dict[str, Any]]) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+        if calls:
+            message["tool_calls"] = calls
         return {
             "id": "chatcmpl-test", "object": "chat.completion", "created": 1_700_000_000,
             "model": body["model"], "system_fingerprint": "fp_test",
             "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "tool_calls" if with_tools else "stop"}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                      "total_tokens": prompt + completion},
+                         "finish_reason": "tool_calls" if calls else "stop"}],
+            "usage": self._usage(),
         }
+
+    def _usage(self) -> dict[str, int]:
+        prompt, completion = self.usage
+        return {"prompt_tokens": prompt, "completion_tokens": completion,
+                "total_tokens": prompt + completion}
+
+    async def _events(self, body: dict[str, Any], content: str | None,
+                      calls: list[dict[str, Any]], cut: bool) -> AsyncIterator[str]:
+        chunks = self._chunks(body, content, calls)
+        for number, chunk in enumerate(chunks):
+            if cut and number == len(chunks) // 2:
+                raise ConnectionAbortedError("stand-in cuts the stream")  # uvicorn drops it
+            yield f"data: {json.dumps(chunk)}\n\n"
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
+        yield "data: [DONE]\n\n"
+
+    def _chunks(self, body: dict[str, Any], content: str | None,
+                calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        deltas += [{"content": piece} for piece in _pieces(content or "", 8)]
+        for index, call in enumerate(calls):
+            # The id, type and name come first; the arguments follow in pieces.
+            first = {k: v for k, v in call.items() if k != "function"} | {
+                "index": index, "function": {"name": call["function"]["name"], "arguments": ""}}
+            deltas.append({"tool_calls": [first]})
+            deltas += [{"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+                       for piece in _pieces(call["function"]["arguments"], 7)]
+        with_usage = bool(body.get("stream_options", {}).get("include_usage"))
+        base = {"id": "chatcmpl-test", "object": "chat.completion.chunk",
+                "created": 1_700_000_000, "model": body["model"], "system_fingerprint": "fp_test"}
+        extra = {"usage": None} if with_usage else {}
+        chunks = [base | {"choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                       "finish_reason": None}]} | extra for delta in deltas]
+        chunks.append(base | {"choices": [{"index": 0, "delta": {}, "logprobs": None,
+                                           "finish_reason": "tool_calls" if calls else "stop"}]}
+                      | extra)
+        if with_usage:
+            chunks.append(base | {"choices": [], "usage": self._usage()})
+        return chunks
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
 
 
 @pytest.fixture
@@ -130,13 +203,20 @@ routes:
     - {provider: offline, model: offline-extractive-1}
   strict:
     - {provider: openai, model: gpt-test, price_per_1k_input: 0.5, price_per_1k_output: 1.5}
+  draft_stream:
+    - {provider: openai, model: gpt-test, max_tokens: 500, stream: true,
+       price_per_1k_input: 0.5, price_per_1k_output: 1.5}
+    - {provider: offline, model: offline-extractive-1}
+  strict_stream:
+    - {provider: openai, model: gpt-test, stream: true,
+       price_per_1k_input: 0.5, price_per_1k_output: 1.5}
 """
 
 
 @pytest.fixture
 def routes_file(tmp_path: Path) -> Path:
-    """Known prices (cost of a 1000/200-token call: 0.5 + 0.3 = $0.80) and an
-    openai-only route for the retry path."""
+    """Known prices (cost of a 1000/200-token call: 0.5 + 0.3 = $0.80), openai-only routes
+    for the retry path, and the same routes again with streamed answers."""
     path = tmp_path / "routes.yaml"
     path.write_text(ROUTES_YAML)
     return path

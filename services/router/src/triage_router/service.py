@@ -95,7 +95,8 @@ class ModelRouter:
         self.metrics.record_usage(call.route, target.provider, target.model, usage, seconds)
         result = ModelResult(
             team_id=call.team_id, run_id=call.run_id, step_id=call.step_id, route=call.route,
-            ok=True, content=completion.content, proposed_actions=completion.proposed_actions,
+            ok=True, content=completion.content, tool_calls=completion.tool_calls,
+            proposed_actions=completion.proposed_actions, finish_reason=completion.finish_reason,
             provider=target.provider, model=target.model, usage=usage,
         )
         await self._publish(call, result)
@@ -104,6 +105,8 @@ class ModelRouter:
             "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
             "cost_usd": usage.cost_usd, "latency_ms": round(seconds * 1000, 1),
             "fallbacks": routed.fallbacks, "attempts": [a.as_dict() for a in routed.attempts],
+            "finish_reason": completion.finish_reason,
+            "tool_calls": [c.name for c in completion.tool_calls],
             "proposed_actions": [a.tool for a in completion.proposed_actions],
             "warnings": completion.warnings,
         }
