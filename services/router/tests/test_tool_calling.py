@@ -121,7 +121,8 @@ async def test_a_streamed_answer_is_the_same_as_a_whole_one(
     start_router, standin, with_key
 ) -> None:
     standin.mode = "tool_calls"
-    async with start_router(**with_key) as router:
+    # Both in flight at once: a day that holds both worst cases.
+    async with start_router(**with_key, daily_budget_usd=50) as router:
         whole, streamed = loop_call("strict"), loop_call("strict_stream")
         for call in (whole, streamed):
             await router.send(call)
@@ -134,7 +135,7 @@ async def test_a_streamed_answer_is_the_same_as_a_whole_one(
     assert action.tool == "github.comment_issue" and action.arguments["issue_number"] == 42
 
 
-async def test_a_stream_cut_short_falls_back(
+async def test_a_stream_cut_short_falls_back_and_is_charged_as_lost(
     start_router, make_call, standin, with_key, expected_answer: str
 ) -> None:
     standin.mode = "cut"
@@ -143,11 +144,15 @@ async def test_a_stream_cut_short_falls_back(
         await router.send(call)
         result = await router.result(call)
         [audit] = await router.audit("T1", 1)
+        spent = await router.ledger("T1")
 
     assert result.ok and result.provider == "offline" and result.content == expected_answer
     lost, answered = audit.detail["attempts"]
     assert (lost["outcome"], answered["outcome"]) == ("unavailable", "ok")
     assert lost["error"].startswith("stream failed")
+    # The vendor may bill a request whose answer was lost: its worst case is charged.
+    assert lost["charged_usd"] > 0 and spent.spent == pytest.approx(lost["charged_usd"])
+    assert spent.holds == {}
 
 
 async def test_a_slow_stream_sends_in_progress_acks(
