@@ -143,6 +143,7 @@ async def test_unknown_route_is_answered_not_dropped(start_router, make_call) ->
         [audit] = await router.audit("T1", 1)
 
     assert result.ok is False and result.step_id == call.step_id
+    assert result.error_code == "unknown_route"
     assert result.error is not None and result.error.startswith("unknown route 'poetry'")
     assert "draft" in result.error  # tells the caller what exists
     assert audit.outcome == "unknown_route" and audit.detail["route"] == "poetry"

@@ -46,6 +46,8 @@ from .spend import CallSpend, slot_of
 
 log = get_logger("triage.router")
 SERVICE = "router"
+# Refusals decided before any model was called: their outcome is the result's error_code.
+_NO_MODEL_CALLED = frozenset({"unknown_route", "run_budget", "team_budget"})
 
 
 class ModelRouter:
@@ -145,10 +147,9 @@ class ModelRouter:
                       attempts: list[Attempt]) -> None:
         """Tell the run it gets no answer (and why) instead of leaving it waiting."""
         self.metrics.record_attempts(call.route, attempts)
-        budget = outcome in ("run_budget", "team_budget", "unknown_route")
         result = ModelResult(team_id=call.team_id, run_id=call.run_id, step_id=call.step_id,
                              route=call.route, ok=False, error=error,
-                             error_code=outcome if budget else None)
+                             error_code=outcome if outcome in _NO_MODEL_CALLED else None)
         detail = {**_call_facts(call), "error": error, "charged_unanswered_usd": spend.charged}
         if attempts:
             detail["attempts"] = _attempts(attempts)
