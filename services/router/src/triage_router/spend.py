@@ -8,6 +8,7 @@ that ends without an answer releases it. A crash leaves the hold in place; the n
 of the call charges it (`begin`), since the vendor may have billed it.
 """
 
+from triage_contracts.logs import get_logger
 from triage_contracts.messages import ModelCall
 
 from .budget import TeamBudget
@@ -16,6 +17,7 @@ from .fallback import Outcome
 from .ledger import EPSILON_USD
 from .routes import Target
 
+log = get_logger("triage.router.spend")
 
 class CallSpend:
     def __init__(self, call: ModelCall, budget: TeamBudget, attempt: str) -> None:
@@ -59,6 +61,10 @@ class CallSpend:
         return charge
 
     async def settle(self, cost: float) -> None:
+        if cost > self.held + EPSILON_USD:
+            # The bound in cost.py failed (a vendor billing past max_tokens?): the actual
+            # cost is recorded all the same, and the day may end above its limit.
+            log.error("a call cost more than its worst case", cost_usd=cost, held_usd=self.held)
         if self.held > 0 or cost > 0:
             await self.budget.settle(self.key, self.slot, self.attempt, cost)
         self.held = 0.0
