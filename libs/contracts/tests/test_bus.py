@@ -148,3 +148,18 @@ async def test_trace_context_travels_in_headers_across_hops(nats_url: str) -> No
     assert result_msg is not None and result_msg.headers and incoming
     trace_id = incoming[0].split("-")[1]
     assert result_msg.headers["traceparent"].split("-")[1] == trace_id
+
+
+async def test_router_consumer_keeps_its_ack_wait(nats_url: str) -> None:
+    """A BackOff list makes JetStream use BackOff[0] as AckWait: a model call longer than
+    that would be redelivered to another replica and paid twice."""
+    from triage_contracts.streams import Consumers, provision_consumer
+
+    broker = await started_broker(nats_url)
+    js = jetstream(broker)
+    for spec in (Consumers.ROUTER, Consumers.ROUTER.for_team("T1")):
+        await provision_consumer(js, spec)
+        info = await js.consumer_info(spec.stream, spec.durable)
+        assert info.config.ack_wait == spec.ack_wait == 120.0
+        await js.delete_consumer(spec.stream, spec.durable)  # WORK filters may not overlap
+    await broker.stop()

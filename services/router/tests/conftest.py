@@ -1,116 +1,29 @@
-"""Real parts for the router's tests: an OpenAI-compatible stand-in served by uvicorn on a
-loopback port, the router app itself under uvicorn, and a test client on the real bus.
-
-The stand-in speaks the real /v1/chat/completions shapes (usage, tool_calls, error bodies)
-so the real openai SDK is exercised unchanged; it can be scripted to fail or be slow."""
+"""Real parts for the router's tests: the OpenAI-compatible stand-in (`servers.py`) and the
+router app itself under uvicorn on loopback ports, and a test client on the real bus."""
 
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from nats.js.errors import NotFoundError
+from fastapi import FastAPI
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from triage_contracts import subjects
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream, publish
-from triage_contracts.ids import new_id
+from triage_contracts.ids import new_id, utcnow
 from triage_contracts.messages import AuditEvent, ModelCall, ModelResult
-from triage_contracts.testing.natsserver import free_port
 from triage_router.app import build_app
+from triage_router.ledger import DayLedger
 from triage_router.settings import Settings
 
+from .servers import OpenAIStandIn, serve
+
 TEST_KEY = "sk-test-0123456789abcdefghijklmnop"
-ERRORS = {
-    "500": (500, "server_error", "the upstream model crashed"),
-    "429": (429, "rate_limit_error", "rate limit reached for requests"),
-    "400": (400, "invalid_request_error", "Invalid schema for function"),
-}
-
-
-class _QuietServer(uvicorn.Server):
-    # In-process servers must not take over the test runner's signal handlers.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run `app` under real uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=1)
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # re-raise the start-up failure
-            raise RuntimeError("server stopped during start-up")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@dataclass
-class OpenAIStandIn:
-    """Scripted answers: each request takes the next entry of `script`, else `mode`.
-    Modes: "text", "tool_calls", "500", "429", "400", "slow"."""
-
-    mode: str = "text"
-    script: list[str] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    auth: list[str] = field(default_factory=list)
-    usage: tuple[int, int] = (1000, 200)
-    slow_s: float = 3.0
-    base_url: str = ""
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/v1/chat/completions")
-        async def completions(request: Request) -> JSONResponse:
-            body = await request.json()
-            self.requests.append(body)
-            self.auth.append(request.headers.get("authorization", ""))
-            mode = self.script.pop(0) if self.script else self.mode
-            if mode in ERRORS:
-                status, kind, message = ERRORS[mode]
-                return JSONResponse({"error": {"message": message, "type": kind}}, status)
-            if mode == "slow":
-                await asyncio.sleep(self.slow_s)
-            return JSONResponse(self._completion(body, with_tools=mode == "tool_calls"))
-
-        return app
-
-    def _completion(self, body: dict[str, Any], with_tools: bool) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": "CI #57 broke checkout.",
-                                   "refusal": None}
-        if with_tools:
-            args = {"repo": "demo-org/checkout-api", "issue_number": 42, "body": "Likely abc1234"}
-            message["tool_calls"] = [{
-                "id": "call_1", "type": "function",
-                "function": {"name": "github_comment_issue", "arguments": json.dumps(args)},
-            }]
-        prompt, completion = self.usage
-        return {
-            "id": "chatcmpl-test", "object": "chat.completion", "created": 1_700_000_000,
-            "model": body["model"], "system_fingerprint": "fp_test",
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "tool_calls" if with_tools else "stop"}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                      "total_tokens": prompt + completion},
-        }
 
 
 @pytest.fixture
@@ -130,13 +43,20 @@ routes:
     - {provider: offline, model: offline-extractive-1}
   strict:
     - {provider: openai, model: gpt-test, price_per_1k_input: 0.5, price_per_1k_output: 1.5}
+  draft_stream:
+    - {provider: openai, model: gpt-test, max_tokens: 500, stream: true,
+       price_per_1k_input: 0.5, price_per_1k_output: 1.5}
+    - {provider: offline, model: offline-extractive-1}
+  strict_stream:
+    - {provider: openai, model: gpt-test, stream: true,
+       price_per_1k_input: 0.5, price_per_1k_output: 1.5}
 """
 
 
 @pytest.fixture
 def routes_file(tmp_path: Path) -> Path:
-    """Known prices (cost of a 1000/200-token call: 0.5 + 0.3 = $0.80) and an
-    openai-only route for the retry path."""
+    """Known prices (cost of a 1000/200-token call: 0.5 + 0.3 = $0.80), openai-only routes
+    for the retry path, and the same routes again with streamed answers."""
     path = tmp_path / "routes.yaml"
     path.write_text(ROUTES_YAML)
     return path
@@ -151,8 +71,20 @@ class Harness:
         self.app = app
         self.js = jetstream(broker)
 
-    async def send(self, call: ModelCall) -> None:
-        await publish(self.broker, call, subjects.work("model", call.team_id, call.route))
+    async def send(self, call: ModelCall, msg_id: str | None = None) -> None:
+        """Publish a call (a new `msg_id` gets the same call past JetStream's dedupe)."""
+        await publish(self.broker, call, subjects.work("model", call.team_id, call.route),
+                      msg_id=msg_id)
+
+    async def settled(self, deliveries: int, within: float = 20.0) -> None:
+        """Wait until the router has acked `deliveries` messages and holds none."""
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            info = await self.js.consumer_info("WORK", "router")
+            if info.ack_floor.stream_seq >= deliveries and not info.num_ack_pending:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the router did not ack {deliveries} messages within {within}s")
 
     async def result(self, call: ModelCall, within: float = 15.0) -> ModelResult:
         subject = subjects.result(call.team_id, call.run_id)
@@ -181,6 +113,15 @@ class Harness:
     async def audit(self, team: str, count: int) -> list[AuditEvent]:
         raw = await self.collect("AUDIT", subjects.audit(team, "router"), count)
         return [AuditEvent.model_validate_json(r) for r in raw]
+
+    async def ledger(self, team: str) -> DayLedger:
+        """Today's budget ledger of `team` (spent and held), as the router stored it."""
+        kv = await self.js.key_value("triage-idempotency")
+        try:
+            entry = await kv.get(f"budget.{team}.{utcnow():%Y%m%d}")
+        except KeyNotFoundError:
+            return DayLedger()
+        return DayLedger.decode(entry.value)
 
     async def routes(self) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.url) as client:

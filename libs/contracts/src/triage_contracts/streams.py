@@ -115,8 +115,12 @@ class Consumers:
     ORCHESTRATOR_DECISIONS = ConsumerSpec(
         "orchestrator-decisions", "APPROVALS", f"{s.PREFIX}.approval.decision.>")
     TOOLS = ConsumerSpec("tools", "WORK", f"{s.PREFIX}.work.tool.>", ack_wait=60.0)
-    # Model calls can take minutes: handlers also send in-progress acks while waiting.
-    ROUTER = ConsumerSpec("router", "WORK", f"{s.PREFIX}.work.model.>", ack_wait=120.0)
+    # Model calls can take minutes: handlers also send in-progress acks while waiting. No
+    # BackOff: JetStream replaces AckWait with BackOff[0] when one is set (1 s here), and a
+    # second replica would then call (and pay) the model again while the first still waits.
+    # Failed calls are nak'ed with their own delay by the error middleware anyway.
+    ROUTER = ConsumerSpec("router", "WORK", f"{s.PREFIX}.work.model.>", ack_wait=120.0,
+                          backoff=[])
     NOTIFIER = ConsumerSpec("notifier", "WORK", f"{s.PREFIX}.work.notify.>")
     APPROVAL_REQUESTS = ConsumerSpec(
         "approval-requests", "APPROVALS", f"{s.PREFIX}.approval.request.>")

@@ -25,6 +25,8 @@ class Target(BaseModel):
     max_tokens: int | None = Field(None, gt=0)
     price_per_1k_input: float = Field(0.0, ge=0)
     price_per_1k_output: float = Field(0.0, ge=0)
+    # Ask for the answer as server-sent events (openai only; the result is the same).
+    stream: bool = False
 
     @property
     def key(self) -> str:
