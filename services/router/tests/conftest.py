@@ -3,7 +3,6 @@ router app itself under uvicorn on loopback ports, and a test client on the real
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from triage_router.app import build_app
 from triage_router.ledger import DayLedger
 from triage_router.settings import Settings
 
+from .conversations import model_call
 from .servers import OpenAIStandIn, serve
 
 TEST_KEY = "sk-test-0123456789abcdefghijklmnop"
@@ -37,16 +37,16 @@ async def standin() -> AsyncIterator[OpenAIStandIn]:
 ROUTES_YAML = """
 version: 1
 routes:
-  draft:
+  agent:
     - {provider: openai, model: gpt-test, max_tokens: 500,
        price_per_1k_input: 0.5, price_per_1k_output: 1.5}
-    - {provider: offline, model: offline-extractive-1}
+    - {provider: offline, model: offline-rules-1}
   strict:
     - {provider: openai, model: gpt-test, price_per_1k_input: 0.5, price_per_1k_output: 1.5}
-  draft_stream:
+  agent_stream:
     - {provider: openai, model: gpt-test, max_tokens: 500, stream: true,
        price_per_1k_input: 0.5, price_per_1k_output: 1.5}
-    - {provider: offline, model: offline-extractive-1}
+    - {provider: offline, model: offline-rules-1}
   strict_stream:
     - {provider: openai, model: gpt-test, stream: true,
        price_per_1k_input: 0.5, price_per_1k_output: 1.5}
@@ -160,74 +160,37 @@ def start_router(nats_url: str):  # type: ignore[no-untyped-def]
     return start
 
 
-EVIDENCE: list[dict[str, Any]] = [
-    {"source": "github.workflow_run", "title": "CI #57 failed",
-     "url": "https://github.com/demo-org/checkout-api/actions/runs/9001", "detail": "",
-     "attributes": {"conclusion": "failure", "head_sha": "abc1234def5678", "run_number": 57,
-                    "name": "CI"}},
-    {"source": "github.commit", "title": "Switch payment client to async retries",
-     "url": "https://github.com/demo-org/checkout-api/commit/abc1234def5678", "detail": "",
-     "attributes": {"sha": "abc1234def5678", "author": "dana", "date": "2024-05-01T09:00:00Z"}},
-    {"source": "github.commit", "title": "Bump docs",
-     "url": "https://github.com/demo-org/checkout-api/commit/0ff1ce0ff1ce", "detail": "",
-     "attributes": {"sha": "0ff1ce0ff1ce", "author": "lee", "date": "2024-05-01T10:00:00Z"}},
-    {"source": "prometheus.query", "title": "checkout-api 5xx ratio", "url": None,
-     "detail": "", "attributes": {"value": 0.071, "query": "sum(rate(...))",
-                                  "service": "checkout-api"}},
-    {"source": "github.issue", "title": "Checkout returns 502 for some card payments",
-     "url": "https://github.com/demo-org/checkout-api/issues/42",
-     "attributes": {"number": 42, "state": "open", "repo": "demo-org/checkout-api",
-                    "is_pull_request": False}},
-]
-
-COMMENT_TOOL = {
-    "name": "github.comment_issue", "description": "Comment on a GitHub issue",
-    "parameters": {"type": "object", "required": ["repo", "issue_number", "body"],
-                   "properties": {"repo": {"type": "string"},
-                                  "issue_number": {"type": "integer"},
-                                  "body": {"type": "string"}}},
-}
-
-
-def prompt(question: str, evidence: list[dict[str, Any]]) -> str:
-    """The orchestrator's exact user-message format."""
-    return f"<question>{question}</question>\n<evidence>\n{json.dumps(evidence)}\n</evidence>"
-
-
 @pytest.fixture
 def make_call():  # type: ignore[no-untyped-def]
-    def make(route: str = "draft", evidence: list[dict[str, Any]] | None = None,
-             question: str = "why is checkout-api failing?", tools: bool = True,
-             team: str = "T1", **extra: Any) -> ModelCall:
-        return ModelCall(
-            team_id=team, run_id=new_id("run"), step_id="draft", route=route,
-            messages=[{"role": "system", "content": "You are a careful triage engineer."},
-                      {"role": "user",
-                       "content": prompt(question, EVIDENCE if evidence is None else evidence)}],
-            tools=[COMMENT_TOOL] if tools else [], **extra,
-        )
+    """A first investigation turn (system + question), or with `answered=True` the last
+    turn of the demo incident (every tool output in, `tool_choice=none`: the offline rules
+    answer with `EXPECTED_ANSWER`)."""
+    def make(route: str = "agent", answered: bool = False, **extra: Any) -> ModelCall:
+        if answered:
+            return model_call(route=route, final=True, **extra)
+        return model_call(route=route, plan=[], **extra)
 
     return make
 
 
-@pytest.fixture
-def evidence() -> list[dict[str, Any]]:
-    """A fresh copy of the demo evidence, free to edit in a test."""
-    return json.loads(json.dumps(EVIDENCE))
-
-
 EXPECTED_ANSWER = """\
-*Triage:* why is checkout-api failing?
-• *CI:* <https://github.com/demo-org/checkout-api/actions/runs/9001|CI #57> failed on `abc1234`
-• *Suspect change:* <https://github.com/demo-org/checkout-api/commit/abc1234def5678|`abc1234`> \
-Switch payment client to async retries (dana)
-• *Metric:* checkout-api 5xx ratio is 7.1%
-• *Related:* <https://github.com/demo-org/checkout-api/issues/42|demo-org/checkout-api#42> \
-Checkout returns 502 for some card payments
-*Likely cause:* `abc1234` — the failures start with this commit. Consider reverting it."""
+• alert HighErrorRate for checkout-api: firing since 2024-05-01T09:10:00Z
+• CI has failed since run #57 on commit abc1234 \
+(https://github.com/demo-org/checkout-api/actions/runs/9001)
+• that commit: “Switch payment client to async retries” by dana \
+(https://github.com/demo-org/checkout-api/commit/abc1234def5678)
+• it came with PR #40 “Switch payment client to async retries” \
+(https://github.com/demo-org/checkout-api/pull/40)
+• failed job `test`, step `Run pytest` \
+(https://github.com/demo-org/checkout-api/actions/runs/9001/job/90012)
+• log: `E   TimeoutError: payment client retry budget exhausted`
+• 5xx ratio: 0.002 → 0.07 over 12h, jumped at 2024-05-01 09:00 UTC
+• #42 “Checkout returns 502 for some card payments” (open, bug, incident) \
+(https://github.com/demo-org/checkout-api/issues/42)
+_Offline rules (no model configured): the facts the tools returned, not a diagnosis._"""
 
 
 @pytest.fixture
 def expected_answer() -> str:
-    """The offline provider's answer for the demo evidence, byte for byte."""
+    """The offline rules' answer to the demo investigation, byte for byte."""
     return EXPECTED_ANSWER

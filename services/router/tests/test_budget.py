@@ -133,7 +133,7 @@ async def test_team_budget_holds_the_worst_case_and_refuses_what_does_not_fit(
 async def test_a_call_whose_worst_case_exceeds_its_cap_is_not_sent(
     start_router, make_call, standin, with_key, expected_answer: str
 ) -> None:
-    capped, refused, fits = (make_call(max_cost_usd=0.01),
+    capped, refused, fits = (make_call(answered=True, max_cost_usd=0.01),
                              make_call(route="strict", max_cost_usd=0.01),
                              make_call(route="strict", max_cost_usd=5.0))
     async with start_router(**with_key) as router:

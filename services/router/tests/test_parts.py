@@ -16,7 +16,7 @@ from triage_router.settings import DEFAULT_ROUTES_FILE, Settings
 
 def test_shipped_routes_fall_back_to_offline() -> None:
     routes = load_routes(DEFAULT_ROUTES_FILE)
-    for name in ("draft", "classify"):
+    for name in ("agent", "classify"):
         targets = routes.routes[name]
         assert [t.provider for t in targets] == ["openai", "offline"]
         assert targets[0].model == "gpt-4o-mini"
@@ -25,10 +25,10 @@ def test_shipped_routes_fall_back_to_offline() -> None:
 
 def test_bad_routes_file_fails_with_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "routes.yaml"
-    path.write_text("routes:\n  draft:\n    - {provider: offline, model: m, temperature: 2}\n")
-    with pytest.raises(RoutesFileError, match=r"draft\.0\.temperature: Extra inputs"):
+    path.write_text("routes:\n  agent:\n    - {provider: offline, model: m, temperature: 2}\n")
+    with pytest.raises(RoutesFileError, match=r"agent\.0\.temperature: Extra inputs"):
         load_routes(path)
-    path.write_text("routes:\n  draft:\n    - {provider: anthropic, model: m}\n")
+    path.write_text("routes:\n  agent:\n    - {provider: anthropic, model: m}\n")
     with pytest.raises(RoutesFileError, match="provider"):
         load_routes(path)
     with pytest.raises(RoutesFileError, match="cannot read"):

@@ -38,7 +38,7 @@ def loop_call(route: str, tool_choice: str = "auto") -> ModelCall:
 
 
 def route(streamed: bool, strict: bool = True) -> str:
-    return ("strict" if strict else "draft") + ("_stream" if streamed else "")
+    return ("strict" if strict else "agent") + ("_stream" if streamed else "")
 
 
 @pytest.mark.parametrize("streamed", STREAMED)
@@ -140,7 +140,7 @@ async def test_a_stream_cut_short_falls_back_and_is_charged_as_lost(
 ) -> None:
     standin.mode = "cut"
     async with start_router(**with_key) as router:
-        call = make_call(route="draft_stream")
+        call = make_call(route="agent_stream", answered=True)
         await router.send(call)
         result = await router.result(call)
         [audit] = await router.audit("T1", 1)

@@ -103,12 +103,18 @@ def parse_skill(text: str, where: str) -> Skill:
         raise ConfigError(f"invalid skill file {where}: {problems(exc)}") from exc
 
 
+def skill_files(folder: Path) -> list[Path]:
+    """`<name>/SKILL.md` (the convention), or `<name>.SKILL.md` side by side: the form a
+    Kubernetes ConfigMap mounts them in (its keys cannot hold a `/`)."""
+    return sorted([*folder.glob("*/SKILL.md"), *folder.glob("*.SKILL.md")])
+
+
 def load_skills(folder: Path, pins: str = "") -> list[Skill]:
-    """Every `*/SKILL.md` under `folder`, ordered by (priority, name), restricted to the
+    """Every skill file under `folder`, ordered by (priority, name), restricted to the
     pinned ones when `pins` is set; at least one fallback skill must remain."""
-    files = sorted(folder.glob("*/SKILL.md"))
+    files = skill_files(folder)
     if not files:
-        raise ConfigError(f"no skills (*/SKILL.md) in {folder}")
+        raise ConfigError(f"no skills (*/SKILL.md or *.SKILL.md) in {folder}")
     skills = [parse_skill(_read(path), str(path)) for path in files]
     names = [skill.name for skill in skills]
     if len(set(names)) != len(names):

@@ -5,6 +5,7 @@ this commit"), cites only links found in them, and says that rules wrote it and 
 not be checked. Plain Markdown-ish text: the orchestrator grounds and escapes it.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from . import facts
@@ -124,7 +125,8 @@ def _write(c: Conversation) -> list[str]:
     return [f"I could not prepare the comment on #{request[0]}: no repository is configured."]
 
 
-SECTIONS = {"incident": [_alerts, _ci, _metrics, _issues], "latency": [_metrics, _changes],
+Section = Callable[[Conversation], list[str]]
+SECTIONS: dict[str, list[Section]] = {"incident": [_alerts, _ci, _metrics, _issues], "latency": [_metrics, _changes],
             "changes": [_changes, _ci], "issues": [_issues], "alerts": [_alerts, _metrics],
             "overview": [_issues, _changes]}
 

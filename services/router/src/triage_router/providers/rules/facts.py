@@ -134,7 +134,8 @@ def alerts(outputs: list[Any]) -> list[dict[str, Any]]:
     found = []
     for alert in every(outputs, "alerts"):
         labels = alert.get("labels") or {}
-        status = alert.get("status") if isinstance(alert.get("status"), dict) else {}
+        raw_status = alert.get("status")
+        status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
         found.append({
             "name": labels.get("alertname", "alert"), "service": labels.get("service"),
             "severity": labels.get("severity"),

@@ -76,20 +76,21 @@ def _now(c: Conversation) -> datetime:
         return datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 
-def _error_ratio(service: str) -> str:
+def error_ratio(service: str) -> str:
     return (f'sum(rate(http_requests_total{{service="{service}",code=~"5.."}}[5m])) / '
             f'sum(rate(http_requests_total{{service="{service}"}}[5m]))')
 
 
 def _incident(c: Conversation) -> list[Call]:
-    repo, calls = c.repo, [("prometheus.alerts", {"state": "all"})]
+    repo = c.repo
+    calls: list[Call] = [("prometheus.alerts", {"state": "all"})]
     if repo is None:
         return calls
     service = c.service(repo) or repo
     calls += [("github.workflow_runs", {"repo": repo, "limit": 10}),
               ("github.recent_commits", {"repo": repo, "limit": 10}),
               ("github.list_issues", {"repo": repo, "state": "open", "limit": 10}),
-              ("prometheus.query_range", {"query": _error_ratio(service), "range": "12h",
+              ("prometheus.query_range", {"query": error_ratio(service), "range": "12h",
                                           "step": "10m"})]
     run = facts.first_failing_run(c.data("github.workflow_runs"))
     if run is not None:
@@ -100,7 +101,8 @@ def _incident(c: Conversation) -> list[Call]:
     if job is not None:
         calls.append(("github.job_log", {"repo": repo, "job_id": job["id"], "tail_lines": 40}))
     jobs_read = c.made("github.workflow_jobs")
-    if run is not None and jobs_read and (job is None or c.data("github.job_log")):
+    pulls_read = c.made("github.commit_pulls") or not run or not run.get("head_sha")
+    if run is not None and jobs_read and pulls_read and (job is None or c.data("github.job_log")):
         calls += _summary_comment(c, repo, run)
     return calls
 
