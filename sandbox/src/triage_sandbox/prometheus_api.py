@@ -1,14 +1,16 @@
-"""A Prometheus-shaped HTTP API serving the demo error ratios, for the sandbox and tests.
+"""A Prometheus-shaped HTTP API serving a world's metric series and alerts, for the
+sandbox and tests.
 
-It cannot evaluate PromQL. It answers in Prometheus's real JSON shapes so the tools
-service's httpx connector runs unchanged: it recognises `service="<name>"` in a query and
-serves that service's demo error ratio (from `demo_data`, so it agrees with the GitHub
-stand-in's story), names the series after the query's metric, and rejects what looks like
-a syntax error (unbalanced brackets) the way Prometheus does: 400 with `bad_data`.
+It cannot evaluate PromQL (`promql.py` says what it recognises: the metric an expression
+selects and its label matchers). It answers in Prometheus's real JSON shapes and error
+texts so the tools service's httpx connector runs unchanged: instant and range queries
+(`vector`, `matrix`, the 11,000-points limit), series and label discovery, and the
+alerting rules' alerts (`/api/v1/alerts`). An unknown metric is an empty result, as in
+Prometheus; what looks like a syntax error is 400 `bad_data`. "Now" is the world's time
+(`World.current()`: its anchor plus the time since it was loaded).
 """
 
 import re
-import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,66 +18,21 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from .demo_data import Demo, build_demo
+from .demo_data import build_demo
+from .promql import BadData, answering, go_exp, go_float, selector, selects
+from .world.model import Series, World
 
 MAX_POINTS = 11_000  # Prometheus's per-series resolution limit for range queries
-_SERVICE = re.compile(r'\bservice\s*=\s*"([^"]*)"')
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool",
-                       "and", "or", "unless", "offset", "inf", "nan"})
-_PAIRS = {"(": ")", "{": "}", "[": "]"}
-_NAMES = {"(": "parenthesis", "{": "brace", "[": "bracket"}
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(r"(?:(\d+)(ms|s|m|h|d|w|y))+")
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+FOREVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
-class BadData(ValueError):
-    """A query or parameter Prometheus itself would reject with `bad_data`."""
-
-
-def _syntax_error(query: str) -> str | None:
-    """Prometheus's own parse error for unbalanced brackets and quotes (1-based columns)."""
-    if not query.strip():
-        return "1:1: parse error: no expression found in input"
-    stack: list[tuple[str, int]] = []
-    bare = _STRING.sub(lambda m: " " * len(m.group()), query)
-    quote = bare.find('"')
-    if quote >= 0:
-        return f"1:{quote + 1}: parse error: unterminated quoted string"
-    for pos, char in enumerate(bare, start=1):
-        if char in _PAIRS:
-            stack.append((char, pos))
-        elif char in _PAIRS.values() and (not stack or _PAIRS[stack[-1][0]] != char):
-            if char == "}":
-                return f"1:{pos}: parse error: unexpected character: '}}'"
-            return f"1:{pos + 1}: parse error: unexpected right {_closing_name(char)} '{char}'"
-        elif char in _PAIRS.values():
-            stack.pop()
-    if stack and stack[-1][0] == "{":
-        return f"1:{len(query) + 1}: parse error: unexpected end of input inside braces"
-    if stack:
-        return f"1:{len(query) + 1}: parse error: unclosed left {_NAMES[stack[-1][0]]}"
-    return None
-
-
-def _closing_name(char: str) -> str:
-    return next(_NAMES[o] for o, c in _PAIRS.items() if c == char)
-
-
-def _metric_name(query: str) -> str | None:
-    """The first selector's metric name: identifiers outside labels, ranges and calls."""
-    bare = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", _STRING.sub(" ", query))
-    for match in _IDENT.finditer(bare):
-        name, rest = match.group(), bare[match.end():].lstrip()
-        before = bare[match.start() - 1] if match.start() else " "
-        if name.lower() in _KEYWORDS or rest.startswith("(") or before.isdigit():
-            continue
-        return name
-    return None
-
-
-def _parse_time(name: str, value: str | None, default: float) -> float:
+def _parse_time(name: str, value: str | None, default: float | None = None) -> float:
     if value is None or value == "":
+        if default is None:
+            raise BadData(f'invalid parameter "{name}": cannot parse "" to a valid timestamp')
         return default
     try:
         return float(value)
@@ -94,97 +51,149 @@ def _parse_step(value: str | None) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        match = re.fullmatch(r"(\d+)(ms|s|m|h|d|w|y)", value)
-        if not match:
+        if not _DURATION.fullmatch(value):
             raise BadData(f'invalid parameter "step": cannot parse "{value}" to a valid '
                           "duration") from None
-        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+        seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)",
+                                                                 value))
     if seconds <= 0:
-        raise BadData("zero or negative query resolution step widths are not accepted. "
-                      "Try a positive integer")
+        raise BadData('invalid parameter "step": zero or negative query resolution step '
+                      "widths are not accepted. Try a positive integer")
     return seconds
 
 
-def _series(demo: Demo, query: str) -> list[tuple[dict[str, str], str | None]]:
-    """(labels, service) of each series the query selects; service None = constant 1."""
-    error = _syntax_error(query)
-    if error:
-        raise BadData(f'invalid parameter "query": {error}')
-    name = _metric_name(query)
-    if name is None:
-        raise BadData('invalid parameter "query": 1:1: parse error: no metric selector found '
-                      "(the sandbox evaluates only selectors of the demo metrics)")
-    wanted = list(dict.fromkeys(_SERVICE.findall(query)))
-    services = [s for s in wanted if s in demo.repos] if wanted else list(demo.repos)
-    return [({"__name__": name, "service": s, "job": s},
-             None if name == "up" else s) for s in services]
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _value(demo: Demo, service: str | None, at: float) -> str:
-    if service is None:
-        return "1"
-    ratio = demo.error_ratio(service, datetime.fromtimestamp(at, UTC))
-    return format(ratio if ratio is not None else 0.0, "g")
+def _labels(s: Series) -> dict[str, str]:
+    return {"__name__": s.name, **s.labels}
 
 
-async def _params(request: Request) -> dict[str, str]:
-    """GET query parameters and POST url-encoded form fields, as Prometheus accepts both."""
-    params = dict(request.query_params)
+async def _params(request: Request) -> tuple[dict[str, str], list[str]]:
+    """Parameters from the query string and a POSTed form, as Prometheus accepts both;
+    and the repeated `match[]` values."""
+    pairs = list(parse_qsl(request.url.query))
     if request.method == "POST":
-        params.update(parse_qsl((await request.body()).decode()))
-    return params
+        pairs += parse_qsl((await request.body()).decode())
+    return dict(pairs), [v for k, v in pairs if k == "match[]"]
 
 
 def _bad(message: str) -> JSONResponse:
     return JSONResponse({"status": "error", "errorType": "bad_data", "error": message}, 400)
 
 
-def _ok(data: dict[str, Any]) -> JSONResponse:
+def _ok(data: Any) -> JSONResponse:
     return JSONResponse({"status": "success", "data": data})
 
 
-def build_prometheus_api(demo: Demo | None = None) -> FastAPI:
-    story = demo or build_demo()
+def _instant(world: World, params: dict[str, str]) -> dict[str, Any]:
+    at = _parse_time("time", params.get("time"), world.current().timestamp())
+    query = params.get("query", "")
+    if re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", query):
+        return {"resultType": "scalar", "result": [at, query.strip()]}
+    samples = [(s, s.value_at(_at(at))) for s in answering(world.series, query)]
+    return {"resultType": "vector", "result": [
+        {"metric": _labels(s), "value": [at, go_float(v)]} for s, v in samples
+        if v is not None]}
+
+
+def _range(world: World, params: dict[str, str]) -> dict[str, Any]:
+    start = _parse_time("start", params.get("start"))
+    end = _parse_time("end", params.get("end"))
+    if end < start:
+        raise BadData('invalid parameter "end": end timestamp must not be before start time')
+    step = _parse_step(params.get("step"))
+    if (end - start) / step > MAX_POINTS:
+        raise BadData("exceeded maximum resolution of 11,000 points per timeseries. "
+                      "Try decreasing the query resolution (?step=XX)")
+    stamps = [start + i * step for i in range(int((end - start) // step) + 1)]
+    result = []
+    for s in answering(world.series, params.get("query", "")):
+        values = [[t, go_float(v)] for t in stamps if (v := s.value_at(_at(t))) is not None]
+        if values:
+            result.append({"metric": _labels(s), "values": values})
+    return {"resultType": "matrix", "result": result}
+
+
+def _selected(world: World, params: dict[str, str], match: list[str],
+              required: bool) -> list[Series]:
+    if required and not match:
+        raise BadData("no match[] parameter provided")
+    window = FOREVER
+    if params.get("start") or params.get("end"):
+        window = (_at(_parse_time("start", params.get("start"), -62135596800.0)),
+                  _at(_parse_time("end", params.get("end"), 253402300799.0)))
+    selectors = [selector(m) for m in match]
+    return [s for s in world.series if s.present(*window)
+            and (not selectors or any(selects(found, s) for found in selectors))]
+
+
+def _alerts(world: World) -> list[dict[str, Any]]:
+    now = world.current()
+    out = []
+    for alert in world.alerts:
+        state = alert.state(now)
+        if state is None:
+            continue
+        value = alert.value
+        if value is None:
+            found = answering(world.series, alert.expr)
+            value = found[0].value_at(now) if found else None
+        out.append({"labels": dict(sorted(alert.all_labels.items())),
+                    "annotations": dict(sorted(alert.annotations.items())), "state": state,
+                    "activeAt": alert.active_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "value": go_exp(value if value is not None else 1.0)})
+    return out
+
+
+def build_prometheus_api(demo: World | None = None) -> FastAPI:
+    world = demo or build_demo()
     app = FastAPI(title="SANDBOX Prometheus HTTP API (not a real Prometheus)")
-    app.state.demo = story
+    app.state.demo = world
+
+    @app.exception_handler(BadData)
+    async def bad_data(_: Request, exc: BadData) -> JSONResponse:
+        return _bad(str(exc))
 
     @app.api_route("/api/v1/query", methods=["GET", "POST"])
     async def instant(request: Request) -> JSONResponse:
-        params = await _params(request)
-        try:
-            at = _parse_time("time", params.get("time"), time.time())
-            query = params.get("query", "")
-            if re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", query):
-                return _ok({"resultType": "scalar", "result": [at, query.strip()]})
-            series = _series(story, query)
-        except BadData as exc:
-            return _bad(str(exc))
-        result = [{"metric": labels, "value": [at, _value(story, svc, at)]}
-                  for labels, svc in series]
-        return _ok({"resultType": "vector", "result": result})
+        params, _ = await _params(request)
+        return _ok(_instant(world, params))
 
     @app.api_route("/api/v1/query_range", methods=["GET", "POST"])
     async def range_query(request: Request) -> JSONResponse:
-        params = await _params(request)
-        try:
-            start = _parse_time("start", params.get("start"), float("nan"))
-            end = _parse_time("end", params.get("end"), float("nan"))
-            if start != start or end != end:
-                raise BadData('invalid parameter "start": cannot parse "" to a valid timestamp')
-            step = _parse_step(params.get("step"))
-            if end < start:
-                raise BadData("end timestamp must not be before start time")
-            if (end - start) / step > MAX_POINTS:
-                raise BadData("exceeded maximum resolution of 11,000 points per timeseries. "
-                              "Try decreasing the query resolution (?step=XX)")
-            series = _series(story, params.get("query", ""))
-        except BadData as exc:
-            return _bad(str(exc))
-        stamps = [start + i * step for i in range(int((end - start) // step) + 1)]
-        result = [{"metric": labels, "values": [[t, _value(story, svc, t)] for t in stamps]}
-                  for labels, svc in series]
-        return _ok({"resultType": "matrix", "result": result})
+        params, _ = await _params(request)
+        return _ok(_range(world, params))
 
+    @app.api_route("/api/v1/series", methods=["GET", "POST"])
+    async def series(request: Request) -> JSONResponse:
+        params, match = await _params(request)
+        return _ok([_labels(s) for s in _selected(world, params, match, required=True)])
+
+    @app.api_route("/api/v1/labels", methods=["GET", "POST"])
+    async def labels(request: Request) -> JSONResponse:
+        params, match = await _params(request)
+        found = _selected(world, params, match, required=False)
+        return _ok(sorted({name for s in found for name in _labels(s)}))
+
+    @app.get("/api/v1/label/{name}/values")
+    async def label_values(name: str, request: Request) -> JSONResponse:
+        if not _LABEL.fullmatch(name):
+            raise BadData(f'invalid label name: "{name}"')
+        params, match = await _params(request)
+        found = _selected(world, params, match, required=False)
+        return _ok(sorted({v for s in found if (v := _labels(s).get(name)) is not None}))
+
+    @app.get("/api/v1/alerts")
+    async def alerts() -> JSONResponse:
+        return _ok({"alerts": _alerts(world)})
+
+    _static(app)
+    return app
+
+
+def _static(app: FastAPI) -> None:
     @app.get("/api/v1/status/buildinfo")
     async def buildinfo() -> JSONResponse:
         return _ok({"version": "2.42.0-sandbox", "revision": "sandbox", "branch": "sandbox",
@@ -198,5 +207,3 @@ def build_prometheus_api(demo: Demo | None = None) -> FastAPI:
     @app.get("/-/ready")
     async def ready() -> PlainTextResponse:
         return PlainTextResponse("Prometheus Server is Ready.\n")
-
-    return app
