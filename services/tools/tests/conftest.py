@@ -39,8 +39,9 @@ REPOS = ["demo-org/checkout-api", "demo-org/payments-api"]
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run `app` under real uvicorn in a thread; stopped through uvicorn's own exit flag."""
+def serve(app: Any) -> Iterator[str]:
+    """Run an ASGI `app` under real uvicorn in a thread; stopped through uvicorn's own exit
+    flag."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             access_log=False, lifespan="off")
