@@ -164,6 +164,17 @@ class Harness:
                 return events
             await asyncio.sleep(0.2)
 
+    async def acked(self, count: int, within: float = 10.0) -> None:
+        """Wait until the tools consumer has acknowledged `count` deliveries."""
+        js = jetstream(self.broker)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            info = await js.consumer_info("WORK", "tools")
+            if info.ack_floor.consumer_seq >= count and info.num_ack_pending == 0:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the tools consumer did not ack {count} deliveries")
+
     async def _drain(self, subject: str, stream: str, settle: float) -> list[bytes]:
         sub = await jetstream(self.broker).pull_subscribe(subject, stream=stream)
         data: list[bytes] = []
