@@ -18,20 +18,19 @@ WRITE = RateLimit(per_second=0.5, burst=3)
 
 
 class RepoAccess:
-    def __init__(self, repos: list[str], has_token: bool) -> None:
+    def __init__(self, repos: list[str]) -> None:
         self.allowed = list(repos)
         self._allowed = {r.lower() for r in repos}
-        self.has_token = has_token
 
     def check(self, repo: str) -> None:
         if repo.lower() not in self._allowed:
             raise ToolError(f"repo {repo!r} is not in GITHUB_REPOS: {self.allowed}",
                             ErrorCode.POLICY_DENIED)
 
-    def disabled(self, token_needed_for: str | None = None) -> str | None:
-        """Why a GitHub tool cannot run here; `token_needed_for` when it needs a token."""
+    def disabled(self) -> str | None:
+        """Why the GitHub tools cannot run here. A missing token is no reason: anonymous
+        access works where the server allows it (public repositories, GitHub stand-ins),
+        and GitHub's own 401 tells the model when it does not."""
         if not self.allowed:
             return "GITHUB_REPOS is empty: set the repositories the agent may read"
-        if token_needed_for and not self.has_token:
-            return f"GITHUB_TOKEN is unset ({token_needed_for})"
         return None

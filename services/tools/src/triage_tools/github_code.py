@@ -20,5 +20,4 @@ class CodeTools:
 
     def tools(self, timeout_s: float) -> list[Tool]:
         return [Tool.of("github.search_code", self.search_code, scopes=("contents:read",),
-                        timeout_s=timeout_s, rate=CODE_SEARCH,
-                        disabled=self.access.disabled("GitHub's code search needs a token"))]
+                        timeout_s=timeout_s, rate=CODE_SEARCH, disabled=self.access.disabled())]

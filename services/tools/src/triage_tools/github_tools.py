@@ -11,7 +11,7 @@ from .registry import Tool
 
 
 def github_tools(client: GitHubClient, repos: list[str], timeout_s: float) -> list[Tool]:
-    access = RepoAccess(repos, client.session.has_token)
+    access = RepoAccess(repos)
     return [*IssueTools(client.issues, access).tools(timeout_s),
             *CommitTools(client.commits, access).tools(timeout_s),
             *ActionTools(client.actions, access).tools(timeout_s),

@@ -32,10 +32,6 @@ class GitHubSession:
         self._token = token
         self.timeout_s = timeout_s
 
-    @property
-    def has_token(self) -> bool:
-        return self._token is not None
-
     def github(self, per_page: int = 30) -> Github:
         """A fresh client: PyGithub's requester is not meant to be shared by threads."""
         auth = Auth.Token(self._token.get_secret_value()) if self._token else None
