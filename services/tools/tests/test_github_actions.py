@@ -38,6 +38,13 @@ async def test_workflow_runs_filtered_by_branch_and_status(tools: Any, demo: Dem
     assert other.status == ToolStatus.NO_DATA and other.data == []
 
 
+async def test_workflow_runs_with_an_unknown_status_lists_the_statuses(tools: Any) -> None:
+    result = await tools.call("github.workflow_runs", {"repo": CHECKOUT, "status": "failed"})
+    assert result.status == ToolStatus.ERROR
+    assert "status: Input should be 'completed', 'failure', 'success', 'in_progress' or " \
+        "'queued' (got 'failed')" in result.error
+
+
 async def test_workflow_jobs_show_the_failed_step(tools: Any, demo: Demo) -> None:
     run = failed_run(demo)
     result = await tools.call("github.workflow_jobs", {"repo": CHECKOUT, "run_id": run.run_id})

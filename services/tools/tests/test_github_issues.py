@@ -50,6 +50,12 @@ async def test_list_issues_with_an_unknown_label_is_no_data(tools: Any) -> None:
     assert result.status == ToolStatus.NO_DATA and result.data == []
 
 
+async def test_list_issues_of_an_unknown_kind_lists_the_kinds(tools: Any) -> None:
+    result = await tools.call("github.list_issues", {"repo": CHECKOUT, "kind": "discussion"})
+    assert result.status == ToolStatus.ERROR
+    assert "kind: Input should be 'issue', 'pr' or 'all' (got 'discussion')" in result.error
+
+
 async def test_get_issue_with_its_latest_comments(tools: Any) -> None:
     result = await tools.call("github.get_issue", {"repo": CHECKOUT, "number": 40,
                                                    "comments": 1})

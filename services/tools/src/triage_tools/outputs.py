@@ -10,7 +10,8 @@ a prompt injection) and never reveals what it holds.
 
 from typing import Any
 
-from nats.js.errors import ObjectNotFoundError
+from nats import errors as nats_errors
+from nats.js import errors as js_errors
 from nats.js.object_store import ObjectStore
 from pydantic import BaseModel, ConfigDict
 from triage_contracts.bus import TRANSIENT_NATS_ERRORS
@@ -21,6 +22,11 @@ from triage_contracts.tools import OutputPageArgs
 from .errors import ToolError
 from .pages import Cut, Pager, handle_for, size
 from .registry import CallContext, RateLimit, Tool
+
+# Any failure of the store may heal (the stream is there: it is provisioned at start-up);
+# retried, then answered as an error on the last delivery, so a run never hangs on it.
+STORE_ERRORS: tuple[type[Exception], ...] = (*TRANSIENT_NATS_ERRORS, nats_errors.Error,
+                                             js_errors.Error)
 
 
 class StoredOutput(BaseModel):
@@ -53,16 +59,16 @@ class OutputStore:
             return stored
         try:
             await self._require().put(handle, output.model_dump_json().encode())
-        except TRANSIENT_NATS_ERRORS as exc:
+        except STORE_ERRORS as exc:
             raise TemporaryError(f"output store unavailable: {type(exc).__name__}") from exc
         return output
 
     async def load(self, handle: str) -> StoredOutput | None:
         try:
             found = await self._require().get(handle)
-        except ObjectNotFoundError:
+        except js_errors.ObjectNotFoundError:
             return None
-        except TRANSIENT_NATS_ERRORS as exc:
+        except STORE_ERRORS as exc:
             raise TemporaryError(f"output store unavailable: {type(exc).__name__}") from exc
         return StoredOutput.model_validate_json(found.data or b"{}")
 
