@@ -125,3 +125,15 @@ async def test_an_output_that_fits_is_not_stored(small: Harness) -> None:
     assert result.status == ToolStatus.SUCCESS and result.page is None
     store = await jetstream(small.broker).object_store(ObjectStores.OUTPUTS.name)
     assert (await store.status()).size == 0
+
+
+async def test_the_stored_output_is_redacted_too(small: Harness, github: Any) -> None:
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    for n in range(6):
+        github.post(COMMENTS, {"body": f"Attempt {n}: exported GITHUB_TOKEN={token}"})
+    result = await small.call("github.get_issue", {"repo": CHECKOUT, "number": 42})
+    assert result.status == ToolStatus.SUCCESS and result.page is not None, result.error
+    whole = await stored(small, result.page.handle)
+    assert len(whole.data["latest_comments"]) == 7
+    assert token not in whole.model_dump_json() and token not in result.model_dump_json()
+    assert "[REDACTED" in whole.model_dump_json()

@@ -73,13 +73,18 @@ class ToolService:
             args = self.registry.parse(tool, call.arguments)
             if tool.access is Access.WRITE:
                 return await self._write(call, tool, args, ctx)
-            status, data = await self.registry.invoke(tool, args, ctx)
-            if isinstance(data, Cut):  # output.page: already a page
-                return status, data.data, None, data.page
-            data, page = await self.pager.fit(ctx, tool, redact(data))
-            return status, data, None, page
+            return await self._read(tool, args, ctx)
         except ToolError as exc:
             return ToolStatus.ERROR, None, str(exc), None
+
+    async def _read(self, tool: Tool, args: Arguments, ctx: CallContext) -> Answer:
+        """Run a read; an output over the budget is answered cut (secrets redacted first:
+        the whole is stored)."""
+        status, data = await self.registry.invoke(tool, args, ctx)
+        if isinstance(data, Cut):  # output.page: already a page
+            return status, data.data, None, data.page
+        data, page = await self.pager.fit(ctx, tool, redact(data))
+        return status, data, None, page
 
     async def _write(self, call: ToolCall, tool: Tool, args: Arguments,
                      ctx: CallContext) -> Answer:
