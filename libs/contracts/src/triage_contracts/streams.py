@@ -1,4 +1,5 @@
-"""Stream, consumer and key-value definitions, provisioned idempotently at start-up.
+"""Stream, consumer, key-value and object store definitions, provisioned idempotently at
+start-up.
 
 Every service calls `provision(js)` before it consumes: creating what is missing and
 updating what drifted, so the definitions here are the single source of truth.
@@ -158,6 +159,24 @@ class Buckets:
         return [v for v in vars(cls).values() if isinstance(v, BucketSpec)]
 
 
+@dataclass(frozen=True)
+class ObjectStoreSpec:
+    name: str
+    ttl: float | None = None
+    description: str = ""
+
+
+class ObjectStores:
+    # Whole tool outputs that were cut to fit a prompt; `output.page` reads them back.
+    # They matter while a run can still page them: a run lasts minutes, a week is ample.
+    OUTPUTS = ObjectStoreSpec("triage-outputs", ttl=7 * DAY,
+                              description="Tool outputs cut to fit a prompt, kept whole")
+
+    @classmethod
+    def all(cls) -> list[ObjectStoreSpec]:
+        return [v for v in vars(cls).values() if isinstance(v, ObjectStoreSpec)]
+
+
 async def provision_streams(js: JetStreamContext, replicas: int = 1) -> None:
     for spec in STREAMS:
         config = spec.config(replicas)
@@ -192,6 +211,25 @@ async def provision_buckets(js: JetStreamContext, replicas: int = 1) -> None:
             await js.update_stream(info.config)
 
 
+async def provision_object_stores(js: JetStreamContext, replicas: int = 1) -> None:
+    for spec in ObjectStores.all():
+        try:
+            info = await js.stream_info(f"OBJ_{spec.name}")
+        except NotFoundError:
+            try:
+                await js.create_object_store(spec.name, api.ObjectStoreConfig(
+                    description=spec.description, ttl=spec.ttl, replicas=replicas,
+                    storage=api.StorageType.FILE))
+                continue
+            except BadRequestError:  # another replica created it meanwhile
+                info = await js.stream_info(f"OBJ_{spec.name}")
+        # An existing store keeps its objects; only a drifted age limit is updated.
+        wanted_age = spec.ttl or 0.0
+        if (info.config.max_age or 0.0) != wanted_age:
+            info.config.max_age = wanted_age
+            await js.update_stream(info.config)
+
+
 async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     """Create or update one durable consumer (add_consumer is idempotent for equal configs
     and updates mutable fields otherwise)."""
@@ -201,3 +239,4 @@ async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
 async def provision(js: JetStreamContext, replicas: int = 1) -> None:
     await provision_streams(js, replicas)
     await provision_buckets(js, replicas)
+    await provision_object_stores(js, replicas)
