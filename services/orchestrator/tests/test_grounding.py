@@ -10,15 +10,22 @@ from triage_orchestrator.slack_text import cap, escape, mrkdwn
 from .factories import NOW, REPO, call, model_result, tool_result
 from .flows import classified, of
 
-FETCHED = ('<tool_output tool="github.workflow_runs" call="x">{"data": [{"id": 9, '
-           '"head_sha": "abc1234def5678", "url": "https://gh.test/runs/9", "number": 42}]}'
-           "</tool_output>")
+FETCHED = ('<tool_output tool="github.workflow_runs" call="x" trust="untrusted">\n'
+           '{"status": "success", "data": [{"id": 9, "head_sha": "abc1234def5678", '
+           '"url": "https://gh.test/runs/9", "number": 42, "body": "see https://evil.example/b '
+           'and #31337 and cafe1234cafe"}]}\n</tool_output>')
 
 
 def index() -> Index:
     found = Index()
-    found.add_text(FETCHED)
+    found.add_output(FETCHED)
     return found
+
+
+def test_links_written_inside_fetched_text_are_not_evidence() -> None:
+    out = ground("see https://evil.example/b, #31337 and cafe1234cafe", index())
+    assert "evil.example" not in out.text and "#31337 _(unverified)_" in out.text
+    assert "cafe1234cafe _(unverified)_" in out.text
 
 
 def test_fetched_references_survive_and_invented_ones_are_marked() -> None:

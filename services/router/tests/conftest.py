@@ -175,18 +175,18 @@ def make_call():  # type: ignore[no-untyped-def]
 
 EXPECTED_ANSWER = """\
 • alert HighErrorRate for checkout-api: firing since 2024-05-01T09:10:00Z
-• CI has failed since run #57 on commit abc1234 \
-(https://github.com/demo-org/checkout-api/actions/runs/9001)
-• that commit: “Switch payment client to async retries” by dana \
-(https://github.com/demo-org/checkout-api/commit/abc1234def5678)
-• it came with PR #40 “Switch payment client to async retries” \
-(https://github.com/demo-org/checkout-api/pull/40)
-• failed job `test`, step `Run pytest` \
-(https://github.com/demo-org/checkout-api/actions/runs/9001/job/90012)
+• CI has failed since [run #57](https://github.com/demo-org/checkout-api/actions/runs/9001) \
+on commit abc1234
+• that commit: [Switch payment client to async retries]\
+(https://github.com/demo-org/checkout-api/commit/abc1234def5678) by dana
+• it came with [PR #40](https://github.com/demo-org/checkout-api/pull/40) \
+“Switch payment client to async retries”
+• failed job [test](https://github.com/demo-org/checkout-api/actions/runs/9001/job/90012), \
+step `Run pytest`
 • log: `E   TimeoutError: payment client retry budget exhausted`
-• 5xx ratio: 0.002 → 0.07 over 12h, jumped at 2024-05-01 09:00 UTC
-• #42 “Checkout returns 502 for some card payments” (open, bug, incident) \
-(https://github.com/demo-org/checkout-api/issues/42)
+• 5xx ratio of checkout-api: 0.2% → 7.0% over 12h, jumped at 2024-05-01 09:00 UTC
+• [#42](https://github.com/demo-org/checkout-api/issues/42) “Checkout returns 502 for some \
+card payments” (open, bug, incident)
 _Offline rules (no model configured): the facts the tools returned, not a diagnosis._"""
 
 

@@ -2,6 +2,7 @@
 what the tools returned, answers only from their outputs, and is deterministic."""
 
 import json
+import re
 
 from triage_contracts.messages import ChatMessage, ModelCall
 from triage_router.providers.offline import classify, complete_offline
@@ -53,7 +54,9 @@ def test_the_answer_cites_only_fetched_links_and_says_it_is_rules(expected_answe
                                    "returned, not a diagnosis._")
     call = model_call(final=True)
     fetched = " ".join(m.content for m in call.messages if m.role == "tool")
-    for url in [w.strip("()") for w in answer.content.split() if w.startswith("(http")]:
+    urls = re.findall(r"\]\((https?://[^)]+)\)", answer.content)
+    assert len(urls) == 5  # run, commit, pull request, job, issue
+    for url in urls:
         assert url in fetched.replace("\\/", "/"), url
 
 
@@ -69,6 +72,15 @@ def test_an_explicit_comment_request_is_a_write_call_or_an_honest_refusal() -> N
     [comment] = asked.tool_calls
     assert json.loads(comment.arguments) == {"repo": REPO, "issue_number": 42,
                                              "body": "Rolling back"}
+    # With the issue readable, it checks that the issue exists before queuing the write.
+    both = ["github.get_issue", "github.comment_issue"]
+    [read] = complete_offline(model_call(question, plan=[], tools=both)).tool_calls
+    assert (read.name, json.loads(read.arguments)["number"]) == ("github.get_issue", 42)
+    issue = {"number": 42, "title": "t", "url": "https://github.com/demo-org/checkout-api/issues/42"}
+    after = model_call(question, plan=[[("github.get_issue", json.loads(read.arguments), issue)]],
+                       tools=both)
+    [write] = complete_offline(after).tool_calls
+    assert write.name == "github.comment_issue"
     refused = complete_offline(model_call(question, plan=[], tools=["github.workflow_runs"]))
     assert refused.tool_calls == [] and "not enabled" in refused.content
     assert "nothing was written" in refused.content

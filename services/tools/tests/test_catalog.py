@@ -85,6 +85,19 @@ async def test_a_disabled_tool_called_anyway_says_what_to_set(start_tools: Any,
     assert result.error == "prometheus.query_range is disabled: PROMETHEUS_URL is unset"
 
 
+async def test_the_workspace_tool_list_narrows_the_catalogue(start_tools: Any,
+                                                              settings: Settings) -> None:
+    only = "github.workflow_runs,github.recent_commits"
+    body = await get_tools(Settings(github_repos=REPOS, enabled_tools=only))
+    assert {t["name"] for t in body["tools"]} == set(only.split(","))
+    narrowed = settings.model_copy(update={"enabled_tools": only.split(",")})
+    async with start_tools(narrowed) as tools:
+        result = await tools.call("github.comment_issue", {
+            "repo": "demo-org/checkout-api", "issue_number": 42, "body": "x"})
+    assert result.status == ToolStatus.ERROR and "unknown tool 'github.comment_issue'" in \
+        str(result.error)
+
+
 async def test_service_labels_default_to_the_repository_name() -> None:
     body = await get_tools(Settings(github_repos=REPOS,
                                     service_labels={"demo-org/payments-api": "payments"}))

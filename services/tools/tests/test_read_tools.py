@@ -146,6 +146,21 @@ async def test_every_call_is_audited_once_with_secrets_redacted(tools: Any) -> N
     assert len(await tools.all_results(call.run_id)) == 1  # answered once, too
 
 
+async def test_a_call_redelivered_after_its_answer_is_not_run_again(tools: Any,
+                                                                    github: Any) -> None:
+    call = tools.tool_call("github.recent_commits", {"repo": CHECKOUT, "limit": 2})
+    await tools.send(call)
+    first = await tools.result(call)
+    calls_before = len(github.get("/sandbox/calls"))
+    # As after a crash between publishing the result and acking the call.
+    await tools.send(call, msg_id="redelivered-after-the-answer")
+    await tools.acked(2)  # both deliveries consumed
+    assert len(github.get("/sandbox/calls")) == calls_before  # GitHub was not asked again
+    [again] = await tools.all_results(call.run_id)
+    assert again.data == first.data
+
+
+
 async def test_github_4xx_is_an_error_with_githubs_reason(start_tools: Any,
                                                           settings: Any) -> None:
     # Allowed here, but GitHub has no such repository.

@@ -150,6 +150,10 @@ class Buckets:
                       description="Run state (optimistic CAS)")
     # Records of outbound writes already performed, keyed by run and step.
     IDEMPOTENCY = BucketSpec("triage-idempotency", ttl=30 * DAY)
+    # Tool calls already answered, by run and step: a redelivered call re-sends its result
+    # instead of running again (a crash between publishing and acking).
+    TOOL_RESULTS = BucketSpec("triage-tool-results", ttl=DAY,
+                              description="Answered tool calls (result re-sent on redelivery)")
     # The context store: what the last run answered in each Slack thread (follow-ups).
     THREADS = BucketSpec("triage-threads", ttl=30 * DAY,
                          description="Per Slack thread: the last answer and its evidence")

@@ -8,8 +8,10 @@ anything else is removed (links) or visibly marked unverified (shas, numbers). A
 text is escaped (`slack_text`), so nothing the model wrote can ping or mask a link.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from triage_contracts.messages import Evidence
 
@@ -25,30 +27,58 @@ _TOKEN = re.compile(
     r"|(?<![\w&/])#(?P<number>\d{1,7})(?!\d)"
 )
 _FOUND_URL = re.compile(_URL)
-_FOUND_SHA = re.compile(r"(?<![0-9a-f])[0-9a-f]{7,40}(?![0-9a-f])")
-_FOUND_NUMBER = re.compile(
-    r'"(?:number|issue_number|pull_number|run_number)"\s*:\s*(\d+)'
-    r"|/(?:issues|pull|pulls)/(\d+)|#(\d+)")
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+_URL_NUMBER = re.compile(r"/(?:issues|pull|pulls)/(\d+)")
+URL_KEYS = frozenset({"url", "html_url", "generatorURL", "generator_url"})
+NUMBER_KEYS = frozenset({"number", "issue_number", "pull_number", "run_number"})
 _TRAILING = ".,;:!?)]}'\""
 
 
 @dataclass
 class Index:
+    """What the run fetched, as structure: links are the `url`-like fields of the objects
+    the tools returned (not any address written inside an issue body, a comment or a log,
+    which anyone controls); shas and numbers are the fields that name them."""
+
     urls: set[str] = field(default_factory=set)
     shas: set[str] = field(default_factory=set)
     numbers: set[int] = field(default_factory=set)
 
-    def add_text(self, text: str) -> None:
-        for url in _FOUND_URL.findall(text):
-            self.urls.add(normalise(url))
-        self.shas.update(sha.lower() for sha in _FOUND_SHA.findall(text))
-        for groups in _FOUND_NUMBER.findall(text):
-            self.numbers.update(int(n) for n in groups if n)
+    def add_output(self, tool_message: str) -> None:
+        """One `<tool_output>` message: its JSON body, walked."""
+        start, end = tool_message.find("\n"), tool_message.rfind("\n")
+        try:
+            body = json.loads(tool_message[start + 1:end])
+        except (json.JSONDecodeError, ValueError):
+            return
+        self.add_data(body.get("data") if isinstance(body, dict) else None)
+
+    def add_data(self, data: Any, depth: int = 0) -> None:
+        if depth > 8:
+            return
+        if isinstance(data, list):
+            for item in data:
+                self.add_data(item, depth + 1)
+        elif isinstance(data, dict):
+            for key, value in data.items():
+                self._add_field(str(key), value)
+                self.add_data(value, depth + 1)
+
+    def _add_field(self, key: str, value: Any) -> None:
+        if key in URL_KEYS and isinstance(value, str) and value.startswith("http"):
+            url = normalise(value)
+            self.urls.add(url)
+            self.numbers.update(int(n) for n in _URL_NUMBER.findall(url))
+        elif key.endswith("sha") and isinstance(value, str) and _SHA.fullmatch(value.lower()):
+            self.shas.add(value.lower())
+        elif key in NUMBER_KEYS and isinstance(value, int) and not isinstance(value, bool):
+            self.numbers.add(value)
 
     def add_evidence(self, evidence: list[Evidence]) -> None:
         for item in evidence:
-            self.add_text(" ".join([item.url or "", item.title, item.detail,
-                                    str(item.attributes)]))
+            if item.url:
+                self._add_field("url", item.url)
+            self.add_data(item.attributes)
 
     def knows_sha(self, sha: str) -> bool:
         sha = sha.lower()

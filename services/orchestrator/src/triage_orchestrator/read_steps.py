@@ -100,10 +100,8 @@ def enter_policy(state: RunState, step: Step, ctx: Ctx) -> bool:
     grounded = render.ground(state)
     state.reply_text = grounded.text
     if grounded.unverified:
-        shown = ", ".join(grounded.unverified[:5])
-        add_finding(state, ctx, Finding(code="grounding", severity="warning", message=(
-            f"{len(grounded.unverified)} reference(s) in the answer were not in what I "
-            f"fetched and are marked unverified or removed: {shown}")))
+        add_finding(state, ctx, Finding(code="grounding", severity="warning",
+                                        message=_unverified(grounded.unverified)))
     if len(outcome.actions) > 1:
         add_finding(state, ctx, Finding(
             code="invalid_action", severity="block",
@@ -112,6 +110,17 @@ def enter_policy(state: RunState, step: Step, ctx: Ctx) -> bool:
         first = outcome.actions[0]
         state.action = _plan(state, first.action, first.suspicious, ctx)
     return False
+
+
+def _unverified(refs: list[str]) -> str:
+    """What the reply says about references it could not verify; removed links are only
+    counted (repeating an address would put it back in the message)."""
+    links = [r for r in refs if r.startswith("http")]
+    others = [r for r in refs if not r.startswith("http")]
+    parts = [f"{len(links)} link(s) removed"] if links else []
+    if others:
+        parts.append("marked unverified: " + ", ".join(others[:6]))
+    return f"not in what I fetched, so {'; '.join(parts)}"
 
 
 def _plan(state: RunState, action: ProposedAction, suspicious: bool, ctx: Ctx) -> PlannedAction:

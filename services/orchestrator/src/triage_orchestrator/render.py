@@ -7,7 +7,7 @@ evidence; the answer itself was grounded and escaped by the policy step (`reply_
 
 from typing import Any
 
-from triage_contracts.messages import Evidence
+from triage_contracts.messages import Evidence, RequestKind
 from triage_contracts.redact import redact_text
 
 from . import grounding
@@ -17,6 +17,7 @@ from .state import RunState
 
 TEXT_LIMIT = 3900  # Slack advises message text under 4000 characters (truncates at 40k)
 SECTION_LIMIT = 2900
+QUOTE_LIMIT = 300
 NOTE_CODES = ("budget", "timeout", "unknown_repo", "grounding", "injection")
 __all__ = ["action_summary", "evidence_list", "ground", "partial_answer", "reply"]
 
@@ -50,7 +51,7 @@ def ground(state: RunState) -> grounding.Grounded:
     inv = state.investigation
     for message in inv.messages if inv else []:
         if message.role == "tool":
-            index.add_text(message.content)
+            index.add_output(message.content)
     index.add_evidence(state.evidence)
     if state.thread is not None:
         index.add_evidence(state.thread.evidence)
@@ -67,8 +68,17 @@ def _notes(state: RunState) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def _asked(state: RunState) -> list[str]:
+    """A slash command is invisible to the channel: its answer quotes what was asked."""
+    if state.request.request_kind is not RequestKind.COMMAND:
+        return []
+    question = escape(redact_text(" ".join(state.request.text.split())))
+    return [f"> <@{state.request.user_id}> asked: {cap(question, QUOTE_LIMIT)}"]
+
+
 def reply(state: RunState) -> tuple[str, list[dict[str, Any]]]:
-    parts = [state.reply_text or escape(redact_text(state.draft)) or _fallback(state)]
+    answer = state.reply_text or escape(redact_text(state.draft)) or _fallback(state)
+    parts = [*_asked(state), answer]
     line = outcome_line(state)
     if line:
         parts.append(line)
@@ -81,8 +91,8 @@ def reply(state: RunState) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _sections(parts: list[str]) -> list[str]:
-    """At most three sections (answer, outcome, notes), each within Slack's limit."""
-    return [part for part in parts if part][:3]
+    """At most four sections (question, answer, outcome, notes), each within Slack's limit."""
+    return [part for part in parts if part][:4]
 
 
 def _fallback(state: RunState) -> str:

@@ -11,6 +11,7 @@ from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
 from triage_contracts.streams import Buckets, ObjectStores
 
+from .answered import Answered
 from .api import api_router
 from .catalog import build_registry
 from .handlers import register
@@ -28,12 +29,14 @@ def build_app(settings: Settings) -> FastAPI:
     # A write attempt takes at most two tool timeouts; a claim older than that is abandoned.
     guard = WriteGuard(settings.approval_signing_key, stale_after_s=4 * settings.tool_timeout_s,
                        grant_max_age_s=settings.grant_max_age_s)
-    service = ToolService(registry, guard, pager, broker)
+    answered = Answered()
+    service = ToolService(registry, guard, pager, broker, answered)
     register(broker, service, settings.team_scope)
 
     async def on_start() -> None:
         js = jetstream(broker)
         guard.bind(await js.key_value(Buckets.IDEMPOTENCY.name))
+        answered.bind(await js.key_value(Buckets.TOOL_RESULTS.name))
         pager.store.bind(await js.object_store(ObjectStores.OUTPUTS.name))
 
     app = FastAPI(title="triage tools", lifespan=broker_lifespan(broker, settings, on_start))

@@ -23,8 +23,11 @@ def build_registry(settings: Settings, pager: OutputPager | None = None) -> Tool
                     if settings.alertmanager_url else None)
     pager = pager or OutputPager(settings.tool_output_chars)
     registry = ToolRegistry(budget_s=0.8 * Consumers.TOOLS.ack_wait)
+    enabled = set(settings.enabled_tools)
     for tool in [*github_tools(github, settings.github_repos, timeout),
                  *ObservabilityTools(prometheus, alertmanager).tools(timeout),
                  *pager.tools()]:
-        registry.add(tool)
+        # A tool the workspace did not enable does not exist for it ("unknown tool").
+        if not enabled or tool.name in enabled:
+            registry.add(tool)
     return registry

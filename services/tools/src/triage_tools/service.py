@@ -24,6 +24,7 @@ from triage_contracts.messages import AuditKind, OutputPage, ToolCall, ToolResul
 from triage_contracts.redact import redact, redact_text
 from triage_contracts.tools import Access, Arguments
 
+from .answered import Answered
 from .errors import ToolError
 from .outputs import OutputPager
 from .pages import Cut
@@ -37,8 +38,9 @@ Answer = tuple[ToolStatus, Any, str | None, OutputPage | None]
 
 class ToolService:
     def __init__(self, registry: ToolRegistry, guard: WriteGuard, pager: OutputPager,
-                 broker: NatsBroker) -> None:
+                 broker: NatsBroker, answered: Answered) -> None:
         self.registry = registry
+        self.answered = answered
         self.guard = guard
         self.pager = pager
         self.broker = broker
@@ -48,6 +50,11 @@ class ToolService:
         started = time.monotonic()
         with structlog.contextvars.bound_contextvars(
                 run_id=call.run_id, team_id=call.team_id, step_id=call.step_id, tool=call.tool):
+            before = await self.answered.get(call)
+            if before is not None:  # redelivered after its answer went out: re-send it
+                await self._publish(call, before)
+                log.info("tool call answered before; result re-sent, not run again")
+                return before
             try:
                 status, data, error, page = await self._execute(call)
             except TemporaryError as exc:
@@ -59,11 +66,15 @@ class ToolService:
                 team_id=call.team_id, run_id=call.run_id, step_id=call.step_id, tool=call.tool,
                 status=status, data=redact(data), error=redact_text(error) if error else None,
                 duration_ms=round((time.monotonic() - started) * 1000, 1), page=page)
-            await publish(self.broker, result, subjects.result(call.team_id, call.run_id),
-                          msg_id=f"{call.run_id}:{call.step_id}:result")
+            await self.answered.put(call, result)  # before publishing: see answered.py
+            await self._publish(call, result)
             await self._audit_call(call, result)
             log.info("tool call answered", status=status.value, ms=result.duration_ms)
             return result
+
+    async def _publish(self, call: ToolCall, result: ToolResult) -> None:
+        await publish(self.broker, result, subjects.result(call.team_id, call.run_id),
+                      msg_id=f"{call.run_id}:{call.step_id}:result")
 
     async def _execute(self, call: ToolCall) -> Answer:
         ctx = CallContext(call.team_id, call.run_id, call.step_id)

@@ -28,7 +28,16 @@ class Settings(ServiceSettings):
     tool_timeout_s: float = Field(20.0, gt=0)
     # A tool output whose JSON is longer is cut; the whole is kept for `output.page`.
     tool_output_chars: int = Field(12_000, ge=1_000, le=200_000)
+    # The workspace's tool allow-list (the Workspace resource's `tools`); empty: every tool.
+    enabled_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
     grant_max_age_s: float = Field(3600.0, gt=0, description="Oldest approval a write accepts")
+
+    @field_validator("enabled_tools", mode="before")
+    @classmethod
+    def _split_tools(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [t.strip() for t in value.split(",") if t.strip()]
+        return value
 
     @field_validator("github_repos", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ this commit"), cites only links found in them, and says that rules wrote it and 
 not be checked. Plain Markdown-ish text: the orchestrator grounds and escapes it.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,12 +13,17 @@ from . import facts
 from .plan import intents, write_request
 from .read import Conversation
 
+_SERVICE = re.compile(r'service="([^"]+)"')
 HONEST = "_Offline rules (no model configured): the facts the tools returned, not a diagnosis._"
 
 
 def _link(item: dict[str, Any], label: str) -> str:
+    """A Markdown link to the item's own URL (the orchestrator turns it into a Slack link
+    only because the URL was fetched)."""
     url = item.get("url")
-    return f"{label} ({url})" if isinstance(url, str) and url.startswith("http") else label
+    if not (isinstance(url, str) and url.startswith("http")):
+        return label
+    return f"[{label.replace('[', '(').replace(']', ')')}]({url})"
 
 
 def _first_line(value: Any, limit: int = 80) -> str:
@@ -38,19 +44,19 @@ def _ci(c: Conversation) -> list[str]:
     sha = str(first.get("head_sha") or "")[:7]
     commit = next((x for x in facts.every(c.data("github.recent_commits"), "commits")
                    if str(x.get("sha", "")).startswith(sha)), None) if sha else None
-    lines = [_link(first, f"CI has failed since run #{first.get('run_number', '?')} "
-                          f"on commit {sha}")]
+    lines = [f"CI has failed since {_link(first, f'run #{first.get("run_number", "?")}')} "
+             f"on commit {sha}"]
     if commit is not None:
-        lines.append(_link(commit, f"that commit: “{_first_line(commit.get('message'))}” by "
-                                   f"{commit.get('author', '?')}"))
+        lines.append(f"that commit: {_link(commit, _first_line(commit.get('message')))} by "
+                     f"{commit.get('author', '?')}")
     for pull in facts.every(c.data("github.commit_pulls"), "pulls", "pull_requests")[:1]:
-        lines.append(_link(pull, f"it came with PR #{pull.get('number')} "
-                                 f"“{_first_line(pull.get('title'))}”"))
+        lines.append(f"it came with {_link(pull, f'PR #{pull.get("number")}')} "
+                     f"“{_first_line(pull.get('title'))}”")
     job = facts.failed_job(c.data("github.workflow_jobs"))
     if job is not None:
         step = facts.failed_step(job)
-        lines.append(_link(job, f"failed job `{job.get('name')}`"
-                                + (f", step `{step}`" if step else "")))
+        lines.append(f"failed job {_link(job, str(job.get('name')))}"
+                     + (f", step `{step}`" if step else ""))
     tail = facts.log_tail(c.data("github.job_log"))
     if tail:
         lines.append("log: " + " / ".join(f"`{row[:160]}`" for row in tail))
@@ -70,43 +76,58 @@ def _metrics(c: Conversation) -> list[str]:
         jump = facts.jump([output.data])
         if level is None:
             continue
-        what = "p99 latency" if "duration" in str(output.arguments.get("query")) else "5xx ratio"
+        query = str(output.arguments.get("query"))
+        latency = "duration" in query
+        shown = [f"{v:.3g}s" if latency else f"{v:.1%}" for v in level]
         change = f", jumped at {jump.strftime('%Y-%m-%d %H:%M UTC')}" if jump else ""
-        lines.append(f"{what}: {level[0]:.3g} → {level[1]:.3g} over "
-                     f"{output.arguments.get('range', 'the range')}{change}")
+        service = _SERVICE.search(query)
+        of = f" of {service.group(1)}" if service else ""
+        lines.append(f"{'p99 latency' if latency else '5xx ratio'}{of}: {shown[0]} → "
+                     f"{shown[1]} over {output.arguments.get('range', 'the range')}{change}")
     return lines
 
 
 def _alerts(c: Conversation) -> list[str]:
     seen, lines = set(), []
     outputs = c.data("prometheus.alerts") + c.data("alertmanager.alerts")
-    for alert in facts.alerts(outputs):
+    service = c.service(c.repo) if c.repo else None
+    every = facts.alerts(outputs)
+    named = {a["name"] for a in every if str(a["name"]).lower() in c.question.lower()}
+    for alert in every:
         key = (alert["name"], alert["service"])
-        if key in seen:
-            continue
+        if key in seen or (service and alert["service"] not in (None, service)) \
+                or (named and alert["name"] not in named):
+            continue  # another service's alert, or not the one asked about
         seen.add(key)
         where = f" for {alert['service']}" if alert["service"] else ""
-        lines.append(_link(alert, f"alert {alert['name']}{where}: {alert['state'] or '?'} "
-                                  f"since {alert['since'] or '?'}"))
+        lines.append(f"alert {_link(alert, str(alert['name']))}{where}: "
+                     f"{alert['state'] or '?'} since {alert['since'] or '?'}")
     return lines or (["no alerts are firing"] if outputs else [])
 
 
-def _issues(c: Conversation, label: str = "issue") -> list[str]:
+def _related(c: Conversation) -> list[str]:
+    """For an incident: the open issues labelled as incidents, bugs or sev*."""
+    return _issues(c, related_only=True)
+
+
+def _issues(c: Conversation, related_only: bool = False) -> list[str]:
     found = facts.every(c.data("github.list_issues") + c.data("github.search_issues"),
                         "issues", "items")
-    unique = list({str(i.get("url") or i.get("number")): i for i in found}.values())
-    lines = [_link(i, f"#{i.get('number')} “{_first_line(i.get('title'))}” ({i.get('state')}"
-                      + (f", {', '.join(map(str, i['labels']))}" if i.get("labels") else "")
-                      + ")") for i in unique[:10]]
-    if not lines and c.data("github.list_issues"):
-        return [f"no matching {label}s"]
+    unique = [i for i in {str(i.get("url") or i.get("number")): i for i in found}.values()
+              if not (i.get("is_pull_request") or i.get("pull_request"))
+              and (not related_only or facts.is_incident(i))]
+    lines = [f"{_link(i, f'#{i.get("number")}')} “{_first_line(i.get('title'))}” "
+             f"({i.get('state')}" + (f", {', '.join(map(str, i['labels']))}"
+                                    if i.get("labels") else "") + ")" for i in unique[:10]]
+    if not lines and c.data("github.list_issues") and not related_only:
+        return ["no matching issues"]
     return lines
 
 
 def _changes(c: Conversation) -> list[str]:
     commits = facts.every(c.data("github.recent_commits"), "commits")
-    lines = [_link(x, f"`{str(x.get('sha', ''))[:7]}` “{_first_line(x.get('message'))}” by "
-                      f"{x.get('author', '?')}, {x.get('date', '?')}") for x in commits[:8]]
+    lines = [f"{_link(x, str(x.get('sha', ''))[:7])} “{_first_line(x.get('message'))}” by "
+             f"{x.get('author', '?')}, {x.get('date', '?')}" for x in commits[:8]]
     if not lines and c.data("github.recent_commits"):
         return ["no commits in that window"]
     return lines
@@ -122,20 +143,33 @@ def _write(c: Conversation) -> list[str]:
     if c.made("github.comment_issue"):
         return [f"I queued a comment on #{request[0]} (“{request[1][:200]}”): it awaits a "
                 "human approval and is written only once someone approves it."]
+    failed = next((o for o in c.outputs if o.tool == "github.get_issue" and o.status == "error"),
+                  None)
+    if failed is not None:
+        return [f"I could not read #{request[0]} ({failed.error[:160]}), so I did not queue "
+                "the comment."]
     return [f"I could not prepare the comment on #{request[0]}: no repository is configured."]
 
 
 Section = Callable[[Conversation], list[str]]
-SECTIONS: dict[str, list[Section]] = {"incident": [_alerts, _ci, _metrics, _issues], "latency": [_metrics, _changes],
-            "changes": [_changes, _ci], "issues": [_issues], "alerts": [_alerts, _metrics],
-            "overview": [_issues, _changes]}
+def _pulls(c: Conversation) -> list[str]:
+    """The pull requests that brought a suspect change (latency: the last commit before
+    the jump)."""
+    return [f"the last change before it came with {_link(p, f'PR #{p.get("number")}')} "
+            f"“{_first_line(p.get('title'))}”" + (f", merged {p['merged_at']}"
+                                                  if p.get("merged_at") else "")
+            for p in facts.every(c.data("github.commit_pulls"), "pulls")[:2]]
+
+
+SECTIONS: dict[str, list[Section]] = {
+    "incident": [_alerts, _ci, _metrics, _related], "latency": [_metrics, _pulls, _changes],
+    "changes": [_changes, _ci], "issues": [_issues], "alerts": [_alerts, _metrics],
+    "overview": [_issues, _changes]}
 
 
 def answer(c: Conversation) -> str:
-    if write_request(c.question):
-        body = _write(c)
-    else:
-        body = []
+    body = _write(c) if write_request(c.question) else []
+    if not body or "github.comment_issue" not in c.offered:
         for intent in intents(c.question):
             for section in SECTIONS[intent]:
                 body += [line for line in section(c) if line not in body]

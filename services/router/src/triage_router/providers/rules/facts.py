@@ -70,12 +70,16 @@ def log_tail(outputs: list[Any], lines: int = 3) -> list[str]:
 INCIDENT_LABELS = frozenset({"incident", "bug", "sev1", "sev2", "outage"})
 
 
+def is_incident(issue: dict[str, Any]) -> bool:
+    labels = {str(label).lower() for label in issue.get("labels") or []}
+    return bool(labels & INCIDENT_LABELS)
+
+
 def related_issue(outputs: list[Any]) -> dict[str, Any] | None:
     """The open issue (not a pull request) labelled as an incident or bug, if any."""
     for issue in every(outputs, "issues", "items"):
-        labels = {str(label).lower() for label in issue.get("labels") or []}
         is_pull = issue.get("is_pull_request") or issue.get("pull_request")
-        if issue.get("state") == "open" and not is_pull and labels & INCIDENT_LABELS \
+        if issue.get("state") == "open" and not is_pull and is_incident(issue) \
                 and isinstance(issue.get("number"), int):
             return issue
     return None

@@ -21,7 +21,7 @@ INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("incident", re.compile(r"\b(fail\w*|broken|red|errors?|5\d\d s?|down|outage)\b|why is",
                             re.I)),
     ("latency", re.compile(r"\b(latency|slow\w*|p9\d|regression)\b", re.I)),
-    ("changes", re.compile(r"what changed|\b(changes?|deploy\w*|merged|shipped|since|"
+    ("changes", re.compile(r"what changed|\b(changes?|deploy\w*|merged|shipped|"
                            r"yesterday|today|recent\w*)\b", re.I)),
     ("issues", re.compile(r"\b(sev ?\d|issues?|tickets?|bugs?)\b", re.I)),
 )
@@ -47,7 +47,7 @@ def write_request(question: str) -> tuple[int, str] | None:
 
 
 def next_calls(c: Conversation) -> list[Call]:
-    if write_request(c.question):
+    if write_request(c.question) and "github.comment_issue" in c.offered:
         return _write(c)
     planned: list[Call] = []
     for intent in intents(c.question):
@@ -59,14 +59,19 @@ def next_calls(c: Conversation) -> list[Call]:
 
 
 def _write(c: Conversation) -> list[Call]:
+    """Read the issue first (it must exist), then queue the comment for approval."""
     request = write_request(c.question)
     assert request is not None
     repo = facts.named_repo(c.question, c.repos) or c.repo
-    call = ("github.comment_issue", {"repo": repo, "issue_number": request[0],
-                                     "body": request[1]})
-    if repo is None or call[0] not in c.offered or c.made(call[0]):
+    if repo is None or "github.comment_issue" not in c.offered or c.made("github.comment_issue"):
         return []
-    return [call]
+    read = ("github.get_issue", {"repo": repo, "number": request[0], "comments": 0})
+    if read[0] in c.offered and not c.made(read[0]):
+        return [read]
+    if read[0] in c.offered and not c.data(read[0]):
+        return []  # the issue could not be read: say so rather than write to it
+    return [("github.comment_issue", {"repo": repo, "issue_number": request[0],
+                                      "body": request[1]})]
 
 
 def _now(c: Conversation) -> datetime:
@@ -83,6 +88,8 @@ def error_ratio(service: str) -> str:
 
 def _incident(c: Conversation) -> list[Call]:
     repo = c.repo
+    if repo is None and c.context.get("not_configured"):
+        return []  # about a repository this workspace does not serve: nothing to look at
     calls: list[Call] = [("prometheus.alerts", {"state": "all"})]
     if repo is None:
         return calls
@@ -125,19 +132,33 @@ def _summary_comment(c: Conversation, repo: str, run: dict[str, Any]) -> list[Ca
                                       "body": " ".join(lines)})]
 
 
+def p99(service: str | None) -> str:
+    return f'service:http_request_duration_seconds:p99{{service="{service}"}}'
+
+
 def _latency(c: Conversation) -> list[Call]:
-    repo = c.repo
-    if repo is None:
-        return []
-    query = f'service:http_request_duration_seconds:p99{{service="{c.service(repo)}"}}'
-    calls: list[Call] = [("prometheus.query_range", {"query": query, "range": "48h",
-                                                     "step": "30m"})]
-    jump = facts.jump(c.data("prometheus.query_range"), query)
+    """p99 of the named service (of every service when none is named); where it jumped,
+    the commits just before, then the pull request of the last one."""
+    calls: list[Call] = [("prometheus.query_range", {"query": p99(c.service(repo)),
+                                                     "range": "48h", "step": "30m"})
+                         for repo in ([c.repo] if c.repo else c.repos)]
+    for repo in [c.repo] if c.repo else c.repos:
+        calls += _after_jump(c, repo)
+    return calls
+
+
+def _after_jump(c: Conversation, repo: str) -> list[Call]:
+    outputs = [o.data for o in c.outputs if o.tool == "prometheus.query_range"
+               and o.arguments.get("query") == p99(c.service(repo))]
+    jump = facts.jump(outputs)
+    calls: list[Call] = []
     if jump is not None:
         since = (jump - timedelta(hours=3)).isoformat()
         calls.append(("github.recent_commits", {"repo": repo, "since": since,
                                                 "until": jump.isoformat(), "limit": 10}))
-        commit = facts.last_commit_before(c.data("github.recent_commits"), jump)
+        listed = [o.data for o in c.outputs if o.tool == "github.recent_commits"
+                  and o.arguments.get("repo") == repo]
+        commit = facts.last_commit_before(listed, jump)
         if commit is not None:
             calls.append(("github.commit_pulls", {"repo": repo, "sha": commit["sha"]}))
     return calls
@@ -155,6 +176,8 @@ def _changes(c: Conversation) -> list[Call]:
 def _issues(c: Conversation) -> list[Call]:
     sev = _SEV.search(c.question)
     labels = [f"sev{sev.group(1)}"] if sev else []
+    if re.search(r"\bbugs?\b", c.question, re.I):
+        labels.append("bug")
     state = "all" if re.search(r"\b(closed|all)\b", c.question, re.I) else "open"
     return [("github.list_issues", {"repo": repo, "state": state, "labels": labels,
                                     "limit": 20})
