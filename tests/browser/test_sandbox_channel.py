@@ -58,6 +58,8 @@ def thread_of(page: Page, text: str) -> Locator:
 
 
 def click_approve(page: Page, thread: Locator) -> None:
+    """Approve asks for confirmation first, as in Slack: the person confirms."""
+    page.once("dialog", lambda dialog: dialog.accept())
     thread.locator("button[data-action-id=approval_approve]").click()
 
 
@@ -79,7 +81,7 @@ def test_question_answer_and_approval_buttons(stack: Stack, page: Page,
     bad_sha = github(stack, "/repos/demo-org/checkout-api/commits")[0]["sha"][:7]
     failing = github(stack, "/repos/demo-org/checkout-api/actions/runs")["workflow_runs"][0]
     expect(thread).to_contain_text(bad_sha)
-    expect(thread).to_contain_text(f"CI #{failing['run_number']}")
+    expect(thread).to_contain_text(f"run #{failing['run_number']}")
     expect(thread).to_contain_text(f"{BROKEN_ERROR_RATIO:.1%}")
     expect(thread).to_contain_text("demo-org/checkout-api#42")
     page.screenshot(path=str(screenshots / "sandbox-channel-answer.png"))

@@ -2,7 +2,6 @@
 reply; bad input never enqueues anything nor takes a service down."""
 
 import asyncio
-import json
 import time
 
 import httpx
@@ -25,10 +24,10 @@ def run_state(stack: Stack, run_id: str) -> dict[str, object] | None:
 
 
 def test_orchestrator_killed_mid_run_resumes_with_one_reply(stack: Stack) -> None:
-    stack.kill("router")  # the run will wait at its draft step
+    stack.kill("router")  # the run will wait at its first model call (classify)
     payload = mention(stack, "what changed in payments-api recently?")
     run_id = stable_id("run-", SANDBOX_TEAM, payload["event_id"])
-    wait_for(lambda: "draft" in json.dumps(run_state(stack, run_id) or {}))
+    wait_for(lambda: "classify" in (run_state(stack, run_id) or {}).get("pending", {}))
 
     stack.kill("orchestrator")  # SIGKILL: no chance to clean up
     stack.spawn("orchestrator")

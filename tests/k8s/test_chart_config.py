@@ -13,7 +13,8 @@ from triage_audit.settings import Settings as AuditSettings
 from triage_ingress.settings import Settings as IngressSettings
 from triage_operator.settings import Settings as OperatorSettings
 from triage_orchestrator.settings import Settings as OrchestratorSettings
-from triage_orchestrator.spec import load_skills, load_workflow
+from triage_orchestrator.skills import load_skills
+from triage_orchestrator.spec import load_workflow
 from triage_router.routes import load_routes
 from triage_router.settings import Settings as RouterSettings
 from triage_tools.settings import Settings as ToolsSettings
@@ -33,16 +34,16 @@ ROUTER = ROOT / "services" / "router" / "src" / "triage_router"
 @pytest.mark.parametrize(("shipped", "copy"), [
     (ORCHESTRATOR / "workflow.yaml", CHART / "files" / "workflow.yaml"),
     (ROUTER / "routes.yaml", CHART / "files" / "routes.yaml"),
-    *[(skill, CHART / "files" / "skills" / skill.name)
-      for skill in sorted((ORCHESTRATOR / "skills").glob("*.yaml"))],
+    *[(skill, CHART / "files" / "skills" / f"{skill.parent.name}.SKILL.md")
+      for skill in sorted((ORCHESTRATOR / "skills").glob("*/SKILL.md"))],
 ])
 def test_chart_defaults_are_copies_of_what_the_services_ship(shipped: Path, copy: Path) -> None:
     assert copy.read_bytes() == shipped.read_bytes(), f"copy {shipped} to {copy}"
 
 
 def test_no_stale_skill_copies() -> None:
-    shipped = {p.name for p in (ORCHESTRATOR / "skills").glob("*.yaml")}
-    assert {p.name for p in (CHART / "files" / "skills").glob("*.yaml")} == shipped
+    shipped = {f"{p.parent.name}.SKILL.md" for p in (ORCHESTRATOR / "skills").glob("*/SKILL.md")}
+    assert {p.name for p in (CHART / "files" / "skills").iterdir()} == shipped
 
 
 def write_configmap(rendered: Any, name: str, folder: Path) -> Path:
@@ -56,12 +57,12 @@ async def test_configmaps_load_with_the_services_validators(render, tmp_path: Pa
     rendered = await render({})
     workflow = load_workflow(write_configmap(rendered, "triage-workflow", tmp_path / "wf")
                              / "workflow.yaml")
-    assert [step.id for step in workflow.steps][:3] == ["classify", "gather", "draft"]
+    assert [step.id for step in workflow.steps][:2] == ["classify", "investigate"]
     skills = load_skills(write_configmap(rendered, "triage-skills", tmp_path / "skills"))
-    assert {s.name for s in skills} == {"incident", "change-review", "general"}
+    assert {s.name for s in skills} == {"incident", "change-review", "issue-summary", "general"}
     routes = load_routes(write_configmap(rendered, "triage-routes", tmp_path / "routes")
                          / "routes.yaml")
-    assert {"draft", "classify"} <= set(routes.routes)
+    assert {"agent", "classify"} <= set(routes.routes)
 
 
 def checksum(rendered: Any, name: str = "triage-router") -> str:
@@ -70,18 +71,18 @@ def checksum(rendered: Any, name: str = "triage-router") -> str:
 
 
 async def test_values_override_workflow_routes_and_skills(render) -> None:
-    routes = ("version: 1\nroutes:\n  draft:\n"
-              "    - {provider: offline, model: offline-extractive-1}\n")
-    skill = (CHART / "files" / "skills" / "general.yaml").read_text().replace(
+    routes = ("version: 1\nroutes:\n  agent:\n"
+              "    - {provider: offline, model: offline-rules-1}\n")
+    skill = (CHART / "files" / "skills" / "general.SKILL.md").read_text().replace(
         "name: general", "name: runbook")
     config = load_values("defaults").get("config", {}) | {
         "environment": "production", "logLevel": "INFO", "logJson": True, "teamScope": "",
         "githubRepos": [], "modelRoutes": routes, "defaultSkills": False,
-        "skills": {"runbook.yaml": skill}}
+        "skills": {"runbook.SKILL.md": skill}}
     default = await render({})
     custom = await render({"config": config})
     assert custom.get("ConfigMap", "triage-routes")["data"]["routes.yaml"].strip() == routes.strip()
-    assert set(custom.get("ConfigMap", "triage-skills")["data"]) == {"runbook.yaml"}
+    assert set(custom.get("ConfigMap", "triage-skills")["data"]) == {"runbook.SKILL.md"}
     # Every workload carries one checksum of the rendered ConfigMaps: a config change rolls them.
     assert {checksum(custom, d["metadata"]["name"]) for d in custom.of_kind("Deployment")} == {
         checksum(custom)}

@@ -115,6 +115,26 @@ async def test_buckets_are_provisioned_once_and_limits_follow_the_spec(nats_url:
     await broker.stop()
 
 
+async def test_object_stores_are_provisioned_once_and_keep_their_objects(
+    nats_url: str
+) -> None:
+    from triage_contracts.streams import ObjectStores
+
+    broker = await started_broker(nats_url)
+    js = jetstream(broker)
+    store = await js.object_store(ObjectStores.OUTPUTS.name)
+    await store.put("out-1", b"whole output")
+    info = await js.stream_info(f"OBJ_{ObjectStores.OUTPUTS.name}")
+    assert info.config.max_age == ObjectStores.OUTPUTS.ttl
+    info.config.max_age = 3600.0  # an older deployment's limit
+    await js.update_stream(info.config)
+    await provision(js)  # a newer replica starts: objects kept, limit updated
+    assert (await store.get("out-1")).data == b"whole output"
+    info = await js.stream_info(f"OBJ_{ObjectStores.OUTPUTS.name}")
+    assert info.config.max_age == ObjectStores.OUTPUTS.ttl
+    await broker.stop()
+
+
 async def test_trace_context_travels_in_headers_across_hops(nats_url: str) -> None:
     """W3C trace context: a message published while handling another carries the same
     trace id in its `traceparent` header."""
@@ -148,3 +168,18 @@ async def test_trace_context_travels_in_headers_across_hops(nats_url: str) -> No
     assert result_msg is not None and result_msg.headers and incoming
     trace_id = incoming[0].split("-")[1]
     assert result_msg.headers["traceparent"].split("-")[1] == trace_id
+
+
+async def test_router_consumer_keeps_its_ack_wait(nats_url: str) -> None:
+    """A BackOff list makes JetStream use BackOff[0] as AckWait: a model call longer than
+    that would be redelivered to another replica and paid twice."""
+    from triage_contracts.streams import Consumers, provision_consumer
+
+    broker = await started_broker(nats_url)
+    js = jetstream(broker)
+    for spec in (Consumers.ROUTER, Consumers.ROUTER.for_team("T1")):
+        await provision_consumer(js, spec)
+        info = await js.consumer_info(spec.stream, spec.durable)
+        assert info.config.ack_wait == spec.ack_wait == 120.0
+        await js.delete_consumer(spec.stream, spec.durable)  # WORK filters may not overlap
+    await broker.stop()

@@ -126,11 +126,21 @@ def text_object(obj: Any, names: Mapping[str, str]) -> str:
 
 def button(element: JsonDict, block_id: str, names: Mapping[str, str]) -> str:
     style = element.get("style") if element.get("style") in ("primary", "danger") else ""
-    return (f'<button type="button" class="bk-button {style}" '
+    return (f'<button type="button" class="bk-button {style}"{_confirm(element)} '
             f'data-action-id="{_esc(str(element.get("action_id", "")))}" '
             f'data-block-id="{_esc(block_id)}" '
             f'data-value="{_esc(str(element.get("value", "")))}">'
             f'{text_object(element.get("text"), names)}</button>')
+
+
+def _confirm(element: JsonDict) -> str:
+    """Slack asks before sending a button that carries a `confirm` dialog: so does the page."""
+    confirm = element.get("confirm")
+    if not isinstance(confirm, dict):
+        return ""
+    title = str((confirm.get("title") or {}).get("text", ""))
+    text = str((confirm.get("text") or {}).get("text", ""))
+    return f' data-confirm="{_esc(f"{title} {text}".strip())}"'
 
 
 def _element(element: Any, block_id: str, names: Mapping[str, str]) -> str:

@@ -11,9 +11,15 @@ from pathlib import Path
 SERVICES = ("audit", "approval", "router", "tools", "orchestrator", "ingress")
 DEFAULT_PORTS = {
     "ingress": 8310, "approval": 8320, "audit": 8330, "orchestrator": 8340, "tools": 8350,
-    "router": 8360, "slack": 8370, "github": 8380, "prometheus": 8390,
+    "router": 8360, "slack": 8370, "github": 8380, "alertmanager": 8385, "prometheus": 8390,
+    "openai": 8395,
 }
 SANDBOX_REPOS = "demo-org/checkout-api,demo-org/payments-api"
+SANDBOX_SERVICES = "demo-org/checkout-api=checkout-api,demo-org/payments-api=payments-api"
+# The story the GitHub, Prometheus and Alertmanager stand-ins tell (SANDBOX_WORLD to change):
+# the demo incident plus its pull requests, sev1 issues, alerts and a prompt-injection issue.
+SANDBOX_WORLD = "oncall"
+WORLD_STANDINS = ("github", "prometheus", "alertmanager")
 SANDBOX_TEAM = "TSANDBOX"
 # Demo people of the sandbox workspace: a requester and two approvers.
 SANDBOX_APPROVERS = "U_APPROVER,U_LEAD"
@@ -59,6 +65,9 @@ class Plan:
     signing_secret: str = ""
     bot_token: str = ""
     service_token: str = ""
+    world: str = SANDBOX_WORLD
+    scripted_model: bool = False
+    model_token: str = ""
 
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)
@@ -66,7 +75,11 @@ class Plan:
     def describe(self) -> list[str]:
         lines = []
         for system, sandboxed in self.sandboxed.items():
-            lines.append(f"{system:<10} {'SANDBOX stand-in' if sandboxed else 'real (configured)'}")
+            where = "SANDBOX stand-in" if sandboxed else "real (configured)"
+            if system == "models" and sandboxed:
+                where = ("SANDBOX scripted model (OpenAI protocol)" if self.scripted_model
+                         else "offline rules agent (no OPENAI_API_KEY)")
+            lines.append(f"{system:<12} {where}")
         return lines
 
 
@@ -80,10 +93,17 @@ def make_plan(env: dict[str, str], data_dir: Path, fixed_ports: bool = True) -> 
         "slack": not (env.get("SLACK_BOT_TOKEN") and env.get("SLACK_SIGNING_SECRET")),
         "github": not env.get("GITHUB_TOKEN"),
         "prometheus": not env.get("PROMETHEUS_URL"),
+        # Never fake alerts beside a real Prometheus: without ALERTMANAGER_URL there is none.
+        "alertmanager": not env.get("ALERTMANAGER_URL") and not env.get("PROMETHEUS_URL"),
         "models": not env.get("OPENAI_API_KEY"),
     }
+    # SANDBOX_MODEL=scripted: the router's OpenAI provider talks to the scripted model
+    # stand-in (tests script it per case), so the real SDK path runs without a vendor.
+    scripted = env.get("SANDBOX_MODEL") == "scripted" and sandboxed["models"]
     ports = {name: pick_port(name, fixed_ports) for name in DEFAULT_PORTS}
-    plan = Plan(data_dir=data_dir, nats_url=env.get("NATS_URL") or None, sandboxed=sandboxed)
+    plan = Plan(data_dir=data_dir, nats_url=env.get("NATS_URL") or None, sandboxed=sandboxed,
+                world=env.get("SANDBOX_WORLD") or SANDBOX_WORLD, scripted_model=scripted)
+    plan.model_token = "sk-sandbox-" + secrets.token_hex(12)
     plan.signing_secret = _secret(env, "SLACK_SIGNING_SECRET", "sandbox-" + secrets.token_hex(16))
     plan.bot_token = _secret(env, "SLACK_BOT_TOKEN", "xoxb-sandbox-" + secrets.token_hex(8))
     plan.service_token = env.get("SERVICE_TOKEN") or secrets.token_hex(16)
@@ -94,11 +114,15 @@ def make_plan(env: dict[str, str], data_dir: Path, fixed_ports: bool = True) -> 
 
 def _standins(plan: Plan, ports: dict[str, int]) -> list[Process]:
     out = []
-    for name in ("slack", "github", "prometheus"):
-        if not plan.sandboxed[name]:
+    for name in ("slack", "github", "prometheus", "alertmanager", "openai"):
+        if not (plan.scripted_model if name == "openai" else plan.sandboxed[name]):
             continue
         argv = [sys.executable, "-m", "triage_sandbox.standins", name, "--port", str(ports[name])]
+        if name in WORLD_STANDINS:
+            argv += ["--world", plan.world]
         env: dict[str, str] = {}
+        if name == "openai":
+            argv += ["--token", plan.model_token]
         if name == "slack":
             argv += ["--token", plan.bot_token]
             # The sandbox channel page signs what it sends to ingress, exactly as Slack does.
@@ -121,6 +145,7 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         "PYTHONUNBUFFERED": "1",
     }
     repos = env.get("GITHUB_REPOS") or (SANDBOX_REPOS if plan.sandboxed["github"] else "")
+    labels = env.get("SERVICE_LABELS") or (SANDBOX_SERVICES if plan.sandboxed["github"] else "")
     specific: dict[str, dict[str, str]] = {
         "ingress": {
             "SLACK_SIGNING_SECRET": plan.signing_secret, "SLACK_BOT_TOKEN": plan.bot_token,
@@ -135,9 +160,14 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             "GITHUB_REPOS": repos,
             "PROMETHEUS_URL": url["prometheus"] if plan.sandboxed["prometheus"]
             else env["PROMETHEUS_URL"],
+            "ALERTMANAGER_URL": url["alertmanager"] if plan.sandboxed["alertmanager"]
+            else env.get("ALERTMANAGER_URL", ""),
+            "SERVICE_LABELS": labels,
         },
-        "router": {},
-        "orchestrator": {"GITHUB_REPOS": repos, "APPROVAL_PUBLIC_URL": url["approval"]},
+        "router": {"OPENAI_API_KEY": plan.model_token, "OPENAI_BASE_URL": f"{url['openai']}/v1"}
+        if plan.scripted_model else {},
+        "orchestrator": {"GITHUB_REPOS": repos, "APPROVAL_PUBLIC_URL": url["approval"],
+                         "SERVICE_LABELS": labels},
         "audit": {"DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/audit.db"},
         "approval": {
             "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/approval.db",

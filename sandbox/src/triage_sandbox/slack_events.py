@@ -48,6 +48,16 @@ def direct_message(team_id: str, channel: str, user: str, text: str, ts: str | N
     return _callback(team_id, event, event_id)
 
 
+def thread_reply(team_id: str, channel: str, user: str, text: str, thread_ts: str,
+                 ts: str | None = None, event_id: str | None = None) -> dict[str, object]:
+    """A plain message in a thread (no mention), as the `message.channels` event sends it."""
+    ts = ts or new_ts()
+    event: dict[str, object] = {
+        "type": "message", "channel_type": "channel", "user": user, "text": text, "ts": ts,
+        "thread_ts": thread_ts, "channel": channel, "event_ts": ts, "team": team_id}
+    return _callback(team_id, event, event_id)
+
+
 def _callback(team_id: str, event: dict[str, object], event_id: str | None) -> dict[str, object]:
     return {
         "token": "deprecated-verification-token", "team_id": team_id, "api_app_id": APP_ID,

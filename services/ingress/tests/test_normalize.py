@@ -42,3 +42,42 @@ def test_command_without_user_is_rejected_with_400() -> None:
     with pytest.raises(PermanentError) as err:
         from_command({"team_id": "T1", "channel_id": "C1", "text": "x"}, "d")
     assert status_of(err.value) == 400
+
+
+def _thread_message(text: str, ts: str = "2.000200", thread_ts: str | None = "1.000100",
+                    **extra: object) -> dict[str, object]:
+    event: dict[str, object] = {"type": "message", "channel_type": "channel", "user": "U1",
+                                "text": text, "ts": ts, "channel": "C1", **extra}
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return {"event_id": f"Ev-{ts}", "team_id": "T1",
+            "authorizations": [{"team_id": "T1", "user_id": "UBOT"}], "event": event}
+
+
+def test_a_reply_in_a_thread_is_a_possible_follow_up() -> None:
+    req = from_event_callback(_thread_message("and since when?"))
+    assert not isinstance(req, Ignored)
+    assert req.request_kind is RequestKind.THREAD_REPLY
+    assert (req.thread_ts, req.in_thread, req.text) == ("1.000100", True, "and since when?")
+
+
+@pytest.mark.parametrize("payload,why", [
+    # Mentions arrive as app_mention too: the message copy must not start a second run.
+    (_thread_message("<@UBOT> and since when?"), "unhandled"),
+    (_thread_message("not in a thread", thread_ts=None), "unhandled"),
+    # The thread's parent message itself (thread_ts == ts) is not a reply.
+    (_thread_message("parent", ts="1.000100"), "unhandled"),
+    (_thread_message("bot talk", bot_id="B1"), "bot"),
+])
+def test_other_channel_messages_are_ignored(payload: dict[str, object], why: str) -> None:
+    outcome = from_event_callback(payload)
+    assert isinstance(outcome, Ignored) and why in outcome.reason
+
+
+def test_a_mention_inside_a_thread_says_so() -> None:
+    payload = {"event_id": "Ev2", "team_id": "T1",
+               "authorizations": [{"team_id": "T1", "user_id": "UBOT"}],
+               "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> more?",
+                         "ts": "3.1", "thread_ts": "1.1", "channel": "C1"}}
+    req = from_event_callback(payload)
+    assert not isinstance(req, Ignored) and req.in_thread and req.thread_ts == "1.1"

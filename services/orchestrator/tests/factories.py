@@ -1,6 +1,7 @@
 """Builders shared by the orchestrator tests: requests, results, decisions and the shipped
 workflow and skills. Plain values; no fakes of any client."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,15 +13,18 @@ from triage_contracts.messages import (
     ModelResult,
     NotifyResult,
     ProposedAction,
+    RequestedToolCall,
     RequestKind,
     ToolResult,
     ToolStatus,
     TriageRequest,
     Usage,
 )
+from triage_orchestrator.commands import PublishModelCall, PublishToolCall
 from triage_orchestrator.settings import PACKAGE_DIR
-from triage_orchestrator.spec import Skill, WorkflowSpec, load_skills, load_workflow
-from triage_orchestrator.state import RunConfig
+from triage_orchestrator.skills import Skill, load_skills
+from triage_orchestrator.spec import WorkflowSpec, load_workflow
+from triage_orchestrator.state import RunConfig, RunState
 
 TEAM = "T1"
 REPO = "demo-org/checkout-api"
@@ -86,15 +90,33 @@ COMMENT = ProposedAction(
     arguments={"repo": REPO, "issue_number": 42, "body": "CI #57 fails since abc1234."},
     summary="Comment on demo-org/checkout-api#42",
 )
+USAGE = Usage(prompt_tokens=10, completion_tokens=5, cost_usd=0.0012)
 
 
-def model_result(run_id: str, content: str = "*Triage:* CI broke on `abc1234`.",
-                 actions: list[ProposedAction] | None = None, ok: bool = True,
-                 error: str | None = None) -> ModelResult:
-    return ModelResult(team_id=TEAM, run_id=run_id, step_id="draft", route="draft", ok=ok,
-                       content=content if ok else "", proposed_actions=actions or [],
-                       provider="offline", model="offline-extractive-1", error=error,
-                       usage=Usage(prompt_tokens=10, completion_tokens=5, cost_usd=0.0012))
+def waiting_model(state: RunState) -> PublishModelCall:
+    """The model call the run waits on (exactly one at a time)."""
+    [call] = [p.command for p in state.pending.values() if isinstance(p.command, PublishModelCall)]
+    return call
+
+
+def waiting_tools(state: RunState) -> list[PublishToolCall]:
+    return [p.command for p in state.pending.values() if isinstance(p.command, PublishToolCall)]
+
+
+def call(name: str, arguments: dict[str, Any] | str, call_id: str = "") -> RequestedToolCall:
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return RequestedToolCall(id=call_id or f"call_{name}", name=name, arguments=raw)
+
+
+def model_result(state: RunState, content: str = "", calls: list[RequestedToolCall] | None = None,
+                 ok: bool = True, error: str | None = None, error_code: str | None = None,
+                 usage: Usage = USAGE, provider: str = "offline") -> ModelResult:
+    """The answer to the model call `state` waits on."""
+    waiting = waiting_model(state).message
+    return ModelResult(team_id=TEAM, run_id=state.run_id, step_id=waiting.step_id,
+                       route=waiting.route, ok=ok, content=content if ok else "",
+                       tool_calls=calls or [], provider=provider, model="offline-rules-1",
+                       error=error, error_code=error_code, usage=usage if ok else Usage())
 
 
 def notify_result(run_id: str, step_id: str, ts: str = "1700000001.000200",

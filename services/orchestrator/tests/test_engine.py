@@ -1,9 +1,9 @@
-"""The pure engine: every transition, redelivery and budget rule, without any I/O."""
+"""The pure engine around the investigation: replies, approvals, writes, refusals,
+follow-ups, redelivery and timeouts, without any I/O."""
 
-import json
 from datetime import timedelta
 
-from triage_contracts.messages import AuditKind, Decision, NotifyKind, ToolStatus
+from triage_contracts.messages import AuditKind, Decision, NotifyKind, RequestKind, ToolStatus
 from triage_orchestrator import engine
 from triage_orchestrator.commands import (
     EmitAudit,
@@ -11,13 +11,16 @@ from triage_orchestrator.commands import (
     PublishModelCall,
     PublishNotify,
     PublishToolCall,
+    RecordThread,
+    ThreadContext,
 )
-from triage_orchestrator.state import RunState, RunStatus
+from triage_orchestrator.state import RunStatus
 
 from .factories import (
     COMMENT,
     NOW,
     REPO,
+    call,
     config,
     decision,
     model_result,
@@ -27,121 +30,73 @@ from .factories import (
     tool_result,
     workflow,
 )
+from .flows import READS, answer_tools, classified, investigated, of
 
 
-def started(text: str = "why is checkout-api failing?", **kw: object) -> tuple[RunState, list]:
-    return engine.start(request(text), workflow(), skills(), config(**kw), now=NOW)
-
-
-def of(effects: list, kind: type) -> list:
-    return [e for e in effects if isinstance(e, kind)]
-
-
-def gathered(state: RunState) -> tuple[RunState, list]:
-    effects: list = []
-    for step_id in sorted(state.waiting_on("gather"), reverse=True):  # out of order on purpose
-        tool = state.pending[step_id].command.message.tool
-        state, effects = engine.on_result(state, tool_result(state.run_id, step_id, tool), now=NOW)
-    return state, effects
-
-
-def drafted(actions: list | None = None) -> tuple[RunState, list]:
-    state, _ = gathered(started()[0])
-    return engine.on_result(state, model_result(state.run_id, actions=actions), now=NOW)
-
-
-def test_start_classifies_and_sends_every_gather_call_at_once() -> None:
-    state, effects = started()
-    assert (state.skill.name, state.repo, state.service) == ("incident", REPO, "checkout-api")
-    calls = of(effects, PublishToolCall)
-    assert [c.message.step_id for c in calls] == ["gather-0", "gather-1", "gather-2", "gather-3"]
-    assert [c.msg_id for c in calls] == [f"{state.run_id}:gather-{i}:cmd" for i in range(4)]
-    assert calls[0].subject == "triage.work.tool.T1.github_workflow_runs"
-    promql = calls[3].message.arguments["query"]
-    assert 'service="checkout-api",code=~"5.."' in promql and "{service}" not in promql
-    assert calls[2].message.arguments == {"repo": REPO, "query": "",
-                                          "state": "open", "limit": 10}
-    assert state.status is RunStatus.RUNNING and set(state.pending) == {c.message.step_id
-                                                                        for c in calls}
+def test_start_records_the_request_and_asks_for_the_skill() -> None:
+    state, effects = engine.start(request(), workflow(), skills(), config(), now=NOW)
+    assert [c.message.route for c in of(effects, PublishModelCall)] == ["classify"]
+    assert state.status is RunStatus.RUNNING and set(state.pending) == {"classify"}
     assert any(a.kind is AuditKind.REQUEST for a in of(effects, EmitAudit))
 
 
-def test_skill_and_repo_selection() -> None:
-    state, effects = started("what changed in payments-api recently?")
-    assert state.skill.name == "change-review" and state.repo == "demo-org/payments-api"
-    assert [c.message.tool for c in of(effects, PublishToolCall)] == [
-        "github.recent_commits", "github.workflow_runs"]
-    state, _ = started("how do we rotate keys?", default_repo="demo-org/payments-api")
-    assert state.skill.name == "general" and state.repo == "demo-org/payments-api"
-
-
-def test_results_build_the_exact_draft_prompt_in_skill_order() -> None:
-    state, effects = gathered(started()[0])
-    (call,) = of(effects, PublishModelCall)
-    assert call.msg_id == f"{state.run_id}:draft:cmd" and call.subject.endswith(".model.T1.draft")
-    system, user = call.message.messages
-    assert system.role == "system" and "untrusted" in system.content
-    question = "<question>why is checkout-api failing?</question>"
-    assert user.content.startswith(f"{question}\n<evidence>\n")
-    assert user.content.endswith("\n</evidence>")
-    evidence = json.loads(user.content.split("<evidence>\n")[1].split("\n</evidence>")[0])
-    assert [e["source"] for e in evidence] == [
-        "github.workflow_run", "github.workflow_run", "github.commit", "github.issue",
-        "prometheus.query"]
-    assert evidence[0]["title"] == "CI #57 failed"
-    assert evidence[0]["attributes"]["head_sha"] == "abc1234def"
-    assert evidence[3]["attributes"] == {"number": 42, "state": "open", "repo": REPO,
-                                         "is_pull_request": False}
-    assert evidence[4]["attributes"]["value"] == 0.071
-    assert [t.name for t in call.message.tools] == ["github.comment_issue"]
-    assert call.message.tools[0].parameters["required"] == ["repo", "issue_number", "body"]
+def test_repository_selection_and_unknown_repositories() -> None:
+    state, _ = classified("what changed in payments-api recently?", "change-review")
+    assert state.repo == "demo-org/payments-api" and state.unknown_repos == []
+    state, effects = classified("why is billing-api failing?")
+    assert state.repo is None and state.unknown_repos == ["billing-api"]
+    [turn] = of(effects, PublishModelCall)
+    assert '"not_configured": ["billing-api"]' in turn.message.messages[1].content
+    assert any(f.code == "unknown_repo" for f in state.findings)
 
 
 def test_secrets_never_reach_the_prompt() -> None:
-    state, _ = started()
-    leaked = [{**c, "message": "oops ghp_abcdefghijklmnopqrstuvwxyz0123 leaked"}
-              for c in tool_result("r", "x", "github.recent_commits").data]
-    state, _ = engine.on_result(state, tool_result(state.run_id, "gather-1",
-                                                    "github.recent_commits", data=leaked), now=NOW)
-    state, effects = gathered(state)
-    prompt = of(effects, PublishModelCall)[0].message.messages[1].content
+    state, _ = classified()
+    leaked = [{"sha": "abc1234def", "message": "oops ghp_abcdefghijklmnopqrstuvwxyz0123 leaked",
+               "url": "https://gh.test/c/abc1234"}]
+    state, _ = engine.on_result(state, model_result(
+        state, calls=[call("github.recent_commits", {"repo": REPO})]), now=NOW)
+    result = tool_result(state.run_id, "investigate-t1-c0", "github.recent_commits", data=leaked)
+    state, effects = engine.on_result(state, result, now=NOW)
+    prompt = of(effects, PublishModelCall)[0].message.messages[-1].content
     assert "ghp_abcdefghij" not in prompt and "[REDACTED:github_token]" in prompt
 
 
 def test_duplicate_or_mismatched_results_are_ignored_without_change() -> None:
-    state, _ = started()
-    first = tool_result(state.run_id, "gather-0", "github.workflow_runs")
-    after, effects = engine.on_result(state, first, now=NOW)
-    assert after is not state and "gather-0" not in after.pending
+    state, _ = classified()
+    state, _ = engine.on_result(state, model_result(state, calls=READS), now=NOW)
+    first = tool_result(state.run_id, "investigate-t1-c0", "github.workflow_runs")
+    after, _ = engine.on_result(state, first, now=NOW)
+    assert after is not state and "investigate-t1-c0" not in after.pending
     again, effects = engine.on_result(after, first, now=NOW)
     assert again is after and effects == []
-    unknown, _ = engine.on_result(after, tool_result(state.run_id, "gather-9", "x"), now=NOW)
-    assert unknown is after
-    wrong_type, _ = engine.on_result(after, notify_result(state.run_id, "gather-1"), now=NOW)
-    assert wrong_type is after
-    wrong_tool, _ = engine.on_result(after, tool_result(state.run_id, "gather-1",
-                                                         "github.search_issues"), now=NOW)
-    assert wrong_tool is after
+    assert engine.on_result(after, tool_result(state.run_id, "x-9", "x"), now=NOW)[0] is after
+    wrong_type = notify_result(state.run_id, "investigate-t1-c1")
+    assert engine.on_result(after, wrong_type, now=NOW)[0] is after
+    wrong_tool = tool_result(state.run_id, "investigate-t1-c1", "github.search_issues")
+    assert engine.on_result(after, wrong_tool, now=NOW)[0] is after
 
 
 def test_answer_without_writes_replies_once_and_finishes() -> None:
-    state, effects = drafted()
+    state, effects = investigated()
     (reply,) = of(effects, PublishNotify)
     assert reply.message.notify_kind is NotifyKind.REPLY and reply.msg_id.endswith(":reply:cmd")
     assert reply.message.thread_ts == "1700000000.000100"
-    assert reply.message.text.startswith("*Triage:* CI broke on `abc1234`.")
-    assert "skill incident v1" in reply.message.blocks[-1]["elements"][0]["text"]
-    assert state.cost_usd == 0.0012 and state.action is None
+    assert reply.message.text.startswith("*Triage:* CI #57 fails since `abc1234`")
+    assert state.action is None and state.cost_usd == 3 * 0.0012
     done, effects = engine.on_result(state, notify_result(state.run_id, "reply"), now=NOW)
     assert done.status is RunStatus.DONE and done.posted_ts == "1700000001.000200"
     finished = [a for a in of(effects, EmitAudit) if a.action == "run finished"]
-    assert finished[0].detail["cost_usd_total"] == 0.0012
+    assert finished[0].detail["turns"] == 2 and finished[0].detail["tool_calls"] == 2
+    [thread] = of(effects, RecordThread)
+    assert (thread.channel_id, thread.thread_ts) == ("C1", "1700000000.000100")
+    assert thread.record.follow_ups == 0 and thread.record.evidence
     assert engine.pending_commands(done) == []
     assert engine.on_result(done, notify_result(state.run_id, "reply"), now=NOW)[0] is done
 
 
-def test_write_proposal_asks_for_approval_in_ui_and_slack() -> None:
-    state, effects = drafted([COMMENT])
+def test_write_call_asks_for_approval_in_ui_and_slack() -> None:
+    state, effects = investigated([COMMENT])
     assert state.status is RunStatus.WAITING_APPROVAL
     (approval,) = of(effects, PublishApprovalRequest)
     req = approval.message
@@ -158,6 +113,7 @@ def test_write_proposal_asks_for_approval_in_ui_and_slack() -> None:
     assert [(a["action_id"], a["style"], a["value"]) for a in actions] == [
         ("approval_approve", "primary", req.approval_id),
         ("approval_reject", "danger", req.approval_id)]
+    assert actions[0]["confirm"]["title"]["text"] == "Approve this write?"
     effect = prompt.message.blocks[1]["text"]["text"]
     assert "`demo-org/checkout-api#42`" in effect and "> CI #57 fails since abc1234." in effect
     link = prompt.message.blocks[-1]["elements"][0]["text"]
@@ -166,8 +122,18 @@ def test_write_proposal_asks_for_approval_in_ui_and_slack() -> None:
         f"{state.run_id}:approval:cmd", f"{state.run_id}:approval-prompt:cmd"}
 
 
+def test_an_effect_too_long_for_slack_offers_no_approve_button_there() -> None:
+    long = COMMENT.model_copy(update={"arguments": {**COMMENT.arguments,
+                                                    "body": "line of text\n" * 400}})
+    state, effects = investigated([long])
+    (prompt,) = of(effects, PublishNotify)
+    actions = next(b for b in prompt.message.blocks if b["type"] == "actions")["elements"]
+    assert [a["action_id"] for a in actions] == ["approval_reject"]
+    assert "cut: the effect is longer than Slack shows" in prompt.message.blocks[1]["text"]["text"]
+
+
 def test_approve_sends_one_write_with_grant_then_replies() -> None:
-    state, _ = drafted([COMMENT])
+    state, _ = investigated([COMMENT])
     state, _ = engine.on_result(state, notify_result(state.run_id, "approval-prompt", "9.1"),
                                 now=NOW)
     verdict = decision(state.run_id, state.action.approval_id, state.action.digest)
@@ -189,13 +155,14 @@ def test_approve_sends_one_write_with_grant_then_replies() -> None:
 
 
 def test_reject_skips_the_write_and_says_why() -> None:
-    state, _ = drafted([COMMENT])
+    state, _ = investigated([COMMENT])
     verdict = decision(state.run_id, state.action.approval_id, state.action.digest,
-                       Decision.REJECT, reason="not now")
+                       Decision.REJECT, reason="not now <!channel>")
     state, effects = engine.on_decision(state, verdict, now=NOW)
     assert of(effects, PublishToolCall) == []
     (reply,) = of(effects, PublishNotify)  # the prompt ts is unknown: no update yet
-    assert "Not performed: rejected by <@U_APPROVER>: not now" in reply.message.text
+    assert "Not performed: rejected by <@U_APPROVER>: not now &lt;!channel&gt;" in \
+        reply.message.text
     state, effects = engine.on_result(state, notify_result(state.run_id, "approval-prompt", "9.1"),
                                       now=NOW)
     (update,) = of(effects, PublishNotify)  # the late prompt ts triggers the edit
@@ -204,7 +171,7 @@ def test_reject_skips_the_write_and_says_why() -> None:
 
 
 def test_decision_for_another_action_is_ignored() -> None:
-    state, _ = drafted([COMMENT])
+    state, _ = investigated([COMMENT])
     forged = decision(state.run_id, state.action.approval_id, "0" * 64)
     same, effects = engine.on_decision(state, forged, now=NOW)
     assert same is state and of(effects, EmitAudit)[0].outcome == "denied"
@@ -212,61 +179,56 @@ def test_decision_for_another_action_is_ignored() -> None:
     assert engine.on_decision(state, other, now=NOW)[0] is state
 
 
-def test_model_failure_reply_explains_and_lists_evidence() -> None:
-    state, _ = gathered(started()[0])
-    failed = model_result(state.run_id, ok=False, error="all targets failed")
-    state, effects = engine.on_result(state, failed, now=NOW)
-    text = of(effects, PublishNotify)[0].message.text
-    assert "model call failed (all targets failed)" in text
-    assert "<https://gh.test/runs/9|CI #57 failed>" in text and state.action is None
-
-
 def test_failed_tool_becomes_a_note_in_the_reply() -> None:
-    state, _ = started()
-    broken = tool_result(state.run_id, "gather-3", "prometheus.query", status=ToolStatus.ERROR,
-                         error="connection refused")
-    state, _ = engine.on_result(state, broken, now=NOW)
-    state, _ = gathered(state)
-    state, effects = engine.on_result(state, model_result(state.run_id), now=NOW)
-    assert "_Note: prometheus.query failed: connection refused_" in of(
-        effects, PublishNotify)[0].message.text
-
-
-def test_tool_budget_limits_calls_and_the_reply_says_so() -> None:
-    spec = workflow().model_copy(update={"budgets": workflow().budgets.model_copy(
-        update={"max_tool_calls": 2})})
-    state, effects = engine.start(request(), spec, skills(), config(), now=NOW)
-    assert len(of(effects, PublishToolCall)) == 2
-    assert [f.code for f in state.findings] == ["budget"]
-    state, _ = gathered(state)
-    state, effects = engine.on_result(state, model_result(state.run_id), now=NOW)
-    assert "2 tool call(s) skipped: max_tool_calls=2" in of(effects, PublishNotify)[0].message.text
+    state, _ = classified()
+    state, _ = engine.on_result(state, model_result(state, calls=READS), now=NOW)
+    state, _ = answer_tools(state, status=ToolStatus.ERROR)
+    state, effects = engine.on_result(state, model_result(state, content="Partial."), now=NOW)
+    text = of(effects, PublishNotify)[0].message.text
+    assert "_Note: Not checked: github.workflow_runs failed: boom_" in text
 
 
 def test_channel_not_allowed_gets_a_polite_refusal_and_nothing_else() -> None:
-    state, effects = started(allowed_channels=["C_OK"])
+    state, effects = engine.start(request(), workflow(), skills(),
+                                  config(allowed_channels=["C_OK"]), now=NOW)
     assert of(effects, PublishToolCall) == [] and of(effects, PublishModelCall) == []
     (reply,) = of(effects, PublishNotify)
     assert reply.message.text.startswith("Sorry, I only answer") and state.refused
     assert any(a.kind is AuditKind.POLICY for a in of(effects, EmitAudit))
 
 
+def test_a_follow_up_continues_from_the_threads_earlier_answer() -> None:
+    earlier = ThreadContext(run_id="run-1", question="why is checkout-api failing?",
+                            answer="CI broke on abc1234.", follow_ups=1)
+    follow = request("and since when?", event_id="Ev2").model_copy(
+        update={"request_kind": RequestKind.THREAD_REPLY, "in_thread": True})
+    assert engine.admits(follow, earlier) and not engine.admits(follow, None)
+    state, _ = engine.start(follow, workflow(), skills(), config(), now=NOW, thread=earlier)
+    state, effects = engine.on_result(state, model_result(state, content="incident"), now=NOW)
+    first = of(effects, PublishModelCall)[0].message.messages[1].content
+    assert "<earlier_in_thread" in first and "CI broke on abc1234." in first
+    spent = earlier.model_copy(update={"follow_ups": 10})
+    state, effects = engine.start(follow, workflow(), skills(), config(), now=NOW, thread=spent)
+    (reply,) = of(effects, PublishNotify)
+    assert "limit of 10 follow-up questions" in reply.message.text
+
+
 def test_pending_commands_are_what_the_run_waits_on() -> None:
-    state, effects = started()
-    assert engine.pending_commands(state) == of(effects, PublishToolCall)
-    state, _ = drafted([COMMENT])
+    state, effects = engine.start(request(), workflow(), skills(), config(), now=NOW)
+    assert engine.pending_commands(state) == of(effects, PublishModelCall)
+    state, _ = investigated([COMMENT])
     assert sorted(c.msg_id.split(":")[1] for c in engine.pending_commands(state)) == [
         "approval", "approval-prompt"]
 
 
 def test_timeouts_reply_with_what_the_run_has() -> None:
-    state, _ = started()
+    state, _ = engine.start(request(), workflow(), skills(), config(), now=NOW)
     assert engine.on_timeout(state, now=NOW + timedelta(seconds=60))[0] is state
     late, effects = engine.on_timeout(state, now=NOW + timedelta(seconds=1801))
     text = of(effects, PublishNotify)[0].message.text
-    assert "timed out after 1800s waiting for gather-0" in text and late.pending.keys() == {
-        "reply"}
-    waiting, _ = drafted([COMMENT])
+    assert "timed out after 1800s waiting for classify" in text
+    assert late.pending.keys() == {"reply"}
+    waiting, _ = investigated([COMMENT])
     assert engine.on_timeout(waiting, now=NOW + timedelta(seconds=3600))[0] is waiting
     expired, effects = engine.on_timeout(waiting, now=NOW + timedelta(hours=5))
     assert expired.approval_expired and of(effects, PublishToolCall) == []

@@ -3,6 +3,7 @@ REAL bus: they consume the real WORK / APPROVALS subjects through durable consum
 answer on the real RESULTS subjects, exactly as the real services do."""
 
 import asyncio
+import json
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -17,6 +18,7 @@ from triage_contracts.messages import (
     NotifyRequest,
     NotifyResult,
     ProposedAction,
+    RequestedToolCall,
     ToolCall,
     ToolResult,
     ToolStatus,
@@ -26,7 +28,7 @@ from triage_contracts.streams import Consumers, provision
 
 from .factories import TOOL_DATA
 
-DRAFT = "*Triage:* CI #57 failed on `abc1234`; the suspect is `abc1234` (dana)."
+DRAFT = "*Triage:* CI #57 failed on `abc1234def`; the suspect is `abc1234def` (dana)."
 
 
 class Workers:
@@ -56,11 +58,10 @@ class Workers:
         @subscribe(b, Consumers.ROUTER)
         async def model(call: ModelCall) -> None:
             self.model_calls.append(call)
-            offered = {t.name for t in call.tools}
-            actions = [a for a in self.actions if a.tool in offered]
+            content, calls = self.turn(call)
             result = ModelResult(team_id=call.team_id, run_id=call.run_id, step_id=call.step_id,
-                                 route=call.route, content=DRAFT, proposed_actions=actions,
-                                 provider="offline", model="offline-extractive-1",
+                                 route=call.route, content=content, tool_calls=calls,
+                                 provider="offline", model="offline-rules-1",
                                  usage=Usage(prompt_tokens=100, completion_tokens=20,
                                              cost_usd=0.0025))
             await self._result(result)
@@ -76,6 +77,20 @@ class Workers:
         @subscribe(b, Consumers.APPROVAL_REQUESTS)
         async def approval(request: ApprovalRequest) -> None:
             self.approval_requests.append(request)
+
+    def turn(self, call: ModelCall) -> tuple[str, list[RequestedToolCall]]:
+        """A scripted model: the classify call names a skill; the first investigation turn
+        asks for two reads (and the write of `self.actions`, if any); then it answers."""
+        if call.route == "classify":
+            return "incident", []
+        if any(m.role == "tool" for m in call.messages) or call.tool_choice == "none":
+            return DRAFT, []
+        repo = {"repo": "demo-org/checkout-api"}
+        calls = [RequestedToolCall(id=f"c{i}", name=name, arguments=json.dumps(repo))
+                 for i, name in ((1, "github.workflow_runs"), (2, "github.recent_commits"))]
+        calls += [RequestedToolCall(id=f"w{i}", name=a.tool, arguments=json.dumps(a.arguments))
+                  for i, a in enumerate(self.actions)]
+        return "", calls
 
     async def answer_tool(self, call: ToolCall) -> None:
         if call.tool == "github.comment_issue":

@@ -1,116 +1,29 @@
-"""Real parts for the router's tests: an OpenAI-compatible stand-in served by uvicorn on a
-loopback port, the router app itself under uvicorn, and a test client on the real bus.
-
-The stand-in speaks the real /v1/chat/completions shapes (usage, tool_calls, error bodies)
-so the real openai SDK is exercised unchanged; it can be scripted to fail or be slow."""
+"""Real parts for the router's tests: the OpenAI-compatible stand-in (`servers.py`) and the
+router app itself under uvicorn on loopback ports, and a test client on the real bus."""
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from nats.js.errors import NotFoundError
+from fastapi import FastAPI
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from triage_contracts import subjects
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream, publish
-from triage_contracts.ids import new_id
+from triage_contracts.ids import new_id, utcnow
 from triage_contracts.messages import AuditEvent, ModelCall, ModelResult
-from triage_contracts.testing.natsserver import free_port
 from triage_router.app import build_app
+from triage_router.ledger import DayLedger
 from triage_router.settings import Settings
 
+from .conversations import model_call
+from .servers import OpenAIStandIn, serve
+
 TEST_KEY = "sk-test-0123456789abcdefghijklmnop"
-ERRORS = {
-    "500": (500, "server_error", "the upstream model crashed"),
-    "429": (429, "rate_limit_error", "rate limit reached for requests"),
-    "400": (400, "invalid_request_error", "Invalid schema for function"),
-}
-
-
-class _QuietServer(uvicorn.Server):
-    # In-process servers must not take over the test runner's signal handlers.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run `app` under real uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=1)
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # re-raise the start-up failure
-            raise RuntimeError("server stopped during start-up")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@dataclass
-class OpenAIStandIn:
-    """Scripted answers: each request takes the next entry of `script`, else `mode`.
-    Modes: "text", "tool_calls", "500", "429", "400", "slow"."""
-
-    mode: str = "text"
-    script: list[str] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    auth: list[str] = field(default_factory=list)
-    usage: tuple[int, int] = (1000, 200)
-    slow_s: float = 3.0
-    base_url: str = ""
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/v1/chat/completions")
-        async def completions(request: Request) -> JSONResponse:
-            body = await request.json()
-            self.requests.append(body)
-            self.auth.append(request.headers.get("authorization", ""))
-            mode = self.script.pop(0) if self.script else self.mode
-            if mode in ERRORS:
-                status, kind, message = ERRORS[mode]
-                return JSONResponse({"error": {"message": message, "type": kind}}, status)
-            if mode == "slow":
-                await asyncio.sleep(self.slow_s)
-            return JSONResponse(self._completion(body, with_tools=mode == "tool_calls"))
-
-        return app
-
-    def _completion(self, body: dict[str, Any], with_tools: bool) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": "CI #57 broke checkout.",
-                                   "refusal": None}
-        if with_tools:
-            args = {"repo": "demo-org/checkout-api", "issue_number": 42, "body": "Likely abc1234"}
-            message["tool_calls"] = [{
-                "id": "call_1", "type": "function",
-                "function": {"name": "github_comment_issue", "arguments": json.dumps(args)},
-            }]
-        prompt, completion = self.usage
-        return {
-            "id": "chatcmpl-test", "object": "chat.completion", "created": 1_700_000_000,
-            "model": body["model"], "system_fingerprint": "fp_test",
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "tool_calls" if with_tools else "stop"}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                      "total_tokens": prompt + completion},
-        }
 
 
 @pytest.fixture
@@ -124,19 +37,26 @@ async def standin() -> AsyncIterator[OpenAIStandIn]:
 ROUTES_YAML = """
 version: 1
 routes:
-  draft:
+  agent:
     - {provider: openai, model: gpt-test, max_tokens: 500,
        price_per_1k_input: 0.5, price_per_1k_output: 1.5}
-    - {provider: offline, model: offline-extractive-1}
+    - {provider: offline, model: offline-rules-1}
   strict:
     - {provider: openai, model: gpt-test, price_per_1k_input: 0.5, price_per_1k_output: 1.5}
+  agent_stream:
+    - {provider: openai, model: gpt-test, max_tokens: 500, stream: true,
+       price_per_1k_input: 0.5, price_per_1k_output: 1.5}
+    - {provider: offline, model: offline-rules-1}
+  strict_stream:
+    - {provider: openai, model: gpt-test, stream: true,
+       price_per_1k_input: 0.5, price_per_1k_output: 1.5}
 """
 
 
 @pytest.fixture
 def routes_file(tmp_path: Path) -> Path:
-    """Known prices (cost of a 1000/200-token call: 0.5 + 0.3 = $0.80) and an
-    openai-only route for the retry path."""
+    """Known prices (cost of a 1000/200-token call: 0.5 + 0.3 = $0.80), openai-only routes
+    for the retry path, and the same routes again with streamed answers."""
     path = tmp_path / "routes.yaml"
     path.write_text(ROUTES_YAML)
     return path
@@ -151,8 +71,20 @@ class Harness:
         self.app = app
         self.js = jetstream(broker)
 
-    async def send(self, call: ModelCall) -> None:
-        await publish(self.broker, call, subjects.work("model", call.team_id, call.route))
+    async def send(self, call: ModelCall, msg_id: str | None = None) -> None:
+        """Publish a call (a new `msg_id` gets the same call past JetStream's dedupe)."""
+        await publish(self.broker, call, subjects.work("model", call.team_id, call.route),
+                      msg_id=msg_id)
+
+    async def settled(self, deliveries: int, within: float = 20.0) -> None:
+        """Wait until the router has acked `deliveries` messages and holds none."""
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            info = await self.js.consumer_info("WORK", "router")
+            if info.ack_floor.stream_seq >= deliveries and not info.num_ack_pending:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the router did not ack {deliveries} messages within {within}s")
 
     async def result(self, call: ModelCall, within: float = 15.0) -> ModelResult:
         subject = subjects.result(call.team_id, call.run_id)
@@ -181,6 +113,15 @@ class Harness:
     async def audit(self, team: str, count: int) -> list[AuditEvent]:
         raw = await self.collect("AUDIT", subjects.audit(team, "router"), count)
         return [AuditEvent.model_validate_json(r) for r in raw]
+
+    async def ledger(self, team: str) -> DayLedger:
+        """Today's budget ledger of `team` (spent and held), as the router stored it."""
+        kv = await self.js.key_value("triage-idempotency")
+        try:
+            entry = await kv.get(f"budget.{team}.{utcnow():%Y%m%d}")
+        except KeyNotFoundError:
+            return DayLedger()
+        return DayLedger.decode(entry.value)
 
     async def routes(self) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.url) as client:
@@ -219,74 +160,37 @@ def start_router(nats_url: str):  # type: ignore[no-untyped-def]
     return start
 
 
-EVIDENCE: list[dict[str, Any]] = [
-    {"source": "github.workflow_run", "title": "CI #57 failed",
-     "url": "https://github.com/demo-org/checkout-api/actions/runs/9001", "detail": "",
-     "attributes": {"conclusion": "failure", "head_sha": "abc1234def5678", "run_number": 57,
-                    "name": "CI"}},
-    {"source": "github.commit", "title": "Switch payment client to async retries",
-     "url": "https://github.com/demo-org/checkout-api/commit/abc1234def5678", "detail": "",
-     "attributes": {"sha": "abc1234def5678", "author": "dana", "date": "2024-05-01T09:00:00Z"}},
-    {"source": "github.commit", "title": "Bump docs",
-     "url": "https://github.com/demo-org/checkout-api/commit/0ff1ce0ff1ce", "detail": "",
-     "attributes": {"sha": "0ff1ce0ff1ce", "author": "lee", "date": "2024-05-01T10:00:00Z"}},
-    {"source": "prometheus.query", "title": "checkout-api 5xx ratio", "url": None,
-     "detail": "", "attributes": {"value": 0.071, "query": "sum(rate(...))",
-                                  "service": "checkout-api"}},
-    {"source": "github.issue", "title": "Checkout returns 502 for some card payments",
-     "url": "https://github.com/demo-org/checkout-api/issues/42",
-     "attributes": {"number": 42, "state": "open", "repo": "demo-org/checkout-api",
-                    "is_pull_request": False}},
-]
-
-COMMENT_TOOL = {
-    "name": "github.comment_issue", "description": "Comment on a GitHub issue",
-    "parameters": {"type": "object", "required": ["repo", "issue_number", "body"],
-                   "properties": {"repo": {"type": "string"},
-                                  "issue_number": {"type": "integer"},
-                                  "body": {"type": "string"}}},
-}
-
-
-def prompt(question: str, evidence: list[dict[str, Any]]) -> str:
-    """The orchestrator's exact user-message format."""
-    return f"<question>{question}</question>\n<evidence>\n{json.dumps(evidence)}\n</evidence>"
-
-
 @pytest.fixture
 def make_call():  # type: ignore[no-untyped-def]
-    def make(route: str = "draft", evidence: list[dict[str, Any]] | None = None,
-             question: str = "why is checkout-api failing?", tools: bool = True,
-             team: str = "T1", **extra: Any) -> ModelCall:
-        return ModelCall(
-            team_id=team, run_id=new_id("run"), step_id="draft", route=route,
-            messages=[{"role": "system", "content": "You are a careful triage engineer."},
-                      {"role": "user",
-                       "content": prompt(question, EVIDENCE if evidence is None else evidence)}],
-            tools=[COMMENT_TOOL] if tools else [], **extra,
-        )
+    """A first investigation turn (system + question), or with `answered=True` the last
+    turn of the demo incident (every tool output in, `tool_choice=none`: the offline rules
+    answer with `EXPECTED_ANSWER`)."""
+    def make(route: str = "agent", answered: bool = False, **extra: Any) -> ModelCall:
+        if answered:
+            return model_call(route=route, final=True, **extra)
+        return model_call(route=route, plan=[], **extra)
 
     return make
 
 
-@pytest.fixture
-def evidence() -> list[dict[str, Any]]:
-    """A fresh copy of the demo evidence, free to edit in a test."""
-    return json.loads(json.dumps(EVIDENCE))
-
-
 EXPECTED_ANSWER = """\
-*Triage:* why is checkout-api failing?
-• *CI:* <https://github.com/demo-org/checkout-api/actions/runs/9001|CI #57> failed on `abc1234`
-• *Suspect change:* <https://github.com/demo-org/checkout-api/commit/abc1234def5678|`abc1234`> \
-Switch payment client to async retries (dana)
-• *Metric:* checkout-api 5xx ratio is 7.1%
-• *Related:* <https://github.com/demo-org/checkout-api/issues/42|demo-org/checkout-api#42> \
-Checkout returns 502 for some card payments
-*Likely cause:* `abc1234` — the failures start with this commit. Consider reverting it."""
+• alert HighErrorRate for checkout-api: firing since 2024-05-01T09:10:00Z
+• CI has failed since [run #57](https://github.com/demo-org/checkout-api/actions/runs/9001) \
+on commit abc1234
+• that commit: [Switch payment client to async retries]\
+(https://github.com/demo-org/checkout-api/commit/abc1234def5678) by dana
+• it came with [PR #40](https://github.com/demo-org/checkout-api/pull/40) \
+“Switch payment client to async retries”
+• failed job [test](https://github.com/demo-org/checkout-api/actions/runs/9001/job/90012), \
+step `Run pytest`
+• log: `E   TimeoutError: payment client retry budget exhausted`
+• 5xx ratio of checkout-api: 0.2% → 7.0% over 12h, jumped at 2024-05-01 09:00 UTC
+• [#42](https://github.com/demo-org/checkout-api/issues/42) “Checkout returns 502 for some \
+card payments” (open, bug, incident)
+_Offline rules (no model configured): the facts the tools returned, not a diagnosis._"""
 
 
 @pytest.fixture
 def expected_answer() -> str:
-    """The offline provider's answer for the demo evidence, byte for byte."""
+    """The offline rules' answer to the demo investigation, byte for byte."""
     return EXPECTED_ANSWER

@@ -37,19 +37,19 @@ def test_starts_from_env_and_lists_routes(nats_url: str) -> None:
         routes = httpx.get(f"http://127.0.0.1:{port}/routes").json()["routes"]
     finally:
         _stop(proc)
-    assert sorted(routes) == ["classify", "draft"]
-    assert [t["usable"] for t in routes["draft"]] == [False, True]
+    assert sorted(routes) == ["agent", "classify"]
+    assert [t["usable"] for t in routes["agent"]] == [False, True]
 
 
 def test_bad_routes_file_stops_the_service_with_the_reason(
     nats_url: str, tmp_path: Path
 ) -> None:
     routes = tmp_path / "routes.yaml"
-    routes.write_text("routes:\n  draft:\n    - {provider: offline, model: m, temprature: 1}\n")
+    routes.write_text("routes:\n  agent:\n    - {provider: offline, model: m, temprature: 1}\n")
     proc = _run({"NATS_URL": nats_url, "PORT": str(free_port()), "ROUTES_FILE": str(routes)})
     try:
         proc.wait(timeout=30)
     finally:
         out = _stop(proc)
     assert proc.returncode != 0
-    assert "draft.0.temprature: Extra inputs are not permitted" in out
+    assert "agent.0.temprature: Extra inputs are not permitted" in out

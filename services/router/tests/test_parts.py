@@ -1,19 +1,14 @@
-"""The router's parts on their own: routes file, breaker, budget on real KV, heartbeat on a
-real JetStream consumer."""
+"""The router's parts on their own: routes file, breaker, heartbeat on a real JetStream
+consumer (the budget has its own module, test_budget.py)."""
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
 import pytest
 from nats.js import api
-from triage_contracts.broker import build_broker
-from triage_contracts.bus import jetstream
-from triage_contracts.streams import Buckets, provision
 from triage_router.breaker import Breakers, BreakerState
-from triage_router.budget import Budget
 from triage_router.progress import keep_alive
 from triage_router.routes import RoutesFileError, load_routes
 from triage_router.settings import DEFAULT_ROUTES_FILE, Settings
@@ -21,7 +16,7 @@ from triage_router.settings import DEFAULT_ROUTES_FILE, Settings
 
 def test_shipped_routes_fall_back_to_offline() -> None:
     routes = load_routes(DEFAULT_ROUTES_FILE)
-    for name in ("draft", "classify"):
+    for name in ("agent", "classify"):
         targets = routes.routes[name]
         assert [t.provider for t in targets] == ["openai", "offline"]
         assert targets[0].model == "gpt-4o-mini"
@@ -30,10 +25,10 @@ def test_shipped_routes_fall_back_to_offline() -> None:
 
 def test_bad_routes_file_fails_with_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "routes.yaml"
-    path.write_text("routes:\n  draft:\n    - {provider: offline, model: m, temperature: 2}\n")
-    with pytest.raises(RoutesFileError, match=r"draft\.0\.temperature: Extra inputs"):
+    path.write_text("routes:\n  agent:\n    - {provider: offline, model: m, temperature: 2}\n")
+    with pytest.raises(RoutesFileError, match=r"agent\.0\.temperature: Extra inputs"):
         load_routes(path)
-    path.write_text("routes:\n  draft:\n    - {provider: anthropic, model: m}\n")
+    path.write_text("routes:\n  agent:\n    - {provider: anthropic, model: m}\n")
     with pytest.raises(RoutesFileError, match="provider"):
         load_routes(path)
     with pytest.raises(RoutesFileError, match="cannot read"):
@@ -58,24 +53,6 @@ def test_breaker_opens_after_threshold_then_lets_one_trial_through() -> None:
     assert breakers.acquire("openai:m")
     breakers.success("openai:m")
     assert breakers.state("openai:m") is BreakerState.CLOSED
-
-
-async def test_budget_sums_per_team_and_day_in_kv(nats_url: str) -> None:
-    broker = build_broker(nats_url, "test")
-    await broker.connect()
-    await provision(jetstream(broker))
-    kv = await jetstream(broker).key_value(Buckets.IDEMPOTENCY.name)
-    day = [datetime(2024, 5, 1, 23, 59, tzinfo=UTC)]
-    budget = Budget(1.0, kv, clock=lambda: day[0])
-    other_replica = Budget(1.0, kv, clock=lambda: day[0])
-
-    await asyncio.gather(*(b.add("T1", 0.25) for b in (budget, other_replica) for _ in range(2)))
-    assert await budget.spent("T1") == pytest.approx(1.0)  # CAS: no lost update
-    assert await budget.exceeded("T1") and not await budget.exceeded("T2")
-    assert (await kv.get("budget.T1.20240501")).value == b'{"cost_usd": 1.0}'
-    day[0] = datetime(2024, 5, 2, 0, 1, tzinfo=UTC)  # a new UTC day starts from zero
-    assert not await budget.exceeded("T1")
-    await broker.stop()
 
 
 @pytest.mark.parametrize("beating", [True, False])

@@ -1,6 +1,9 @@
-"""Fixtures of the tools tests: the GitHub and Prometheus stand-ins under real uvicorn on
-free ports (reached by the real PyGithub and httpx clients), and the tools service running
-in-process against the root conftest's real nats-server."""
+"""Fixtures of the tools tests: the GitHub, Prometheus and Alertmanager stand-ins under real
+uvicorn on free ports (reached by the real PyGithub and httpx clients), and the tools
+service running in-process against the root conftest's real nats-server.
+
+The stand-ins serve the `demo` world; a test module that needs the on-call world (pull
+requests #39/#40 with files, sev1 issues, the injection issue) overrides `world_name`."""
 
 import asyncio
 import threading
@@ -22,6 +25,7 @@ from triage_contracts.bus import jetstream, publish
 from triage_contracts.ids import new_id
 from triage_contracts.messages import ApprovalGrant, AuditEvent, ToolCall, ToolResult
 from triage_contracts.testing.natsserver import free_port
+from triage_sandbox.alertmanager_api import build_alertmanager_api
 from triage_sandbox.demo_data import Demo, build_demo
 from triage_sandbox.github_api import build_github_api
 from triage_sandbox.prometheus_api import build_prometheus_api
@@ -35,8 +39,9 @@ REPOS = ["demo-org/checkout-api", "demo-org/payments-api"]
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run `app` under real uvicorn in a thread; stopped through uvicorn's own exit flag."""
+def serve(app: Any) -> Iterator[str]:
+    """Run an ASGI `app` under real uvicorn in a thread; stopped through uvicorn's own exit
+    flag."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             access_log=False, lifespan="off")
@@ -68,8 +73,13 @@ class StandIn:
 
 
 @pytest.fixture
-def demo() -> Demo:
-    return build_demo()
+def world_name() -> str:
+    return "demo"
+
+
+@pytest.fixture
+def demo(world_name: str) -> Demo:
+    return build_demo(world=world_name)
 
 
 @pytest.fixture
@@ -87,11 +97,19 @@ def prometheus(demo: Demo) -> Iterator[StandIn]:
 
 
 @pytest.fixture
-def settings(nats_url: str, github: StandIn, prometheus: StandIn) -> Settings:
+def alertmanager(demo: Demo) -> Iterator[StandIn]:
+    app = build_alertmanager_api(demo)
+    with serve(app) as url:
+        yield StandIn(url, app)
+
+
+@pytest.fixture
+def settings(nats_url: str, github: StandIn, prometheus: StandIn,
+             alertmanager: StandIn) -> Settings:
     return Settings(
         nats_url=nats_url, github_api_url=github.url, github_token=SecretStr(GITHUB_TOKEN),
-        github_repos=REPOS, prometheus_url=prometheus.url, tool_timeout_s=3.0,
-        approval_signing_key=SecretStr(SIGNING_KEY),
+        github_repos=REPOS, prometheus_url=prometheus.url, alertmanager_url=alertmanager.url,
+        tool_timeout_s=3.0, approval_signing_key=SecretStr(SIGNING_KEY),
     )
 
 
@@ -145,6 +163,17 @@ class Harness:
             if len(events) >= count or time.monotonic() > deadline:
                 return events
             await asyncio.sleep(0.2)
+
+    async def acked(self, count: int, within: float = 10.0) -> None:
+        """Wait until the tools consumer has acknowledged `count` deliveries."""
+        js = jetstream(self.broker)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            info = await js.consumer_info("WORK", "tools")
+            if info.ack_floor.consumer_seq >= count and info.num_ack_pending == 0:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the tools consumer did not ack {count} deliveries")
 
     async def _drain(self, subject: str, stream: str, settle: float) -> list[bytes]:
         sub = await jetstream(self.broker).pull_subscribe(subject, stream=stream)

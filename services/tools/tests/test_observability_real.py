@@ -24,6 +24,18 @@ from triage_tools.registry import CallContext
 from triage_tools.settings import Settings
 
 CTX = CallContext("T1", "r-real", "s1")
+# One alert firing at once, one that would need an hour: Prometheus keeps it pending.
+RULES = """groups:
+  - name: tools-test
+    rules:
+      - alert: AlwaysFiring
+        expr: vector(1) > 0
+        labels: {severity: page}
+        annotations: {summary: fires at the first evaluation}
+      - alert: SlowToFire
+        expr: vector(2) > 0
+        for: 1h
+"""
 
 
 def binary(*names: str, package: str) -> str:
@@ -61,9 +73,11 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def prometheus_url(tmp_path: Path) -> Iterator[str]:
     exe = binary("prometheus", package="prometheus")
     port = free_port()
-    config = tmp_path / "prometheus.yml"
+    config, rules = tmp_path / "prometheus.yml", tmp_path / "rules.yml"
+    rules.write_text(RULES)
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files: ['{rules}']\n"
         "scrape_configs:\n  - job_name: prometheus\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{port}']\n")
     proc = start([exe, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
@@ -115,6 +129,56 @@ async def test_prometheus_query_against_a_real_prometheus(prometheus_url: str) -
         await registry.invoke(tool, broken, CTX)
 
 
+def caller(registry: Any) -> Any:
+    async def call(name: str, arguments: dict[str, Any]) -> Any:
+        tool = registry.get(name)
+        return await registry.invoke(tool, registry.parse(tool, arguments), CTX)
+
+    return call
+
+
+async def test_range_series_and_labels_against_a_real_prometheus(prometheus_url: str) -> None:
+    call = caller(build_registry(Settings(prometheus_url=prometheus_url, tool_timeout_s=5)))
+    status, data = await eventually(
+        lambda: call("prometheus.query_range", {"query": "up", "range": "1m", "step": "1s"}),
+        lambda answer: answer[0] == ToolStatus.SUCCESS and len(
+            answer[1]["result"][0]["values"]) >= 2)
+    assert status == ToolStatus.SUCCESS and data["resultType"] == "matrix"
+    [series] = data["result"]
+    assert series["metric"]["job"] == "prometheus" and series["values"][-1][1] == "1"
+    assert data["step"] == "1s" and data["start"] < data["end"]
+    with pytest.raises(ToolError, match="exceeded maximum resolution of 11,000 points.*"
+                                        "use a larger `step` or a shorter `range`"):
+        await call("prometheus.query_range", {"query": "up", "range": "1w", "step": "1s"})
+
+    status, found = await call("prometheus.series", {"match": "up"})
+    assert status == ToolStatus.SUCCESS and found["total"] == 1
+    assert found["series"][0]["job"] == "prometheus"
+    status, jobs = await call("prometheus.label_values", {"label": "job", "match": "up"})
+    assert jobs == {"label": "job", "values": ["prometheus"], "total": 1}
+    with pytest.raises(ToolError, match="bad_data"):
+        await call("prometheus.series", {"match": 'up{job="prometheus"'})
+
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
+    assert await call("prometheus.query", {"query": "up", "time": long_ago}) == (
+        ToolStatus.NO_DATA, {"resultType": "vector", "result": []})
+
+
+async def test_rule_alerts_against_a_real_prometheus(prometheus_url: str) -> None:
+    call = caller(build_registry(Settings(prometheus_url=prometheus_url, tool_timeout_s=5)))
+    status, firing = await eventually(lambda: call("prometheus.alerts", {}),
+                                      lambda answer: answer[0] == ToolStatus.SUCCESS)
+    assert status == ToolStatus.SUCCESS
+    [alert] = firing
+    assert alert["labels"] == {"alertname": "AlwaysFiring", "severity": "page"}
+    assert alert["annotations"] == {"summary": "fires at the first evaluation"}
+    assert alert["state"] == "firing" and alert["activeAt"] and float(alert["value"]) == 1
+    status, pending = await call("prometheus.alerts", {"state": "pending"})
+    assert [a["labels"]["alertname"] for a in pending] == ["SlowToFire"]
+    status, every = await call("prometheus.alerts", {"state": "all"})
+    assert len(every) == 2
+
+
 @pytest.mark.parametrize("query", [
     'sum(rate(http_requests_total{service="checkout-api"}[5m])', 'up{service="x"',
     "rate(up[5m]))", "", 'up{a="b}', "up}", "up[5m",
@@ -149,3 +213,20 @@ async def test_alertmanager_alerts_against_a_real_alertmanager(alertmanager_url:
     assert found["labels"]["alertname"] == "CheckoutErrorRate"
     assert found["annotations"]["summary"] == "checkout-api 5xx ratio above 5%"
     assert found["state"] == "active" and found["fingerprint"]
+
+
+async def test_alertmanager_filters_against_a_real_alertmanager(alertmanager_url: str) -> None:
+    now = datetime.now(UTC).isoformat()
+    alerts = [{"labels": {"alertname": "HighErrorRate", "service": service},
+               "annotations": {"summary": f"{service} errors"}, "startsAt": now}
+              for service in ("checkout-api", "payments-api")]
+    async with httpx.AsyncClient(base_url=alertmanager_url) as client:
+        (await client.post("/api/v2/alerts", json=alerts)).raise_for_status()
+    call = caller(build_registry(Settings(alertmanager_url=alertmanager_url, tool_timeout_s=5)))
+    args = {"filter": ['service="payments-api"', "alertname=~High.*"]}
+    status, found = await eventually(lambda: call("alertmanager.alerts", args),
+                                     lambda answer: answer[0] == ToolStatus.SUCCESS)
+    assert [a["labels"]["service"] for a in found] == ["payments-api"]
+    assert found[0]["startsAt"] and found[0]["state"] == "active"
+    with pytest.raises(ToolError, match="Alertmanager answered 400: bad matcher format"):
+        await call("alertmanager.alerts", {"filter": ["service"]})

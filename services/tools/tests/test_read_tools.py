@@ -60,7 +60,7 @@ async def test_workflow_runs_show_ci_failing_on_the_bad_commit(tools: Any, demo:
     assert len(result.data) == 5  # the default limit
     latest = result.data[0]
     assert latest["name"] == "CI" and latest["conclusion"] == "failure"
-    assert latest["head_sha"] == demo.bad_commit.sha and latest["head_branch"] == "main"
+    assert latest["head_sha"] == demo.bad_commit.sha and latest["branch"] == "main"
     assert latest["status"] == "completed" and latest["run_number"] == 6
     assert {r["conclusion"] for r in result.data if r["head_sha"] != demo.bad_commit.sha} == {
         "success"}
@@ -104,7 +104,8 @@ async def test_query_may_not_widen_the_repository_scope(tools: Any, github: Any)
 @pytest.mark.parametrize(("arguments", "fragments"), [
     ({"repo": CHECKOUT, "limit": 500}, ["limit: Input should be less than or equal to 100",
                                         "(got 500)"]),
-    ({"repo": CHECKOUT, "branch": "main"}, ["branch: Extra inputs are not permitted"]),
+    ({"repo": CHECKOUT, "author": "alice-dev"}, ["author: Extra inputs are not permitted"]),
+    ({"repo": CHECKOUT, "since": "yesterday"}, ["since: Input should be a valid datetime"]),
     ({"limit": 3}, ["repo: Field required"]),
     ({"repo": "not a repo"}, ["repo: String should match pattern"]),
 ])
@@ -116,7 +117,7 @@ async def test_invalid_arguments_list_every_problem(
     assert result.error.startswith("invalid arguments for github.recent_commits: ")
     for fragment in fragments:
         assert fragment in result.error
-    assert result.error.endswith("Accepted arguments: repo, limit")
+    assert result.error.endswith("Accepted arguments: repo, limit, since, until, path, branch")
 
 
 async def test_unknown_tool_answers_an_error_and_is_audited(tools: Any) -> None:
@@ -143,6 +144,21 @@ async def test_every_call_is_audited_once_with_secrets_redacted(tools: Any) -> N
     assert event.detail["duration_ms"] > 0 and event.detail["status"] == "no_data"
     assert "ghp_" not in event.model_dump_json()
     assert len(await tools.all_results(call.run_id)) == 1  # answered once, too
+
+
+async def test_a_call_redelivered_after_its_answer_is_not_run_again(tools: Any,
+                                                                    github: Any) -> None:
+    call = tools.tool_call("github.recent_commits", {"repo": CHECKOUT, "limit": 2})
+    await tools.send(call)
+    first = await tools.result(call)
+    calls_before = len(github.get("/sandbox/calls"))
+    # As after a crash between publishing the result and acking the call.
+    await tools.send(call, msg_id="redelivered-after-the-answer")
+    await tools.acked(2)  # both deliveries consumed
+    assert len(github.get("/sandbox/calls")) == calls_before  # GitHub was not asked again
+    [again] = await tools.all_results(call.run_id)
+    assert again.data == first.data
+
 
 
 async def test_github_4xx_is_an_error_with_githubs_reason(start_tools: Any,

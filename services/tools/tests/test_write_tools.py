@@ -1,7 +1,6 @@
 """The WRITE tool: nothing without an approval bound to exactly this action, and exactly one
 comment however often the approved call is delivered, even after a crash mid-write."""
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -45,7 +44,7 @@ async def test_a_valid_grant_comments_exactly_once_across_deliveries(
     first = await tools.result(call)
     assert first.status == ToolStatus.SUCCESS, first.error
     await tools.send(call, msg_id="delivered-again")  # e.g. re-sent after a restart
-    await wait_acked(tools, 2)
+    await tools.acked(2)
 
     [comment] = posted(github)
     assert comment["id"] == first.data["comment_id"] and comment["html_url"] == first.data["url"]
@@ -129,21 +128,10 @@ async def test_a_write_rejected_upstream_is_final(
     result = await tools.result(call)
     assert result.status == ToolStatus.ERROR and "GitHub answered 404" in result.error
     await tools.send(call, msg_id="again")
-    await wait_acked(tools, 2)
+    await tools.acked(2)
     assert posted(github) == []
     writes = [e for e in await tools.audit(call.run_id, 2) if e.audit_kind == AuditKind.WRITE]
     assert [e.outcome for e in writes] == ["error"]
-
-
-async def wait_acked(tools: Any, count: int, within: float = 10.0) -> None:
-    js = jetstream(tools.broker)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        info = await js.consumer_info("WORK", "tools")
-        if info.ack_floor.consumer_seq >= count and info.num_ack_pending == 0:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the tools consumer did not ack {count} deliveries")
 
 
 async def test_an_old_approval_is_refused(tools: Any, github: Any, make_grant: Any) -> None:

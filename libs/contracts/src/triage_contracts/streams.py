@@ -1,4 +1,5 @@
-"""Stream, consumer and key-value definitions, provisioned idempotently at start-up.
+"""Stream, consumer, key-value and object store definitions, provisioned idempotently at
+start-up.
 
 Every service calls `provision(js)` before it consumes: creating what is missing and
 updating what drifted, so the definitions here are the single source of truth.
@@ -115,8 +116,12 @@ class Consumers:
     ORCHESTRATOR_DECISIONS = ConsumerSpec(
         "orchestrator-decisions", "APPROVALS", f"{s.PREFIX}.approval.decision.>")
     TOOLS = ConsumerSpec("tools", "WORK", f"{s.PREFIX}.work.tool.>", ack_wait=60.0)
-    # Model calls can take minutes: handlers also send in-progress acks while waiting.
-    ROUTER = ConsumerSpec("router", "WORK", f"{s.PREFIX}.work.model.>", ack_wait=120.0)
+    # Model calls can take minutes: handlers also send in-progress acks while waiting. No
+    # BackOff: JetStream replaces AckWait with BackOff[0] when one is set (1 s here), and a
+    # second replica would then call (and pay) the model again while the first still waits.
+    # Failed calls are nak'ed with their own delay by the error middleware anyway.
+    ROUTER = ConsumerSpec("router", "WORK", f"{s.PREFIX}.work.model.>", ack_wait=120.0,
+                          backoff=[])
     NOTIFIER = ConsumerSpec("notifier", "WORK", f"{s.PREFIX}.work.notify.>")
     APPROVAL_REQUESTS = ConsumerSpec(
         "approval-requests", "APPROVALS", f"{s.PREFIX}.approval.request.>")
@@ -145,10 +150,35 @@ class Buckets:
                       description="Run state (optimistic CAS)")
     # Records of outbound writes already performed, keyed by run and step.
     IDEMPOTENCY = BucketSpec("triage-idempotency", ttl=30 * DAY)
+    # Tool calls already answered, by run and step: a redelivered call re-sends its result
+    # instead of running again (a crash between publishing and acking).
+    TOOL_RESULTS = BucketSpec("triage-tool-results", ttl=DAY,
+                              description="Answered tool calls (result re-sent on redelivery)")
+    # The context store: what the last run answered in each Slack thread (follow-ups).
+    THREADS = BucketSpec("triage-threads", ttl=30 * DAY,
+                         description="Per Slack thread: the last answer and its evidence")
 
     @classmethod
     def all(cls) -> list[BucketSpec]:
         return [v for v in vars(cls).values() if isinstance(v, BucketSpec)]
+
+
+@dataclass(frozen=True)
+class ObjectStoreSpec:
+    name: str
+    ttl: float | None = None
+    description: str = ""
+
+
+class ObjectStores:
+    # Whole tool outputs that were cut to fit a prompt; `output.page` reads them back.
+    # They matter while a run can still page them: a run lasts minutes, a week is ample.
+    OUTPUTS = ObjectStoreSpec("triage-outputs", ttl=7 * DAY,
+                              description="Tool outputs cut to fit a prompt, kept whole")
+
+    @classmethod
+    def all(cls) -> list[ObjectStoreSpec]:
+        return [v for v in vars(cls).values() if isinstance(v, ObjectStoreSpec)]
 
 
 async def provision_streams(js: JetStreamContext, replicas: int = 1) -> None:
@@ -185,6 +215,25 @@ async def provision_buckets(js: JetStreamContext, replicas: int = 1) -> None:
             await js.update_stream(info.config)
 
 
+async def provision_object_stores(js: JetStreamContext, replicas: int = 1) -> None:
+    for spec in ObjectStores.all():
+        try:
+            info = await js.stream_info(f"OBJ_{spec.name}")
+        except NotFoundError:
+            try:
+                await js.create_object_store(spec.name, api.ObjectStoreConfig(
+                    description=spec.description, ttl=spec.ttl, replicas=replicas,
+                    storage=api.StorageType.FILE))
+                continue
+            except BadRequestError:  # another replica created it meanwhile
+                info = await js.stream_info(f"OBJ_{spec.name}")
+        # An existing store keeps its objects; only a drifted age limit is updated.
+        wanted_age = spec.ttl or 0.0
+        if (info.config.max_age or 0.0) != wanted_age:
+            info.config.max_age = wanted_age
+            await js.update_stream(info.config)
+
+
 async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     """Create or update one durable consumer (add_consumer is idempotent for equal configs
     and updates mutable fields otherwise)."""
@@ -194,3 +243,4 @@ async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
 async def provision(js: JetStreamContext, replicas: int = 1) -> None:
     await provision_streams(js, replicas)
     await provision_buckets(js, replicas)
+    await provision_object_stores(js, replicas)

@@ -47,12 +47,28 @@ def strip_bot_mentions(text: str, bot_users: set[str]) -> str:
     return " ".join(text.split())
 
 
-def _kind(event: dict[str, Any]) -> RequestKind | None:
+def _kind(event: dict[str, Any], bots: set[str]) -> RequestKind | None:
     if event.get("type") == "app_mention":
         return RequestKind.MENTION
-    if event.get("type") == "message" and event.get("channel_type") == "im":
+    if event.get("type") != "message":
+        return None
+    if event.get("channel_type") == "im":
         return RequestKind.DM
+    if _in_thread(event) and not _mentions(str(event.get("text") or ""), bots):
+        # A reply in a thread; one that mentions the bot also arrives as app_mention.
+        return RequestKind.THREAD_REPLY
     return None
+
+
+def _in_thread(event: dict[str, Any]) -> bool:
+    thread_ts = event.get("thread_ts")
+    return isinstance(thread_ts, str) and bool(thread_ts) and thread_ts != event.get("ts")
+
+
+def _mentions(text: str, bots: set[str]) -> bool:
+    if not bots:
+        return bool(_LEADING_MENTION.search(text))
+    return any(re.search(rf"<@{re.escape(user)}(?:\|[^>]*)?>", text) for user in bots)
 
 
 def _bot_users(payload: dict[str, Any]) -> set[str]:
@@ -73,13 +89,14 @@ def from_event_callback(payload: dict[str, Any]) -> TriageRequest | Ignored:
     if not isinstance(event, dict):
         raise PermanentError("missing or invalid field event", ErrorCode.BAD_REQUEST)
     event_id, team = field(payload, "event_id"), _team(payload)
-    kind = _kind(event)
+    bots = _bot_users(payload)
+    kind = _kind(event, bots)
     if kind is None:
         return Ignored(f"unhandled event type {event.get('type')!r}")
     # Never answer bots (including ourselves) or edits/joins/deletions: no reply loops.
     if event.get("bot_id") or event.get("subtype"):
         return Ignored("bot message or message subtype")
-    bots, user = _bot_users(payload), field(event, "user", "event.")
+    user = field(event, "user", "event.")
     if user in bots:
         return Ignored("the bot's own message")
     return TriageRequest(
@@ -87,7 +104,7 @@ def from_event_callback(payload: dict[str, Any]) -> TriageRequest | Ignored:
         event_id=event_id, channel_id=field(event, "channel", "event."), user_id=user,
         text=strip_bot_mentions(str(event.get("text") or ""), bots),
         thread_ts=event.get("thread_ts") or field(event, "ts", "event."),
-        enterprise_id=payload.get("enterprise_id") or None,
+        in_thread=_in_thread(event), enterprise_id=payload.get("enterprise_id") or None,
     )
 
 

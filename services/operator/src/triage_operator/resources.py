@@ -77,13 +77,14 @@ def config_data(spec: WorkspaceSpec) -> dict[str, str]:
     document = {
         "teamId": spec.team_id, "channels": spec.channels, "approvers": spec.approvers,
         "modelRoutes": routes, "budgetUsdPerDay": spec.budget_usd_per_day,
-        "tools": spec.tools, "githubRepos": spec.github_repos,
+        "tools": spec.tools, "skills": spec.skills, "githubRepos": spec.github_repos,
     }
     return {
         "team-id": spec.team_id,
         "channels": ",".join(spec.channels),
         "approvers": ",".join(spec.approvers),
         "tools": ",".join(spec.tools),
+        "skills": ",".join(spec.skills),
         "github-repos": ",".join(spec.github_repos),
         "budget-usd-per-day": str(spec.budget_usd_per_day),
         "model-routes.json": json.dumps({"routes": routes}, indent=2, sort_keys=True),
@@ -106,7 +107,8 @@ def image(spec: WorkspaceSpec, settings: Settings, component: str) -> str:
 
 # Which workspace config keys each worker reads through its settings (env var ← key).
 _CONFIG_ENV = {
-    "orchestrator": {"GITHUB_REPOS": "github-repos", "ALLOWED_CHANNELS": "channels"},
+    "orchestrator": {"GITHUB_REPOS": "github-repos", "ALLOWED_CHANNELS": "channels",
+                     "ALLOWED_TOOLS": "tools", "SKILLS": "skills"},
     "tools": {"GITHUB_REPOS": "github-repos", "ENABLED_TOOLS": "tools"},
 }
 # Least privilege: a worker only gets the workspace Secrets it talks to.

@@ -16,6 +16,8 @@ CHANNEL_ID = r"^[CGD][A-Z0-9]+$"
 USER_ID = r"^[UW][A-Z0-9]+$"
 REPO = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 TOOL = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+# A skill pinned by name, optionally to the SHA-256 of its SKILL.md (12 to 64 hex digits).
+SKILL = r"^[a-z][a-z0-9-]{0,40}(@(sha256:)?[0-9a-f]{12,64})?$"
 ROUTE = r"^[a-z][a-z0-9_-]*$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
 SECRET_NAME = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
@@ -68,6 +70,7 @@ class WorkspaceSpec(_Model):
     ] = Field(default_factory=dict, alias="modelRoutes")
     budget_usd_per_day: Annotated[float, Field(ge=0, alias="budgetUsdPerDay")] = 5.0
     tools: list[Annotated[str, Field(pattern=TOOL)]] = []
+    skills: list[Annotated[str, Field(pattern=SKILL)]] = []
     github_repos: list[Annotated[str, Field(pattern=REPO)]] = Field([], alias="githubRepos")
     secret_refs: SecretRefs = Field(SecretRefs(), alias="secretRefs")
     workers: Workers = Workers()

@@ -13,11 +13,24 @@ from triage_contracts import subjects
 from triage_contracts.messages import (
     ApprovalRequest,
     AuditKind,
+    Evidence,
     ModelCall,
     NotifyRequest,
     ToolCall,
 )
 from triage_contracts.tools import wire_name
+
+
+class ThreadContext(BaseModel):
+    """What an earlier run in the same Slack thread found (the context store's record)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    question: str
+    answer: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    follow_ups: int = 0
 
 
 class _Command(BaseModel):
@@ -81,7 +94,20 @@ class EmitAudit(BaseModel):
     dedupe_key: str | None = None
 
 
-Effect = PublishToolCall | PublishModelCall | PublishNotify | PublishApprovalRequest | EmitAudit
+class RecordThread(BaseModel):
+    """Remember what this run answered in its Slack thread (the context store), so a
+    follow-up in the thread continues from it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    record: ThreadContext
+
+
+Effect = (PublishToolCall | PublishModelCall | PublishNotify | PublishApprovalRequest | EmitAudit
+          | RecordThread)
 
 
 def cmd_id(run_id: str, step_id: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from triage_contracts.messages import AuditKind
 
 from .commands import Command, Effect, EmitAudit
-from .spec import Skill
+from .skills import Skill
 from .state import Pending, RunState, Transition
 
 

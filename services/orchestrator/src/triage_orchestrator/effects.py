@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from faststream.nats import NatsBroker
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.bus import publish
+from triage_contracts.errors import TemporaryError
 from triage_contracts.logs import get_logger
 
-from .commands import Effect, EmitAudit
+from .commands import Effect, EmitAudit, RecordThread
+from .store import ThreadStore
 
 log = get_logger("triage.orchestrator.effects")
 
@@ -21,11 +23,14 @@ class Effects:
     def __init__(self, broker: NatsBroker) -> None:
         self.broker = broker
         self.auditor = AuditEmitter(broker, "orchestrator")
+        self.threads: ThreadStore | None = None  # bound once the broker is connected
 
     async def perform(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
         # Commands first: an audit hiccup must not hold back the run's progress.
         for effect in effects:
-            if not isinstance(effect, EmitAudit):
+            if isinstance(effect, RecordThread):
+                await self._record_thread(effect)
+            elif not isinstance(effect, EmitAudit):
                 fresh = await publish(self.broker, effect.message, effect.subject,
                                       msg_id=effect.msg_id)
                 log.info("command sent" if fresh else "command already sent (deduplicated)",
@@ -36,3 +41,9 @@ class Effects:
                     team_id, run_id, effect.kind, effect.action, actor=effect.actor,
                     outcome=effect.outcome, detail=effect.detail, dedupe_key=effect.dedupe_key,
                 )
+
+    async def _record_thread(self, effect: RecordThread) -> None:
+        if self.threads is None:
+            raise TemporaryError("the thread store is not open yet")
+        await self.threads.save(effect.team_id, effect.channel_id, effect.thread_ts,
+                                effect.record)

@@ -17,15 +17,25 @@ from triage_contracts.messages import (
     AuditKind,
     ModelResult,
     NotifyResult,
+    RequestKind,
     ToolResult,
     TriageRequest,
 )
 
-from . import read_steps, write_steps
-from .commands import Command, Effect, EmitAudit, PublishModelCall, PublishNotify, PublishToolCall
+from . import loop, read_steps, render, write_steps
+from .commands import (
+    Command,
+    Effect,
+    EmitAudit,
+    PublishModelCall,
+    PublishNotify,
+    PublishToolCall,
+    ThreadContext,
+)
 from .context import Ctx
 from .policy import check_channel
-from .spec import Skill, Step, StepKind, WorkflowSpec
+from .skills import Skill
+from .spec import Step, StepKind, WorkflowSpec
 from .state import Finding, RunConfig, RunState, RunStatus
 
 Result = ToolResult | ModelResult | NotifyResult
@@ -33,16 +43,16 @@ Outcome = tuple[RunState, list[Effect]]
 
 ENTER: dict[StepKind, Callable[[RunState, Step, Ctx], bool]] = {
     StepKind.CLASSIFY: read_steps.enter_classify,
-    StepKind.GATHER: read_steps.enter_gather,
-    StepKind.MODEL: read_steps.enter_model,
+    StepKind.INVESTIGATE: loop.enter_investigate,
     StepKind.POLICY: read_steps.enter_policy,
     StepKind.APPROVAL: write_steps.enter_approval,
     StepKind.ACT: write_steps.enter_act,
     StepKind.REPLY: read_steps.enter_reply,
 }
 ON_RESULT: dict[tuple[StepKind, type], Callable[[RunState, Step, Any, Ctx], None]] = {
-    (StepKind.GATHER, ToolResult): read_steps.on_tool_result,
-    (StepKind.MODEL, ModelResult): read_steps.on_model_result,
+    (StepKind.CLASSIFY, ModelResult): read_steps.on_classify_result,
+    (StepKind.INVESTIGATE, ToolResult): loop.on_tool_result,
+    (StepKind.INVESTIGATE, ModelResult): loop.on_model_result,
     (StepKind.APPROVAL, NotifyResult): write_steps.on_prompt_result,
     (StepKind.ACT, ToolResult): write_steps.on_act_result,
     (StepKind.REPLY, NotifyResult): read_steps.on_reply_result,
@@ -52,29 +62,47 @@ ANSWERS: dict[type, type] = {
 }
 REFUSAL = ("Sorry, I only answer triage questions in the channels this workspace enabled "
            "for me. Please ask in one of those channels.")
+FOLLOW_UP_LIMIT = ("This thread reached its limit of {limit} follow-up questions: please ask "
+                   "in a new thread (mention me in the channel).")
 APPROVAL_GRACE = timedelta(seconds=60)
+
+
+def admits(request: TriageRequest, thread: ThreadContext | None) -> bool:
+    """A reply in a thread (no mention) is a follow-up only where the bot answered before;
+    anything else addressed to the bot starts a run."""
+    return request.request_kind is not RequestKind.THREAD_REPLY or thread is not None
 
 
 def start(
     request: TriageRequest, spec: WorkflowSpec, skills: list[Skill], config: RunConfig,
-    now: datetime | None = None,
+    now: datetime | None = None, thread: ThreadContext | None = None,
 ) -> Outcome:
     ctx = Ctx(now=now or utcnow(), skills=list(skills))
     state = RunState(
         team_id=request.team_id, run_id=request.run_id, request=request, workflow=spec,
-        config=config, started_at=ctx.now, updated_at=ctx.now,
+        config=config, started_at=ctx.now, updated_at=ctx.now, thread=thread,
         deadline_at=ctx.now + timedelta(seconds=spec.budgets.run_timeout_s),
     )
     ctx.audit(state, AuditKind.REQUEST, "run started", "request", actor=request.user_id,
               detail={"request_kind": request.request_kind.value, "channel": request.channel_id,
-                      "event_id": request.event_id, "workflow": spec.name})
+                      "event_id": request.event_id, "workflow": spec.name,
+                      "follow_up_of": thread.run_id if thread else None})
     refusal = check_channel(request.channel_id, config.allowed_channels)
     if refusal is not None:
         read_steps.add_finding(state, ctx, refusal)
-        state.refused, state.draft = True, REFUSAL
-        state.step_index = spec.index_of(StepKind.REPLY)
+        _answer_at_once(state, REFUSAL)
+    elif thread is not None and thread.follow_ups >= spec.budgets.max_follow_ups:
+        read_steps.add_finding(state, ctx, Finding(
+            code="follow_up_limit", severity="info",
+            message=f"follow-up {thread.follow_ups + 1} refused in this thread"))
+        _answer_at_once(state, FOLLOW_UP_LIMIT.format(limit=spec.budgets.max_follow_ups))
     _advance(state, ctx)
     return state, ctx.out
+
+
+def _answer_at_once(state: RunState, text: str) -> None:
+    state.refused, state.draft = True, text
+    state.step_index = state.workflow.index_of(StepKind.REPLY)
 
 
 def on_result(state: RunState, result: Result, now: datetime | None = None) -> Outcome:
@@ -147,6 +175,9 @@ def _time_out(state: RunState, ctx: Ctx) -> Outcome:
         return state, ctx.out
     read_steps.add_finding(state, ctx, Finding(code="timeout", message=message))
     _finish(state, step, ctx, outcome="timeout")
+    if state.investigation is not None and not state.draft:
+        state.draft = render.partial_answer(state, message)
+    state.reply_text = render.ground(state).text
     state.step_index = state.workflow.index_of(StepKind.REPLY)
     _advance(state, ctx)
     return state, ctx.out
@@ -198,8 +229,6 @@ def _complete(state: RunState, step: Step, ctx: Ctx) -> None:
 
 
 def _close(state: RunState, step: Step, ctx: Ctx) -> None:
-    if step.kind is StepKind.GATHER:
-        read_steps.finish_gather(state, step, ctx)
     _finish(state, step, ctx)
     state.step_index += 1
 
@@ -212,14 +241,17 @@ def _finish(state: RunState, step: Step, ctx: Ctx, outcome: str = "ok") -> None:
 
 def _step_detail(state: RunState, step: Step) -> dict[str, Any]:
     detail: dict[str, Any] = {"kind": step.kind.value}
+    inv = state.investigation
     if step.kind is StepKind.CLASSIFY and state.skill is not None:
         detail.update(skill=state.skill.name, skill_version=state.skill.version,
-                      repo=state.repo)
-    elif step.kind is StepKind.GATHER:
-        detail.update(evidence=len(state.evidence), notes=list(state.notes))
-    elif step.kind is StepKind.MODEL:
-        detail.update(ok=state.model_ok, proposed=len(state.proposed_actions),
-                      cost_usd=round(state.cost_usd, 6))
+                      skill_sha256=state.skill.sha256, repo=state.repo,
+                      unknown_repos=state.unknown_repos)
+    elif step.kind is StepKind.INVESTIGATE and inv is not None:
+        detail.update(turns=inv.turn, tool_calls=state.counters.tool_calls,
+                      calls=[f"{c.tool}:{c.status}" for c in inv.calls], tokens=inv.tokens,
+                      cost_usd=round(state.cost_usd, 6), stopped=inv.stopped,
+                      evidence=len(state.evidence), proposed=len(state.proposed_actions),
+                      model=f"{inv.provider}:{inv.model}")
     elif step.kind is StepKind.POLICY:
         detail.update(findings=[f.code for f in state.findings],
                       write_proposed=state.action is not None)

@@ -21,6 +21,7 @@ INJECTION = re.compile(
     r"|system\s+prompt|you\s+are\s+now|disregard",
     re.IGNORECASE,
 )
+_OUTPUT_HEAD = re.compile(r'<tool_output tool="([^"]+)" call="([^"]+)"')
 EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
@@ -56,14 +57,19 @@ def clean_text(text: str, where: str) -> tuple[str, list[Finding]]:
     return masked, findings
 
 
-def injection_signals(evidence: list[Evidence]) -> list[str]:
-    """Titles of evidence items that contain prompt-injection phrases."""
+def injection_signals(evidence: list[Evidence], tool_outputs: list[str] | None = None
+                      ) -> list[str]:
+    """Where prompt-injection phrases were seen: evidence titles, or the tool outputs the
+    model read (named by their tool and call)."""
     hits = []
     for item in evidence:
         text = " ".join([item.title, item.detail, str(item.attributes)])
         if INJECTION.search(text):
             hits.append(item.title[:80])
-    return hits
+    for output in tool_outputs or []:
+        if INJECTION.search(output) and (head := _OUTPUT_HEAD.search(output)):
+            hits.append(f"output of {head.group(1)} ({head.group(2)})")
+    return list(dict.fromkeys(hits))
 
 
 def check_channel(channel_id: str, allowed: list[str]) -> Finding | None:
@@ -111,14 +117,16 @@ def review(
     write_tools: list[str],
     repos: list[str],
     question: str = "",
+    tool_outputs: list[str] | None = None,
 ) -> PolicyOutcome:
     cleaned, findings = clean_text(draft, "the draft")
     outcome = PolicyOutcome(draft=cleaned, findings=findings)
-    signals = injection_signals(evidence)
+    signals = injection_signals(evidence, tool_outputs or [])
     if signals:
         outcome.findings.append(Finding(
             code="injection", severity="warning",
-            message="prompt-injection signals in evidence: " + "; ".join(signals[:3])))
+            message="some fetched data contained instructions aimed at the agent (ignored): "
+                    + "; ".join(signals[:3])))
     # The asker can try it too: a write the question itself steered is just as suspicious.
     if INJECTION.search(question):
         signals.append("the question")

@@ -1,4 +1,5 @@
-"""Step handlers of the reading half of a run: classify, gather, model, policy, reply.
+"""Step handlers of the reading half of a run: classify, policy and reply (the
+investigation itself is `loop.py`).
 
 Each `enter_*` mutates the (already copied) state, queues commands on the context and
 returns True when the step must wait for answers. Each `on_*` applies one answer.
@@ -16,19 +17,20 @@ from triage_contracts.messages import (
     NotifyRequest,
     NotifyResult,
     ProposedAction,
-    ToolCall,
-    ToolResult,
 )
 from triage_contracts.redact import redact_text
 
 from . import policy, render
-from .classify import classify, render_call
-from .commands import PublishModelCall, PublishNotify, PublishToolCall, cmd_id
+from .classify import classify_messages, hinted, pick_repo, skill_named, unknown_repos
+from .commands import PublishModelCall, PublishNotify, RecordThread, ThreadContext, cmd_id
 from .context import Ctx
-from .evidence import from_result
-from .prompts import draft_messages, write_tool_specs
+from .loop import writes_offered
+from .skills import Skill
 from .spec import Step
-from .state import Finding, GatherRecord, PlannedAction, RunState, RunStatus
+from .state import Finding, PlannedAction, RunState, RunStatus
+
+CLASSIFY_TOKENS = 20
+THREAD_EVIDENCE = 30
 
 
 def add_finding(state: RunState, ctx: Ctx, finding: Finding) -> None:
@@ -40,101 +42,66 @@ def add_finding(state: RunState, ctx: Ctx, finding: Finding) -> None:
 
 
 def enter_classify(state: RunState, step: Step, ctx: Ctx) -> bool:
+    """Repository from the text; skill chosen by the model from the descriptions (no call
+    when only one skill is available)."""
     if not ctx.skills:
         raise ValueError("classify runs when a run starts; no skills were given")
-    found = classify(state.request.text, ctx.skills, state.config)
-    state.skill, state.repo, state.service = found.skill, found.repo, found.service
-    ctx.record(state, step.id, "classified",
-               f"skill={found.skill.name} v{found.skill.version} repo={found.repo}")
-    return False
-
-
-def enter_gather(state: RunState, step: Step, ctx: Ctx) -> bool:
-    assert state.skill is not None
-    values = {"repo": state.repo, "service": state.service, "question": state.request.text}
-    skipped = 0
-    for index, call in enumerate(state.skill.gather):
-        step_id = f"{step.id}-{index}"
-        try:
-            args, label = render_call(call, values)
-        except KeyError as missing:
-            state.notes.append(f"{call.tool} skipped: no {missing.args[0]} is configured")
-            continue
-        if state.counters.tool_calls >= state.workflow.budgets.max_tool_calls:
-            skipped += 1
-            continue
-        state.counters.tool_calls += 1
-        state.gathered.append(GatherRecord(step_id=step_id, tool=call.tool, args=args, label=label))
-        message = ToolCall(team_id=state.team_id, run_id=state.run_id, step_id=step_id,
-                           tool=call.tool, arguments=args)
-        ctx.send(state, step.id, step_id,
-                 PublishToolCall(message=message, msg_id=cmd_id(state.run_id, step_id)))
-    if skipped:
-        budget = state.workflow.budgets.max_tool_calls
-        add_finding(state, ctx, Finding(
-            code="budget", message=f"{skipped} tool call(s) skipped: max_tool_calls={budget}"))
-    return bool(state.waiting_on(step.id))
-
-
-def on_tool_result(state: RunState, step: Step, result: ToolResult, ctx: Ctx) -> None:
-    state.tool_results[result.step_id] = result
-
-
-def finish_gather(state: RunState, step: Step, ctx: Ctx) -> None:
-    """Evidence in the skill's order (not arrival order): the prompt stays deterministic."""
-    for record in state.gathered:
-        result = state.tool_results.get(record.step_id)
-        if result is None:
-            continue
-        evidence, notes = from_result(result, record.args, record.label, state.service)
-        state.evidence.extend(evidence)
-        state.notes.extend(notes)
-
-
-def enter_model(state: RunState, step: Step, ctx: Ctx) -> bool:
-    assert state.skill is not None and step.route is not None
-    budget = state.workflow.budgets.max_model_calls
-    if state.counters.model_calls >= budget:
-        add_finding(state, ctx, Finding(
-            code="budget", message=f"model step {step.id} skipped: max_model_calls={budget}"))
-        _model_failed(state, "the model-call budget of this run is exhausted")
+    text, config = state.request.text, state.config
+    state.repo = pick_repo(text, config)
+    state.service = config.service_of(state.repo)
+    state.unknown_repos = unknown_repos(text, config)
+    if state.unknown_repos:
+        add_finding(state, ctx, Finding(code="unknown_repo", severity="info", message=(
+            f"{', '.join(state.unknown_repos)} is not one of this workspace's repositories "
+            f"({', '.join(config.repos) or 'none configured'}); I did not look at it")))
+    hints = hinted(text, ctx.skills)
+    if len(ctx.skills) == 1:
+        _choose(state, step, ctx.skills[0], "the only skill", ctx)
         return False
+    state.candidates = list(ctx.skills)
     state.counters.model_calls += 1
-    message = ModelCall(
-        team_id=state.team_id, run_id=state.run_id, step_id=step.id, route=step.route,
-        messages=draft_messages(state.skill.instructions, state.request.text, state.evidence),
-        tools=write_tool_specs(state.skill.write_tools),
-    )
+    assert step.route is not None
+    message = ModelCall(team_id=state.team_id, run_id=state.run_id, step_id=step.id,
+                        route=step.route, messages=classify_messages(text, ctx.skills, hints),
+                        max_tokens=CLASSIFY_TOKENS)
     ctx.send(state, step.id, step.id,
              PublishModelCall(message=message, msg_id=cmd_id(state.run_id, step.id)))
     return True
 
 
-def _model_failed(state: RunState, why: str) -> None:
-    state.model_ok = False
-    state.proposed_actions = []
-    state.draft = (f"I could not draft an answer: {why}. Evidence collected:\n"
-                   + render.evidence_list(state.evidence))
-
-
-def on_model_result(state: RunState, step: Step, result: ModelResult, ctx: Ctx) -> None:
+def on_classify_result(state: RunState, step: Step, result: ModelResult, ctx: Ctx) -> None:
     state.cost_usd += result.usage.cost_usd
-    if not result.ok:
-        _model_failed(state, f"the model call failed ({result.error or 'no reason given'})")
-        return
-    state.model_ok = True
-    state.draft = result.content
-    state.proposed_actions = list(result.proposed_actions)
+    skills = state.candidates
+    chosen = skill_named(result.content, skills) if result.ok else None
+    how = f"chosen by {result.provider or 'the model'}"
+    if chosen is None:
+        chosen = hinted(state.request.text, skills)[0]
+        how = "keyword rules (the model named no known skill)"
+    _choose(state, step, chosen, how, ctx)
+    state.candidates = []
+
+
+def _choose(state: RunState, step: Step, skill: Skill, how: str, ctx: Ctx) -> None:
+    state.skill = skill
+    ctx.record(state, step.id, "classified",
+               f"skill={skill.name} v{skill.version} ({how}) repo={state.repo}")
 
 
 def enter_policy(state: RunState, step: Step, ctx: Ctx) -> bool:
     assert state.skill is not None
+    inv = state.investigation
+    outputs = [m.content for m in inv.messages if m.role == "tool"] if inv else []
     outcome = policy.review(state.draft, state.evidence, state.proposed_actions,
-                            state.skill.write_tools, state.config.repos,
-                            question=state.request.text)
+                            writes_offered(state), state.config.repos,
+                            question=state.request.text, tool_outputs=outputs)
     state.draft = outcome.draft
     for finding in outcome.findings:
         add_finding(state, ctx, finding)
+    grounded = render.ground(state)
+    state.reply_text = grounded.text
+    if grounded.unverified:
+        add_finding(state, ctx, Finding(code="grounding", severity="warning",
+                                        message=_unverified(grounded.unverified)))
     if len(outcome.actions) > 1:
         add_finding(state, ctx, Finding(
             code="invalid_action", severity="block",
@@ -143,6 +110,17 @@ def enter_policy(state: RunState, step: Step, ctx: Ctx) -> bool:
         first = outcome.actions[0]
         state.action = _plan(state, first.action, first.suspicious, ctx)
     return False
+
+
+def _unverified(refs: list[str]) -> str:
+    """What the reply says about references it could not verify; removed links are only
+    counted (repeating an address would put it back in the message)."""
+    links = [r for r in refs if r.startswith("http")]
+    others = [r for r in refs if not r.startswith("http")]
+    parts = [f"{len(links)} link(s) removed"] if links else []
+    if others:
+        parts.append("marked unverified: " + ", ".join(others[:6]))
+    return f"not in what I fetched, so {'; '.join(parts)}"
 
 
 def _plan(state: RunState, action: ProposedAction, suspicious: bool, ctx: Ctx) -> PlannedAction:
@@ -166,17 +144,35 @@ def enter_reply(state: RunState, step: Step, ctx: Ctx) -> bool:
     return True
 
 
+def _remember_thread(state: RunState, ctx: Ctx) -> None:
+    request = state.request
+    if state.refused or not request.thread_ts:
+        return
+    earlier = state.thread
+    record = ThreadContext(
+        run_id=state.run_id, question=redact_text(request.text)[:2_000],
+        answer=redact_text(state.draft)[:4_000], evidence=state.evidence[:THREAD_EVIDENCE],
+        follow_ups=earlier.follow_ups + 1 if earlier else 0)
+    ctx.out.append(RecordThread(team_id=state.team_id, channel_id=request.channel_id,
+                                thread_ts=request.thread_ts, record=record))
+
+
 def on_reply_result(state: RunState, step: Step, result: NotifyResult, ctx: Ctx) -> None:
     if result.ok:
         state.posted_ts = result.ts
         state.status = RunStatus.DONE
+        _remember_thread(state, ctx)
     else:
         state.status = RunStatus.FAILED
         state.error = redact_text(f"the reply could not be posted: {result.error}")
+    inv = state.investigation
     ctx.audit(state, AuditKind.STEP, "run finished", "run:finished",
               outcome=state.status.value,
               detail={"cost_usd_total": round(state.cost_usd, 6),
                       "tool_calls": state.counters.tool_calls,
                       "model_calls": state.counters.model_calls,
+                      "turns": inv.turn if inv else 0,
+                      "stopped": inv.stopped if inv else None,
                       "skill": state.skill.name if state.skill else None,
+                      "skill_sha256": state.skill.sha256 if state.skill else None,
                       "posted_ts": state.posted_ts, "error": state.error})

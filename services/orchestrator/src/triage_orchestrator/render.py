@@ -1,136 +1,98 @@
-"""Slack text and Block Kit for the reply and the approval prompt. Pure string building;
-every text that leaves here has been redacted (it is posted where many people read it)."""
+"""The reply in Slack: the grounded answer, what became of a write, what could not be
+checked, and a footer that says which skill, tools and model produced it. Pure.
+
+Every text here is either escaped (`slack_text.escape`) or built by the bot from fetched
+evidence; the answer itself was grounded and escaped by the policy step (`reply_text`).
+"""
 
 from typing import Any
 
-from triage_contracts.messages import ApprovalDecision, Decision, Evidence
+from triage_contracts.messages import Evidence, RequestKind
 from triage_contracts.redact import redact_text
-from triage_contracts.slack_actions import ActionId, approval_block_id
 
-from .state import PlannedAction, RunState
+from . import grounding
+from .approval_text import action_summary, context, outcome_line, section
+from .slack_text import cap, escape, link
+from .state import RunState
 
-SECTION_LIMIT = 2900  # Slack rejects section text over 3000 characters
 TEXT_LIMIT = 3900  # Slack advises message text under 4000 characters (truncates at 40k)
-
-
-def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cap(text, SECTION_LIMIT)}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
-
-
-def _quote(body: str) -> str:
-    return "\n".join(f"> {line}" for line in body.splitlines() or [""])
-
-
-def approval_url(state: RunState, approval_id: str) -> str:
-    return f"{state.config.approval_public_url}/approvals/{approval_id}"
-
-
-def effect_text(planned: PlannedAction) -> str:
-    args = planned.action.arguments
-    if planned.action.tool == "github.comment_issue":
-        text = (f"*Proposed effect:* comment on `{args.get('repo')}#{args.get('issue_number')}`"
-                f"\n{_quote(str(args.get('body', '')))}")
-    else:
-        text = f"*Proposed effect:* `{planned.action.tool}` with `{args}`"
-    if planned.suspicious:
-        text = "⚠️ *Suspicious:* the evidence contains prompt-injection signals.\n" + text
-    return redact_text(text)
-
-
-def summary(planned: PlannedAction) -> str:
-    args = planned.action.arguments
-    if planned.action.summary:
-        return planned.action.summary
-    if planned.action.tool == "github.comment_issue":
-        return f"Comment on {args.get('repo')}#{args.get('issue_number')}"
-    return planned.action.tool
-
-
-def approval_prompt(state: RunState, planned: PlannedAction) -> tuple[str, list[dict[str, Any]]]:
-    link = approval_url(state, planned.approval_id)
-    blocks = [
-        _section(redact_text(state.draft or "(no draft)")),
-        _section(effect_text(planned)),
-        {"type": "actions", "block_id": approval_block_id(planned.approval_id), "elements": [
-            {"type": "button", "action_id": ActionId.APPROVE, "style": "primary",
-             "text": {"type": "plain_text", "text": "Approve"}, "value": planned.approval_id},
-            {"type": "button", "action_id": ActionId.REJECT, "style": "danger",
-             "text": {"type": "plain_text", "text": "Reject"}, "value": planned.approval_id},
-        ]},
-        _context(f"<{link}|Review in the approval UI> · expires "
-                 f"{planned.expires_at.strftime('%Y-%m-%d %H:%M UTC')}"),
-    ]
-    return redact_text(f"Approval needed: {summary(planned)}"), blocks
-
-
-def decision_text(decision: ApprovalDecision | None, expired: bool = False) -> str:
-    if decision is None or decision.decision is Decision.EXPIRE or expired:
-        return "Expired: nobody decided before the approval expired"
-    if decision.decision is Decision.APPROVE:
-        return f"Approved by <@{decision.approver_id}>"
-    reason = f": {decision.reason}" if decision.reason else ""
-    return redact_text(f"Rejected by <@{decision.approver_id}>{reason}")
-
-
-def approval_update(state: RunState, planned: PlannedAction) -> tuple[str, list[dict[str, Any]]]:
-    verdict = decision_text(state.decision, state.approval_expired)
-    link = approval_url(state, planned.approval_id)
-    blocks = [
-        _section(f"*{verdict}* — {summary(planned)}"),
-        _section(effect_text(planned)),
-        _context(f"<{link}|Approval record>"),
-    ]
-    return redact_text(f"{verdict}: {summary(planned)}"), blocks
-
-
-def outcome_line(state: RunState) -> str | None:
-    planned = state.action
-    if planned is None:
-        return None
-    args = planned.action.arguments
-    target = f"{args.get('repo')}#{args.get('issue_number')}"
-    decision = state.decision
-    if decision is not None and decision.decision is Decision.APPROVE:
-        done = next((w for w in state.write_results if w.ok), None)
-        if done is not None:
-            where = f"<{done.url}|{target}>" if done.url else target
-            return f"✅ Commented on {where} (approved by <@{decision.approver_id}>)"
-        failed = next((w for w in state.write_results if not w.ok), None)
-        error = failed.error if failed else "it was not performed"
-        return f"⚠️ Approved, but the comment on {target} failed: {error}"
-    return f"Not performed: {_lower_first(decision_text(decision, state.approval_expired))}"
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+SECTION_LIMIT = 2900
+QUOTE_LIMIT = 300
+NOTE_CODES = ("budget", "timeout", "unknown_repo", "grounding", "injection")
+__all__ = ["action_summary", "evidence_list", "ground", "partial_answer", "reply"]
 
 
 def evidence_list(evidence: list[Evidence], limit: int = 8) -> str:
+    """Bullet list with links the bot builds (titles are untrusted: escaped)."""
     lines = []
     for item in evidence[:limit]:
-        title = f"<{item.url}|{item.title}>" if item.url else item.title
-        lines.append(f"• {item.source}: {title}")
-    return "\n".join(lines) or "• (none)"
+        title = link(item.url, item.title) if item.url else escape(item.title)
+        detail = f" ({escape(item.detail[:120])})" if item.detail and not item.url else ""
+        lines.append(f"• {escape(item.source)}: {title}{detail}")
+    return "\n".join(lines) or "• (nothing)"
+
+
+def partial_answer(state: RunState, reason: str) -> str:
+    """An answer composed without a model: why it stopped and what it found. Plain text
+    (it is grounded and escaped like any draft); links come from the evidence."""
+    lines = [f"I could not finish the investigation: {reason}."]
+    if state.evidence:
+        lines.append("What I found:")
+        lines += [f"• {e.source}: {e.title}" + (f" {e.url}" if e.url else "")
+                  for e in state.evidence[:8]]
+    else:
+        lines.append("I found no evidence before stopping.")
+    return "\n".join(lines)
+
+
+def ground(state: RunState) -> grounding.Grounded:
+    """The draft checked against what this run fetched, escaped for Slack."""
+    index = grounding.Index()
+    inv = state.investigation
+    for message in inv.messages if inv else []:
+        if message.role == "tool":
+            index.add_output(message.content)
+    index.add_evidence(state.evidence)
+    if state.thread is not None:
+        index.add_evidence(state.thread.evidence)
+    return grounding.ground(state.draft, index)
+
+
+def _notes(state: RunState) -> list[str]:
+    notes = list(state.notes)
+    inv = state.investigation
+    if inv is not None:
+        notes += [f"Not checked: {call.note}" for call in inv.calls
+                  if call.note and call.status in ("error", "not_run")]
+    notes += [f.message for f in state.findings if f.code in NOTE_CODES]
+    return list(dict.fromkeys(notes))
+
+
+def _asked(state: RunState) -> list[str]:
+    """A slash command is invisible to the channel: its answer quotes what was asked."""
+    if state.request.request_kind is not RequestKind.COMMAND:
+        return []
+    question = escape(redact_text(" ".join(state.request.text.split())))
+    return [f"> <@{state.request.user_id}> asked: {cap(question, QUOTE_LIMIT)}"]
 
 
 def reply(state: RunState) -> tuple[str, list[dict[str, Any]]]:
-    parts = [state.draft or _fallback(state)]
+    answer = state.reply_text or escape(redact_text(state.draft)) or _fallback(state)
+    parts = [*_asked(state), answer]
     line = outcome_line(state)
     if line:
         parts.append(line)
-    notes = state.notes + [f.message for f in state.findings if f.code in ("budget", "timeout")]
+    notes = _notes(state)
     if notes:
-        parts.append("\n".join(f"_Note: {note}_" for note in notes))
-    text = _cap(redact_text("\n\n".join(parts)), TEXT_LIMIT)
-    return text, [_section(text), _context(context_line(state))]
+        parts.append("\n".join(f"_Note: {escape(redact_text(note))}_" for note in notes[:8]))
+    text = cap("\n\n".join(parts), TEXT_LIMIT)
+    blocks = [section(cap(part, SECTION_LIMIT)) for part in _sections(parts)]
+    return text, [*blocks, context(context_line(state))]
+
+
+def _sections(parts: list[str]) -> list[str]:
+    """At most four sections (question, answer, outcome, notes), each within Slack's limit."""
+    return [part for part in parts if part][:4]
 
 
 def _fallback(state: RunState) -> str:
@@ -138,8 +100,20 @@ def _fallback(state: RunState) -> str:
             + evidence_list(state.evidence))
 
 
+def model_label(state: RunState) -> str:
+    inv = state.investigation
+    if inv is None or not inv.provider:
+        return "no model"
+    if inv.provider == "offline":
+        return "offline rules (no model configured)"
+    return escape(f"{inv.provider} {inv.model}")
+
+
 def context_line(state: RunState) -> str:
-    skill = f"skill {state.skill.name} v{state.skill.version}" if state.skill else "no skill"
-    tools = sorted({r.tool for r in state.gathered})
-    sources = f"{len(state.evidence)} sources ({', '.join(tools)})" if tools else "no sources"
-    return f"{skill} · {sources} · ${state.cost_usd:.4f} · run {state.run_id}"
+    skill = (f"skill {escape(state.skill.name)} v{escape(state.skill.version)}"
+             if state.skill else "no skill")
+    inv = state.investigation
+    work = (f"{state.counters.tool_calls} tool calls in {inv.turn} turns"
+            if inv else "no investigation")
+    return (f"{skill} · {work} · {model_label(state)} · ${state.cost_usd:.4f} · "
+            f"run {state.run_id}")

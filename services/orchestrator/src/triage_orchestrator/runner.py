@@ -28,11 +28,13 @@ from triage_contracts.messages import (
 )
 
 from . import engine
+from .commands import ThreadContext
 from .effects import Effects
 from .settings import Settings
-from .spec import Skill, WorkflowSpec, load_skills, load_workflow
+from .skills import Skill, load_skills
+from .spec import WorkflowSpec, load_workflow
 from .state import RunConfig, RunState
-from .store import Conflict, RunStore
+from .store import Conflict, RunStore, ThreadStore
 
 log = get_logger("triage.orchestrator")
 MAX_CAS_ATTEMPTS = 10
@@ -48,6 +50,7 @@ class Orchestrator:
         self.skills: list[Skill] = []
         self.config: RunConfig = settings.run_config()
         self._store: RunStore | None = None
+        self.threads: ThreadStore | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Finished runs never change again: skip re-reading them on every sweep.
         self._finished: set[str] = set()
@@ -57,13 +60,16 @@ class Orchestrator:
     def load_config(self) -> None:
         """Read and validate the workflow and skills; raises ConfigError with the reason."""
         self.spec = load_workflow(self.settings.workflow_file)
-        self.skills = load_skills(self.settings.skills_dir)
+        self.skills = load_skills(self.settings.skills_dir, self.settings.skills)
         log.info("workflow loaded", workflow=self.spec.name,
-                 skills=[f"{s.name}@{s.version}" for s in self.skills])
+                 skills=[f"{s.name}@{s.version}:{s.sha256[:12]}" for s in self.skills])
 
     async def on_start(self) -> None:
         self._store = RunStore(jetstream(self.broker))
         await self._store.open()
+        self.threads = ThreadStore(jetstream(self.broker))
+        await self.threads.open()
+        self.effects.threads = self.threads
         resumed = await self.resume_all()
         log.info("unfinished runs resumed", count=resumed)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="orchestrator-sweeper")
@@ -89,12 +95,25 @@ class Orchestrator:
         assert self.spec is not None
         with structlog.contextvars.bound_contextvars(run_id=request.run_id,
                                                      team_id=request.team_id):
-            state, effects = engine.start(request, self.spec, self.skills, self.config)
+            thread = await self._thread_of(request)
+            if not engine.admits(request, thread):
+                log.debug("thread reply outside a thread the bot answered: ignored")
+                return
+            state, effects = engine.start(request, self.spec, self.skills, self.config,
+                                          thread=thread)
             stored, _, created = await self.store.create(state)
             if not created:
                 log.info("request redelivered: the run exists, re-sending what it waits on")
                 effects = list(engine.pending_commands(stored))
             await self.effects.perform(request.team_id, request.run_id, effects)
+
+    async def _thread_of(self, request: TriageRequest) -> ThreadContext | None:
+        """The earlier answer in the asking message's thread (None outside a thread)."""
+        if not (request.in_thread and request.thread_ts):
+            return None
+        if self.threads is None:
+            raise TemporaryError("the thread store is not open yet")
+        return await self.threads.load(request.team_id, request.channel_id, request.thread_ts)
 
     async def handle_result(self, result: ToolResult | ModelResult | NotifyResult) -> None:
         await self._apply(result.team_id, result.run_id, lambda s: engine.on_result(s, result))

@@ -19,19 +19,30 @@ def _split(value: str) -> list[str]:
 class Settings(ServiceSettings):
     uses_approval_key: ClassVar[bool] = True
     workflow_file: Path = Field(PACKAGE_DIR / "workflow.yaml", description="Workflow spec (YAML)")
-    skills_dir: Path = Field(PACKAGE_DIR / "skills", description="Folder of skill YAML files")
+    skills_dir: Path = Field(PACKAGE_DIR / "skills", description="Folder of */SKILL.md runbooks")
+    skills: str = Field("", description="Pinned skills: name or name@<sha256 prefix>, comma "
+                        "list (empty: every skill in SKILLS_DIR)")
     # Comma lists stay plain strings: pydantic-settings would parse list fields as JSON.
     github_repos: str = Field("", description="Repos this workspace may look at: owner/name,...")
     default_repo: str | None = Field(None, description="Repo used when the text names none")
     approval_public_url: str = Field("http://127.0.0.1:8400", description="Approval UI base URL")
     approval_ttl_s: int = Field(14400, ge=60, description="How long an approval stays open")
     allowed_channels: str = Field("", description="Comma list; empty = every channel")
+    service_labels: str = Field("", description="repo=service label pairs, comma list "
+                                "(default: the repository's name)")
+    allowed_tools: str = Field("", description="Tools this workspace may use, comma list "
+                               "(empty: every tool; skills narrow it further)")
+    bot_name: str = Field("triage", description="How the agent calls itself in prompts")
     sweep_interval_s: float = Field(30.0, gt=0, description="How often timeouts are checked")
 
     def run_config(self) -> RunConfig:
         return RunConfig(
             repos=_split(self.github_repos),
             default_repo=self.default_repo or None,
+            services=dict(pair.split("=", 1) for pair in _split(self.service_labels)
+                          if "=" in pair),
+            allowed_tools=_split(self.allowed_tools) or None,
+            bot_name=self.bot_name,
             allowed_channels=_split(self.allowed_channels),
             approval_public_url=self.approval_public_url.rstrip("/"),
             approval_ttl_s=self.approval_ttl_s,

@@ -1,19 +1,17 @@
-"""The workflow spec and skills: declarative YAML validated strictly at start-up.
+"""The workflow spec: declarative YAML validated strictly at start-up.
 
-A typo in a step kind or a skill field must stop the service with the reason, not
-surface as a stuck run hours later; hence `extra="forbid"` everywhere and `ConfigError`
-carrying the file name and every validation problem.
+A typo in a step kind or a budget must stop the service with the reason, not surface as a
+stuck run hours later; hence `extra="forbid"` everywhere and `ConfigError` carrying the
+file name and every validation problem. Skills (the runbooks) are in `skills.py`.
 """
 
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from triage_contracts.errors import PermanentError, describe
-from triage_contracts.tools import WRITE_TOOLS
 
 
 class ConfigError(PermanentError):
@@ -21,9 +19,8 @@ class ConfigError(PermanentError):
 
 
 class StepKind(StrEnum):
-    CLASSIFY = "classify"
-    GATHER = "gather"
-    MODEL = "model"
+    CLASSIFY = "classify"  # the model picks the skill from the descriptions
+    INVESTIGATE = "investigate"  # the tool-calling loop
     POLICY = "policy"
     APPROVAL = "approval"
     ACT = "act"
@@ -31,6 +28,7 @@ class StepKind(StrEnum):
 
 
 Condition = Literal["writes_proposed", "approved"]
+ROUTED = (StepKind.CLASSIFY, StepKind.INVESTIGATE)
 
 
 class Strict(BaseModel):
@@ -38,9 +36,18 @@ class Strict(BaseModel):
 
 
 class Budgets(Strict):
-    max_tool_calls: int = Field(12, ge=0)
-    max_model_calls: int = Field(3, ge=0)
-    run_timeout_s: float = Field(1800.0, gt=0)
+    """Limits of one run. The investigation stops at the first one reached and then
+    answers with what it found, saying what it could not check."""
+
+    max_turns: int = Field(6, ge=1, le=30, description="model turns in the investigation")
+    max_tool_calls: int = Field(12, ge=0, description="tool calls (reads and writes)")
+    max_tokens: int = Field(60_000, ge=1_000, description="prompt + completion, all turns")
+    max_usd: float = Field(0.50, ge=0, description="model spend of the run")
+    investigate_timeout_s: float = Field(300.0, gt=0, description="wall clock of the loop")
+    run_timeout_s: float = Field(1800.0, gt=0, description="waiting for any one step")
+    # Turns in a row whose every tool call was invalid before the loop gives up.
+    max_invalid_turns: int = Field(2, ge=1)
+    max_follow_ups: int = Field(10, ge=0, description="follow-up runs in one Slack thread")
 
 
 class Step(Strict):
@@ -50,18 +57,18 @@ class Step(Strict):
     when: Condition | None = None
 
     @model_validator(mode="after")
-    def _route_only_for_model(self) -> "Step":
-        if self.kind is StepKind.MODEL and not self.route:
-            raise ValueError(f"step {self.id!r}: a model step needs a route")
-        if self.kind is not StepKind.MODEL and self.route:
-            raise ValueError(f"step {self.id!r}: only model steps take a route")
+    def _route_only_where_a_model_is_asked(self) -> "Step":
+        if self.kind in ROUTED and not self.route:
+            raise ValueError(f"step {self.id!r}: a {self.kind.value} step needs a route")
+        if self.kind not in ROUTED and self.route:
+            raise ValueError(f"step {self.id!r}: only classify and investigate take a route")
         return self
 
 
 class WorkflowSpec(Strict):
-    version: Literal[1]
+    version: Literal[2]
     name: str
-    budgets: Budgets = Field(default_factory=Budgets)
+    budgets: Budgets = Field(default_factory=lambda: Budgets())
     steps: list[Step] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -74,65 +81,28 @@ class WorkflowSpec(Strict):
             raise ValueError("the first step must be of kind 'classify' (it picks the skill)")
         if kinds.count(StepKind.REPLY) != 1 or kinds[-1] is not StepKind.REPLY:
             raise ValueError("exactly one 'reply' step is required, and it must be the last")
-        for single in (StepKind.CLASSIFY, StepKind.POLICY, StepKind.APPROVAL, StepKind.ACT):
-            if kinds.count(single) > 1:
-                raise ValueError(f"at most one {single.value!r} step is allowed")
-        if StepKind.ACT in kinds:
-            if StepKind.APPROVAL not in kinds or kinds.index(StepKind.APPROVAL) > kinds.index(
-                StepKind.ACT
-            ):
-                raise ValueError("an 'act' step needs an 'approval' step before it")
+        for kind in StepKind:
+            if kind is not StepKind.REPLY and kinds.count(kind) > 1:
+                raise ValueError(f"at most one {kind.value!r} step is allowed")
+        if StepKind.INVESTIGATE not in kinds:
+            raise ValueError("an 'investigate' step is required (it answers the question)")
+        if StepKind.ACT in kinds and not _before(kinds, StepKind.APPROVAL, StepKind.ACT):
+            raise ValueError("an 'act' step needs an 'approval' step before it")
         return self
 
     def index_of(self, kind: StepKind) -> int:
         return next(i for i, step in enumerate(self.steps) if step.kind is kind)
 
 
-class GatherCall(Strict):
-    tool: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-    args: dict[str, Any] = Field(default_factory=dict)
-    # A human title for the evidence this call yields (templates allowed); not sent to the tool.
-    label: str | None = None
+def _before(kinds: list[StepKind], first: StepKind, then: StepKind) -> bool:
+    return first in kinds and kinds.index(first) < kinds.index(then)
 
 
-class Skill(Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
-    version: str
-    description: str
-    # Lower runs first; the first skill whose pattern matches wins. No patterns = fallback.
-    priority: int = 100
-    match: list[str] = Field(default_factory=list)
-    instructions: str
-    gather: list[GatherCall] = Field(default_factory=list)
-    write_tools: list[str] = Field(default_factory=list)
-
-    @field_validator("match")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as exc:
-                raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
-        return patterns
-
-    @field_validator("write_tools")
-    @classmethod
-    def _known_writes(cls, tools: list[str]) -> list[str]:
-        unknown = [tool for tool in tools if tool not in WRITE_TOOLS]
-        if unknown:
-            raise ValueError(f"unknown write tools {unknown}; known: {sorted(WRITE_TOOLS)}")
-        return tools
-
-    def matches(self, text: str) -> bool:
-        return any(re.search(pattern, text, re.IGNORECASE) for pattern in self.match)
-
-
-def _problems(exc: ValidationError) -> str:
+def problems(exc: ValidationError) -> str:
     return describe(exc, limit=50, with_input=True)
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -142,27 +112,8 @@ def _read_yaml(path: Path) -> Any:
 
 
 def load_workflow(path: Path) -> WorkflowSpec:
-    data = _read_yaml(path)
+    data = read_yaml(path)
     try:
         return WorkflowSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid workflow file {path}: {_problems(exc)}") from exc
-
-
-def load_skills(folder: Path) -> list[Skill]:
-    """Every *.yaml in `folder`, ordered by (priority, name); at least one fallback."""
-    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    if not files:
-        raise ConfigError(f"no skill files (*.yaml) in {folder}")
-    skills = []
-    for path in files:
-        try:
-            skills.append(Skill.model_validate(_read_yaml(path)))
-        except ValidationError as exc:
-            raise ConfigError(f"invalid skill file {path}: {_problems(exc)}") from exc
-    names = [skill.name for skill in skills]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"duplicate skill names in {folder}: {names}")
-    if not any(not skill.match for skill in skills):
-        raise ConfigError(f"no fallback skill (one without 'match' patterns) in {folder}")
-    return sorted(skills, key=lambda skill: (skill.priority, skill.name))
+        raise ConfigError(f"invalid workflow file {path}: {problems(exc)}") from exc

@@ -12,14 +12,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from triage_contracts.messages import (
     ApprovalDecision,
+    ChatMessage,
     Evidence,
     ProposedAction,
-    ToolResult,
     TriageRequest,
 )
 
-from .commands import Command
-from .spec import Skill, Step, WorkflowSpec
+from .commands import Command, ThreadContext
+from .skills import Skill
+from .spec import Step, WorkflowSpec
 
 TERMINAL = frozenset({"done", "failed"})
 
@@ -40,9 +41,19 @@ class RunConfig(_Model):
 
     repos: list[str] = Field(default_factory=list)
     default_repo: str | None = None
+    # repository -> the `service` label its metrics and alerts carry
+    services: dict[str, str] = Field(default_factory=dict)
     allowed_channels: list[str] = Field(default_factory=list)
+    # The workspace's tool allow-list (skills narrow it further); None: every tool.
+    allowed_tools: list[str] | None = None
     approval_public_url: str = "http://127.0.0.1:8400"
     approval_ttl_s: int = 14400
+    bot_name: str = "triage"
+
+    def service_of(self, repo: str | None) -> str | None:
+        if repo is None:
+            return None
+        return self.services.get(repo) or repo.split("/")[-1]
 
 
 class Pending(_Model):
@@ -69,13 +80,48 @@ class PlannedAction(_Model):
     expires_at: datetime
 
 
-class GatherRecord(_Model):
-    """One gather call as sent, so evidence is built in the skill's order, not arrival order."""
+CallStatus = Literal["pending", "done", "error", "invalid", "queued_write", "not_run"]
 
-    step_id: str
+
+class LoopCall(_Model):
+    """One tool call the model asked for (or a skill's prefetch), and what became of it."""
+
+    call_id: str  # the model's id for it; the tool message answers this id
+    step_id: str  # run-unique: f"{step}-t{turn}-c{index}" (also its NATS msg id stem)
+    turn: int
     tool: str
-    args: dict[str, Any]
-    label: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    raw_arguments: str = "{}"
+    status: CallStatus = "pending"
+    # The tool message the model will read, held until every call of the turn answered
+    # (tool messages go back in the order the model asked, whatever order results arrive).
+    content: str = ""
+    note: str = ""  # one line on what became of it (errors, limits) for the reply
+
+
+class Investigation(_Model):
+    """The tool-calling loop's own state inside a run."""
+
+    started_at: datetime
+    offered: list[str]  # tool names offered to the model
+    messages: list[ChatMessage] = Field(default_factory=list)
+    calls: list[LoopCall] = Field(default_factory=list)
+    turn: int = 0  # 0: prefetch; model turns count from 1
+    tokens: int = 0
+    invalid_turns: int = 0
+    final: bool = False  # the current turn offers no tools: the model must answer
+    stopped: str | None = None  # why it ended before the model answered on its own
+    provider: str = ""
+    model: str = ""
+
+    def turn_calls(self, turn: int | None = None) -> list[LoopCall]:
+        wanted = self.turn if turn is None else turn
+        return [call for call in self.calls if call.turn == wanted]
+
+    def call(self, step_id: str) -> LoopCall | None:
+        return next((c for c in self.calls if c.step_id == step_id), None)
+
+
 
 
 class WriteOutcome(_Model):
@@ -108,14 +154,18 @@ class RunState(_Model):
     status: RunStatus = RunStatus.RUNNING
     step_index: int = 0
     skill: Skill | None = None
+    candidates: list[Skill] = Field(default_factory=list)  # while classify waits
     repo: str | None = None
     service: str | None = None
+    # Repositories the question names that this workspace does not serve.
+    unknown_repos: list[str] = Field(default_factory=list)
+    thread: ThreadContext | None = None
     pending: dict[str, Pending] = Field(default_factory=dict)
-    gathered: list[GatherRecord] = Field(default_factory=list)
-    tool_results: dict[str, ToolResult] = Field(default_factory=dict)
+    investigation: Investigation | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    draft: str = ""
+    draft: str = ""  # the answer as the model (or the rules) wrote it: untrusted text
+    reply_text: str = ""  # the draft grounded and escaped for Slack (policy step)
     model_ok: bool | None = None
     proposed_actions: list[ProposedAction] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)

@@ -5,6 +5,8 @@ starting a second one); `save` only succeeds against the revision that was read,
 replicas (or two results of one run handled at once) can never lose each other's update.
 """
 
+import re
+
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
 from nats.js.kv import KeyValue
@@ -12,7 +14,10 @@ from pydantic import ValidationError
 from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.streams import Buckets
 
+from .commands import ThreadContext
 from .state import RunState, run_key
+
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_=-]")
 
 
 class Conflict(TemporaryError):
@@ -71,6 +76,42 @@ class RunStore:
         except NoKeysError:
             return []
         return [k for k in keys if team_id is None or k.startswith(f"{team_id}.")]
+
+
+class ThreadStore:
+    """The context store: per Slack thread, what the last run there answered (the bucket
+    `triage-threads`; records expire with the bucket's TTL)."""
+
+    def __init__(self, js: JetStreamContext, bucket: str = Buckets.THREADS.name) -> None:
+        self._js = js
+        self._bucket = bucket
+        self._kv: KeyValue | None = None
+
+    async def open(self) -> None:
+        self._kv = await self._js.key_value(self._bucket)
+
+    @staticmethod
+    def key(team_id: str, channel_id: str, thread_ts: str) -> str:
+        parts = [_KEY_UNSAFE.sub("_", p) for p in (team_id, channel_id, thread_ts)]
+        return ".".join(parts)
+
+    async def load(self, team_id: str, channel_id: str, thread_ts: str
+                   ) -> ThreadContext | None:
+        assert self._kv is not None, "ThreadStore.open() was not awaited"
+        try:
+            entry = await self._kv.get(self.key(team_id, channel_id, thread_ts))
+        except KeyNotFoundError:
+            return None
+        try:
+            return ThreadContext.model_validate_json(entry.value or b"")
+        except ValidationError:
+            return None  # an unreadable record: the follow-up starts afresh
+
+    async def save(self, team_id: str, channel_id: str, thread_ts: str,
+                   record: ThreadContext) -> None:
+        assert self._kv is not None, "ThreadStore.open() was not awaited"
+        await self._kv.put(self.key(team_id, channel_id, thread_ts),
+                           record.model_dump_json().encode())
 
 
 def _encode(state: RunState) -> bytes:

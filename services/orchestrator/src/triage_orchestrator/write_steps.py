@@ -21,7 +21,7 @@ from triage_contracts.messages import (
 )
 from triage_contracts.redact import redact_text
 
-from . import render
+from . import approval_text as render
 from .commands import PublishApprovalRequest, PublishNotify, PublishToolCall, cmd_id
 from .context import Ctx
 from .read_steps import add_finding

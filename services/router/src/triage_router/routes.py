@@ -1,6 +1,6 @@
 """The routes config: named routes, each an ordered list of model targets with prices.
 
-Callers name a route ("draft"), never a vendor; changing models or prices is a config edit.
+Callers name a route ("agent"), never a vendor; changing models or prices is a config edit.
 The file is validated strictly (extra="forbid") so a typo fails at start with the reason
 instead of silently routing somewhere unexpected.
 """
@@ -25,6 +25,8 @@ class Target(BaseModel):
     max_tokens: int | None = Field(None, gt=0)
     price_per_1k_input: float = Field(0.0, ge=0)
     price_per_1k_output: float = Field(0.0, ge=0)
+    # Ask for the answer as server-sent events (openai only; the result is the same).
+    stream: bool = False
 
     @property
     def key(self) -> str:

@@ -5,8 +5,11 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from triage_contracts.settings import ServiceSettings
+from triage_contracts.streams import Consumers
 
 DEFAULT_ROUTES_FILE = Path(__file__).with_name("routes.yaml")
+# By then every delivery of a call is over: a hold still there was left by a crashed router.
+DEFAULT_HOLD_TTL_S = Consumers.ROUTER.ack_wait * Consumers.ROUTER.max_deliver
 
 
 class Settings(ServiceSettings):
@@ -17,6 +20,9 @@ class Settings(ServiceSettings):
     routes_file: Path = Field(DEFAULT_ROUTES_FILE, description="Model routes (YAML)")
     daily_budget_usd: float = Field(
         5.0, ge=0, description="Model spend allowed per team and UTC day")
+    budget_hold_ttl_s: float = Field(
+        DEFAULT_HOLD_TTL_S, gt=0,
+        description="How long a budget hold of a call in flight lives if never settled")
     model_timeout_s: float = Field(60.0, gt=0, description="Timeout of one model request")
     # JetStream redelivers after AckWait; in-progress acks keep a long model call ours.
     progress_interval_s: float = Field(15.0, gt=0)

@@ -1,5 +1,6 @@
-"""Wiring of the tools service: broker, registry, write guard, subscriber, HTTP endpoints.
-No I/O here: connecting and binding the KV bucket happen in the lifespan."""
+"""Wiring of the tools service: broker, registry, write guard, output pager, subscriber,
+HTTP endpoints. No I/O here: connecting and binding the KV bucket and the object store
+happen in the lifespan."""
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -8,11 +9,13 @@ from triage_contracts.bus import jetstream
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
-from triage_contracts.streams import Buckets
+from triage_contracts.streams import Buckets, ObjectStores
 
+from .answered import Answered
 from .api import api_router
 from .catalog import build_registry
 from .handlers import register
+from .outputs import OutputPager
 from .service import SERVICE, ToolService
 from .settings import Settings
 from .writes import WriteGuard
@@ -21,22 +24,28 @@ from .writes import WriteGuard
 def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
     broker = build_broker(settings.nats_url, SERVICE, metrics)
-    registry = build_registry(settings)
+    pager = OutputPager(settings.tool_output_chars)
+    registry = build_registry(settings, pager)
     # A write attempt takes at most two tool timeouts; a claim older than that is abandoned.
     guard = WriteGuard(settings.approval_signing_key, stale_after_s=4 * settings.tool_timeout_s,
                        grant_max_age_s=settings.grant_max_age_s)
-    service = ToolService(registry, guard, broker)
+    answered = Answered()
+    service = ToolService(registry, guard, pager, broker, answered)
     register(broker, service, settings.team_scope)
 
     async def on_start() -> None:
-        guard.bind(await jetstream(broker).key_value(Buckets.IDEMPOTENCY.name))
+        js = jetstream(broker)
+        guard.bind(await js.key_value(Buckets.IDEMPOTENCY.name))
+        answered.bind(await js.key_value(Buckets.TOOL_RESULTS.name))
+        pager.store.bind(await js.object_store(ObjectStores.OUTPUTS.name))
 
     app = FastAPI(title="triage tools", lifespan=broker_lifespan(broker, settings, on_start))
     app.include_router(health_router(broker, metrics))
-    app.include_router(api_router(registry))
+    app.include_router(api_router(registry, settings))
     app.state.broker = broker
     app.state.service = service
     app.state.registry = registry
     app.state.guard = guard
+    app.state.pager = pager
     install_error_boundary(app)
     return app

@@ -1,25 +1,33 @@
-"""Assembling the registry from settings: which connectors exist and which tools they give."""
+"""Assembling the registry from settings: which connectors exist and which tools they give.
+Every catalogue tool is registered; those whose prerequisites are missing are disabled
+with the reason (see `registry.py`)."""
 
 from triage_contracts.streams import Consumers
 
+from .clients.alertmanager import AlertmanagerClient
 from .clients.github import GitHubClient
 from .clients.prometheus import PrometheusClient
-from .github_tools import GitHubTools
+from .github_tools import github_tools
 from .observability_tools import ObservabilityTools
+from .outputs import OutputPager
 from .registry import ToolRegistry
 from .settings import Settings
 
 
-def build_registry(settings: Settings) -> ToolRegistry:
+def build_registry(settings: Settings, pager: OutputPager | None = None) -> ToolRegistry:
     timeout = settings.tool_timeout_s
     github = GitHubClient(settings.github_api_url, settings.github_token, timeout)
     prometheus = (PrometheusClient(settings.prometheus_url, timeout)
                   if settings.prometheus_url else None)
-    alertmanager = (PrometheusClient(settings.alertmanager_url, timeout, name="Alertmanager")
+    alertmanager = (AlertmanagerClient(settings.alertmanager_url, timeout)
                     if settings.alertmanager_url else None)
+    pager = pager or OutputPager(settings.tool_output_chars)
     registry = ToolRegistry(budget_s=0.8 * Consumers.TOOLS.ack_wait)
-    for tool in GitHubTools(github, settings.github_repos).tools(timeout):
-        registry.add(tool)
-    for tool in ObservabilityTools(prometheus, alertmanager).tools(timeout):
-        registry.add(tool)
+    enabled = set(settings.enabled_tools)
+    for tool in [*github_tools(github, settings.github_repos, timeout),
+                 *ObservabilityTools(prometheus, alertmanager).tools(timeout),
+                 *pager.tools()]:
+        # A tool the workspace did not enable does not exist for it ("unknown tool").
+        if not enabled or tool.name in enabled:
+            registry.add(tool)
     return registry

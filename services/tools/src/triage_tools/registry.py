@@ -5,6 +5,10 @@ model sees), an access class (READ runs at once; WRITE only with an approval, se
 `writes.py`), the scopes its credential needs, a timeout, a token-bucket rate limit and a
 retry budget for temporary failures. Invalid calls come back as errors that list exactly
 what to fix, so a model can correct itself on the next turn.
+
+A toolset whose prerequisite is missing (PROMETHEUS_URL unset, no GITHUB_REPOS...) still
+registers its tools, marked `disabled` with the reason: `/tools` shows it, and a call
+answers an error saying what to set, so a model stops asking for it.
 """
 
 import asyncio
@@ -64,6 +68,10 @@ class Tool:
     rate: RateLimit = field(default_factory=RateLimit)
     retries: int = 2
     is_empty: Callable[[Any], bool] = _is_empty
+    # Why the tool cannot run here (a prerequisite to set); None when it can.
+    disabled: str | None = None
+    # A cut output keeps its end instead of its start (a log's errors are at its end).
+    keep_tail: bool = False
 
     @classmethod
     def of(cls, name: str, run: Runner, **limits: Any) -> "Tool":
@@ -75,6 +83,8 @@ class Tool:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
                 "access": self.access.value, "scopes": list(self.scopes),
+                "status": "disabled" if self.disabled else "enabled",
+                "disabled_reason": self.disabled,
                 "timeout_s": self.timeout_s, "parameters": self.arguments.model_json_schema(),
                 "rate_limit": {"per_second": self.rate.per_second, "burst": self.rate.burst}}
 
@@ -114,9 +124,16 @@ class ToolRegistry:
         except ValidationError as exc:
             raise ToolError(_explain(tool, exc), ErrorCode.BAD_REQUEST) from exc
 
+    @staticmethod
+    def check_enabled(tool: Tool) -> None:
+        if tool.disabled:
+            raise ToolError(f"{tool.name} is disabled: {tool.disabled}",
+                            ErrorCode.UPSTREAM_UNAVAILABLE)
+
     async def invoke(self, tool: Tool, args: Arguments, ctx: CallContext) -> tuple[
             ToolStatus, Any]:
         """Run one call within its rate limit, timeout and retry budget."""
+        self.check_enabled(tool)
         await self._take_token(tool)
         started = time.monotonic()
         last: Exception | None = None

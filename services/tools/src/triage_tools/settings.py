@@ -1,11 +1,16 @@
 """Settings of the tools service: where GitHub and Prometheus are, which repositories the
-agent may touch. Built once in `main` and passed down; secrets stay `SecretStr`."""
+agent may touch, which `service` label each repository's metrics carry, how much output a
+prompt takes. Built once in `main` and passed down; secrets stay `SecretStr`."""
 
-from typing import Annotated, Any, ClassVar
+import re
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 from triage_contracts.settings import ServiceSettings
+
+# A Prometheus label value the model can put in a matcher without quoting trouble.
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
 class Settings(ServiceSettings):
@@ -15,10 +20,24 @@ class Settings(ServiceSettings):
         "https://api.github.com", description="GitHub Enterprise Server: https://HOST/api/v3")
     # The allow-list: tools refuse any repository not named here (comma-separated).
     github_repos: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # `owner/name=label,...`: the `service` label of each repository's metrics (default: the
+    # repository's name). The orchestrator gives it to the model with the repositories.
+    service_labels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
     tool_timeout_s: float = Field(20.0, gt=0)
+    # A tool output whose JSON is longer is cut; the whole is kept for `output.page`.
+    tool_output_chars: int = Field(12_000, ge=1_000, le=200_000)
+    # The workspace's tool allow-list (the Workspace resource's `tools`); empty: every tool.
+    enabled_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
     grant_max_age_s: float = Field(3600.0, gt=0, description="Oldest approval a write accepts")
+
+    @field_validator("enabled_tools", mode="before")
+    @classmethod
+    def _split_tools(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [t.strip() for t in value.split(",") if t.strip()]
+        return value
 
     @field_validator("github_repos", mode="before")
     @classmethod
@@ -27,8 +46,37 @@ class Settings(ServiceSettings):
             return [r.strip() for r in value.split(",") if r.strip()]
         return value
 
+    @field_validator("service_labels", mode="before")
+    @classmethod
+    def _split_labels(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs = [p.strip() for p in value.split(",") if p.strip()]
+        bad = [p for p in pairs if p.count("=") != 1]
+        if bad:
+            raise ValueError(f"expected owner/name=label pairs, got {bad}")
+        return dict((k.strip(), v.strip()) for k, v in (p.split("=") for p in pairs))
+
     @field_validator("github_token", "prometheus_url", "alertmanager_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # A deployment template often renders an unset variable as "": treat it as unset.
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _labels_name_allowed_repos(self) -> Self:
+        allowed = {r.lower() for r in self.github_repos}
+        problems = [f"{repo}: not in GITHUB_REPOS" for repo in self.service_labels
+                    if repo.lower() not in allowed]
+        problems += [f"{repo}: {label!r} is not a plain label value ([A-Za-z0-9_.:-])"
+                     for repo, label in self.service_labels.items()
+                     if not _LABEL_VALUE.match(label)]
+        if problems:
+            raise ValueError("SERVICE_LABELS: " + "; ".join(problems))
+        return self
+
+    def labels_by_repo(self) -> dict[str, str]:
+        """Every allowed repository's `service` label: the one set, else its name."""
+        given = {repo.lower(): label for repo, label in self.service_labels.items()}
+        return {repo: given.get(repo.lower(), repo.split("/", 1)[1])
+                for repo in self.github_repos}

@@ -167,6 +167,8 @@ async function onClick(event) {
   const button = event.target.closest(".bk-button[data-action-id]");
   const article = button && button.closest("article.msg");
   if (!article) return;
+  // Slack's confirmation dialog, when the button carries one.
+  if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
   button.disabled = true;
   setStatus(`Sent “${button.textContent}” to the app as ${me().name}…`, "info");
   const result = await post("/sandbox/click", {

@@ -1,7 +1,9 @@
 """The provider protocol and the two ways a provider can fail (the project's two kinds).
 
 `ProviderUnavailable` (5xx, 429, timeout, connection) is temporary: the target is unhealthy
-(it counts towards its circuit breaker). `ProviderRejected` (400/422) is permanent for this
+(it counts towards its circuit breaker). Its `AnswerLost` kind says the request reached the
+target but the answer did not come back whole (timeout, a stream cut short): the vendor may
+bill for it, so the budget charges it. `ProviderRejected` (400/422) is permanent for this
 target: the request did not suit it (try the next one, record it, the target is fine).
 str(e) is safe to audit: it never holds the prompt or a key.
 """
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
-from triage_contracts.messages import ModelCall, ProposedAction
+from triage_contracts.messages import ModelCall, ProposedAction, RequestedToolCall
 
 from ..routes import Target
 
@@ -19,7 +21,10 @@ from ..routes import Target
 @dataclass(frozen=True)
 class Completion:
     content: str
+    # Deprecated alongside ModelResult.proposed_actions: write proposals of the draft step.
     proposed_actions: list[ProposedAction] = field(default_factory=list)
+    tool_calls: list[RequestedToolCall] = field(default_factory=list)
+    finish_reason: str = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
     # Things the router should record but that did not fail the call (bad tool arguments).
@@ -31,6 +36,11 @@ class ProviderUnavailable(TemporaryError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, ErrorCode.UPSTREAM_UNAVAILABLE)
+
+
+class AnswerLost(ProviderUnavailable):
+    """The request reached the target but its answer was lost (timeout, cut stream): the
+    target is unhealthy, and the vendor may still bill for the request."""
 
 
 class ProviderRejected(PermanentError):

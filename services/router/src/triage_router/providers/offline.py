@@ -1,25 +1,27 @@
-"""The offline provider: a deterministic, extractive "model" that needs no vendor and no key.
+"""The offline provider: a deterministic rules agent that needs no vendor and no key.
 
-It reads the prompt format the orchestrator builds (`<question>` and a JSON `<evidence>`
-list) and answers from the evidence alone, citing every fact with its link. Same input,
-byte-identical output: the agent is usable and testable without any model, and an eval can
-compare answers exactly. It never sees keys and has no I/O.
+It speaks the same tool-calling protocol as a model: on the classify route it names the
+first skill the keyword hints point at; on an investigation turn it reads the
+conversation (the orchestrator's format), asks for the tools its rules want next, and
+answers from what came back, citing only the links the tools returned and saying that
+rules, not a model, wrote it. Same input, same output; no I/O, no clock, no randomness.
 """
 
 import json
 import re
 
-from pydantic import ValidationError
-from triage_contracts.messages import Evidence, ModelCall
+from triage_contracts.messages import ModelCall, RequestedToolCall
 
 from ..routes import Target
 from .base import Completion
-from .extractive import Findings, answer, comment_action, find
+from .rules.answer import answer
+from .rules.plan import next_calls
+from .rules.read import read
 
-MODEL = "offline-extractive-1"
+MODEL = "offline-rules-1"
 CLASSIFY_ROUTE = "classify"
-COMMENT_TOOL = "github.comment_issue"
-_SKILL_LINE = re.compile(r"^\s*[-*•]?\s*([A-Za-z0-9_.-]+)\s*:\s*(.+?)\s*$")
+_HINTS = re.compile(r"^Keyword hints[^:]*:\s*(.+)$", re.MULTILINE)
+_SKILL = re.compile(r"^- ([a-z][a-z0-9-]*):", re.MULTILINE)
 
 
 class OfflineProvider:
@@ -33,79 +35,36 @@ class OfflineProvider:
 
 
 def complete_offline(call: ModelCall) -> Completion:
-    """The pure function behind the provider (no awaits, no clock, no randomness)."""
-    text = _last(call, "user")
-    question = _tag(text, "question") or text.strip()
+    """The pure function behind the provider."""
     if call.route == CLASSIFY_ROUTE:
-        content = classify(_last(call, "system"), question)
-        actions = []
-    else:
-        evidence = parse_evidence(text)
-        findings = find(evidence)
-        content = answer(question, findings, _sources(text, evidence))
-        offered = any(tool.name == COMMENT_TOOL for tool in call.tools)
-        action = comment_action(findings) if offered else None
-        actions = [action] if action else []
-    prompt_chars = sum(len(m.content) for m in call.messages)
-    return Completion(content=content, proposed_actions=actions,
-                      prompt_tokens=prompt_chars // 4, completion_tokens=len(content) // 4)
+        return _sized(call, Completion(content=classify(call)))
+    convo = read(call)
+    wanted = [] if convo.final else next_calls(convo)
+    if wanted:
+        calls = [RequestedToolCall(id=f"call_t{convo.turn}_{index}", name=tool,
+                                   arguments=json.dumps(args, sort_keys=True))
+                 for index, (tool, args) in enumerate(wanted)]
+        return _sized(call, Completion(content="", tool_calls=calls, finish_reason="tool_calls"))
+    return _sized(call, Completion(content=answer(convo)))
 
 
-def classify(system_prompt: str, text: str) -> str:
-    """The first skill listed as `- name: keyword, keyword` whose keyword appears."""
-    for line in system_prompt.splitlines():
-        match = _SKILL_LINE.match(line)
-        if match and any(_mentions(text, kw) for kw in match.group(2).split(",")):
-            return match.group(1)
-    return "general"
+def classify(call: ModelCall) -> str:
+    """The first keyword-hinted skill, else the last listed one (the fallback)."""
+    system = next((m.content for m in call.messages if m.role == "system"), "")
+    names = _SKILL.findall(system)
+    hints = _HINTS.search(system)
+    hinted = [h.strip() for h in hints.group(1).split(",")] if hints else []
+    chosen = next((h for h in hinted if h in names), None)
+    return chosen or (names[-1] if names else "general")
 
 
-def parse_evidence(text: str) -> list[Evidence]:
-    """Evidence items from the `<evidence>` JSON list; invalid items are left out."""
-    raw = _tag(text, "evidence")
-    if not raw:
-        return []
-    try:
-        items = json.loads(raw)
-    except json.JSONDecodeError:
-        return []
-    evidence: list[Evidence] = []
-    for item in items if isinstance(items, list) else []:
-        try:
-            evidence.append(Evidence.model_validate(item))
-        except ValidationError:
-            continue  # untrusted tool output: a malformed item must not sink the answer
-    return evidence
+def _sized(call: ModelCall, completion: Completion) -> Completion:
+    """Token counts estimated from characters (offline calls cost nothing)."""
+    prompt = sum(len(m.content) + len(str(m.tool_calls)) for m in call.messages) // 4
+    output = (len(completion.content) + len(str(completion.tool_calls))) // 4
+    return Completion(content=completion.content, tool_calls=completion.tool_calls,
+                      finish_reason=completion.finish_reason, prompt_tokens=prompt,
+                      completion_tokens=output)
 
 
-def _mentions(text: str, keyword: str) -> bool:
-    keyword = keyword.strip()
-    if not keyword:
-        return False
-    try:
-        return re.search(keyword, text, re.IGNORECASE) is not None
-    except re.error:  # a plain word with regex characters
-        return keyword.lower() in text.lower()
-
-
-def _last(call: ModelCall, role: str) -> str:
-    return next((m.content for m in reversed(call.messages) if m.role == role), "")
-
-
-def _tag(text: str, name: str) -> str:
-    # Evidence is untrusted JSON that may itself contain "</evidence>": take the LAST closing
-    # tag there; the question comes first, so its FIRST closing tag is the right one.
-    start = text.find(f"<{name}>")
-    close = f"</{name}>"
-    end = text.rfind(close) if name == "evidence" else text.find(close, max(start, 0))
-    if start < 0 or end < start:
-        return ""
-    return text[start + len(name) + 2 : end].strip()
-
-
-def _sources(text: str, evidence: list[Evidence]) -> list[str]:
-    listed = [s.strip() for s in _tag(text, "sources").split(",") if s.strip()]
-    return listed or sorted({e.source for e in evidence})
-
-
-__all__ = ["MODEL", "Findings", "OfflineProvider", "classify", "complete_offline"]
+__all__ = ["MODEL", "OfflineProvider", "classify", "complete_offline"]
