@@ -13,7 +13,7 @@ from triage_operator.resources import (
     deployments,
 )
 from triage_operator.settings import Settings
-from triage_operator.spec import WorkspaceSpec
+from triage_operator.spec import InvalidSpec, WorkspaceSpec, parse_spec
 
 OWNER = Owner(name="acme", namespace="triage", uid="0f1c")
 K8S_VERSION = "1.33"
@@ -52,6 +52,21 @@ def test_configmap_is_valid_and_carries_the_workspace_config() -> None:
     assert manifest["metadata"]["name"] == "triage-ws-acme"
     assert manifest["data"]["tools"] == "github.search_issues"
     assert '"offline"' in manifest["data"]["model-routes.json"]
+
+
+def test_the_workspace_pins_its_skills_and_tools_in_the_orchestrator() -> None:
+    pinned = spec(skills=["incident@ca37fdfaf14e", "general"])
+    assert configmap(OWNER, pinned)["data"]["skills"] == "incident@ca37fdfaf14e,general"
+    container = deployment(OWNER, pinned, settings(), "orchestrator")["spec"]["template"][
+        "spec"]["containers"][0]
+    refs = {e["name"]: e["valueFrom"]["configMapKeyRef"]["key"] for e in container["env"]
+            if "valueFrom" in e and "configMapKeyRef" in e["valueFrom"]}
+    assert refs["SKILLS"] == "skills" and refs["ALLOWED_TOOLS"] == "tools"
+
+
+def test_a_malformed_skill_pin_is_refused() -> None:
+    with pytest.raises(InvalidSpec, match=r"spec.skills.0"):
+        parse_spec("acme", {"teamId": "T0001", "skills": ["incident@zz"]})
 
 
 def test_tools_get_only_the_github_secret_and_orchestrator_none() -> None:
