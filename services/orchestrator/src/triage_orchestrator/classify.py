@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from triage_contracts.messages import ChatMessage
+from triage_contracts.redact import redact_text
 
 from .skills import Skill
 from .state import RunConfig
@@ -72,8 +73,9 @@ def classify_messages(question: str, skills: list[Skill], hints: list[Skill]
     system = ("Pick the one skill (runbook) that best fits an engineer's question. Answer with "
               "the skill's name only.\nSkills:\n" + "\n".join(lines)
               + f"\nKeyword hints (may be wrong): {hint}")
-    return [ChatMessage(role="system", content=system),
-            ChatMessage(role="user", content=f"<question>{question}</question>")]
+    # Redacted like every prompt: nothing secret may reach a model provider.
+    return [ChatMessage(role="system", content=redact_text(system)),
+            ChatMessage(role="user", content=redact_text(f"<question>{question}</question>"))]
 
 
 def render(value: Any, values: dict[str, str | None]) -> Any:

@@ -25,8 +25,20 @@ class Effects:
         self.auditor = AuditEmitter(broker, "orchestrator")
         self.threads: ThreadStore | None = None  # bound once the broker is connected
 
+    async def record(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
+        """The audit events of a transition, BEFORE its state is saved: a crash after the
+        save can then lose none of them, and a crash before it redoes the transition, whose
+        events carry the same dedupe keys (JetStream keeps the first copy)."""
+        for effect in effects:
+            if isinstance(effect, EmitAudit):
+                await self.auditor.emit(
+                    team_id, run_id, effect.kind, effect.action, actor=effect.actor,
+                    outcome=effect.outcome, detail=effect.detail, dedupe_key=effect.dedupe_key,
+                )
+
     async def perform(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
-        # Commands first: an audit hiccup must not hold back the run's progress.
+        """The commands of a transition, AFTER its state is saved (the saved state lists
+        what the run waits on, so a crash in between re-sends them; never the other way)."""
         for effect in effects:
             if isinstance(effect, RecordThread):
                 await self._record_thread(effect)
@@ -35,12 +47,6 @@ class Effects:
                                       msg_id=effect.msg_id)
                 log.info("command sent" if fresh else "command already sent (deduplicated)",
                          msg_id=effect.msg_id, subject=effect.subject)
-        for effect in effects:
-            if isinstance(effect, EmitAudit):
-                await self.auditor.emit(
-                    team_id, run_id, effect.kind, effect.action, actor=effect.actor,
-                    outcome=effect.outcome, detail=effect.detail, dedupe_key=effect.dedupe_key,
-                )
 
     async def _record_thread(self, effect: RecordThread) -> None:
         if self.threads is None:

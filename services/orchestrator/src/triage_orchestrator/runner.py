@@ -101,6 +101,7 @@ class Orchestrator:
                 return
             state, effects = engine.start(request, self.spec, self.skills, self.config,
                                           thread=thread)
+            await self.effects.record(request.team_id, request.run_id, effects)
             stored, _, created = await self.store.create(state)
             if not created:
                 log.info("request redelivered: the run exists, re-sending what it waits on")
@@ -147,9 +148,10 @@ class Orchestrator:
                 state, revision = loaded
                 new, effects = decide(state)
                 if new is state:  # ignored: maybe a redelivery after a crash; re-send
-                    await self.effects.perform(
-                        team_id, run_id, [*effects, *engine.pending_commands(state)])
+                    await self.effects.record(team_id, run_id, effects)
+                    await self.effects.perform(team_id, run_id, engine.pending_commands(state))
                     return
+                await self.effects.record(team_id, run_id, effects)
                 try:
                     await self.store.save(new, revision)
                 except Conflict:
