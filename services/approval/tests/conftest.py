@@ -3,6 +3,7 @@
 orchestrator (publishes requests, reads decisions, audit events and dead letters)."""
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,13 @@ def make_settings(nats_url: str, tmp_path: Path, idp_url: str | None = None,
                    "proxy_jwks_url": f"{idp_url}/jwks", "proxy_jwt_issuer": idp_url,
                    "proxy_jwt_audience": PROXY_AUDIENCE}
     return Settings(**{**values, **overrides})
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's forms."""
+    match = re.search(r'name="csrf_token" value="([A-Za-z0-9_-]{20,})"', html)
+    assert match, "the page's forms carry the session's CSRF token"
+    return match.group(1)
 
 
 def approval_request(team: str = TEAM, expires_in: float = 600, **overrides: Any

@@ -10,6 +10,7 @@ serves both ways to authenticate. Everything goes over real HTTP under uvicorn.
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,11 @@ class IdP:
     grants: dict[str, Grant] = field(default_factory=dict)
     seen: list[dict[str, str]] = field(default_factory=list)  # authorization requests
     jwks_fetches: int = 0
+    # A misbehaving or impersonated provider: claims forced into the next ID tokens (None
+    # removes one), a key outside the JWKS, or no signature at all.
+    tamper: dict[str, Any] = field(default_factory=dict)
+    rogue_key: RSAKey | ECKey | None = None
+    unsigned: bool = False
 
     def sign_in_as(self, user_id: str, team_id: str | None = "T_ACME", **extra: Any) -> None:
         claims: dict[str, Any] = {"sub": f"sub-{user_id}", SLACK_USER: user_id, **extra}
@@ -68,6 +74,16 @@ class IdP:
         body = {"iss": self.issuer, "aud": audience, "iat": now, "exp": now + lifetime,
                 **claims}
         return jwt.encode({"alg": alg, "kid": signer.kid, **(header or {})}, body, signer)
+
+    def id_token(self, grant: Grant) -> str:
+        claims = {**grant.claims, **({"nonce": grant.nonce} if grant.nonce else {})}
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
+                  **claims, **self.tamper}
+        claims = {k: v for k, v in claims.items() if v is not None}
+        if self.unsigned:
+            return unsigned_jwt(claims)
+        return self.mint(claims, key=self.rogue_key)
 
     def rotate(self) -> None:
         """A new key pair replaces the old one (the JWKS serves only the new keys)."""
@@ -117,11 +133,18 @@ def build_idp_app(idp: IdP) -> FastAPI:
                 or redirect_uri != grant.redirect_uri
                 or _s256(code_verifier) != grant.challenge):
             return JSONResponse({"error": "invalid_grant"}, 400)
-        claims = {**grant.claims, **({"nonce": grant.nonce} if grant.nonce else {})}
         return JSONResponse({"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
-                             "expires_in": 300, "id_token": idp.mint(claims)})
+                             "expires_in": 300, "id_token": idp.id_token(grant)})
 
     return app
+
+
+def unsigned_jwt(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+    """`alg: none`: a token anyone can write."""
+    def part(value: dict[str, Any]) -> str:
+        raw = json.dumps(value).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return f"{part(header or {'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
 def _client_ok(request: Request, form: Any) -> bool:

@@ -2,7 +2,6 @@
 with the session's CSRF token, 303 redirect, flash), sign-in for visitors without an
 identity, the sandbox identity selector and its refusal in production."""
 
-import re
 from pathlib import Path
 
 import httpx
@@ -18,17 +17,12 @@ from .conftest import (
     Bus,
     Service,
     approval_request,
+    csrf_of,
     eventually,
     make_settings,
     serve,
     stop,
 )
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([A-Za-z0-9_-]{20,})"', html)
-    assert match, "the page's forms carry the session's CSRF token"
-    return match.group(1)
 
 
 async def test_list_and_detail_show_the_exact_effect(service: Service, bus: Bus) -> None:

@@ -72,7 +72,7 @@ def from_claims(claims: Mapping[str, Any], user_claim: str, team_claim: str,
                 via: Via) -> Principal:
     """The person a verified token names; NotAuthenticated when it names nobody usable."""
     user = claims.get(user_claim)
-    if not isinstance(user, str) or not USER_ID.match(user):
+    if not isinstance(user, str) or not USER_ID.fullmatch(user):
         raise NotAuthenticated(f"the token has no usable {user_claim!r} claim")
     return Principal(user, via, _teams(claims.get(team_claim)))
 
@@ -83,7 +83,7 @@ def _teams(value: Any) -> frozenset[str] | None:
     values: Iterable[Any] = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise NotAuthenticated("the token's team claim is neither a string nor a list of them")
-    teams = frozenset(v for v in values if TEAM_ID.match(v))
+    teams = frozenset(v for v in values if TEAM_ID.fullmatch(v))
     if len(teams) != len(set(values)):
         raise NotAuthenticated("the token's team claim holds an invalid team id")
     return teams
@@ -91,6 +91,6 @@ def _teams(value: Any) -> frozenset[str] | None:
 
 def dev_user(value: str) -> str:
     """A sandbox user id picked in the page, checked like any claimed id."""
-    if not USER_ID.match(value):
+    if not USER_ID.fullmatch(value):
         raise NotAuthenticated("not a valid user id")
     return value

@@ -1,8 +1,8 @@
 """The authenticating proxy's signing keys (its JWKS URL) and verification of its JWTs.
 
 Keys are cached for `JWKS_CACHE_SECONDS`. A token naming an unknown key id refreshes the
-set once (the proxy rotated its key), at most once per `min_refresh` seconds so a flood of
-forged key ids cannot turn into a flood of fetches. When the JWKS cannot be fetched the
+set once (the proxy rotated its key), at most once per `min_refresh` seconds, so a flood
+of forged key ids cannot turn into a flood of fetches. When the JWKS cannot be fetched the
 cached keys keep working; with none cached the request is answered 503 (TemporaryError).
 """
 
@@ -26,7 +26,7 @@ class KeysUnavailable(TemporaryError):
 
 class ProxyTokens:
     def __init__(self, jwks_url: str, expected: Expected, cache_seconds: float,
-                 min_refresh: float = 10.0, timeout: float = 5.0) -> None:
+                 min_refresh: float = 2.0, timeout: float = 5.0) -> None:
         self.jwks_url = jwks_url
         self.expected = expected
         self.cache_seconds = cache_seconds
