@@ -56,4 +56,5 @@ async def test_metrics_listener_serves_its_registry_on_its_own_port() -> None:
     finally:
         await asyncio.to_thread(listener.stop)
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{listener.port}/metrics", timeout=2)
+        async with httpx.AsyncClient() as http:
+            await http.get(f"http://127.0.0.1:{listener.port}/metrics", timeout=2)
