@@ -11,7 +11,6 @@ fuzzer's clients are synchronous); NATS is a real nats-server.
 """
 
 import asyncio
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from triage_approval.app import build_app
@@ -35,6 +33,7 @@ from .conftest import (
     SERVICE_TOKEN,
     TEAM,
     Bus,
+    Threaded,
     approval_request,
     make_settings,
 )
@@ -47,28 +46,6 @@ SCALARS = (st.none() | st.booleans() | st.integers()
            | st.floats(allow_nan=False, allow_infinity=False) | TEXT)
 JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(TEXT, inner, max_size=4), max_leaves=12)
-
-
-class Threaded:
-    """An ASGI app under uvicorn in a thread with its own event loop."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                                    lifespan="on", log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> "Threaded":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture
