@@ -69,8 +69,9 @@ async def _no_identity(m: Matrix, s: Service, ap: str) -> None:
         _api(ap), content=b"{not json", headers={"Content-Type": "application/json"}))
     await m.expect(row, "index page", 303, http.get("/"), to_login)
     await m.expect(row, "detail page", 303, http.get(f"/approvals/{ap}"), to_login)
-    await m.expect(row, "decide form", 303, http.post(f"/approvals/{ap}/decide",
-                                                     data={"decision": "approve"}), to_login)
+    await m.expect(row, "decide form", 303, http.post(
+        f"/approvals/{ap}/decide", data={"decision": "approve"}),
+        lambda r: r.headers["location"] == f"/auth/login?next=/approvals/{ap}")
     row = "forged identity header"
     for header in ("X-Forwarded-User", "X-Auth-Request-User", "X-Remote-User",
                    "X-Forwarded-Email", "Remote-User"):

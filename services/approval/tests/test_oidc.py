@@ -113,3 +113,21 @@ async def test_session_cookie_flags(nats_url: str, tmp_path: Path, idp: IdP) -> 
 async def _decided(bus: Bus):  # type: ignore[no-untyped-def]
     events = [e for e in await bus.audit() if e.audit_kind is AuditKind.DECISION]
     return events[0] if events else None
+
+
+async def test_an_oidc_session_is_worthless_once_oidc_is_off(service: Service, nats_url: str,
+                                                             tmp_path: Path) -> None:
+    service.idp.sign_in_as("U_BOB", "T_ACME")
+    async with browser(service) as http:
+        await http.get("/auth/login")
+        session = http.cookies.get("triage_session")
+        assert (await http.get("/auth/session")).json()["user_id"] == "U_BOB"
+    settings = make_settings(nats_url, tmp_path / "no-oidc", None)  # same session secret
+    server, task, url = await serve(settings)
+    try:
+        async with httpx.AsyncClient(base_url=url, cookies={"triage_session": session or ""}
+                                     ) as http:
+            assert (await http.get("/auth/session")).json()["user_id"] is None
+            assert (await http.get("/api/approvals")).status_code == 401
+    finally:
+        await stop(server, task)

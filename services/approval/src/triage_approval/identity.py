@@ -31,6 +31,10 @@ class Identity:
         self.settings = settings
         self.directory = directory
         self.proxy = proxy
+        # Sessions count only while the way they were made is still configured.
+        self._session_kinds = frozenset(
+            via for via, on in ((Via.OIDC, settings.oidc_enabled),
+                                (Via.DEV, settings.dev_identity)) if on)
 
     async def principal(self, request: Request) -> Principal | None:
         """The verified caller, None when nobody presented anything; NotAuthenticated
@@ -41,7 +45,7 @@ class Identity:
         proxied = request.headers.get(self.settings.proxy_jwt_header)
         if proxied and self.proxy is not None:
             return await self._proxy(proxied.removeprefix("Bearer ").strip())
-        return sessions.signed_in(request, self.settings.dev_identity)
+        return sessions.signed_in(request, self._session_kinds)
 
     async def scope(self, principal: Principal) -> Scope:
         """The teams a (non-service) caller may see."""

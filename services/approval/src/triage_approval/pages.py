@@ -51,7 +51,10 @@ async def sign_in(request: Request, settings: Settings, error: str = "",
                   status: int = 401) -> Response:
     """What a visitor without a verified identity gets instead of a page."""
     if settings.oidc_enabled and not error:
-        target = quote(sessions.local_path(str(request.url.path)), safe="/")
+        # After the login, come back to the page (a form's POST target is not one).
+        path = request.url.path if request.method == "GET" else \
+            request.url.path.removesuffix("/decide")
+        target = quote(sessions.local_path(path), safe="/")
         return RedirectResponse(f"/auth/login?next={target}", status_code=303,
                                 headers=SECURITY_HEADERS)
     return await render(request, settings, None, "signin.html",

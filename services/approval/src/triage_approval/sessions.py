@@ -52,9 +52,9 @@ def sign_out(request: Request) -> None:
     request.session.clear()
 
 
-def signed_in(request: Request, dev_allowed: bool) -> Principal | None:
-    """The person this session belongs to (a dev identity only while the sandbox allows
-    it: a session made in the sandbox is worthless once DEV_IDENTITY is off)."""
+def signed_in(request: Request, allowed: frozenset[Via]) -> Principal | None:
+    """The person this session belongs to, if the way they signed in is still `allowed`
+    (a sandbox session is worthless once DEV_IDENTITY is off, an OIDC one once OIDC is)."""
     user: Any = request.session.get(USER)
     if not isinstance(user, dict):
         return None
@@ -62,7 +62,7 @@ def signed_in(request: Request, dev_allowed: bool) -> Principal | None:
         via = Via(str(user.get("via")))
     except ValueError:
         return None
-    if via not in (Via.OIDC, Via.DEV) or (via is Via.DEV and not dev_allowed):
+    if via not in allowed:
         return None
     teams = user.get("teams")
     return Principal(str(user.get("id", "")), via,
