@@ -129,9 +129,11 @@ async def test_visitors_without_identity_are_sent_to_sign_in(service: Service, b
         await stop(server, task)
 
 
-async def test_sandbox_identity_selector(nats_url: str, tmp_path: Path, bus: Bus) -> None:
+async def test_sandbox_identity_selector(nats_url: str, tmp_path: Path, bus: Bus,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings(nats_url, tmp_path, dev_identity=True)
     server, task, url = await serve(settings)
+    assert "DEV IDENTITY: anyone can act as any sandbox user" in capsys.readouterr().out
     try:
         async with httpx.AsyncClient(base_url=url) as http:
             req = await bus.request(approval_request())
