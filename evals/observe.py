@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from triage_sandbox.approval_session import DevSession, NotInSandbox
 
 from .slack_reader import Message
 from .target import Sent, Target
@@ -118,15 +119,21 @@ def _apply_state(obs: Observation, state: dict[str, Any]) -> None:
 
 def _reject(target: Target, state: dict[str, Any], obs: Observation, deadline: float) -> bool:
     approval_id = state["action"]["approval_id"]
-    base = f"{target.url('approval')}/api/approvals/{approval_id}"
-    # The approval service learns of the request over NATS: it may lag the prompt a little.
-    while httpx.get(base, timeout=_HTTP).status_code == 404:
-        if time.monotonic() > deadline:
-            obs.problems.append(f"approval {approval_id} never reached the approval service")
-            return False
-        time.sleep(POLL_S)
-    resp = httpx.post(f"{base}/decision", json={"decision": "reject", "reason": REJECT_REASON},
-                      headers={"X-Forwarded-User": target.approver}, timeout=_HTTP)
+    # The sandbox's dev identity: evals decide as a sandbox approver (no header can).
+    try:
+        approver = DevSession(target.url("approval"), target.approver, timeout=_HTTP)
+    except NotInSandbox as exc:
+        obs.problems.append(f"could not reject approval {approval_id}: {exc}")
+        return False
+    with approver:
+        # The approval service learns of the request over NATS: it may lag the prompt.
+        while approver.get(approval_id).status_code == 404:
+            if time.monotonic() > deadline:
+                obs.problems.append(f"approval {approval_id} never reached the approval "
+                                    "service")
+                return False
+            time.sleep(POLL_S)
+        resp = approver.decide(approval_id, "reject", REJECT_REASON)
     if resp.status_code != 200:
         obs.problems.append(f"could not reject approval {approval_id} as {target.approver}: "
                             f"{resp.status_code} {resp.text[:200]}")

@@ -15,7 +15,12 @@ def test_no_credentials_means_everything_sandboxed(tmp_path: Path) -> None:
     assert tools["GITHUB_REPOS"] == "demo-org/checkout-api,demo-org/payments-api"
     ingress = plan.process("ingress").env
     assert ingress["SLACK_API_URL"] == plan.process("slack").url + "/api/"
-    assert plan.process("approval").env["DEV_IDENTITY"] == "true"
+    approval = plan.process("approval").env
+    assert approval["DEV_IDENTITY"] == "true"
+    # The sandbox team's own approver list; metrics on a port of their own.
+    assert approval["APPROVERS"] == "TSANDBOX:U_APPROVER,TSANDBOX:U_LEAD"
+    assert int(approval["METRICS_PORT"]) not in {p.port for p in plan.processes}
+    assert "IDENTITY_HEADER" not in approval
     # one approval key for the signer and the verifier
     assert tools["APPROVAL_SIGNING_KEY"] == plan.process("approval").env["APPROVAL_SIGNING_KEY"]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
+from triage_sandbox.approval_session import DevSession
 from triage_sandbox.demo_data import BROKEN_ERROR_RATIO
 from triage_sandbox.stack import Stack
 
@@ -112,8 +113,8 @@ def test_question_answer_and_approval_buttons(stack: Stack, page: Page,
     settle()
     [comment] = comments(stack)
     assert comment["issue_number"] == 42 and bad_sha in comment["body"]
-    approvals = httpx.get(url(stack, "approval", "/api/approvals"), timeout=5).json()
-    [decided] = approvals["approvals"]
+    with DevSession(url(stack, "approval"), "U_LEAD") as lee:
+        [decided] = lee.approvals()
     assert (decided["status"], decided["decided_by"]) == ("approved", "U_APPROVER")
 
 

@@ -5,6 +5,7 @@ import html
 
 import httpx
 import pytest
+from triage_sandbox.approval_session import DevSession
 from triage_sandbox.stack import Stack
 
 from .helpers import mention, settle, thread_messages, wait_for
@@ -13,19 +14,18 @@ QUESTION = "why is checkout-api failing?"
 
 
 def pending_approval(stack: Stack) -> dict[str, object] | None:
-    url = stack.plan.process("approval").url + "/api/approvals"
-    items = httpx.get(url, params={"status": "pending"}, timeout=5).json()
-    if isinstance(items, dict):
-        items = items.get("approvals", items.get("items", []))
+    with DevSession(stack.plan.process("approval").url, "U_APPROVER") as avery:
+        items = avery.approvals("pending")
     return items[0] if items else None
 
 
 def decide(
     stack: Stack, approval_id: str, user: str, decision: str, reason: str = ""
 ) -> httpx.Response:
-    url = f"{stack.plan.process('approval').url}/api/approvals/{approval_id}/decision"
-    return httpx.post(url, json={"decision": decision, "reason": reason},
-                      headers={"X-Forwarded-User": user}, timeout=10)
+    """Decide as a sandbox person: the dev identity, chosen like the page does (CSRF token
+    included); no header can claim who is deciding."""
+    with DevSession(stack.plan.process("approval").url, user) as person:
+        return person.decide(approval_id, decision, reason)
 
 
 def comments(stack: Stack) -> list[dict[str, object]]:
@@ -49,13 +49,19 @@ def test_approval_page_shows_exact_effect_and_approve_writes_once(stack: Stack) 
     args = action["arguments"]
     assert args["repo"] == "demo-org/checkout-api" and args["issue_number"] == 42
 
-    page = httpx.get(f"{stack.plan.process('approval').url}/approvals/{approval['approval_id']}",
-                     timeout=5)
+    page_url = f"{stack.plan.process('approval').url}/approvals/{approval['approval_id']}"
+    assert httpx.get(page_url, timeout=5).status_code == 401  # nobody chosen: the sign-in
+    with DevSession(stack.plan.process("approval").url, "U_APPROVER") as avery:
+        page = avery.http.get(page_url)
     assert page.status_code == 200
     assert "demo-org/checkout-api" in page.text and "42" in page.text
     # The exact comment body is on the page (HTML-escaped, as it must be).
     assert html.escape(args["body"].splitlines()[0], quote=False) in page.text
 
+    forged = httpx.post(f"{stack.plan.process('approval').url}/api/approvals/"
+                        f"{approval['approval_id']}/decision", json={"decision": "approve"},
+                        headers={"X-Forwarded-User": "U_APPROVER"}, timeout=10)
+    assert forged.status_code == 401  # a bare header is nobody
     assert decide(stack, approval["approval_id"], "U_REQUESTER", "approve").status_code == 403
     assert decide(stack, approval["approval_id"], "U_APPROVER", "approve").status_code == 200
     assert decide(stack, approval["approval_id"], "U_LEAD", "approve").status_code == 409

@@ -39,7 +39,12 @@ async def test_every_pod_is_hardened_and_probed(render, value_set) -> None:
         assert security["capabilities"] == {"drop": ["ALL"]}
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-        assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+        http = {"name": "http", "containerPort": 8080, "protocol": "TCP"}
+        if component(deployment) == "approval":  # its port is public: metrics on their own
+            assert container["ports"] == [http, {"name": "metrics", "containerPort": 9090,
+                                                 "protocol": "TCP"}]
+        else:
+            assert container["ports"] == [http]
         assert set(container["resources"]) == {"requests", "limits"}
         # The only writable path is the /tmp emptyDir; config mounts are read-only.
         for mount in container["volumeMounts"]:
@@ -93,6 +98,7 @@ async def test_each_secret_reaches_only_the_pods_that_use_it(render) -> None:
         "audit": {"DATABASE_URL": ("triage-database", "audit-url"),
                   "AUDIT_API_TOKEN": ("triage-audit", "api-token"),
                   "AUDIT_CHECKPOINT_KEY": ("triage-audit", "checkpoint-key")},
+        # No login configured: no session secret to sign a session with.
         "approval": {"DATABASE_URL": ("triage-database", "approval-url"),
                      "SERVICE_TOKEN": ("triage-approval", "service-token"),
                      "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
@@ -146,8 +152,11 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
             assert peers == [ingress_controller, monitoring]
         else:
             assert peers == [monitoring], name
-        for rule in policy["spec"]["ingress"]:
+        metrics_port = 9090 if name == "triage-approval" else 8080
+        *public, scrape = policy["spec"]["ingress"]
+        for rule in public:
             assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+        assert scrape["ports"] == [{"port": metrics_port, "protocol": "TCP"}], name
 
 
 async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
@@ -187,6 +196,12 @@ async def test_public_routes(render) -> None:
     assert rule["host"] == "triage.example.com"
     assert rule["http"]["paths"] == [{"path": "/slack", "pathType": "Prefix", "backend": {
         "service": {"name": "triage-ingress", "port": {"name": "http"}}}}]
-    approval = rendered.get("Ingress", "triage-approval")["spec"]["rules"][0]
+    # The approval UI is not exposed until it is asked for (with a login configured).
+    assert [i["metadata"]["name"] for i in rendered.of_kind("Ingress")] == ["triage-ingress"]
+    exposed = await render({"httpIngress": {"approval": {"enabled": True}},
+                            "approval": {"auth": {"oidc": {"issuer": "https://slack.com",
+                                                           "clientId": "1.2"}}}})
+    approval = exposed.get("Ingress", "triage-approval")["spec"]["rules"][0]
     assert approval["http"]["paths"][0]["backend"]["service"]["name"] == "triage-approval"
-    assert len(rendered.of_kind("Ingress")) == 2
+    assert approval["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "http"}
+    assert len(exposed.of_kind("Ingress")) == 2

@@ -32,7 +32,14 @@ SECRET_VALUES = {
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
     "audit-url": "postgresql+psycopg://audit@postgres/audit",
     "approval-url": "postgresql+psycopg://approval@postgres/approval",
+    "session-secret": "k8s-test-approval-session-secret", "oidc-client-secret": "k8s-test-oidc",
 }
+# The approval UI with its login configured (Sign in with Slack, and a proxy's JWTs).
+APPROVAL_LOGIN = {"approval": {"auth": {
+    "oidc": {"issuer": "https://slack.com", "clientId": "1.2",
+             "tokenAuthMethod": "client_secret_post"},
+    "proxyJwt": {"jwksUrl": "https://login.acme.example/keys",
+                 "issuer": "https://login.acme.example", "audience": "triage"}}}}
 COMPONENTS = ["ingress", "notifier", "orchestrator", "tools", "router", "audit", "approval"]
 PROBE_DEADLINE_S = 30.0
 
@@ -55,6 +62,8 @@ def container_env(rendered: Any, component: str, tmp: Path, nats_url: str,
     # One test server instead of the 3-node cluster; a free port instead of 8080.
     env |= {"NATS_URL": nats_url, "NATS_REPLICAS": "1", "HOST": "127.0.0.1",
             "PORT": str(port), "HOME": str(tmp / "tmpfs"), "TMPDIR": str(tmp / "tmpfs")}
+    if "METRICS_PORT" in env:
+        env["METRICS_PORT"] = str(free_port())
     return env
 
 
@@ -133,9 +142,37 @@ async def test_service_starts_with_the_chart_env_and_passes_its_probes(
     async with running(venv, f"triage_{image}", env, workdir) as service:
         assert await probe(service, "/healthz") == 200
         assert await probe(service, "/readyz") == 200
-        assert "# HELP" in (await service.client.get("/metrics")).text
+        assert "# HELP" in await metrics(service, env)
     assert snapshot(workdir) == set(), "the service wrote into its working directory"
     assert snapshot(venv) == before, "the service wrote into its (read-only) venv"
+
+
+async def metrics(service: Running, env: dict[str, str]) -> str:
+    """/metrics where the chart points the scraper: its own port when the chart sets
+    METRICS_PORT (then the public port must not serve it), else the service port."""
+    if "METRICS_PORT" not in env:
+        return (await service.client.get("/metrics")).text
+    assert (await service.client.get("/metrics")).status_code == 404
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"http://127.0.0.1:{env['METRICS_PORT']}/metrics")).text
+
+
+async def test_approval_starts_with_its_login_configured(render, image_venv, nats_url,
+                                                         tmp_path) -> None:
+    """ENVIRONMENT=production with OIDC and proxy JWTs: the settings the chart renders pass
+    the service's own checks, and every approval endpoint wants an identity."""
+    rendered = await render(APPROVAL_LOGIN)
+    venv = image_venv("approval")
+    write_mounts(rendered, tmp_path)
+    env = container_env(rendered, "approval", tmp_path, nats_url, free_port())
+    assert env["ENVIRONMENT"] == "production" and env["OIDC_ISSUER"] == "https://slack.com"
+    workdir = tmp_path / "app"
+    workdir.mkdir()
+    async with running(venv, "triage_approval", env, workdir) as service:
+        assert await probe(service, "/readyz") == 200
+        assert (await service.client.get("/api/approvals")).status_code == 401
+        login = await service.client.get("/")
+        assert login.status_code == 303 and login.headers["location"].startswith("/auth/login")
 
 
 async def test_operator_starts_with_the_chart_env_and_becomes_ready(

@@ -114,14 +114,52 @@ closed). */}}
 {{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
+{{/* The approval service: who approves, how approvers authenticate (OIDC login and/or a
+proxy's signed JWT; never a bare header), the session secret once a login is configured,
+and /metrics on a port of its own. */}}
 {{- define "triage.env.approval" -}}
 {{- $v := .root.Values -}}
+{{- $auth := $v.approval.auth -}}
 - name: APPROVERS
   value: {{ join "," $v.approval.approvers | quote }}
-- name: IDENTITY_HEADER
-  value: {{ $v.approval.identityHeader | quote }}
 - name: PUBLIC_URL
   value: {{ include "triage.approvalPublicUrl" .root | quote }}
+- name: METRICS_PORT
+  value: {{ $v.approval.metricsPort | toString | quote }}
+{{- if $auth.oidc.issuer }}
+- name: OIDC_ISSUER
+  value: {{ $auth.oidc.issuer | quote }}
+- name: OIDC_CLIENT_ID
+  value: {{ required "approval.auth.oidc.clientId is required with approval.auth.oidc.issuer" $auth.oidc.clientId | quote }}
+- name: OIDC_SCOPES
+  value: {{ $auth.oidc.scopes | quote }}
+- name: OIDC_TOKEN_AUTH_METHOD
+  value: {{ $auth.oidc.tokenAuthMethod | quote }}
+{{- with $auth.oidc.metadataUrl }}
+- name: OIDC_METADATA_URL
+  value: {{ . | quote }}
+{{- end }}
+{{ include "triage.secretEnv" (dict "env" "OIDC_CLIENT_SECRET" "ref" $v.secrets.approval "key" "oidcClientSecretKey" "path" "secrets.approval" "optional" true) }}
+{{- end }}
+{{- if $auth.proxyJwt.jwksUrl }}
+- name: PROXY_JWKS_URL
+  value: {{ $auth.proxyJwt.jwksUrl | quote }}
+- name: PROXY_JWT_HEADER
+  value: {{ $auth.proxyJwt.header | quote }}
+- name: PROXY_JWT_ISSUER
+  value: {{ required "approval.auth.proxyJwt.issuer is required with approval.auth.proxyJwt.jwksUrl" $auth.proxyJwt.issuer | quote }}
+- name: PROXY_JWT_AUDIENCE
+  value: {{ required "approval.auth.proxyJwt.audience is required with approval.auth.proxyJwt.jwksUrl" $auth.proxyJwt.audience | quote }}
+- name: PROXY_JWT_ALGORITHMS
+  value: {{ join "," $auth.proxyJwt.algorithms | quote }}
+{{- end }}
+{{- if or $auth.oidc.issuer $auth.proxyJwt.jwksUrl }}
+- name: USER_ID_CLAIM
+  value: {{ $auth.userIdClaim | quote }}
+- name: TEAM_ID_CLAIM
+  value: {{ $auth.teamIdClaim | quote }}
+{{ include "triage.secretEnv" (dict "env" "SESSION_SECRET" "ref" $v.secrets.approval "key" "sessionSecretKey" "path" "secrets.approval") }}
+{{- end }}
 {{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "approvalUrlKey" "path" "secrets.database") }}
 {{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
 {{ include "triage.env.signingKey" . }}

@@ -1,6 +1,6 @@
 """The demo people of the sandbox Slack workspace, one per role the approval flow knows:
 the requester (may not approve their own request), two approvers (the approval service runs
-with APPROVERS=U_APPROVER,U_LEAD in the sandbox, see plan.py) and a colleague who is not an
+with APPROVERS=TSANDBOX:U_APPROVER,TSANDBOX:U_LEAD, see plan.py) and a colleague who is not an
 approver. The Slack stand-in answers `users.info` for them and the channel page lets you
 act as any of them."""
 

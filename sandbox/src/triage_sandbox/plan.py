@@ -12,7 +12,7 @@ SERVICES = ("audit", "approval", "router", "tools", "orchestrator", "ingress")
 DEFAULT_PORTS = {
     "ingress": 8310, "approval": 8320, "audit": 8330, "orchestrator": 8340, "tools": 8350,
     "router": 8360, "slack": 8370, "github": 8380, "alertmanager": 8385, "prometheus": 8390,
-    "openai": 8395,
+    "openai": 8395, "approval-metrics": 8321,
 }
 SANDBOX_REPOS = "demo-org/checkout-api,demo-org/payments-api"
 SANDBOX_SERVICES = "demo-org/checkout-api=checkout-api,demo-org/payments-api=payments-api"
@@ -21,8 +21,9 @@ SANDBOX_SERVICES = "demo-org/checkout-api=checkout-api,demo-org/payments-api=pay
 SANDBOX_WORLD = "oncall"
 WORLD_STANDINS = ("github", "prometheus", "alertmanager")
 SANDBOX_TEAM = "TSANDBOX"
-# Demo people of the sandbox workspace: a requester and two approvers.
-SANDBOX_APPROVERS = "U_APPROVER,U_LEAD"
+# Demo people of the sandbox workspace: a requester and two approvers (the sandbox team's
+# own list, as a Workspace resource would give it in Kubernetes).
+SANDBOX_APPROVERS = f"{SANDBOX_TEAM}:U_APPROVER,{SANDBOX_TEAM}:U_LEAD"
 
 
 def port_is_free(port: int) -> bool:
@@ -173,8 +174,12 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/approval.db",
             "APPROVERS": env.get("APPROVERS")
             or (SANDBOX_APPROVERS if plan.sandboxed["slack"] else ""),
+            # The 'act as' selector: the sandbox only (the service refuses it in production
+            # and logs "DEV IDENTITY" at start). With real Slack, approvers sign in with the
+            # OIDC_* / PROXY_* settings passed through from the environment.
             "DEV_IDENTITY": "true" if plan.sandboxed["slack"] else "false",
             "PUBLIC_URL": url["approval"], "SERVICE_TOKEN": plan.service_token,
+            "METRICS_PORT": str(ports["approval-metrics"]),
         },
     }
     out = []

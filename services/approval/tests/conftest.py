@@ -3,9 +3,11 @@
 orchestrator (publishes requests, reads decisions, audit events and dead letters)."""
 
 import asyncio
+import re
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,22 +37,44 @@ from triage_contracts.messages import (
 from triage_contracts.streams import provision
 from triage_contracts.testing.natsserver import free_port
 
+from .idp import CLIENT_ID, CLIENT_SECRET, IdP, build_idp_app
+
 KEY = "test-signing-key-0123456789"
 SERVICE_TOKEN = "svc-token-0123456789abcdef"
+SESSION_SECRET = "session-secret-0123456789abcdef"
+PROXY_AUDIENCE = "approvals-proxy"
 TEAM = "T_ACME"
 REQUESTER = "U_REQ"
 BODY = "Root cause: <script>alert('x')</script> & deploy 4f2a\nRolled back at 10:02."
 
 
-def make_settings(nats_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+def make_settings(nats_url: str, tmp_path: Path, idp_url: str | None = None,
+                  **overrides: Any) -> Settings:
+    """The service as tests run it; with an IdP stand-in, both OIDC login and proxy JWTs
+    (signed by the stand-in's keys) are configured against it."""
+    port = overrides.pop("port", None) or free_port()
     values: dict[str, Any] = {
         "nats_url": nats_url, "database_url": f"sqlite:///{tmp_path}/db/approval.db",
+        "host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}",
         # U_REQ is an approver too, so four-eyes (not the approver list) must stop them.
         "approvers": f"U_ALICE,U_BOB,{REQUESTER},T_OTHER:U_CAROL",
         "approval_signing_key": SecretStr(KEY), "service_token": SecretStr(SERVICE_TOKEN),
-        "public_url": "http://approvals.test", "sweep_interval": 0.2,
+        "sweep_interval": 0.2,
+        "session_secret": SecretStr(SESSION_SECRET), "directory_cache_seconds": 0.0,
     }
+    if idp_url is not None:
+        values |= {"oidc_issuer": idp_url, "oidc_client_id": CLIENT_ID,
+                   "oidc_client_secret": SecretStr(CLIENT_SECRET),
+                   "proxy_jwks_url": f"{idp_url}/jwks", "proxy_jwt_issuer": idp_url,
+                   "proxy_jwt_audience": PROXY_AUDIENCE}
     return Settings(**{**values, **overrides})
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's forms."""
+    match = re.search(r'name="csrf_token" value="([A-Za-z0-9_-]{20,})"', html)
+    assert match, "the page's forms carry the session's CSRF token"
+    return match.group(1)
 
 
 def approval_request(team: str = TEAM, expires_in: float = 600, **overrides: Any
@@ -116,26 +140,70 @@ class Bus:
 
 
 @dataclass
+class Person:
+    """One person's browser-or-script: their own cookie jar, and the proxy's JWT naming
+    them (their team in Slack's claim) on every request."""
+
+    http: httpx.AsyncClient
+
+    async def csrf(self) -> str:
+        resp = await self.http.get("/auth/session")
+        assert resp.status_code == 200, resp.text
+        return str(resp.json()["csrf_token"])
+
+    async def decide(self, approval_id: str, decision: str, reason: str = "",
+                     **body: Any) -> httpx.Response:
+        headers = {"X-CSRF-Token": await self.csrf()}
+        return await self.http.post(f"/api/approvals/{approval_id}/decision", headers=headers,
+                                    json={"decision": decision, "reason": reason, **body})
+
+
+@dataclass
 class Service:
     app: FastAPI
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # anonymous: no credentials at all
     settings: Settings
+    idp: IdP
+    people: list[Person] = field(default_factory=list)
 
-    async def pending_ids(self) -> list[str]:
-        resp = await self.http.get("/api/approvals", params={"status": "pending"})
+    @property
+    def url(self) -> str:
+        return str(self.http.base_url).rstrip("/")
+
+    def person(self, user: str, team: str | None = TEAM, **claims: Any) -> Person:
+        token = self.idp.mint({"https://slack.com/user_id": user, **claims,
+                               **({"https://slack.com/team_id": team} if team else {})},
+                              audience=PROXY_AUDIENCE)
+        person = Person(httpx.AsyncClient(base_url=self.url, timeout=15,
+                                          headers={"Authorization": f"Bearer {token}"}))
+        self.people.append(person)
+        return person
+
+    async def as_service(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {SERVICE_TOKEN}", **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def pending_ids(self, team: str = TEAM) -> list[str]:
+        resp = await self.as_service("GET", "/api/approvals",
+                                     params={"status": "pending", "team_id": team})
         return [a["approval_id"] for a in resp.json()["approvals"]]
 
-    async def wait_stored(self, approval_id: str) -> None:
+    async def item(self, approval_id: str, team: str = TEAM) -> httpx.Response:
+        return await self.as_service("GET", f"/api/approvals/{approval_id}",
+                                     params={"team_id": team})
+
+    async def wait_stored(self, approval_id: str, team: str = TEAM) -> None:
         async def stored() -> bool:
-            return (await self.http.get(f"/api/approvals/{approval_id}")).status_code == 200
+            return (await self.item(approval_id, team)).status_code == 200
         await eventually(stored)
 
-    async def decide(self, approval_id: str, user: str | None, decision: str, reason: str = "",
-                     **extra: Any) -> httpx.Response:
-        headers = {"X-Forwarded-User": user} if user else {}
-        headers.update(extra.pop("headers", {}))
-        return await self.http.post(f"/api/approvals/{approval_id}/decision", headers=headers,
-                                    json={"decision": decision, "reason": reason, **extra})
+    async def decide(self, approval_id: str, user: str, decision: str, reason: str = "",
+                     team: str | None = TEAM) -> httpx.Response:
+        return await self.person(user, team).decide(approval_id, decision, reason)
+
+    async def close(self) -> None:
+        for person in self.people:
+            await person.http.aclose()
 
 
 @pytest.fixture
@@ -147,27 +215,71 @@ async def bus(nats_url: str) -> AsyncIterator[Bus]:
     await broker.stop()
 
 
-async def serve(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(settings), host="127.0.0.1", port=port,
+async def serve_asgi(app: Any, port: int | None = None
+                     ) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            lifespan="on", log_level="warning"))
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 20
     while not server.started:
-        assert not task.done() and time.monotonic() < deadline, "the service did not start"
+        assert not task.done() and time.monotonic() < deadline, "the server did not start"
         await asyncio.sleep(0.02)
     return server, task, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def settings(nats_url: str, tmp_path: Path) -> Settings:
-    return make_settings(nats_url, tmp_path)
+async def serve(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    """The service under uvicorn on its settings' port (PUBLIC_URL points there)."""
+    return await serve_asgi(build_app(settings), settings.port)
 
 
-@pytest.fixture
-async def service(settings: Settings, bus: Bus) -> AsyncIterator[Service]:
-    server, task, url = await serve(settings)
-    async with httpx.AsyncClient(base_url=url, timeout=15) as http:
-        yield Service(server.config.app, http, settings)
+async def stop(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     server.should_exit = True
     await task
+
+
+class Threaded:
+    """An ASGI app under uvicorn in a thread with its own event loop."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                                    lifespan="on", log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> "Threaded":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+async def idp() -> AsyncIterator[IdP]:
+    port = free_port()
+    provider = IdP(issuer=f"http://127.0.0.1:{port}")
+    server, task, _ = await serve_asgi(build_idp_app(provider), port)
+    yield provider
+    await stop(server, task)
+
+
+@pytest.fixture
+def settings(nats_url: str, tmp_path: Path, idp: IdP) -> Settings:
+    return make_settings(nats_url, tmp_path, idp.issuer)
+
+
+@pytest.fixture
+async def service(settings: Settings, bus: Bus, idp: IdP) -> AsyncIterator[Service]:
+    server, task, url = await serve(settings)
+    idp.redirect_uris.add(f"{settings.public_url}/auth/callback")
+    async with httpx.AsyncClient(base_url=url, timeout=15) as http:
+        running = Service(server.config.app, http, settings, idp)
+        yield running
+        await running.close()
+    await stop(server, task)

@@ -14,7 +14,19 @@ from triage_contracts.messages import Decision
 from triage_contracts.streams import provision
 from triage_contracts.testing.natsserver import NatsServer
 
-from .conftest import KEY, Bus, Service, approval_request, eventually, make_settings, serve
+from .conftest import (
+    KEY,
+    SERVICE_TOKEN,
+    TEAM,
+    Bus,
+    Service,
+    approval_request,
+    eventually,
+    make_settings,
+    serve,
+)
+
+SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 
 
 async def test_overdue_approval_expires(service: Service, bus: Bus) -> None:
@@ -27,7 +39,7 @@ async def test_overdue_approval_expires(service: Service, bus: Bus) -> None:
                            decision.action_digest, "expire", EXPIRY_ACTOR, decision.decided_at)
     resp = await service.decide(req.approval_id, "U_ALICE", "approve")
     assert resp.status_code == 410 and resp.json()["detail"].startswith("expired at ")
-    item = (await service.http.get(f"/api/approvals/{req.approval_id}")).json()
+    item = (await service.item(req.approval_id)).json()
     assert item["status"] == "expired"
     await asyncio.sleep(0.5)
     assert len(await bus.decisions()) == 1
@@ -46,8 +58,8 @@ async def test_decision_made_during_nats_outage_is_published_later(tmp_path: Pat
             await eventually(lambda: _stored(http, req.approval_id))
             nats.stop()  # the store folder survives: the restart keeps every stream
             resp = await http.post(f"/api/approvals/{req.approval_id}/decision",
-                                   json={"decision": "approve"},
-                                   headers={"X-Forwarded-User": "U_ALICE"})
+                                   json={"decision": "approve", "approver_id": "U_ALICE",
+                                         "team_id": TEAM}, headers=SERVICE)
             assert resp.status_code == 200, resp.text  # recorded; publishing deferred
             store = server.config.app.state.approvals.store
             assert (await store.get(req.approval_id)).published_at is None
@@ -70,4 +82,6 @@ async def _published(store: ApprovalStore, approval_id: str) -> bool:
 
 
 async def _stored(http: httpx.AsyncClient, approval_id: str) -> bool:
-    return (await http.get(f"/api/approvals/{approval_id}")).status_code == 200
+    resp = await http.get(f"/api/approvals/{approval_id}", params={"team_id": TEAM},
+                          headers=SERVICE)
+    return resp.status_code == 200

@@ -42,9 +42,15 @@ class Approvals:
     url: str
 
     def get(self, approval_id: str) -> dict[str, Any]:
-        resp = httpx.get(f"{self.url}/api/approvals/{approval_id}", timeout=5)
+        resp = read(self.url, approval_id)
         assert resp.status_code == 200, resp.text
         return resp.json()  # type: ignore[no-any-return]
+
+
+def read(url: str, approval_id: str) -> httpx.Response:
+    """An approval as a trusted service reads it: with the token, within the team."""
+    return httpx.get(f"{url}/api/approvals/{approval_id}", params={"team_id": TEAM},
+                     headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, timeout=5)
 
 
 @pytest.fixture
@@ -96,7 +102,7 @@ async def pending(nats_url: str, approval_service: Approvals) -> AsyncIterator[A
 
 
 def _stored(approvals: Approvals, approval_id: str) -> bool:
-    return httpx.get(f"{approvals.url}/api/approvals/{approval_id}", timeout=5).status_code == 200
+    return read(approvals.url, approval_id).status_code == 200
 
 
 async def until(check: Any, within: float = 15.0) -> Any:
@@ -133,12 +139,12 @@ def prompt(req: ApprovalRequest) -> dict[str, Any]:
 
 
 def click(slack: SlackStandIn, req: ApprovalRequest, user: str, action: str,
-          trigger: str | None = None) -> bytes:
+          trigger: str | None = None, team: str = TEAM) -> bytes:
     message = prompt(req)
     block = message["blocks"][0]
     button = next(b for b in block["elements"] if b["action_id"] == action)
     slot = slack.state.open_response_slot(user, CHANNEL, message["ts"], THREAD)
-    payload = block_actions(TEAM, user, message, button, block["block_id"],
+    payload = block_actions(team, user, message, button, block["block_id"],
                             trigger or slack.state.new_trigger(user),
                             f"{slack.url}/sandbox/response/{slot}")
     return form_body(payload)
@@ -184,14 +190,17 @@ async def test_badly_signed_click_is_401_and_decides_nothing(edge, slack_api, pe
     assert approval_service.get(pending.approval_id)["status"] == "pending"
 
 
-@pytest.mark.parametrize("user,reason", [
-    (REQUESTER, "the requester cannot approve their own request"),
-    (VIEWER, f"{VIEWER} is not an approver for this workspace"),
-])
+@pytest.mark.parametrize("user,team,reason", [
+    (REQUESTER, TEAM, "the requester cannot approve their own request"),
+    (VIEWER, TEAM, f"{VIEWER} is not an approver for this workspace"),
+    # A click in another workspace: the approval service answers within that team only.
+    (APPROVER, "T0ELSEWHERE", "no approval {approval_id}"),
+], ids=["requester", "non-approver", "other-workspace"])
 async def test_refused_click_is_explained_to_the_clicker_only(
-        edge, slack_api, pending, approval_service, user, reason) -> None:
+        edge, slack_api, pending, approval_service, user, team, reason) -> None:
+    reason = reason.format(approval_id=pending.approval_id)
     resp = await edge.post("/slack/interactivity", click(slack_api, pending, user,
-                                                         "approval_approve"), FORM)
+                                                         "approval_approve", team=team), FORM)
     assert resp.status_code == 200
 
     [answer] = await until(lambda: told(slack_api))

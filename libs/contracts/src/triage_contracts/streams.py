@@ -157,6 +157,10 @@ class Buckets:
     # The context store: what the last run answered in each Slack thread (follow-ups).
     THREADS = BucketSpec("triage-threads", ttl=30 * DAY,
                          description="Per Slack thread: the last answer and its evidence")
+    # The operator's per-team directory (`workspaces.WorkspaceDirectory`), one key per team;
+    # entries live as long as their Workspace resource, so no TTL.
+    WORKSPACES = BucketSpec("triage-workspaces", history=5,
+                            description="Per Slack team: approvers from its Workspace resource")
 
     @classmethod
     def all(cls) -> list[BucketSpec]:

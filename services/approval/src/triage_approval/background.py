@@ -1,6 +1,7 @@
-"""The periodic sweep: expire overdue approvals and re-publish decisions whose publishing
-failed. It must outlive a NATS or database outage, so a failed round is logged and the next
-round retries; anything unexpected still ends the task loudly."""
+"""The periodic sweep: expire overdue approvals, re-publish decisions whose publishing
+failed, and refresh the approver directory's snapshot (what stands in while NATS is away).
+It must outlive a NATS or database outage, so a failed round is logged and the next round
+retries; anything unexpected still ends the task loudly."""
 
 import asyncio
 import contextlib
@@ -10,13 +11,15 @@ from triage_contracts.errors import TriageError
 from triage_contracts.logs import get_logger
 
 from .decisions import Approvals
+from .directory import Directory
 
 log = get_logger("triage.approval.sweep")
 
 
 class Sweeper:
-    def __init__(self, approvals: Approvals, interval: float) -> None:
+    def __init__(self, approvals: Approvals, directory: Directory, interval: float) -> None:
         self.approvals = approvals
+        self.directory = directory
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
 
@@ -33,6 +36,10 @@ class Sweeper:
 
     async def _run(self) -> None:
         while True:
+            try:
+                await self.directory.refresh()
+            except TriageError as exc:
+                log.warning("directory not refreshed; retrying next round", error=str(exc))
             try:
                 await self.approvals.sweep()
             except (TriageError, SQLAlchemyError) as exc:

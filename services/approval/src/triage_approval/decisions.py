@@ -19,6 +19,8 @@ from triage_contracts.messages import ApprovalDecision, ApprovalRequest, AuditKi
 
 from . import rules
 from .db import ApprovalRow
+from .directory import Directory
+from .principal import EVERY_TEAM, Scope
 from .settings import Settings
 from .store import ApprovalStore, Outcome
 
@@ -29,10 +31,11 @@ log = get_logger("triage.approval")
 
 class Approvals:
     def __init__(self, settings: Settings, store: ApprovalStore, broker: NatsBroker,
-                 metrics: CollectorRegistry) -> None:
+                 metrics: CollectorRegistry, directory: Directory) -> None:
         self.settings = settings
         self.store = store
         self.broker = broker
+        self.directory = directory
         self.audit = AuditEmitter(broker, SERVICE)
         self.decisions = Counter("triage_approval_decisions", "Decisions recorded",
                                  ["decision"], registry=metrics)
@@ -57,12 +60,13 @@ class Approvals:
         )
 
     async def decide(self, approval_id: str, decider: str, decision: str, reason: str = "",
-                     via: str = "api") -> ApprovalRow:
-        """Record one human decision (all surfaces call this). Raises rules.DecisionRefused."""
-        row = await self._load(approval_id)
+                     *, via: str, scope: Scope) -> ApprovalRow:
+        """Record one human decision (all surfaces call this). Raises rules.DecisionRefused;
+        an approval outside the caller's `scope` is NotFound, as if it did not exist."""
+        row = await self.visible(approval_id, scope)
+        approvers = await self.directory.approvers(row.team_id)
         now = utcnow()
-        chosen = rules.check(_facts(row), decider, decision, reason,
-                             self.settings.approvers_for(row.team_id), now)
+        chosen = rules.check(_facts(row), decider, decision, reason, approvers, now)
         outcome = self._outcome(row, chosen, decider, reason.strip())
         if not await self.store.settle(approval_id, outcome, overdue=False):
             # Someone else (or the expiry sweep) got there first: explain with fresh facts.
@@ -89,11 +93,16 @@ class Approvals:
                                   actor, at)
         return Outcome(rules.STATUS_OF[decision], actor, reason, at, signature)
 
-    async def _load(self, approval_id: str) -> ApprovalRow:
+    async def visible(self, approval_id: str, scope: Scope) -> ApprovalRow:
+        """The approval if it exists within `scope`; NotFound alike when it does not exist
+        and when it belongs to another team (existence is not revealed)."""
         row = await self.store.get(approval_id)
-        if row is None:
+        if row is None or not scope.allows(row.team_id):
             raise rules.NotFound(f"no approval {approval_id}")
         return row
+
+    async def _load(self, approval_id: str) -> ApprovalRow:
+        return await self.visible(approval_id, EVERY_TEAM)
 
     async def _deliver_or_defer(self, row: ApprovalRow, via: str) -> None:
         try:

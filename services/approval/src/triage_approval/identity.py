@@ -1,56 +1,86 @@
-"""Who is acting. In production the authenticating proxy (e.g. oauth2-proxy) sets
-IDENTITY_HEADER and nothing else is trusted; the service must only be reachable through it.
-The sandbox may pick the acting user from a cookie (DEV_IDENTITY, refused in production).
-The Slack ingress, holding SERVICE_TOKEN, may name the approver who clicked a button."""
+"""Who is acting, resolved from verified credentials only, in this order:
 
-import hashlib
+1. `Authorization: Bearer <token>`: SERVICE_TOKEN (constant-time compare) is the trusted
+   Slack ingress; otherwise, when the proxy's JWT travels in `Authorization`, a proxy JWT.
+   A bearer token that is neither is refused, never ignored.
+2. The proxy JWT header (PROXY_JWT_HEADER), verified against the proxy's JWKS.
+3. The signed session of an OIDC login.
+4. Sandbox only (DEV_IDENTITY): the user picked in the page.
+
+A credential that is presented and fails is a 401: it never falls through to a weaker
+one. `X-Forwarded-User` and other bare headers are never read. The teams a caller may see
+come from the token's team claim, else from the approver directory; the dev identity sees
+every team (anyone can be anyone there anyway).
+"""
+
 import hmac
 
-from fastapi import Request
+from starlette.requests import Request
 
-from .rules import Forbidden, NotAuthenticated
+from . import sessions
+from .clients.jwks import ProxyTokens
+from .directory import Directory
+from .principal import EVERY_TEAM, SERVICE, Principal, Scope, Via, from_claims
+from .rules import NotAuthenticated
 from .settings import Settings
 
-DEV_COOKIE = "triage_dev_user"
-_MAX_ID = 128
+
+class Identity:
+    def __init__(self, settings: Settings, directory: Directory,
+                 proxy: ProxyTokens | None) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.proxy = proxy
+        # Sessions count only while the way they were made is still configured.
+        self._session_kinds = frozenset(
+            via for via, on in ((Via.OIDC, settings.oidc_enabled),
+                                (Via.DEV, settings.dev_identity)) if on)
+
+    async def principal(self, request: Request) -> Principal | None:
+        """The verified caller, None when nobody presented anything; NotAuthenticated
+        when what was presented does not verify."""
+        bearer = _bearer(request)
+        if bearer is not None:
+            return await self._bearer(bearer)
+        proxied = request.headers.get(self.settings.proxy_jwt_header)
+        if proxied and self.proxy is not None:
+            return await self._proxy(proxied.removeprefix("Bearer ").strip())
+        return sessions.signed_in(request, self._session_kinds)
+
+    async def scope(self, principal: Principal) -> Scope:
+        """The teams a (non-service) caller may see."""
+        if principal.via is Via.DEV:
+            return EVERY_TEAM
+        if principal.teams is not None:
+            return Scope(principal.teams)
+        return await self.directory.scope_of(principal.user_id)
+
+    async def _bearer(self, token: str) -> Principal:
+        if self._is_service_token(token):
+            return SERVICE
+        if self.proxy is not None and self.settings.proxy_jwt_header.lower() == "authorization":
+            return await self._proxy(token)
+        raise NotAuthenticated("invalid bearer token")
+
+    async def _proxy(self, token: str) -> Principal:
+        assert self.proxy is not None
+        claims = await self.proxy.verify(token)
+        return from_claims(claims, self.settings.user_id_claim, self.settings.team_id_claim,
+                           Via.PROXY)
+
+    def _is_service_token(self, token: str) -> bool:
+        expected = self.settings.service_token
+        if expected is None or not expected.get_secret_value():
+            return False
+        return hmac.compare_digest(expected.get_secret_value().encode(), token.encode())
 
 
-def person(request: Request, settings: Settings) -> str:
-    """The signed-in user of a browser or API request ('' when nobody is signed in)."""
-    value = request.headers.get(settings.identity_header, "").strip()
-    if not value and settings.dev_identity:
-        value = request.cookies.get(DEV_COOKIE, "").strip()
-    return value[:_MAX_ID]
-
-
-def api_caller(request: Request, settings: Settings, approver_id: str | None) -> tuple[str, str]:
-    """(decider, via) of a JSON API call; only a trusted service may name the decider."""
-    auth = request.headers.get("authorization", "")
-    if auth:
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not _is_service_token(settings, token.strip()):
-            raise NotAuthenticated("invalid service token")
-        if approver_id:
-            return approver_id.strip()[:_MAX_ID], "service"
-    elif approver_id:
-        raise Forbidden("approver_id may only be given by a trusted service (bearer token)")
-    return person(request, settings), "api"
-
-
-def _is_service_token(settings: Settings, token: str) -> bool:
-    expected = settings.service_token
-    if expected is None or not expected.get_secret_value():
-        return False
-    return hmac.compare_digest(expected.get_secret_value().encode(), token.encode())
-
-
-def form_token(settings: Settings, user: str, approval_id: str) -> str:
-    """A per-user, per-approval token in the decide form: another site cannot forge the
-    POST even when the proxy's cookie rides along."""
-    key = settings.approval_signing_key.get_secret_value().encode()
-    return hmac.new(key, f"form\x1f{user}\x1f{approval_id}".encode(), hashlib.sha256).hexdigest()
-
-
-def check_form_token(settings: Settings, user: str, approval_id: str, token: str) -> None:
-    if not hmac.compare_digest(form_token(settings, user, approval_id), token):
-        raise Forbidden("this form was not issued to you (reload the page and try again)")
+def _bearer(request: Request) -> str | None:
+    """The token of an `Authorization` header; NotAuthenticated for any other scheme."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("only bearer tokens are accepted")
+    return token.strip()

@@ -72,7 +72,7 @@ def check(
     """The decision to record, or a DecisionRefused saying why not."""
     chosen = _parse(decision)
     if not decider:
-        raise NotAuthenticated("no authenticated user: sign in through the approval proxy")
+        raise NotAuthenticated("no authenticated user: sign in first")
     withdrawing = decider == item.requester_id and chosen is Decision.REJECT
     if decider == item.requester_id and chosen is Decision.APPROVE:
         raise Forbidden("the requester cannot approve their own request")

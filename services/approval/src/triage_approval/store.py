@@ -3,20 +3,22 @@ database never stalls the broker's event loop.
 
 Leaving 'pending' is always one conditional UPDATE ... WHERE status='pending': a double
 click, two approvers at once or the expiry sweep racing a human decide exactly once.
+Listings take the caller's team scope and filter in SQL.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Concatenate
+from typing import Any, Concatenate
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from triage_contracts.messages import ApprovalRequest
 
 from .db import ApprovalRow
+from .principal import Scope
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class ApprovalStore:
             return session.get(ApprovalRow, approval_id)
 
     @_threaded
-    def by_status(self, status: str | None, limit: int = 100) -> Sequence[ApprovalRow]:
-        query = select(ApprovalRow)
+    def by_status(self, status: str | None, scope: Scope, limit: int = 100
+                  ) -> Sequence[ApprovalRow]:
+        query = _within(select(ApprovalRow), scope)
         if status == "pending":
             query = query.where(ApprovalRow.status == "pending").order_by(ApprovalRow.created_at)
         elif status:
@@ -75,8 +78,8 @@ class ApprovalStore:
             return session.scalars(query.limit(limit)).all()
 
     @_threaded
-    def recent_decisions(self, limit: int = 20) -> Sequence[ApprovalRow]:
-        query = (select(ApprovalRow).where(ApprovalRow.status != "pending")
+    def recent_decisions(self, scope: Scope, limit: int = 20) -> Sequence[ApprovalRow]:
+        query = (_within(select(ApprovalRow), scope).where(ApprovalRow.status != "pending")
                  .order_by(ApprovalRow.decided_at.desc()).limit(limit))
         with self.sessions() as session:
             return session.scalars(query).all()
@@ -123,6 +126,13 @@ class ApprovalStore:
         with self.sessions() as session:
             session.execute(stmt)
             session.commit()
+
+
+def _within[Q: Select[Any]](query: Q, scope: Scope) -> Q:
+    """Only rows of the teams in `scope` (listing never shows another team's approvals)."""
+    if scope.every:
+        return query
+    return query.where(ApprovalRow.team_id.in_(sorted(scope.teams)))
 
 
 def _row_from_request(req: ApprovalRequest) -> ApprovalRow:

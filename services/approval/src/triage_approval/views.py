@@ -38,10 +38,22 @@ class ApprovalList(BaseModel):
 
 
 class DecisionBody(BaseModel):
-    decision: str = Field(description="approve | reject")
-    reason: str = ""
-    # Only honoured from a trusted service presenting SERVICE_TOKEN (Slack buttons).
-    approver_id: str | None = None
+    decision: str = Field(description="approve | reject", max_length=32)
+    reason: str = Field("", max_length=4000)
+    # Required from, and only honoured from, a trusted service presenting SERVICE_TOKEN
+    # (Slack buttons): the clicking user and the team of the click.
+    approver_id: str | None = Field(None, max_length=128)
+    team_id: str | None = Field(None, max_length=64,
+                                description="The approval's team (a person: optional)")
+
+
+class SessionView(BaseModel):
+    """Who the caller is, what they may see, and the CSRF token their POSTs carry."""
+
+    user_id: str | None
+    via: str | None
+    teams: list[str] = Field(description="Team ids, or ['*'] for every team")
+    csrf_token: str
 
 
 def view(row: ApprovalRow, public_url: str) -> ApprovalView:

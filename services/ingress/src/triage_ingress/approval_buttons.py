@@ -1,8 +1,9 @@
 """The Approve / Reject buttons of the approval prompt, decided by the approval service.
 
-A button carries only the approval id; who clicked comes from Slack's signed payload and
-is passed on as the approver (the approval service trusts it because the ingress holds
-SERVICE_TOKEN). Every rule (who approves, four-eyes, expiry, once only) stays in the
+A button carries only the approval id; who clicked, and in which workspace, come from
+Slack's signed payload and are passed on as the approver and the team (the approval
+service trusts them because the ingress holds SERVICE_TOKEN, and answers only within that
+team). Every rule (who approves, four-eyes, expiry, once only) stays in the
 approval service, so Slack and the web UI can never disagree: the ingress only tells the
 person who clicked why a click was not recorded. Reject asks for a reason in a modal.
 """
@@ -106,7 +107,8 @@ class ApprovalButtons:
         if self.api is None:
             return NOT_CONFIGURED
         try:
-            outcome = await self.api.decide(click.approval_id, decision, reason, click.user_id)
+            outcome = await self.api.decide(click.approval_id, decision, reason, click.user_id,
+                                            click.team_id)
         except ApprovalUnavailable as exc:
             log.warning("approval service unavailable for a Slack click", error=str(exc),
                         approval_id=click.approval_id)
@@ -129,7 +131,7 @@ class ApprovalButtons:
     async def _run_of(self, click: Click) -> str | None:
         assert self.api is not None
         try:
-            return await self.api.run_of(click.approval_id)
+            return await self.api.run_of(click.approval_id, click.team_id)
         except ApprovalUnavailable:
             return None  # only the audit context is lost; the refusal was already answered
 

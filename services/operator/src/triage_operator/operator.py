@@ -1,4 +1,5 @@
-"""The kopf handlers: Workspace → consumers, ConfigMap, Deployments, status; and cleanup.
+"""The kopf handlers: Workspace → consumers, the approver directory entry, ConfigMap,
+Deployments, status; and cleanup.
 
 Handlers live in their own `kopf.OperatorRegistry` (built per operator, so tests can run
 several without sharing state). Every handler is idempotent: it computes the whole desired
@@ -15,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from . import consumers, resources
+from . import consumers, directory, resources
 from .clients.kube import KubeClient, KubeRejected, KubeUnavailable
 from .consumers import ConsumerConflict, ConsumerRef, NatsUnavailable
 from .resources import GROUP, PLURAL, VERSION, Owner
@@ -111,6 +112,7 @@ async def reconcile(name: str, namespace: str | None, uid: str, spec: Any, meta:
         _report(patch, status, False, "InvalidSpec", str(exc), generation)
         raise kopf.PermanentError(f"invalid Workspace spec: {exc}") from exc
     made = await _sync_consumers(ws, status, patch, memo.settings, retry, generation)
+    await _sync_directory(name, ws, status, patch, memo.settings, retry, generation)
     owner = Owner(name=name, namespace=namespace, uid=uid)
     deployed = await _apply_objects(owner, ws, status, patch, memo, retry, generation)
     patch.status["teamId"] = ws.team_id
@@ -141,6 +143,20 @@ async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
         raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
 
 
+async def _sync_directory(name: str, ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
+                          settings: Settings, retry: int, generation: int | None) -> None:
+    """Publish the team's approvers; withdraw the entry of a previous teamId."""
+    url, wait = resources.nats_url(ws, settings), settings.nats_connect_timeout_s
+    previous = status.get("teamId")
+    try:
+        await directory.publish(url, name, ws, wait)
+        if previous and previous != ws.team_id:
+            await directory.withdraw(url, name, previous, wait)
+    except NatsUnavailable as exc:
+        _report(patch, status, False, "NatsUnavailable", str(exc), generation)
+        raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
+
+
 async def _apply_objects(owner: Owner, ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
                          memo: Memo, retry: int, generation: int | None) -> list[str]:
     try:
@@ -163,10 +179,12 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
     namespace = namespace or settings.operator_namespace
     owned = _recorded(status)
     url = settings.nats_url
+    teams = {status.get("teamId")} - {None}
     try:
         ws = parse_spec(name, dict(spec))
         owned = _union(owned, consumers.refs(consumers.desired(ws.team_id)))
         url = resources.nats_url(ws, settings)
+        teams.add(ws.team_id)
     except InvalidSpec:
         pass  # an invalid spec never got consumers beyond those recorded in status
     try:
@@ -175,7 +193,10 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
                                    resources.deployment_name(name, component))
         await memo.kube.delete("v1", "ConfigMap", namespace, resources.configmap_name(name))
         await consumers.remove(url, owned, settings.nats_connect_timeout_s)
+        for team in sorted(teams):
+            await directory.withdraw(url, name, team, settings.nats_connect_timeout_s)
     except (KubeRejected, KubeUnavailable, NatsUnavailable) as exc:
         raise kopf.TemporaryError(f"cleanup of {name} failed: {exc}",
                                   delay=_backoff(settings, retry)) from exc
-    logger.info(f"workspace {name} cleaned up: deployments, config map, {len(owned)} consumers")
+    logger.info(f"workspace {name} cleaned up: deployments, config map, {len(owned)} consumers, "
+                f"approver directory")

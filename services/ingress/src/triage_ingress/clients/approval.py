@@ -1,8 +1,10 @@
 """The approval service's JSON API, as the Slack buttons need it.
 
 The approval service owns every rule (who may approve, four-eyes, expiry, once only); this
-client only carries the clicking user's id, vouched for by SERVICE_TOKEN, and sorts the
-answer: recorded, refused with a reason a person can read, or unavailable (try later).
+client only carries the clicking user's id and the team of the click (from Slack's signed
+payload), vouched for by SERVICE_TOKEN, and sorts the answer: recorded, refused with a
+reason a person can read, or unavailable (try later). The approval service answers only
+within that team: a click in one workspace can never read or decide another's approval.
 """
 
 from dataclasses import dataclass
@@ -49,18 +51,19 @@ class ApprovalApi:
         # The id comes from a signed Slack payload, but it still must not reshape the path.
         return f"{self._base}/api/approvals/{quote(approval_id, safe='')}{suffix}"
 
-    async def decide(self, approval_id: str, decision: str, reason: str, approver_id: str
-                     ) -> Decided | Refused:
-        body = {"decision": decision, "reason": reason, "approver_id": approver_id}
+    async def decide(self, approval_id: str, decision: str, reason: str, approver_id: str,
+                     team_id: str) -> Decided | Refused:
+        body = {"decision": decision, "reason": reason, "approver_id": approver_id,
+                "team_id": team_id}
         resp = await self._call("POST", self._url(approval_id, "/decision"), json=body)
         if resp.status_code == 200:
             view = resp.json()
             return Decided(run_id=str(view["run_id"]), status=str(view["status"]))
         return Refused(resp.status_code, _detail(resp))
 
-    async def run_of(self, approval_id: str) -> str | None:
-        """The run an approval belongs to (None: unknown approval)."""
-        resp = await self._call("GET", self._url(approval_id))
+    async def run_of(self, approval_id: str, team_id: str) -> str | None:
+        """The run an approval of `team_id` belongs to (None: no such approval there)."""
+        resp = await self._call("GET", self._url(approval_id), params={"team_id": team_id})
         if resp.status_code != 200:
             return None
         return str(resp.json()["run_id"])

@@ -1,0 +1,1 @@
+"""Clients of outside systems the approval service reads (the proxy's JWKS)."""
