@@ -112,7 +112,10 @@ async def test_api_unavailable_is_retried_until_it_answers(k8s, nats_url):
     # The first Deployment creation meets an API server in trouble.
     failing = k8s.kmock["post", k8s.kmock.resource(k8s.DEPLOY)][:1] << 503 << {
         "kind": "Status", "code": 503, "message": "etcdserver: leader changed"}
-    async with k8s.operator(k8s.settings(nats_url)):
+    # A retry delay long enough that the transient False condition is seen by the poll
+    # even on a loaded machine (at 0.3 s the retry could turn it True between polls).
+    slow_retry = k8s.settings(nats_url, retry_delay_s=4.0, retry_max_delay_s=4.0)
+    async with k8s.operator(slow_retry):
         await k8s.api("POST", body=k8s.workspace("acme"))
         cond = await k8s.eventually(
             lambda: k8s.is_ready("acme", "False", "KubernetesApiError"), within=60)
