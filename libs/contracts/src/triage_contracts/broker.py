@@ -9,6 +9,7 @@ from faststream.nats.prometheus import NatsPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
 from .consume import ErrorMappingMiddleware
+from .natsauth import NatsAuth
 from .telemetry import tracer_provider
 
 
@@ -17,7 +18,10 @@ def build_broker(
     service: str,
     metrics: CollectorRegistry | None = None,
     fail_fast: bool = False,
+    auth: NatsAuth | None = None,
 ) -> NatsBroker:
+    """Services pass their `auth` (`natsauth.nats_auth(settings)`); without it the user and
+    password of the URL, if any, apply (the tests' harness connects as `test-admin`)."""
     middlewares: list[Any] = [
         ErrorMappingMiddleware.for_service(service),
         NatsTelemetryMiddleware(tracer_provider=tracer_provider(service)),
@@ -27,4 +31,6 @@ def build_broker(
     options: dict[str, Any] = {"name": f"triage-{service}"}
     if fail_fast:
         options.update(max_reconnect_attempts=1, reconnect_time_wait=0.1)
+    if auth is not None:
+        options.update(auth.broker_options())
     return NatsBroker(nats_url.split(","), middlewares=middlewares, **options)

@@ -127,5 +127,13 @@ def subscribe(
     return broker.subscriber(
         spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
         config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.NACK_ON_ERROR, inbox_prefix=_pull_inbox(broker),
     )
+
+
+def _pull_inbox(broker: NatsBroker) -> bytes:
+    """Pulled messages arrive on the connection's own inbox prefix: NATS permissions let
+    each identity read only `_INBOX.<identity>.>` (faststream's default is `_INBOX.`)."""
+    prefix = broker._connection_kwargs.get("inbox_prefix") or "_INBOX"
+    text = prefix.decode() if isinstance(prefix, bytes) else str(prefix)
+    return (text.rstrip(".") + ".").encode()

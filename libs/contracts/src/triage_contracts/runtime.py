@@ -1,5 +1,10 @@
-"""The start-up and shutdown every service shares: connect, provision streams and buckets
-from the contracts, start consumers, serve HTTP (health, metrics, the service's own API)."""
+"""The start-up and shutdown every service shares: connect, start consumers, serve HTTP
+(health, metrics, the service's own API).
+
+Services do not create streams, buckets or object stores: their NATS identities may not
+(docs/security-nats.md). The `provisioner` does, before them (`python -m
+triage_contracts.provision`, the chart's hook Job, the test and dev servers at start); a
+service started first fails with a message saying so and is restarted."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -9,11 +14,10 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from nats.errors import ConnectionClosedError, ConnectionReconnectingError, DrainTimeoutError
+from nats.js.errors import NotFoundError
 
-from .bus import jetstream
 from .logs import configure_logging, get_logger
 from .settings import ServiceSettings
-from .streams import provision
 
 Hook = Callable[[], Awaitable[None]]
 log = get_logger("triage.runtime")
@@ -28,10 +32,13 @@ def broker_lifespan(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await broker.connect()
-        await provision(jetstream(broker), settings.nats_replicas)
-        if on_start is not None:
-            await on_start()
-        await broker.start()
+        try:
+            if on_start is not None:
+                await on_start()
+            await broker.start()
+        except NotFoundError as exc:
+            raise RuntimeError("a JetStream stream or bucket is missing: run the provisioner "
+                               "first (python -m triage_contracts.provision)") from exc
         log.info("service started", nats=settings.nats_url.split("@")[-1])
         try:
             yield

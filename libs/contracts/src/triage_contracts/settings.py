@@ -8,6 +8,7 @@ validator: building a `Settings()` with `ENVIRONMENT=production` and a developme
 """
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -35,6 +36,13 @@ class ServiceSettings(BaseSettings):
 
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
     nats_replicas: int = Field(1, ge=1, le=5, description="Stream replicas (3 in production)")
+    # This service's own NATS identity (docs/security-nats.md); development falls back to
+    # the identity's name and its `dev-only-` password, production refuses that.
+    nats_user: str | None = Field(None, description="NATS user (the service's identity)")
+    nats_password: SecretStr | None = Field(None, description="That user's NATS password")
+    nats_tls_ca_file: Path | None = Field(None, description="CA bundle that signed NATS's cert")
+    nats_tls_cert_file: Path | None = Field(None, description="Client certificate (mutual TLS)")
+    nats_tls_key_file: Path | None = Field(None, description="Client certificate's key")
     # Only provision/consume one workspace's subjects (set by the operator per workspace).
     team_scope: str | None = Field(None, description="Restrict consumers to one Slack team")
     host: str = "127.0.0.1"
@@ -47,6 +55,8 @@ class ServiceSettings(BaseSettings):
     approval_signing_key: SecretStr = SecretStr("dev-only-approval-key")
     # Set by the services that sign (approval) or verify (tools, orchestrator) approvals.
     uses_approval_key: ClassVar[bool] = False
+    # The service's identity in `triage_contracts.permissions` (ingress picks one by role).
+    nats_identity: ClassVar[str] = ""
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -73,6 +83,22 @@ class ServiceSettings(BaseSettings):
     def production_problems(self) -> list[str]:
         """What production refuses; services extend the list (calling super). Only the
         services that sign or verify approvals need the approval key."""
+        problems = nats_problems(self)
         if self.uses_approval_key and not is_real_secret(self.approval_signing_key):
-            return ["APPROVAL_SIGNING_KEY must be set (not blank, not the development key)"]
-        return []
+            problems.append("APPROVAL_SIGNING_KEY must be set (not blank, not the development key)")
+        return problems
+
+    def nats_identity_name(self) -> str:
+        return type(self).nats_identity
+
+
+def nats_problems(settings: ServiceSettings) -> list[str]:
+    """Production connects to NATS as its own user with a real password (fails closed)."""
+    problems = []
+    if not settings.nats_user:
+        problems.append("NATS_USER must be set")
+    if not is_real_secret(settings.nats_password):
+        problems.append("NATS_PASSWORD must be set (not blank, not a development password)")
+    if bool(settings.nats_tls_cert_file) != bool(settings.nats_tls_key_file):
+        problems.append("NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together")
+    return problems

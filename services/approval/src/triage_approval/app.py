@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.middleware.sessions import SessionMiddleware
 from triage_contracts.broker import build_broker
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.health import MetricsListener, health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.logs import get_logger
@@ -34,7 +35,7 @@ log = get_logger("triage.approval")
 
 def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
-    broker = build_broker(settings.nats_url, SERVICE, metrics)
+    broker = build_broker(settings.nats_url, SERVICE, metrics, auth=nats_auth(settings))
     engine = make_engine(settings.database_url)
     directory = Directory(broker, approvers.parse(settings.approvers),
                           settings.directory_cache_seconds, settings.directory_stale_seconds)

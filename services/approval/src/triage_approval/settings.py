@@ -25,6 +25,7 @@ SLACK_TEAM_CLAIM = "https://slack.com/team_id"
 
 
 class Settings(ServiceSettings):
+    nats_identity: ClassVar[str] = "approval"
     uses_approval_key: ClassVar[bool] = True
     # A refused configuration must not print the raw input: it holds the secrets.
     model_config = SettingsConfigDict(hide_input_in_errors=True)

@@ -6,6 +6,7 @@ import asyncio
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from triage_contracts.broker import build_broker
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
@@ -19,7 +20,7 @@ from .store import AuditStore
 
 def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
-    broker = build_broker(settings.nats_url, "audit", metrics)
+    broker = build_broker(settings.nats_url, "audit", metrics, auth=nats_auth(settings))
     store = AuditStore.from_url(settings.database_url)  # creates no connection yet
     anchoring = Anchoring(settings, store.engine)
     register(broker, store, anchoring, settings.team_scope, settings.audit_poison_max_deliver)

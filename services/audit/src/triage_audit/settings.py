@@ -3,6 +3,8 @@ outside its database (the checkpoint key, the write-once sinks, how often)."""
 
 from pathlib import Path
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from sqlalchemy.engine import make_url
 from triage_contracts.settings import ServiceSettings, is_real_secret
@@ -12,6 +14,7 @@ DEFAULT_DATA_DIR = Path(".triage")
 
 
 class Settings(ServiceSettings):
+    nats_identity: ClassVar[str] = "audit"
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: sqlite:///PATH (embedded) or postgresql+psycopg://...",

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 from slack_sdk.signature import SignatureVerifier
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.broker import build_broker
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.logs import get_logger
@@ -98,7 +99,7 @@ def _hooks(stores: Stores | None, notifier: Notifier | None) -> tuple[Hook, Hook
 
 def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
-    broker = build_broker(settings.nats_url, SERVICE, metrics)
+    broker = build_broker(settings.nats_url, SERVICE, metrics, auth=nats_auth(settings))
     audit = AuditEmitter(broker, SERVICE)
     stores = _stores(settings)
     notifier = _notifier(settings, broker, audit, stores)

@@ -5,6 +5,7 @@ One image runs as the HTTP edge, the notifier, or both; the role decides which s
 are required, and production refuses to start without them."""
 
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import Field, SecretStr
 from triage_contracts.settings import ServiceSettings, is_real_secret
@@ -46,6 +47,13 @@ class Settings(ServiceSettings):
     slack_redirect_uri: str | None = Field(None, description="Public URL of /slack/oauth_redirect")
     database_url: str = Field("sqlite:///./.triage/ingress.db",
                               description="OAuth state and installation stores")
+
+    # One NATS identity per role: the notifier alone consumes notify work (permissions.py).
+    NATS_IDENTITIES: ClassVar[dict[Role, str]] = {
+        Role.ALL: "ingress-all", Role.EDGE: "ingress", Role.NOTIFIER: "notifier"}
+
+    def nats_identity_name(self) -> str:
+        return self.NATS_IDENTITIES[self.role]
 
     @property
     def serves_edge(self) -> bool:

@@ -21,7 +21,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 from triage_contracts.errors import PermanentError, TemporaryError
 from triage_contracts.logs import get_logger
-from triage_contracts.streams import Consumers, ConsumerSpec, provision, provision_consumer
+from triage_contracts.natsauth import NatsAuth
+from triage_contracts.streams import Consumers, ConsumerSpec, provision_consumer
 
 log = get_logger(__name__)
 
@@ -77,12 +78,14 @@ async def _quiet(exc: Exception) -> None:
 
 
 @asynccontextmanager
-async def jetstream(url: str, wait_s: float) -> AsyncIterator[JetStreamContext]:
+async def jetstream(url: str, wait_s: float, auth: NatsAuth
+                    ) -> AsyncIterator[JetStreamContext]:
     """A short-lived connection that fails fast: the operator retries with backoff itself."""
     try:
         nc: Client = await nats.connect(
             url, connect_timeout=wait_s, allow_reconnect=False, max_reconnect_attempts=1,
             reconnect_time_wait=0.1, error_cb=_quiet, name="triage-operator",
+            **auth.connect_options(),
         )
     except (NatsError, OSError, TimeoutError) as exc:
         reason = str(exc) or type(exc).__name__
@@ -93,15 +96,14 @@ async def jetstream(url: str, wait_s: float) -> AsyncIterator[JetStreamContext]:
         await nc.close()
 
 
-async def ensure(url: str, team: str, stale: Iterable[ConsumerRef], wait_s: float
-                 ) -> list[ConsumerRef]:
-    """Provision the streams, create/update the team's consumers, delete the stale ones
-    (e.g. those of a previous teamId). Returns the consumers that now exist."""
+async def ensure(url: str, team: str, stale: Iterable[ConsumerRef], wait_s: float,
+                 auth: NatsAuth) -> list[ConsumerRef]:
+    """Create/update the team's consumers, delete the stale ones (e.g. those of a previous
+    teamId) on the streams the provisioner made. Returns the consumers that now exist."""
     specs = desired(team)
     wanted = refs(specs)
     try:
-        async with jetstream(url, wait_s) as js:
-            await provision(js)
+        async with jetstream(url, wait_s, auth) as js:
             for spec in specs:
                 await _add(js, spec)
             await _delete(js, [ref for ref in stale if ref not in wanted])
@@ -110,9 +112,10 @@ async def ensure(url: str, team: str, stale: Iterable[ConsumerRef], wait_s: floa
     return wanted
 
 
-async def remove(url: str, consumers: Iterable[ConsumerRef], wait_s: float) -> None:
+async def remove(url: str, consumers: Iterable[ConsumerRef], wait_s: float,
+                 auth: NatsAuth) -> None:
     try:
-        async with jetstream(url, wait_s) as js:
+        async with jetstream(url, wait_s, auth) as js:
             await _delete(js, consumers)
     except (NatsError, TimeoutError) as exc:
         raise NatsUnavailable(f"NATS request failed: {exc or type(exc).__name__}") from exc

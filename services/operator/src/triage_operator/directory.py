@@ -11,6 +11,7 @@ team. NATS being away is `NatsUnavailable` (retried with backoff by the handler)
 from nats.errors import Error as NatsError
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from pydantic import ValidationError
+from triage_contracts.natsauth import NatsAuth
 from triage_contracts.streams import Buckets
 from triage_contracts.workspaces import WorkspaceDirectory, directory_key
 
@@ -23,9 +24,10 @@ def entry(name: str, ws: WorkspaceSpec) -> WorkspaceDirectory:
     return WorkspaceDirectory(team_id=ws.team_id, workspace=name, approvers=list(ws.approvers))
 
 
-async def publish(url: str, name: str, ws: WorkspaceSpec, wait_s: float) -> None:
+async def publish(url: str, name: str, ws: WorkspaceSpec, wait_s: float, auth: NatsAuth
+                  ) -> None:
     try:
-        async with jetstream(url, wait_s) as js:
+        async with jetstream(url, wait_s, auth) as js:
             kv = await js.key_value(Buckets.WORKSPACES.name)
             await kv.put(directory_key(ws.team_id), entry(name, ws).model_dump_json().encode())
     except (NatsError, TimeoutError) as exc:
@@ -33,9 +35,10 @@ async def publish(url: str, name: str, ws: WorkspaceSpec, wait_s: float) -> None
                               ) from exc
 
 
-async def withdraw(url: str, name: str, team_id: str, wait_s: float) -> None:
+async def withdraw(url: str, name: str, team_id: str, wait_s: float, auth: NatsAuth
+                   ) -> None:
     try:
-        async with jetstream(url, wait_s) as js:
+        async with jetstream(url, wait_s, auth) as js:
             kv = await js.key_value(Buckets.WORKSPACES.name)
             key = directory_key(team_id)
             try:

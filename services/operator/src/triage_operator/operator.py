@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import kopf
+from triage_contracts.natsauth import nats_auth
 
 from . import consumers, directory, resources
 from .clients.kube import KubeClient, KubeRejected, KubeUnavailable
@@ -131,7 +132,8 @@ async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
     recorded = _recorded(status)
     url = resources.nats_url(ws, settings)
     try:
-        return await consumers.ensure(url, ws.team_id, recorded, settings.nats_connect_timeout_s)
+        return await consumers.ensure(url, ws.team_id, recorded, settings.nats_connect_timeout_s,
+                                      nats_auth(settings))
     except (NatsUnavailable, ConsumerConflict) as exc:
         # Remember every consumer that may exist now, so deletion can find them all.
         owned = _union(recorded, consumers.refs(consumers.desired(ws.team_id)))
@@ -147,11 +149,11 @@ async def _sync_directory(name: str, ws: WorkspaceSpec, status: Any, patch: kopf
                           settings: Settings, retry: int, generation: int | None) -> None:
     """Publish the team's approvers; withdraw the entry of a previous teamId."""
     url, wait = resources.nats_url(ws, settings), settings.nats_connect_timeout_s
-    previous = status.get("teamId")
+    previous, auth = status.get("teamId"), nats_auth(settings)
     try:
-        await directory.publish(url, name, ws, wait)
+        await directory.publish(url, name, ws, wait, auth)
         if previous and previous != ws.team_id:
-            await directory.withdraw(url, name, previous, wait)
+            await directory.withdraw(url, name, previous, wait, auth)
     except NatsUnavailable as exc:
         _report(patch, status, False, "NatsUnavailable", str(exc), generation)
         raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
@@ -192,9 +194,10 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
             await memo.kube.delete("apps/v1", "Deployment", namespace,
                                    resources.deployment_name(name, component))
         await memo.kube.delete("v1", "ConfigMap", namespace, resources.configmap_name(name))
-        await consumers.remove(url, owned, settings.nats_connect_timeout_s)
+        await consumers.remove(url, owned, settings.nats_connect_timeout_s, nats_auth(settings))
         for team in sorted(teams):
-            await directory.withdraw(url, name, team, settings.nats_connect_timeout_s)
+            await directory.withdraw(url, name, team, settings.nats_connect_timeout_s,
+                                     nats_auth(settings))
     except (KubeRejected, KubeUnavailable, NatsUnavailable) as exc:
         raise kopf.TemporaryError(f"cleanup of {name} failed: {exc}",
                                   delay=_backoff(settings, retry)) from exc

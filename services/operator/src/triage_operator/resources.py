@@ -129,7 +129,16 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
     for var, key in _CONFIG_ENV[component].items():
         ref = {"name": configmap_name(owner.name), "key": key}
         env.append({"name": var, "valueFrom": {"configMapKeyRef": ref}})
-    return env
+    return env + _nats_credentials(settings, component)
+
+
+def _nats_credentials(settings: Settings, component: str) -> list[Manifest]:
+    """The worker's own NATS identity (the component's name) and its password."""
+    if not settings.worker_nats_secret:
+        return []
+    ref = {"name": settings.worker_nats_secret, "key": f"{component}-password"}
+    return [{"name": "NATS_USER", "value": component},
+            {"name": "NATS_PASSWORD", "valueFrom": {"secretKeyRef": ref}}]
 
 
 def _env_from(spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:

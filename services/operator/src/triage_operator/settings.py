@@ -4,11 +4,14 @@ Everything a worker Deployment needs that is not in the Workspace spec comes fro
 the image, the default NATS URL, the shared Secret with cluster-wide keys.
 """
 
+from typing import ClassVar
+
 from pydantic import Field
 from triage_contracts.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
+    nats_identity: ClassVar[str] = "operator"
     operator_namespace: str = Field("default", description="The one namespace watched and managed")
     # `{component}` is replaced by `orchestrator` or `tools` (one image per service).
     worker_image: str = Field(
@@ -18,6 +21,9 @@ class Settings(ServiceSettings):
     worker_image_pull_policy: str = "IfNotPresent"
     # A Secret with the keys every worker needs whatever the workspace (APPROVAL_SIGNING_KEY).
     worker_env_secret: str | None = Field(None, description="Secret mounted via envFrom in workers")
+    # A Secret with a `<component>-password` key per worker (the chart's NATS credentials):
+    # each worker connects to NATS as its own identity (docs/security-nats.md).
+    worker_nats_secret: str | None = Field(None, description="Secret with workers' NATS passwords")
     port: int = Field(8080, description="Health listener (/healthz, /readyz)")
     # kopf's own liveness server listens here on loopback; /healthz on PORT relays to it.
     liveness_port: int = Field(8081, description="Loopback port of kopf's liveness endpoint")

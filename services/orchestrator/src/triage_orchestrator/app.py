@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry
 from triage_contracts.broker import build_broker
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.runtime import broker_lifespan
@@ -21,7 +22,7 @@ from .settings import Settings
 
 def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
-    broker = build_broker(settings.nats_url, "orchestrator", metrics)
+    broker = build_broker(settings.nats_url, "orchestrator", metrics, auth=nats_auth(settings))
     orchestrator = Orchestrator(broker, settings)
     register(broker, orchestrator, settings.team_scope)
     app = FastAPI(title="triage-orchestrator",

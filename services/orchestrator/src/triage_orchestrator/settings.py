@@ -17,6 +17,7 @@ def _split(value: str) -> list[str]:
 
 
 class Settings(ServiceSettings):
+    nats_identity: ClassVar[str] = "orchestrator"
     uses_approval_key: ClassVar[bool] = True
     workflow_file: Path = Field(PACKAGE_DIR / "workflow.yaml", description="Workflow spec (YAML)")
     skills_dir: Path = Field(PACKAGE_DIR / "skills", description="Folder of */SKILL.md runbooks")

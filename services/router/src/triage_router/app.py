@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from triage_contracts.broker import build_broker
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.errors import TemporaryError
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
@@ -18,7 +19,7 @@ from .settings import Settings
 
 def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
-    broker = build_broker(settings.nats_url, "router", metrics)
+    broker = build_broker(settings.nats_url, "router", metrics, auth=nats_auth(settings))
     router = ModelRouter(settings, broker, metrics)
     register(broker, router, settings.team_scope)
 

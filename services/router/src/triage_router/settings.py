@@ -3,6 +3,8 @@ the daily budget and the timeouts that keep a slow vendor from stalling the queu
 
 from pathlib import Path
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr, field_validator
 from triage_contracts.settings import ServiceSettings
 from triage_contracts.streams import Consumers
@@ -13,6 +15,7 @@ DEFAULT_HOLD_TTL_S = Consumers.ROUTER.ack_wait * Consumers.ROUTER.max_deliver
 
 
 class Settings(ServiceSettings):
+    nats_identity: ClassVar[str] = "router"
     openai_api_key: SecretStr | None = Field(
         None, description="Key for the OpenAI-compatible endpoint; unset = offline provider only")
     openai_base_url: str | None = Field(

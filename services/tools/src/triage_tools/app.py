@@ -5,6 +5,7 @@ happen in the lifespan."""
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from triage_contracts.broker import build_broker
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.bus import jetstream
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
@@ -23,7 +24,7 @@ from .writes import WriteGuard
 
 def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
-    broker = build_broker(settings.nats_url, SERVICE, metrics)
+    broker = build_broker(settings.nats_url, SERVICE, metrics, auth=nats_auth(settings))
     pager = OutputPager(settings.tool_output_chars)
     registry = build_registry(settings, pager)
     # A write attempt takes at most two tool timeouts; a claim older than that is abandoned.

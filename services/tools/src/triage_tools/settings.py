@@ -14,6 +14,7 @@ _LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
 class Settings(ServiceSettings):
+    nats_identity: ClassVar[str] = "tools"
     uses_approval_key: ClassVar[bool] = True
     github_token: SecretStr | None = Field(None, description="GitHub token (None: anonymous)")
     github_api_url: str = Field(

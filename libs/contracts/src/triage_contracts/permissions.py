@@ -1,0 +1,194 @@
+"""Who may do what on NATS: the least-privilege permission matrix, as data.
+
+One `Identity` per connecting process kind (a NATS user of the same name), each with the
+subjects it may publish to and subscribe to, built from the subject, stream, consumer and
+bucket definitions of this package, so a renamed stream or consumer moves its grants too.
+`natsauth.py` renders the matrix into a nats-server `authorization` block (tests, the dev
+server) and the official NATS chart's values (`charts/triage/nats-values.yaml`).
+
+Invariants the tests check against a real server:
+- only approval publishes decisions; only the notifier (and `ingress-all`, the one-process
+  edge+notifier) consumes notify work; only audit reads AUDIT;
+- only the provisioner creates or updates streams, buckets and object stores; nobody
+  deletes or purges a stream (the object store's purge of replaced chunks excepted);
+- a service writes only its own audit and dead-letter subjects and its own key prefixes;
+- request replies arrive on `_INBOX.<identity>.>` (each client's own inbox prefix), so no
+  identity can listen to another's JetStream API answers or pulled messages.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import subjects as s
+from .streams import STREAMS, Buckets, Consumers, ConsumerSpec, ObjectStores
+
+API = "$JS.API"
+INBOX = "_INBOX"
+TEST_ADMIN = "test-admin"
+
+
+def inbox_prefix(identity: str) -> str:
+    """The reply-subject prefix a client of `identity` uses (nats-py `inbox_prefix`)."""
+    return f"{INBOX}.{s.token(identity)}"
+
+
+@dataclass(frozen=True)
+class Grants:
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    deny_publish: tuple[str, ...] = ()
+
+    def __add__(self, other: "Grants") -> "Grants":
+        return Grants(_unique(self.publish + other.publish),
+                      _unique(self.subscribe + other.subscribe),
+                      _unique(self.deny_publish + other.deny_publish))
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    description: str
+    grants: Grants = field(default_factory=Grants)
+
+    @property
+    def publish(self) -> tuple[str, ...]:
+        return self.grants.publish
+
+    @property
+    def subscribe(self) -> tuple[str, ...]:
+        return (inbox_prefix(self.name) + ".>", *self.grants.subscribe)
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _shared_durables(stream: str) -> set[str]:
+    return {spec.durable for spec in Consumers.all() if spec.stream == stream}
+
+
+def consume(spec: ConsumerSpec, team_scoped: bool = False) -> Grants:
+    """Create/update, inspect, pull from and acknowledge one durable consumer. A team-scoped
+    worker's durables are `<durable>-<team>` (one token): it gets the stream's consumers by
+    wildcard, minus every other service's shared durable on that stream."""
+    stream, name = spec.stream, ("*" if team_scoped else spec.durable)
+    grants = Grants(publish=(
+        f"{API}.CONSUMER.CREATE.{stream}.{name}", f"{API}.CONSUMER.CREATE.{stream}.{name}.>",
+        f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+        f"{API}.CONSUMER.INFO.{stream}.{name}", f"{API}.CONSUMER.MSG.NEXT.{stream}.{name}",
+        f"$JS.ACK.{stream}.{name}.>",
+    ))
+    if not team_scoped:
+        return grants
+    others = sorted(_shared_durables(stream) - {spec.durable})
+    return grants + Grants(deny_publish=tuple(
+        subject for other in others for subject in (
+            f"{API}.CONSUMER.CREATE.{stream}.{other}", f"{API}.CONSUMER.CREATE.{stream}.{other}.>",
+            f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{other}",
+            f"{API}.CONSUMER.INFO.{stream}.{other}", f"{API}.CONSUMER.MSG.NEXT.{stream}.{other}",
+            f"$JS.ACK.{stream}.{other}.>")))
+
+
+def _read_stream(stream: str) -> Grants:
+    return Grants(publish=(
+        f"{API}.STREAM.INFO.{stream}", f"{API}.STREAM.MSG.GET.{stream}",
+        f"{API}.DIRECT.GET.{stream}", f"{API}.DIRECT.GET.{stream}.>",
+    ))
+
+
+def _scan_stream(stream: str) -> Grants:
+    """An ordered (ephemeral) consumer over a KV or object stream: `keys()`, object reads."""
+    return Grants(publish=(
+        f"{API}.CONSUMER.CREATE.{stream}", f"{API}.CONSUMER.CREATE.{stream}.>",
+        f"{API}.CONSUMER.DELETE.{stream}.*", f"$JS.FC.{stream}.>",
+    ))
+
+
+def kv_read(bucket: str, scan: bool = False) -> Grants:
+    grants = _read_stream(f"KV_{bucket}")
+    return grants + _scan_stream(f"KV_{bucket}") if scan else grants
+
+
+def kv_write(bucket: str, *prefixes: str) -> Grants:
+    """Put/create/update/delete keys under the prefixes (a KV delete is a put of a marker:
+    it is granted with the write; purging the bucket's stream never is)."""
+    keys = [f"{p}.>" for p in prefixes] or [">"]
+    return kv_read(bucket) + Grants(publish=tuple(f"$KV.{bucket}.{k}" for k in keys))
+
+
+def object_store(bucket: str) -> Grants:
+    """Put and read objects; replacing an object purges its old chunks (STREAM.PURGE)."""
+    stream = f"OBJ_{bucket}"
+    return (_read_stream(stream) + _scan_stream(stream)
+            + Grants(publish=(f"$O.{bucket}.>", f"{API}.STREAM.PURGE.{stream}")))
+
+
+def emits(service: str) -> Grants:
+    """Audit events and dead letters, only under the service's own subject token."""
+    return Grants(publish=(f"{s.PREFIX}.audit.*.{service}", f"{s.PREFIX}.dlq.*.{service}"))
+
+
+def publishes(*patterns: str) -> Grants:
+    return Grants(publish=tuple(f"{s.PREFIX}.{p}" for p in patterns))
+
+
+def operator_consumers(streams: Iterable[str]) -> Grants:
+    """The operator creates, updates and deletes the per-workspace consumers."""
+    return Grants(publish=tuple(
+        subject for stream in streams for subject in (
+            f"{API}.CONSUMER.CREATE.{stream}.>", f"{API}.CONSUMER.DURABLE.CREATE.{stream}.*",
+            f"{API}.CONSUMER.INFO.{stream}.*", f"{API}.CONSUMER.DELETE.{stream}.*")))
+
+
+def provisioning() -> Grants:
+    """Create, update and inspect every stream, bucket and object store; delete nothing."""
+    names = ([spec.name for spec in STREAMS] + [f"KV_{b.name}" for b in Buckets.all()]
+             + [f"OBJ_{o.name}" for o in ObjectStores.all()])
+    return Grants(publish=(f"{API}.INFO", *(
+        f"{API}.STREAM.{verb}.{name}" for name in names for verb in ("CREATE", "UPDATE", "INFO"))))
+
+
+NOTIFIER_GRANTS = (consume(Consumers.NOTIFIER) + publishes("result.>") + emits("ingress")
+                   + kv_write(Buckets.IDEMPOTENCY.name, "notify"))
+EDGE_GRANTS = publishes("event.>") + emits("ingress")
+IDENTITIES: tuple[Identity, ...] = (
+    Identity("ingress", "Slack edge (ROLE=edge): publishes inbound requests", EDGE_GRANTS),
+    Identity("notifier", "ingress with ROLE=notifier: posts to Slack, reports results",
+             NOTIFIER_GRANTS),
+    Identity("ingress-all", "ingress with ROLE=all (dev stack, chart with the notifier off)",
+             EDGE_GRANTS + NOTIFIER_GRANTS),
+    Identity("orchestrator", "runs the workflow: consumes events, results, decisions", (
+        consume(Consumers.ORCHESTRATOR_EVENTS, team_scoped=True)
+        + consume(Consumers.ORCHESTRATOR_RESULTS, team_scoped=True)
+        + consume(Consumers.ORCHESTRATOR_DECISIONS, team_scoped=True)
+        + publishes("work.>", "approval.request.*") + emits("orchestrator")
+        + kv_write(Buckets.RUNS.name) + kv_read(Buckets.RUNS.name, scan=True)
+        + kv_write(Buckets.THREADS.name))),
+    Identity("tools", "runs tool calls and approved writes", (
+        consume(Consumers.TOOLS, team_scoped=True) + publishes("result.>") + emits("tools")
+        + kv_write(Buckets.IDEMPOTENCY.name, "write") + kv_write(Buckets.TOOL_RESULTS.name)
+        + object_store(ObjectStores.OUTPUTS.name))),
+    Identity("router", "runs model calls within budgets", (
+        consume(Consumers.ROUTER) + publishes("result.>") + emits("router")
+        + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget"))),
+    Identity("audit", "the only reader of AUDIT", consume(Consumers.AUDIT) + emits("audit")),
+    Identity("approval", "the only publisher of decisions", (
+        consume(Consumers.APPROVAL_REQUESTS) + publishes("approval.decision.*")
+        + emits("approval") + kv_read(Buckets.WORKSPACES.name, scan=True))),
+    Identity("operator", "per-workspace consumers and the workspace directory", (
+        operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK"))
+        + kv_write(Buckets.WORKSPACES.name))),
+    Identity("provisioner", "creates and updates streams, buckets, object stores (a Job)",
+             provisioning()),
+)
+
+
+def identity(name: str) -> Identity:
+    for candidate in IDENTITIES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no NATS identity {name!r}; known: {', '.join(names())}")
+
+
+def names() -> list[str]:
+    return [i.name for i in IDENTITIES]
