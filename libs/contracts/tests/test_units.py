@@ -48,11 +48,14 @@ def test_production_refuses_the_dev_approval_key_only_where_it_is_used() -> None
     from typing import ClassVar
 
     from triage_contracts.settings import ServiceSettings
+    from triage_contracts.testing import PRODUCTION_NATS
 
     class Signer(ServiceSettings):
         uses_approval_key: ClassVar[bool] = True
 
     with pytest.raises(ValueError, match="APPROVAL_SIGNING_KEY"):
-        Signer(environment="production").check_production_secrets()
-    Signer(environment="production", approval_signing_key="k" * 32).check_production_secrets()
-    ServiceSettings(environment="production").check_production_secrets()  # edge: no key needed
+        Signer(environment="production", **PRODUCTION_NATS).check_production_secrets()
+    Signer(environment="production", approval_signing_key="k" * 32, **PRODUCTION_NATS
+           ).check_production_secrets()
+    ServiceSettings(environment="production", **PRODUCTION_NATS
+                    ).check_production_secrets()  # edge: no key needed

@@ -10,6 +10,7 @@ from triage_approval.settings import Settings
 from triage_contracts.messages import Decision, ProposedAction
 
 from .conftest import (
+from triage_contracts.testing import PRODUCTION_NATS
     BODY,
     KEY,
     SERVICE_TOKEN,
@@ -184,7 +185,8 @@ def test_production_refuses_dev_identity(nats_url: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="DEV_IDENTITY=true is refused in production") as err:
         make_settings(nats_url, tmp_path, environment="production", dev_identity=True)
     assert SERVICE_TOKEN not in str(err.value) and KEY not in str(err.value)
-    assert isinstance(make_settings(nats_url, tmp_path, environment="production"), Settings)
+    assert isinstance(make_settings(nats_url, tmp_path, environment="production",
+                                   **PRODUCTION_NATS), Settings)
 
 
 async def _stored_page(http: httpx.AsyncClient, path: str) -> httpx.Response | None:

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from triage_audit.settings import Settings
 from triage_audit.store import AuditStore
 from triage_contracts.messages import AuditEvent
+from triage_contracts.testing import PRODUCTION_NATS
 
 Factory = Callable[..., AuditEvent]
 Sql = Callable[..., list[Any]]
@@ -101,4 +102,5 @@ def test_production_refuses_to_start_without_an_api_token() -> None:
     # The anchor's own production requirements are tested in test_anchoring.py.
     Settings(environment="production", approval_signing_key=SecretStr("k" * 32),
              audit_api_token=SecretStr("t" * 32), audit_checkpoint_key_file="/keys/audit.pem",
-             audit_anchor_sinks="s3://audit-anchors/prod").check_production_secrets()
+             audit_anchor_sinks="s3://audit-anchors/prod", **PRODUCTION_NATS
+             ).check_production_secrets()

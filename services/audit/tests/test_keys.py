@@ -27,6 +27,7 @@ from triage_audit.settings import Settings
 from triage_audit.sinks import FileSink
 from triage_audit.store import AuditStore
 from triage_contracts.settings import Environment
+from triage_contracts.testing import PRODUCTION_NATS
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -61,7 +62,7 @@ def test_a_development_key_is_generated_once_owner_readable(tmp_path: Path) -> N
 def test_production_generates_no_key_and_refuses_to_start_without_one(tmp_path: Path) -> None:
     values = {"environment": Environment.PRODUCTION, "audit_data_dir": tmp_path,
               "approval_signing_key": SecretStr("k" * 32), "audit_api_token": SecretStr("t" * 32),
-              "audit_anchor_sinks": "s3://audit-anchors/prod"}
+              "audit_anchor_sinks": "s3://audit-anchors/prod", **PRODUCTION_NATS}
     with pytest.raises(ValueError, match="AUDIT_CHECKPOINT_KEY_FILE"):
         Settings(**values)  # refused as the settings are built
     # Even a process that skipped validation never generates a key in production.

@@ -14,6 +14,7 @@ from triage_contracts.ids import new_id
 from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, NotifyResult
 from triage_ingress.app import build_app
 from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings
+from triage_contracts.testing import PRODUCTION_NATS
 
 NEW_TEAM = "T0NEW"
 DEFAULT_TEAM = "T0TEST"  # the team of the stand-in's single-workspace bot token
@@ -160,7 +161,7 @@ def test_production_notifier_may_run_on_installations_alone() -> None:
     settings = Settings(_env_file=None, environment="production", role=Role.NOTIFIER,  # type: ignore[call-arg]
                         approval_signing_key=SecretStr("k" * 32), slack_client_id="123.456",
                         slack_client_secret=SecretStr("8f14e45fceea167a5a36dedd4bea2543"),
-                        database_url="sqlite://")
+                        database_url="sqlite://", **PRODUCTION_NATS)
     app = build_app(settings)
     assert app.state.notifier.slack is None and app.state.stores is not None
 

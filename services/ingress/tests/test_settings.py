@@ -5,13 +5,15 @@ from nats.js.errors import NotFoundError
 from pydantic import SecretStr
 from triage_ingress.app import build_app
 from triage_ingress.settings import Role, Settings
+from triage_contracts.testing import PRODUCTION_NATS
 
 REAL_TOKEN = SecretStr("xoxb-111-222-real")
 REAL_SECRET = SecretStr("8f14e45fceea167a5a36dedd4bea2543")
 
 
 def prod(**values: object) -> Settings:
-    base = {"environment": "production", "approval_signing_key": SecretStr("k" * 32)}
+    base = {"environment": "production", "approval_signing_key": SecretStr("k" * 32),
+            **PRODUCTION_NATS}
     return Settings(_env_file=None, **(base | values))  # type: ignore[arg-type]
 
 

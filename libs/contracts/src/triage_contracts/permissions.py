@@ -183,6 +183,38 @@ IDENTITIES: tuple[Identity, ...] = (
 )
 
 
+def matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard semantics: `*` is one token, a final `>` one or more."""
+    want, have = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have) or (token != "*" and token != have[i]):
+            return False
+    return len(want) == len(have)
+
+
+def may_publish(ident: Identity, subject: str) -> bool:
+    return (any(matches(p, subject) for p in ident.publish)
+            and not any(matches(p, subject) for p in ident.grants.deny_publish))
+
+
+def may_subscribe(ident: Identity, subject: str) -> bool:
+    """Exactly as the server decides a subscription: the subject (which may itself hold
+    wildcards) must fall within one allowed pattern."""
+    return any(matches(p, subject) and _narrower(subject, p) for p in ident.subscribe)
+
+
+def _narrower(subject: str, pattern: str) -> bool:
+    """A wildcard subscription is allowed only where the pattern covers all it names."""
+    for mine, theirs in zip(subject.split("."), pattern.split("."), strict=False):
+        if theirs == ">":
+            return True
+        if mine in ("*", ">") and theirs not in ("*", ">"):
+            return False
+    return True
+
+
 def identity(name: str) -> Identity:
     for candidate in IDENTITIES:
         if candidate.name == name:

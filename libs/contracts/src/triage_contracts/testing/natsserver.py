@@ -61,6 +61,7 @@ CONFIG = """
 listen: 127.0.0.1:{port}
 http: 127.0.0.1:{monitor}
 server_name: triage-{port}
+log_file: "{log}"
 jetstream {{
   store_dir: "{store}"
   sync_interval: {sync}
@@ -98,8 +99,8 @@ class NatsServer:
         passwords = {name: dev_password(name) for name in names()}
         admin = self.admin_password if self.test_admin else None
         return CONFIG.format(port=self.port, monitor=self.monitor_port,
-                             store=self.store_dir / "js", sync=self.sync_interval
-                             ) + server_authorization(passwords, admin)
+                             store=self.store_dir / "js", sync=self.sync_interval,
+                             log=self.store_dir / "nats.log") + server_authorization(passwords, admin)
 
     def start(self) -> "NatsServer":
         if self.store_dir is None:
@@ -132,7 +133,19 @@ class NatsServer:
         finally:
             await nc.close()
 
+    def violations(self) -> list[str]:
+        """The permission violations the server logged (a denied publish or subscribe)."""
+        log = self.store_dir / "nats.log" if self.store_dir else None
+        if log is None or not log.exists():
+            return []
+        return [line for line in log.read_text(errors="replace").splitlines()
+                if "Violation" in line]
+
     def stop(self) -> None:
+        record = os.environ.get("TRIAGE_NATS_VIOLATIONS")  # debugging the matrix
+        if record:
+            with open(record, "a") as out:
+                out.writelines(line + "\n" for line in self.violations())
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
