@@ -3,12 +3,14 @@ JetStream cluster, file storage, fsync before every ack), and what the KEDA trig
 exists on a real nats-server: the monitoring endpoint's /jsz lists the very stream/consumer
 pairs the ScaledObjects name, with their pending count."""
 
+import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import pytest
 import yaml
 from chartkit import CHART, load_values
 from triage_contracts import subjects
+from triage_contracts.natsconfig import chart_values
+from triage_contracts.permissions import TEST_ADMIN
 from triage_contracts.streams import Consumers, provision_consumer, provision_streams
 from triage_contracts.testing.natsserver import (
     NatsServer,
@@ -75,6 +79,56 @@ def monitoring(port: int, path: str) -> dict[str, Any]:
         return json.loads(resp.read())
 
 
+def test_the_committed_authorization_is_the_rendered_matrix() -> None:
+    """Regenerate with `python -m triage_contracts.natsconfig render` when this fails."""
+    rendered = chart_values()
+    assert NATS_VALUES["config"]["merge"] == rendered["config"]["merge"]
+    assert NATS_VALUES["container"]["env"] == rendered["container"]["env"]
+    assert TEST_ADMIN not in json.dumps(NATS_VALUES)
+
+
+async def test_real_server_enforces_the_chart_authorization(tmp_path: Path) -> None:
+    """The server reads the chart's users with passwords from its environment (`<< $X >>`
+    is the chart's way to write the bare variable reference `$X`)."""
+    users = json.dumps(NATS_VALUES["config"]["merge"]["authorization"])
+    users = re.sub(r'"<< (\$NATS_PASSWORD_[A-Z_]+) >>"', r"\1", users)
+    env = {**os.environ, **{name: f"pw-{name.lower()}" for name in NATS_VALUES["container"]["env"]}}
+    port = free_port()
+    conf = tmp_path / "nats.conf"
+    conf.write_text(f"listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{tmp_path}/js\"\n}}\n"
+                    f"authorization: {users}\n")
+    process = subprocess.Popen([nats_server_binary(), "-c", str(conf)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        wait_for_port(port)
+        denied: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            denied.append(str(exc))
+
+        tools = await nats.connect(f"nats://127.0.0.1:{port}", user="tools",
+                                   password="pw-nats_password_tools", error_cb=on_error)
+        await tools.publish(subjects.approval_decision("T1"), b"{}")  # approval's alone
+        await tools.flush()
+        await wait_until(lambda: bool(denied))
+        assert "permissions violation" in denied[0].lower()
+        await tools.close()
+        with pytest.raises(nats.errors.Error):
+            await nats.connect(f"nats://127.0.0.1:{port}", user="tools", password="wrong",
+                               allow_reconnect=False, max_reconnect_attempts=0)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
 def test_real_server_accepts_the_merged_jetstream_config(configured_server: int) -> None:
     jetstream = monitoring(configured_server, "/varz")["jetstream"]["config"]
     assert jetstream["sync_always"] is True
@@ -84,7 +138,7 @@ async def test_keda_triggers_read_consumers_that_exist(render, nats_server: Nats
     rendered = await render(load_values("keda"))
     triggers = [trigger["metadata"] for scaled in rendered.of_kind("ScaledObject")
                 for trigger in scaled["spec"]["triggers"]]
-    client = await nats.connect(nats_server.url)
+    client = await nats.connect(nats_server.admin_url)
     try:
         js = client.jetstream()
         await provision_streams(js)

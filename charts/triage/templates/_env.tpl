@@ -16,6 +16,39 @@ closed). */}}
   value: {{ printf "unused-by-%s" .name | quote }}
 {{- end -}}
 
+{{/* The pod's own NATS identity (docs/security-nats.md): user = identity, password from
+nats.credentialsSecret key `<identity>-password`; TLS files when nats.tls is set. The ingress
+is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) without one. */}}
+{{- define "triage.natsIdentity" -}}
+{{- if eq .name "ingress" -}}
+{{- ternary "ingress" "ingress-all" .root.Values.notifier.enabled -}}
+{{- else -}}
+{{- .name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "triage.env.nats" -}}
+{{- $identity := include "triage.natsIdentity" . -}}
+{{- $nats := .root.Values.nats -}}
+- name: NATS_USER
+  value: {{ $identity | quote }}
+- name: NATS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $nats.credentialsSecret | quote }}
+      key: {{ printf "%s-password" $identity | quote }}
+{{- if $nats.tls.existingSecret }}
+- name: NATS_TLS_CA_FILE
+  value: /etc/triage/nats-tls/ca.crt
+{{- if $nats.tls.clientCert }}
+- name: NATS_TLS_CERT_FILE
+  value: /etc/triage/nats-tls/tls.crt
+- name: NATS_TLS_KEY_FILE
+  value: /etc/triage/nats-tls/tls.key
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{- define "triage.env.signingKey" -}}
 {{ include "triage.secretEnv" (dict "env" "APPROVAL_SIGNING_KEY" "ref" .root.Values.secrets.approval "key" "signingKeyKey" "path" "secrets.approval") }}
 {{- end -}}
@@ -178,5 +211,7 @@ and /metrics on a port of its own. */}}
   value: {{ $v.image.pullPolicy | quote }}
 - name: WORKER_ENV_SECRET
   value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (APPROVAL_SIGNING_KEY) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
+- name: WORKER_NATS_SECRET
+  value: {{ $v.nats.credentialsSecret | quote }}
 {{ include "triage.env.inertSigningKey" . }}
 {{- end -}}

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from triage_approval.settings import Settings
 from triage_contracts.messages import Decision, ProposedAction
+from triage_contracts.testing import PRODUCTION_NATS
 
 from .conftest import (
-from triage_contracts.testing import PRODUCTION_NATS
     BODY,
     KEY,
     SERVICE_TOKEN,

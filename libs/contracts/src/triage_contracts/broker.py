@@ -1,6 +1,7 @@
 """Building the message broker every service uses: a faststream NATS broker with tracing,
 metrics and the one error-to-ack mapping (`consume.py`) installed as middlewares."""
 
+import re
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -31,6 +32,13 @@ def build_broker(
     options: dict[str, Any] = {"name": f"triage-{service}"}
     if fail_fast:
         options.update(max_reconnect_attempts=1, reconnect_time_wait=0.1)
+    servers = nats_url.split(",")
     if auth is not None:
         options.update(auth.broker_options())
-    return NatsBroker(nats_url.split(","), middlewares=middlewares, **options)
+        # The service's own identity wins over credentials in the URL (as in nats-py).
+        servers = [_without_credentials(server) for server in servers]
+    return NatsBroker(servers, middlewares=middlewares, **options)
+
+
+def _without_credentials(server: str) -> str:
+    return re.sub(r"^([a-z]+://)[^/@]*@", r"\1", server.strip())
