@@ -19,7 +19,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
+from faststream.nats import NatsBroker
 from triage_contracts import subjects
+from triage_contracts.broker import build_broker
 from triage_contracts.approvals import action_digest, sign_decision
 from triage_contracts.bus import jetstream, publish
 from triage_contracts.ids import new_id
@@ -114,11 +116,12 @@ def settings(nats_url: str, github: StandIn, prometheus: StandIn,
 
 
 class Harness:
-    """Drives the running service the way the orchestrator does: over JetStream only."""
+    """Drives the running service the way the orchestrator does: over JetStream only, on a
+    connection of its own as `test-admin` (the service's identity may not send itself work)."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, broker: NatsBroker) -> None:
         self.app = app
-        self.broker = app.state.broker
+        self.broker = broker
 
     def tool_call(self, tool: str, arguments: dict[str, Any], run_id: str | None = None,
                   step_id: str = "s1", grant: ApprovalGrant | None = None) -> ToolCall:
@@ -191,8 +194,13 @@ class Harness:
 async def running(settings: Settings) -> AsyncIterator[Harness]:
     """The tools service in-process: connected, provisioned, consuming."""
     app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        yield Harness(app)
+    admin = build_broker(settings.nats_url, "test-harness")
+    await admin.connect()
+    try:
+        async with app.router.lifespan_context(app):
+            yield Harness(app, admin)
+    finally:
+        await admin.stop()
 
 
 @pytest.fixture

@@ -7,13 +7,15 @@
   password is the server-side reference `<< $NATS_PASSWORD_<IDENTITY> >>` to a Secret, so
   the committed `charts/triage/nats-values.yaml` holds no secret.
 
-`python -m triage_contracts.natsconfig render` prints the chart part (JSON is YAML too).
+`python -m triage_contracts.natsconfig render` prints the chart part (JSON is YAML too);
+`... render --into charts/triage/nats-values.yaml` rewrites its generated blocks.
 """
 
 import argparse
 import json
 import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .permissions import IDENTITIES, TEST_ADMIN, Identity
@@ -59,12 +61,36 @@ def chart_values(identities: Iterable[Identity] = IDENTITIES) -> dict[str, Any]:
             "container": {"env": env}}
 
 
+def rewrite(values_file: Path) -> None:
+    """Replace the generated blocks of nats-values.yaml (`config.merge` and `container.env`)
+    in place, keeping every hand-written line around them."""
+    import yaml  # pyyaml: in the dev environment, not a runtime dependency of the contracts
+
+    rendered = chart_values()
+    text = values_file.read_text()
+    for start, end, block in (
+        ("  merge:\n    authorization:", "\npodTemplate:", {"merge": rendered["config"]["merge"]}),
+        ("  env:\n    NATS_PASSWORD_", "  merge:\n    resources:",
+         {"env": rendered["container"]["env"]}),
+    ):
+        dumped = yaml.safe_dump(block, sort_keys=False, width=100, indent=2)
+        indented = "".join(f"  {line}\n" for line in dumped.splitlines())
+        a, b = text.index(start), text.index(end)
+        text = text[:a] + indented + text[b:]
+    values_file.write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m triage_contracts.natsconfig")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("render", help="print the NATS chart values of the permission matrix "
-                                  "(JSON, which Helm reads as YAML)")
-    parser.parse_args(argv)
+    render = sub.add_parser("render", help="print the NATS chart values of the permission "
+                                           "matrix (JSON, which Helm reads as YAML)")
+    render.add_argument("--into", type=Path, help="rewrite the generated blocks of this "
+                                                   "nats-values.yaml instead of printing")
+    args = parser.parse_args(argv)
+    if args.into:
+        rewrite(args.into)
+        return 0
     sys.stdout.write(json.dumps(chart_values(), indent=2) + "\n")
     return 0
 

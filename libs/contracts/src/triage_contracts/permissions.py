@@ -117,10 +117,11 @@ def kv_write(bucket: str, *prefixes: str) -> Grants:
 
 
 def object_store(bucket: str) -> Grants:
-    """Put and read objects; replacing an object purges its old chunks (STREAM.PURGE)."""
+    """Put and read objects; replacing an object purges its old chunks (STREAM.PURGE); a
+    read looks its chunk stream up by subject (STREAM.NAMES, names only)."""
     stream = f"OBJ_{bucket}"
-    return (_read_stream(stream) + _scan_stream(stream)
-            + Grants(publish=(f"$O.{bucket}.>", f"{API}.STREAM.PURGE.{stream}")))
+    return (_read_stream(stream) + _scan_stream(stream) + Grants(publish=(
+        f"$O.{bucket}.>", f"{API}.STREAM.PURGE.{stream}", f"{API}.STREAM.NAMES")))
 
 
 def emits(service: str) -> Grants:
