@@ -13,9 +13,16 @@ import pytest
 from triage_contracts.testing.natsserver import NatsServer
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "nats_teams(*teams): Slack teams the test server "
+                            "grants per-team consumers for (a TEAM_SCOPE'd service)")
+
+
 @pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    with NatsServer(test_admin=True) as server:
+def nats_server(request: pytest.FixtureRequest) -> Iterator[NatsServer]:
+    marker = request.node.get_closest_marker("nats_teams")
+    teams = tuple(marker.args) if marker else ()
+    with NatsServer(test_admin=True, teams=teams) as server:
         yield server
 
 

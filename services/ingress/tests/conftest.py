@@ -5,7 +5,7 @@ the real nats-server of the root `nats_url` fixture, and the Slack Web API stand
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,12 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from nats.errors import ConnectionClosedError, ConnectionReconnectingError
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from slack_sdk.signature import SignatureVerifier
+from faststream.nats import NatsBroker
+from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
 from triage_contracts.testing.natsserver import free_port
 from triage_ingress.app import build_app
@@ -61,10 +64,13 @@ class Ingress:
     url: str
     app: FastAPI
     http: httpx.AsyncClient
+    # The harness's own connection as `test-admin`: the service's identity may neither
+    # read the streams it publishes to nor send itself notify work.
+    admin: NatsBroker
 
     @property
     def js(self) -> JetStreamContext:
-        return jetstream(self.app.state.broker)
+        return jetstream(self.admin)
 
     def signed(self, body: bytes, content_type: str = "application/json",
                **sign: Any) -> dict[str, str]:
@@ -88,10 +94,19 @@ class Ingress:
 StartIngress = Callable[..., Awaitable[Ingress]]
 
 
+async def _close(broker: NatsBroker) -> None:
+    """Outage tests stop the server under the harness: then there is nothing to drain."""
+    with suppress(ConnectionReconnectingError, ConnectionClosedError):
+        await broker.stop()
+
+
 @pytest.fixture
 async def start_ingress(nats_url: str) -> AsyncIterator[StartIngress]:
     """Start an ingress with settings overrides; everything started stops at test end."""
     async with AsyncExitStack() as stack:
+        admin = build_broker(nats_url, "test-harness")
+        await admin.connect()
+        stack.push_async_callback(_close, admin)
 
         async def start(**overrides: Any) -> Ingress:
             values: dict[str, Any] = {"nats_url": nats_url, "slack_signing_secret": SIGNING_SECRET,
@@ -99,7 +114,7 @@ async def start_ingress(nats_url: str) -> AsyncIterator[StartIngress]:
             app = build_app(Settings(_env_file=None, **values))  # type: ignore[call-arg]
             url = await stack.enter_async_context(serving(app))
             http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=20))
-            return Ingress(url, app, http)
+            return Ingress(url, app, http, admin)
 
         yield start
 

@@ -32,7 +32,7 @@ async def notifier(start_ingress, slack_api):
 
 async def send(app, req: NotifyRequest) -> None:
     """Enqueue as the orchestrator would; a fresh msg id models a redelivered command."""
-    await publish(app.app.state.broker, req, subjects.work("notify", TEAM, "reply"),
+    await publish(app.admin, req, subjects.work("notify", TEAM, "reply"),
                   msg_id=new_id())
 
 

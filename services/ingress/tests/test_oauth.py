@@ -126,7 +126,7 @@ def notify(team: str, step: str) -> NotifyRequest:
 
 async def notify_results(ingress, requests: list[NotifyRequest], wait_until) -> list[NotifyResult]:
     for req in requests:
-        await publish(ingress.app.state.broker, req, subjects.work("notify", req.team_id, "reply"),
+        await publish(ingress.admin, req, subjects.work("notify", req.team_id, "reply"),
                       msg_id=new_id())
 
     async def all_in() -> bool:

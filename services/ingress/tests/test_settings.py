@@ -57,6 +57,7 @@ async def test_notifier_role_consumes_notify_and_serves_no_slack_endpoints(start
     assert (await notifier.http.get("/healthz")).json() == {"status": "ok"}
 
 
+@pytest.mark.nats_teams("T0TEST")  # a team-scoped release's matrix names its consumers
 async def test_team_scope_limits_the_consumer_and_the_edge(start_ingress) -> None:
     app = await start_ingress(team_scope="T0TEST")
     info = await app.js.consumer_info("WORK", "notifier-T0TEST")

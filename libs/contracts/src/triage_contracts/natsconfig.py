@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .permissions import IDENTITIES, TEST_ADMIN, Identity
+from .permissions import IDENTITIES, TEST_ADMIN, Identity, identities
 
 # The Secret (in the NATS namespace) holding one `<identity>-password` key per identity.
 SERVER_SECRET = "triage-nats-server"
@@ -35,38 +35,42 @@ def permissions(ident: Identity) -> dict[str, Any]:
     return {"publish": publish, "subscribe": {"allow": list(ident.subscribe)}}
 
 
-def users(passwords: Mapping[str, str], test_admin: str | None = None) -> list[dict[str, Any]]:
+def users(passwords: Mapping[str, str], test_admin: str | None = None,
+          teams: Iterable[str] = ()) -> list[dict[str, Any]]:
     """One user per identity with its password (a literal or a `$VAR` reference)."""
     out = [{"user": i.name, "password": passwords[i.name], "permissions": permissions(i)}
-           for i in IDENTITIES if i.name in passwords]
+           for i in identities(teams) if i.name in passwords]
     if test_admin is not None:  # tests only: the harness that publishes and inspects
         out.append({"user": TEST_ADMIN, "password": test_admin,
                     "permissions": {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}})
     return out
 
 
-def server_authorization(passwords: Mapping[str, str], test_admin: str | None = None) -> str:
+def server_authorization(passwords: Mapping[str, str], test_admin: str | None = None,
+                         teams: Iterable[str] = ()) -> str:
     """An `authorization` block; JSON is valid nats-server config syntax."""
-    listed = ",\n    ".join(json.dumps(u, sort_keys=True) for u in users(passwords, test_admin))
+    listed = ",\n    ".join(json.dumps(u, sort_keys=True)
+                            for u in users(passwords, test_admin, teams))
     return f"authorization {{\n  users: [\n    {listed}\n  ]\n}}\n"
 
 
-def chart_values(identities: Iterable[Identity] = IDENTITIES) -> dict[str, Any]:
-    """`config.merge.authorization` and `container.env` of the official NATS chart."""
-    chosen = list(identities)
+def chart_values(teams: Iterable[str] = ()) -> dict[str, Any]:
+    """`config.merge.authorization` and `container.env` of the official NATS chart (with
+    the per-team consumers of a release whose config.teamScope is one of `teams`)."""
+    chosen = list(IDENTITIES)
     refs = {i.name: f"<< ${password_env(i.name)} >>" for i in chosen}
     env = {password_env(i.name): {"valueFrom": {"secretKeyRef": {
         "name": SERVER_SECRET, "key": f"{i.name}-password"}}} for i in chosen}
-    return {"config": {"merge": {"authorization": {"users": users(refs)}}},
+    return {"config": {"merge": {"authorization": {"users": users(refs, teams=teams)}}},
             "container": {"env": env}}
 
 
-def rewrite(values_file: Path) -> None:
+def rewrite(values_file: Path, teams: Iterable[str] = ()) -> None:
     """Replace the generated blocks of nats-values.yaml (`config.merge` and `container.env`)
     in place, keeping every hand-written line around them."""
     import yaml  # pyyaml: in the dev environment, not a runtime dependency of the contracts
 
-    rendered = chart_values()
+    rendered = chart_values(teams)
     text = values_file.read_text()
     for start, end, block in (
         ("  merge:\n    authorization:", "\npodTemplate:", {"merge": rendered["config"]["merge"]}),
@@ -85,13 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     render = sub.add_parser("render", help="print the NATS chart values of the permission "
                                            "matrix (JSON, which Helm reads as YAML)")
+    render.add_argument("--team", action="append", default=[],
+                        help="a Slack team id the release is scoped to (config.teamScope)")
     render.add_argument("--into", type=Path, help="rewrite the generated blocks of this "
                                                    "nats-values.yaml instead of printing")
     args = parser.parse_args(argv)
     if args.into:
-        rewrite(args.into)
+        rewrite(args.into, args.team)
         return 0
-    sys.stdout.write(json.dumps(chart_values(), indent=2) + "\n")
+    sys.stdout.write(json.dumps(chart_values(args.team), indent=2) + "\n")
     return 0
 
 

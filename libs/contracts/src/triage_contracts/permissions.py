@@ -67,26 +67,24 @@ def _shared_durables(stream: str) -> set[str]:
     return {spec.durable for spec in Consumers.all() if spec.stream == stream}
 
 
-def consume(spec: ConsumerSpec, team_scoped: bool = False) -> Grants:
-    """Create/update, inspect, pull from and acknowledge one durable consumer. A team-scoped
-    worker's durables are `<durable>-<team>` (one token): it gets the stream's consumers by
-    wildcard, minus every other service's shared durable on that stream."""
-    stream, name = spec.stream, ("*" if team_scoped else spec.durable)
-    grants = Grants(publish=(
-        f"{API}.CONSUMER.CREATE.{stream}.{name}", f"{API}.CONSUMER.CREATE.{stream}.{name}.>",
-        f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
-        f"{API}.CONSUMER.INFO.{stream}.{name}", f"{API}.CONSUMER.MSG.NEXT.{stream}.{name}",
-        f"$JS.ACK.{stream}.{name}.>",
-    ))
+def _consumer_use(stream: str, name: str) -> tuple[str, ...]:
+    return (f"{API}.CONSUMER.CREATE.{stream}.{name}", f"{API}.CONSUMER.CREATE.{stream}.{name}.>",
+            f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+            f"{API}.CONSUMER.INFO.{stream}.{name}", f"{API}.CONSUMER.MSG.NEXT.{stream}.{name}",
+            f"$JS.ACK.{stream}.{name}.>")
+
+
+def consume(spec: ConsumerSpec, team_scoped: bool = False, teams: Iterable[str] = ()) -> Grants:
+    """Create/update, inspect, pull from and acknowledge one durable consumer, and its
+    per-team twins `<durable>-<team>` for the `teams` a release is scoped to. The workers
+    the operator runs per workspace (`team_scoped`) get their stream's consumers by
+    wildcard instead, minus every other service's shared durable on that stream."""
     if not team_scoped:
-        return grants
-    others = sorted(_shared_durables(stream) - {spec.durable})
-    return grants + Grants(deny_publish=tuple(
-        subject for other in others for subject in (
-            f"{API}.CONSUMER.CREATE.{stream}.{other}", f"{API}.CONSUMER.CREATE.{stream}.{other}.>",
-            f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{other}",
-            f"{API}.CONSUMER.INFO.{stream}.{other}", f"{API}.CONSUMER.MSG.NEXT.{stream}.{other}",
-            f"$JS.ACK.{stream}.{other}.>")))
+        names = [spec.durable, *(spec.for_team(team).durable for team in teams)]
+        return Grants(publish=tuple(s for name in names for s in _consumer_use(spec.stream, name)))
+    others = sorted(_shared_durables(spec.stream) - {spec.durable})
+    return Grants(publish=_consumer_use(spec.stream, "*"), deny_publish=tuple(
+        subject for other in others for subject in _consumer_use(spec.stream, other)))
 
 
 def _read_stream(stream: str) -> Grants:
@@ -100,7 +98,8 @@ def _scan_stream(stream: str) -> Grants:
     """An ordered (ephemeral) consumer over a KV or object stream: `keys()`, object reads."""
     return Grants(publish=(
         f"{API}.CONSUMER.CREATE.{stream}", f"{API}.CONSUMER.CREATE.{stream}.>",
-        f"{API}.CONSUMER.DELETE.{stream}.*", f"$JS.FC.{stream}.>",
+        f"{API}.CONSUMER.INFO.{stream}.*", f"{API}.CONSUMER.DELETE.{stream}.*",
+        f"$JS.FC.{stream}.>",
     ))
 
 
@@ -149,39 +148,48 @@ def provisioning() -> Grants:
         f"{API}.STREAM.{verb}.{name}" for name in names for verb in ("CREATE", "UPDATE", "INFO"))))
 
 
-NOTIFIER_GRANTS = (consume(Consumers.NOTIFIER) + publishes("result.>") + emits("ingress")
-                   + kv_write(Buckets.IDEMPOTENCY.name, "notify"))
-EDGE_GRANTS = publishes("event.>") + emits("ingress")
-IDENTITIES: tuple[Identity, ...] = (
-    Identity("ingress", "Slack edge (ROLE=edge): publishes inbound requests", EDGE_GRANTS),
-    Identity("notifier", "ingress with ROLE=notifier: posts to Slack, reports results",
-             NOTIFIER_GRANTS),
-    Identity("ingress-all", "ingress with ROLE=all (dev stack, chart with the notifier off)",
-             EDGE_GRANTS + NOTIFIER_GRANTS),
-    Identity("orchestrator", "runs the workflow: consumes events, results, decisions", (
-        consume(Consumers.ORCHESTRATOR_EVENTS, team_scoped=True)
-        + consume(Consumers.ORCHESTRATOR_RESULTS, team_scoped=True)
-        + consume(Consumers.ORCHESTRATOR_DECISIONS, team_scoped=True)
-        + publishes("work.>", "approval.request.*") + emits("orchestrator")
-        + kv_write(Buckets.RUNS.name) + kv_read(Buckets.RUNS.name, scan=True)
-        + kv_write(Buckets.THREADS.name))),
-    Identity("tools", "runs tool calls and approved writes", (
-        consume(Consumers.TOOLS, team_scoped=True) + publishes("result.>") + emits("tools")
-        + kv_write(Buckets.IDEMPOTENCY.name, "write") + kv_write(Buckets.TOOL_RESULTS.name)
-        + object_store(ObjectStores.OUTPUTS.name))),
-    Identity("router", "runs model calls within budgets", (
-        consume(Consumers.ROUTER) + publishes("result.>") + emits("router")
-        + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget"))),
-    Identity("audit", "the only reader of AUDIT", consume(Consumers.AUDIT) + emits("audit")),
-    Identity("approval", "the only publisher of decisions", (
-        consume(Consumers.APPROVAL_REQUESTS) + publishes("approval.decision.*")
-        + emits("approval") + kv_read(Buckets.WORKSPACES.name, scan=True))),
-    Identity("operator", "per-workspace consumers and the workspace directory", (
-        operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK"))
-        + kv_write(Buckets.WORKSPACES.name))),
-    Identity("provisioner", "creates and updates streams, buckets, object stores (a Job)",
-             provisioning()),
-)
+def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
+    """The matrix; `teams` adds the per-team consumers of a release scoped to those teams
+    (config.teamScope / TEAM_SCOPE)."""
+    scoped = tuple(teams)
+    notifier = (consume(Consumers.NOTIFIER, teams=scoped) + publishes("result.>")
+                + emits("ingress") + kv_write(Buckets.IDEMPOTENCY.name, "notify"))
+    edge = publishes("event.>") + emits("ingress")
+    return (
+        Identity("ingress", "Slack edge (ROLE=edge): publishes inbound requests", edge),
+        Identity("notifier", "ingress with ROLE=notifier: posts to Slack, reports results",
+                 notifier),
+        Identity("ingress-all", "ingress with ROLE=all (dev stack, chart without notifier)",
+                 edge + notifier),
+        Identity("orchestrator", "runs the workflow: consumes events, results, decisions", (
+            consume(Consumers.ORCHESTRATOR_EVENTS, team_scoped=True)
+            + consume(Consumers.ORCHESTRATOR_RESULTS, team_scoped=True)
+            + consume(Consumers.ORCHESTRATOR_DECISIONS, team_scoped=True)
+            + publishes("work.>", "approval.request.*") + emits("orchestrator")
+            + kv_write(Buckets.RUNS.name) + kv_read(Buckets.RUNS.name, scan=True)
+            + kv_write(Buckets.THREADS.name))),
+        Identity("tools", "runs tool calls and approved writes", (
+            consume(Consumers.TOOLS, team_scoped=True) + publishes("result.>") + emits("tools")
+            + kv_write(Buckets.IDEMPOTENCY.name, "write") + kv_write(Buckets.TOOL_RESULTS.name)
+            + object_store(ObjectStores.OUTPUTS.name))),
+        Identity("router", "runs model calls within budgets", (
+            consume(Consumers.ROUTER, teams=scoped) + publishes("result.>") + emits("router")
+            + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget"))),
+        Identity("audit", "the only reader of AUDIT",
+                 consume(Consumers.AUDIT, teams=scoped) + emits("audit")),
+        Identity("approval", "the only publisher of decisions", (
+            consume(Consumers.APPROVAL_REQUESTS, teams=scoped)
+            + publishes("approval.decision.*") + emits("approval")
+            + kv_read(Buckets.WORKSPACES.name, scan=True))),
+        Identity("operator", "per-workspace consumers and the workspace directory", (
+            operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK"))
+            + kv_write(Buckets.WORKSPACES.name))),
+        Identity("provisioner", "creates and updates streams, buckets, object stores (a Job)",
+                 provisioning()),
+    )
+
+
+IDENTITIES = identities()
 
 
 def matches(pattern: str, subject: str) -> bool:
@@ -216,8 +224,8 @@ def _narrower(subject: str, pattern: str) -> bool:
     return True
 
 
-def identity(name: str) -> Identity:
-    for candidate in IDENTITIES:
+def identity(name: str, teams: Iterable[str] = ()) -> Identity:
+    for candidate in identities(teams):
         if candidate.name == name:
             return candidate
     raise KeyError(f"no NATS identity {name!r}; known: {', '.join(names())}")

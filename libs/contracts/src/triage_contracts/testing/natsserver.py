@@ -79,6 +79,8 @@ class NatsServer:
     # Tests only: a `test-admin` user allowed everything (the harness publishes as anyone).
     test_admin: bool = False
     provision: bool = True
+    # Slack teams a release is scoped to (TEAM_SCOPE): their per-team consumers are granted.
+    teams: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -100,7 +102,7 @@ class NatsServer:
         admin = self.admin_password if self.test_admin else None
         return CONFIG.format(port=self.port, monitor=self.monitor_port,
                              store=self.store_dir / "js", sync=self.sync_interval,
-                             log=self.store_dir / "nats.log") + server_authorization(passwords, admin)
+                             log=self.store_dir / "nats.log") + server_authorization(passwords, admin, self.teams)
 
     def start(self) -> "NatsServer":
         if self.store_dir is None:
