@@ -29,8 +29,9 @@ async def finished(app: FastAPI, run_id: str) -> RunState:
     return await wait_until(done)
 
 
-async def stream_messages(app: FastAPI, subject: str) -> list[bytes]:
-    js = jetstream(app.state.broker)
+async def stream_messages(bus: Bus, subject: str) -> list[bytes]:
+    """What a stream holds, read as `test-admin` (the orchestrator's identity may not)."""
+    js = jetstream(bus.broker)
     sub = await js.subscribe(subject, ordered_consumer=True)
     out = []
     try:
@@ -66,7 +67,7 @@ async def test_a_request_runs_to_exactly_one_reply(
         assert (await http.get("/runs/T1/run-nope")).status_code == 404
         assert (await http.get("/runs/T1/bad.id")).status_code == 400
 
-    audit = [m.decode() for m in await stream_messages(orchestrator, "triage.audit.T1.>")]
+    audit = [m.decode() for m in await stream_messages(bus, "triage.audit.T1.>")]
     assert any('"audit_kind":"request"' in m for m in audit)
     assert sum('"action":"step investigate finished"' in m for m in audit) == 1
     assert any('"action":"run finished"' in m and "cost_usd_total" in m for m in audit)
@@ -98,7 +99,7 @@ async def test_a_duplicate_tool_result_is_ignored(
         == ["done", "done"]
     tool_messages = [m for m in state.investigation.messages if m.role == "tool"]
     assert [m.tool_call_id for m in tool_messages] == ["c1", "c2"]  # once each
-    results = await stream_messages(orchestrator, f"triage.result.T1.{req.run_id}")
+    results = await stream_messages(bus, f"triage.result.T1.{req.run_id}")
     assert sum(b'"kind":"tool_result"' in m for m in results) == 4  # each one delivered twice
 
 
@@ -176,7 +177,7 @@ async def test_a_forged_approval_is_dead_lettered_and_nothing_is_written(
     forged = decision(state.run_id, state.action.approval_id, state.action.digest,
                       key="not-the-signing-key")
     await decide(bus, forged)
-    letters = await wait_until(lambda: stream_messages(orchestrator, "triage.dlq.T1.orchestrator"))
+    letters = await wait_until(lambda: stream_messages(bus, "triage.dlq.T1.orchestrator"))
     letter = DeadLetter.model_validate_json(letters[0])
     assert "invalid signature" in letter.reason
     await asyncio.sleep(SETTLE)
