@@ -46,10 +46,10 @@ async def test_overdue_approval_expires(service: Service, bus: Bus) -> None:
 
 
 async def test_decision_made_during_nats_outage_is_published_later(tmp_path: Path) -> None:
-    nats = NatsServer(store_dir=tmp_path / "nats", sync_interval="1s").start()
-    settings = make_settings(nats.url, tmp_path)
+    nats = NatsServer(store_dir=tmp_path / "nats", sync_interval="1s", test_admin=True).start()
+    settings = make_settings(nats.admin_url, tmp_path)
     server, task, url = await serve(settings)
-    bus = Bus(build_broker(nats.url, "orchestrator-stand-in"))
+    bus = Bus(build_broker(nats.admin_url, "orchestrator-stand-in"))
     try:
         await bus.broker.connect()
         await provision(jetstream(bus.broker))
