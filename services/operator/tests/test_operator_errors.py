@@ -31,10 +31,13 @@ async def writes_during(k8s, name: str, seconds: float = 2.5) -> int:
     return k8s.versions(name) - seen
 
 
-async def stream_names(nats_url: str) -> list[str]:
+async def consumer_names(nats_url: str) -> list[str]:
+    """Every consumer on the (provisioned) streams, read as test-admin."""
     nc = await nats.connect(nats_url)
     try:
-        return [s.config.name for s in await nc.jetstream().streams_info()]
+        js = nc.jetstream()
+        return [c.name for s in await js.streams_info()
+                for c in await js.consumers_info(s.config.name)]
     finally:
         await nc.close()
 
@@ -54,11 +57,12 @@ async def test_invalid_spec_is_rejected_with_a_reason_and_not_retried(k8s, nats_
     assert "teamId" not in k8s.current(k8s.WS, "broken")["status"]
     assert k8s.current(k8s.CM, "triage-ws-broken") is None
     assert k8s.current(k8s.DEPLOY, "triage-ws-broken-tools") is None
-    assert await stream_names(nats_url) == []  # nothing provisioned for a broken spec
+    assert await consumer_names(nats_url) == []  # no consumer for a broken spec
 
 
 async def test_nats_down_is_retried_until_it_comes_up(k8s):
-    server = NatsServer(sync_interval="1s")  # its port is reserved, nothing listens yet
+    # Its port is reserved, nothing listens yet.
+    server = NatsServer(sync_interval="1s", test_admin=True)
     async with k8s.operator(k8s.settings(server.url)):
         await k8s.api("POST", body=k8s.workspace("acme"))
         cond = await k8s.eventually(lambda: k8s.is_ready("acme", "False", "NatsUnavailable"))
@@ -72,7 +76,7 @@ async def test_nats_down_is_retried_until_it_comes_up(k8s):
         with server:
             cond = await k8s.eventually(lambda: k8s.is_ready("acme"), within=30)
             assert cond["reason"] == "Reconciled"
-            nc = await nats.connect(server.url)
+            nc = await nats.connect(server.admin_url)
             info = await nc.jetstream().consumer_info("WORK", "tools-T0001")
             await nc.close()
     assert info.config.filter_subject == "triage.work.tool.T0001.>"
