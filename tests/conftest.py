@@ -16,7 +16,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     outside system is sandboxed. Its prefixed logs are kept in the test's folder."""
     plan = make_plan({"LOG_LEVEL": "INFO"}, tmp_path / "data", fixed_ports=False)
     out = io.StringIO()
-    running = Stack(plan, out=out).start(timeout=90)
+    # test_admin: tests inspect the streams as `test-admin`; the services use their own.
+    running = Stack(plan, out=out, test_admin=True).start(timeout=90)
     try:
         yield running
     finally:

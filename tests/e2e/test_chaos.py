@@ -70,7 +70,7 @@ def test_bad_input_is_refused_and_enqueues_nothing(stack: Stack) -> None:
     assert post_event(stack, unknown).status_code == 200
 
     settle(1)
-    assert asyncio.run(_events_in_stream(stack.nats_url)) == 0
+    assert asyncio.run(_events_in_stream(stack.admin_url)) == 0
     for name in ("ingress", "orchestrator"):
         assert httpx.get(stack.plan.process(name).url + "/readyz").status_code == 200
     # and the stack still works

@@ -21,8 +21,11 @@ COLOURS = ["36", "32", "33", "35", "34", "31", "96", "92", "93", "95"]
 
 
 class Stack:
-    def __init__(self, plan: Plan, out: IO[str] | None = None, colour: bool = False) -> None:
+    def __init__(self, plan: Plan, out: IO[str] | None = None, colour: bool = False,
+                 test_admin: bool = False) -> None:
         self.plan = plan
+        # Tests only: the embedded server also admits `test-admin` (see `admin_url`).
+        self.test_admin = test_admin
         self.out = out or sys.stdout
         self.colour = colour
         self.nats: NatsServer | None = None
@@ -36,7 +39,9 @@ class Stack:
     def start(self, timeout: float = 60.0) -> "Stack":
         self.plan.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.plan.nats_url:
-            self.nats = NatsServer(store_dir=self.plan.data_dir / "nats").start()
+            # Every service connects as its own NATS identity (docs/security-nats.md).
+            self.nats = NatsServer(store_dir=self.plan.data_dir / "nats",
+                                   test_admin=self.test_admin).start()
             self.nats_url = self.nats.url
             self._print("nats", f"embedded JetStream on {self.nats_url} "
                                 f"(store: {self.plan.data_dir / 'nats'})")
@@ -49,6 +54,13 @@ class Stack:
             self.stop()
             raise
         return self
+
+    @property
+    def admin_url(self) -> str:
+        """The embedded server's URL with test-admin's credentials (a test stack only)."""
+        if self.nats is None:
+            raise RuntimeError("no embedded NATS server")
+        return self.nats.admin_url
 
     def spawn(self, name: str) -> None:
         proc = self.plan.process(name)
