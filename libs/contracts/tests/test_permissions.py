@@ -16,6 +16,7 @@ from triage_contracts.natsauth import dev_password
 from triage_contracts.permissions import (
     IDENTITIES,
     Identity,
+    identities,
     identity,
     inbox_prefix,
     may_publish,
@@ -169,6 +170,16 @@ def test_the_rules_of_the_issue_hold_in_the_matrix() -> None:
     assert may_publish(identity("approval"), f"{API}.STREAM.MSG.GET.KV_{Buckets.WORKSPACES.name}")
     assert who_publishes(f"$KV.{Buckets.IDEMPOTENCY.name}.write.x") == {"tools"}
     assert who_publishes(f"{API}.STREAM.PURGE.OBJ_{ObjectStores.OUTPUTS.name}") == {"tools"}
+
+
+def test_a_team_scoped_release_keeps_each_consumer_to_its_service() -> None:
+    def who_pulls(durable: str) -> set[str]:
+        return {i.name for i in identities(["T9"])
+                if may_publish(i, f"{API}.CONSUMER.MSG.NEXT.WORK.{durable}")}
+
+    assert who_pulls("notifier-T9") == {"notifier", "ingress-all"}
+    assert who_pulls("router-T9") == {"router"}
+    assert who_pulls("tools-T9") == who_pulls("tools-T1") == {"tools"}  # any workspace
 
 
 async def test_each_identity_does_its_own_jetstream_work(server: NatsServer) -> None:

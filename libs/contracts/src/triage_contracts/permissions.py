@@ -78,11 +78,13 @@ def consume(spec: ConsumerSpec, team_scoped: bool = False, teams: Iterable[str] 
     """Create/update, inspect, pull from and acknowledge one durable consumer, and its
     per-team twins `<durable>-<team>` for the `teams` a release is scoped to. The workers
     the operator runs per workspace (`team_scoped`) get their stream's consumers by
-    wildcard instead, minus every other service's shared durable on that stream."""
+    wildcard instead, minus every other service's durables (shared and of `teams`) on it."""
     if not team_scoped:
         names = [spec.durable, *(spec.for_team(team).durable for team in teams)]
         return Grants(publish=tuple(s for name in names for s in _consumer_use(spec.stream, name)))
-    others = sorted(_shared_durables(spec.stream) - {spec.durable})
+    others = sorted({f"{other}-{team}" if team else other
+                     for other in _shared_durables(spec.stream) - {spec.durable}
+                     for team in ("", *teams)})
     return Grants(publish=_consumer_use(spec.stream, "*"), deny_publish=tuple(
         subject for other in others for subject in _consumer_use(spec.stream, other)))
 
@@ -162,14 +164,14 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
         Identity("ingress-all", "ingress with ROLE=all (dev stack, chart without notifier)",
                  edge + notifier),
         Identity("orchestrator", "runs the workflow: consumes events, results, decisions", (
-            consume(Consumers.ORCHESTRATOR_EVENTS, team_scoped=True)
-            + consume(Consumers.ORCHESTRATOR_RESULTS, team_scoped=True)
-            + consume(Consumers.ORCHESTRATOR_DECISIONS, team_scoped=True)
+            consume(Consumers.ORCHESTRATOR_EVENTS, True, scoped)
+            + consume(Consumers.ORCHESTRATOR_RESULTS, True, scoped)
+            + consume(Consumers.ORCHESTRATOR_DECISIONS, True, scoped)
             + publishes("work.>", "approval.request.*") + emits("orchestrator")
             + kv_write(Buckets.RUNS.name) + kv_read(Buckets.RUNS.name, scan=True)
             + kv_write(Buckets.THREADS.name))),
         Identity("tools", "runs tool calls and approved writes", (
-            consume(Consumers.TOOLS, team_scoped=True) + publishes("result.>") + emits("tools")
+            consume(Consumers.TOOLS, True, scoped) + publishes("result.>") + emits("tools")
             + kv_write(Buckets.IDEMPOTENCY.name, "write") + kv_write(Buckets.TOOL_RESULTS.name)
             + object_store(ObjectStores.OUTPUTS.name))),
         Identity("router", "runs model calls within budgets", (

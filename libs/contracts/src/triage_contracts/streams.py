@@ -1,8 +1,9 @@
-"""Stream, consumer, key-value and object store definitions, provisioned idempotently at
-start-up.
+"""Stream, consumer, key-value and object store definitions, provisioned idempotently.
 
-Every service calls `provision(js)` before it consumes: creating what is missing and
-updating what drifted, so the definitions here are the single source of truth.
+`provision(js)` creates what is missing and updates what drifted, so the definitions here
+are the single source of truth. Only the `provisioner` NATS identity may run it (the
+chart's hook Job, `python -m triage_contracts.provision`, the test and dev servers at
+start); services create only their own durable consumers (docs/security-nats.md).
 """
 
 from dataclasses import dataclass, field, replace
