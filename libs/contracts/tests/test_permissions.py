@@ -7,12 +7,14 @@ The figures (tried, refused) are printed and recorded in docs/security-nats.md."
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nats
 import pytest
 from nats.aio.client import Client
 from triage_contracts import subjects as s
 from triage_contracts.natsauth import dev_password
+from triage_contracts.natsconfig import markdown_table
 from triage_contracts.permissions import (
     IDENTITIES,
     Identity,
@@ -203,3 +205,9 @@ async def test_a_stranger_and_a_wrong_password_cannot_connect(server: NatsServer
         with pytest.raises(nats.errors.Error):
             await nats.connect(server.url, user=user, password=password,
                                allow_reconnect=False, max_reconnect_attempts=0)
+
+
+def test_the_documented_matrix_is_the_code() -> None:
+    """Regenerate with `python -m triage_contracts.natsconfig render --markdown`."""
+    doc = Path(__file__).resolve().parents[3] / "docs" / "security-nats.md"
+    assert markdown_table() in doc.read_text()

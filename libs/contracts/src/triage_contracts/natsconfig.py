@@ -65,6 +65,18 @@ def chart_values(teams: Iterable[str] = ()) -> dict[str, Any]:
             "container": {"env": env}}
 
 
+def markdown_table() -> str:
+    """The matrix as the table of docs/security-nats.md (a test keeps the copy current)."""
+    def cell(items: Iterable[str]) -> str:
+        return "<br>".join(f"`{item}`" for item in items) or "—"
+
+    rows = ["| identity | who | publish (allow) | publish (deny) | subscribe |",
+            "| --- | --- | --- | --- | --- |"]
+    rows += [f"| `{i.name}` | {i.description} | {cell(i.publish)} | "
+             f"{cell(i.grants.deny_publish)} | {cell(i.subscribe)} |" for i in IDENTITIES]
+    return "\n".join(rows) + "\n"
+
+
 def rewrite(values_file: Path, teams: Iterable[str] = ()) -> None:
     """Replace the generated blocks of nats-values.yaml (`config.merge` and `container.env`)
     in place, keeping every hand-written line around them."""
@@ -91,11 +103,16 @@ def main(argv: list[str] | None = None) -> int:
                                            "matrix (JSON, which Helm reads as YAML)")
     render.add_argument("--team", action="append", default=[],
                         help="a Slack team id the release is scoped to (config.teamScope)")
+    render.add_argument("--markdown", action="store_true",
+                        help="the matrix as a Markdown table (docs/security-nats.md)")
     render.add_argument("--into", type=Path, help="rewrite the generated blocks of this "
                                                    "nats-values.yaml instead of printing")
     args = parser.parse_args(argv)
     if args.into:
         rewrite(args.into, args.team)
+        return 0
+    if args.markdown:
+        sys.stdout.write(markdown_table())
         return 0
     sys.stdout.write(json.dumps(chart_values(args.team), indent=2) + "\n")
     return 0
