@@ -8,7 +8,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,8 @@ import pytest
 from chartkit import NAMESPACE, kubeconfig_for
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from triage_contracts.testing.natsserver import free_port
+from triage_contracts.permissions import names
+from triage_contracts.testing.natsserver import NatsServer, free_port
 
 # Test stand-ins for what the referenced Secrets hold in a cluster.
 SECRET_VALUES = {
@@ -33,6 +34,8 @@ SECRET_VALUES = {
     "audit-url": "postgresql+psycopg://audit@postgres/audit",
     "approval-url": "postgresql+psycopg://approval@postgres/approval",
     "session-secret": "k8s-test-approval-session-secret", "oidc-client-secret": "k8s-test-oidc",
+    # nats.credentialsSecret: one password per NATS identity (production refuses dev ones).
+    **{f"{name}-password": f"k8s-test-nats-{name}" for name in names()},
 }
 # The approval UI with its login configured (Sign in with Slack, and a proxy's JWTs).
 APPROVAL_LOGIN = {"approval": {"auth": {
@@ -40,6 +43,15 @@ APPROVAL_LOGIN = {"approval": {"auth": {
              "tokenAuthMethod": "client_secret_post"},
     "proxyJwt": {"jwksUrl": "https://login.acme.example/keys",
                  "issuer": "https://login.acme.example", "audience": "triage"}}}}
+@pytest.fixture
+def nats_server() -> Iterator[NatsServer]:
+    """The test server with the passwords of the chart's Secret: each service connects as
+    the identity and password the chart gives it."""
+    chart = {name: SECRET_VALUES[f"{name}-password"] for name in names()}
+    with NatsServer(test_admin=True, passwords=chart) as server:
+        yield server
+
+
 COMPONENTS = ["ingress", "notifier", "orchestrator", "tools", "router", "audit", "approval"]
 PROBE_DEADLINE_S = 30.0
 

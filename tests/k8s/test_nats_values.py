@@ -87,12 +87,14 @@ def test_the_committed_authorization_is_the_rendered_matrix() -> None:
     assert TEST_ADMIN not in json.dumps(NATS_VALUES)
 
 
-async def test_real_server_enforces_the_chart_authorization(tmp_path: Path) -> None:
-    """The server reads the chart's users with passwords from its environment (`<< $X >>`
+@pytest.fixture
+def chart_auth_server(tmp_path: Path) -> Iterator[int]:
+    """A real nats-server on the chart's users, passwords from its environment (`<< $X >>`
     is the chart's way to write the bare variable reference `$X`)."""
     users = json.dumps(NATS_VALUES["config"]["merge"]["authorization"])
     users = re.sub(r'"<< (\$NATS_PASSWORD_[A-Z_]+) >>"', r"\1", users)
-    env = {**os.environ, **{name: f"pw-{name.lower()}" for name in NATS_VALUES["container"]["env"]}}
+    env = {**os.environ,
+           **{name: f"pw-{name.lower()}" for name in NATS_VALUES["container"]["env"]}}
     port = free_port()
     conf = tmp_path / "nats.conf"
     conf.write_text(f"listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{tmp_path}/js\"\n}}\n"
@@ -102,24 +104,29 @@ async def test_real_server_enforces_the_chart_authorization(tmp_path: Path) -> N
                                start_new_session=True)
     try:
         wait_for_port(port)
-        denied: list[str] = []
-
-        async def on_error(exc: Exception) -> None:
-            denied.append(str(exc))
-
-        tools = await nats.connect(f"nats://127.0.0.1:{port}", user="tools",
-                                   password="pw-nats_password_tools", error_cb=on_error)
-        await tools.publish(subjects.approval_decision("T1"), b"{}")  # approval's alone
-        await tools.flush()
-        await wait_until(lambda: bool(denied))
-        assert "permissions violation" in denied[0].lower()
-        await tools.close()
-        with pytest.raises(nats.errors.Error):
-            await nats.connect(f"nats://127.0.0.1:{port}", user="tools", password="wrong",
-                               allow_reconnect=False, max_reconnect_attempts=0)
+        yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
+
+
+async def test_real_server_enforces_the_chart_authorization(chart_auth_server: int) -> None:
+    url = f"nats://127.0.0.1:{chart_auth_server}"
+    denied: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        denied.append(str(exc))
+
+    tools = await nats.connect(url, user="tools", password="pw-nats_password_tools",
+                               error_cb=on_error)
+    await tools.publish(subjects.approval_decision("T1"), b"{}")  # approval's alone
+    await tools.flush()
+    await wait_until(lambda: bool(denied))
+    assert "permissions violation" in denied[0].lower()
+    await tools.close()
+    with pytest.raises(nats.errors.Error):
+        await nats.connect(url, user="tools", password="wrong", allow_reconnect=False,
+                           max_reconnect_attempts=0)
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

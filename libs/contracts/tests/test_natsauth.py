@@ -105,9 +105,11 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path, Path, Path]]:
         tmp_path, "client", _cert("tools", client_key, ca, ca_key), client_key)
     port = free_port()
     conf = tmp_path / "nats.conf"
-    conf.write_text(f'listen: 127.0.0.1:{port}\ntls {{\n  cert_file: "{server_cert}"\n'
-                    f'  key_file: "{server_key_file}"\n  ca_file: "{ca_file}"\n  verify: true\n}}\n'
-                    f'authorization {{ users: [{{user: tools, password: "{dev_password("tools")}"}}] }}\n')
+    tls = (f'cert_file: "{server_cert}"\nkey_file: "{server_key_file}"\n'
+           f'ca_file: "{ca_file}"\nverify: true')
+    user = f'{{user: tools, password: "{dev_password("tools")}"}}'
+    conf.write_text(f"listen: 127.0.0.1:{port}\ntls {{\n{tls}\n}}\n"
+                    f"authorization {{ users: [{user}] }}\n")
     process = subprocess.Popen([nats_server_binary(), "-c", str(conf)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)

@@ -13,11 +13,11 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from faststream.nats import NatsBroker
 from nats.errors import ConnectionClosedError, ConnectionReconnectingError
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from slack_sdk.signature import SignatureVerifier
-from faststream.nats import NatsBroker
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
 from triage_contracts.testing.natsserver import free_port

@@ -12,9 +12,9 @@ from triage_contracts import subjects
 from triage_contracts.bus import publish
 from triage_contracts.ids import new_id
 from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, NotifyResult
+from triage_contracts.testing import PRODUCTION_NATS
 from triage_ingress.app import build_app
 from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings
-from triage_contracts.testing import PRODUCTION_NATS
 
 NEW_TEAM = "T0NEW"
 DEFAULT_TEAM = "T0TEST"  # the team of the stand-in's single-workspace bot token

@@ -3,9 +3,9 @@
 import pytest
 from nats.js.errors import NotFoundError
 from pydantic import SecretStr
+from triage_contracts.testing import PRODUCTION_NATS
 from triage_ingress.app import build_app
 from triage_ingress.settings import Role, Settings
-from triage_contracts.testing import PRODUCTION_NATS
 
 REAL_TOKEN = SecretStr("xoxb-111-222-real")
 REAL_SECRET = SecretStr("8f14e45fceea167a5a36dedd4bea2543")

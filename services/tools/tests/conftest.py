@@ -18,11 +18,11 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from pydantic import SecretStr
 from faststream.nats import NatsBroker
+from pydantic import SecretStr
 from triage_contracts import subjects
-from triage_contracts.broker import build_broker
 from triage_contracts.approvals import action_digest, sign_decision
+from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream, publish
 from triage_contracts.ids import new_id
 from triage_contracts.messages import ApprovalGrant, AuditEvent, ToolCall, ToolResult

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.middleware.sessions import SessionMiddleware
 from triage_contracts.broker import build_broker
-from triage_contracts.natsauth import nats_auth
 from triage_contracts.health import MetricsListener, health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.logs import get_logger
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.runtime import broker_lifespan
 
 from . import api, approvers, login, web

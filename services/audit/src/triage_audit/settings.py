@@ -2,7 +2,6 @@
 outside its database (the checkpoint key, the write-once sinks, how often)."""
 
 from pathlib import Path
-
 from typing import ClassVar
 
 from pydantic import Field, SecretStr

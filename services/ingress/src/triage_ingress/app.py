@@ -7,10 +7,10 @@ from prometheus_client import CollectorRegistry
 from slack_sdk.signature import SignatureVerifier
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.broker import build_broker
-from triage_contracts.natsauth import nats_auth
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
 from triage_contracts.logs import get_logger
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.runtime import Hook, broker_lifespan
 
 from . import commands, events, interactivity, oauth

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry
 from triage_contracts.broker import build_broker
-from triage_contracts.natsauth import nats_auth
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.runtime import broker_lifespan
 
 from .api import runs_router

@@ -2,7 +2,6 @@
 the daily budget and the timeouts that keep a slow vendor from stalling the queue."""
 
 from pathlib import Path
-
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator

@@ -5,10 +5,10 @@ happen in the lifespan."""
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from triage_contracts.broker import build_broker
-from triage_contracts.natsauth import nats_auth
 from triage_contracts.bus import jetstream
 from triage_contracts.health import health_router
 from triage_contracts.http import install_error_boundary
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.runtime import broker_lifespan
 from triage_contracts.streams import Buckets, ObjectStores
 

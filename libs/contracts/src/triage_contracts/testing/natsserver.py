@@ -14,8 +14,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import threading
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +81,8 @@ class NatsServer:
     provision: bool = True
     # Slack teams a release is scoped to (TEAM_SCOPE): their per-team consumers are granted.
     teams: tuple[str, ...] = ()
+    # Identity -> password; unset identities get their development password.
+    passwords: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -96,13 +98,17 @@ class NatsServer:
             raise RuntimeError("this server has no test-admin user")
         return f"nats://{TEST_ADMIN}:{self.admin_password}@127.0.0.1:{self.port}"
 
+    def password(self, identity: str) -> str:
+        return self.passwords.get(identity) or dev_password(identity)
+
     def config(self) -> str:
         assert self.store_dir is not None
-        passwords = {name: dev_password(name) for name in names()}
+        passwords = {name: self.password(name) for name in names()}
         admin = self.admin_password if self.test_admin else None
-        return CONFIG.format(port=self.port, monitor=self.monitor_port,
+        base = CONFIG.format(port=self.port, monitor=self.monitor_port,
                              store=self.store_dir / "js", sync=self.sync_interval,
-                             log=self.store_dir / "nats.log") + server_authorization(passwords, admin, self.teams)
+                             log=self.store_dir / "nats.log")
+        return base + server_authorization(passwords, admin, self.teams)
 
     def start(self) -> "NatsServer":
         if self.store_dir is None:
@@ -128,7 +134,7 @@ class NatsServer:
 
     async def _provision(self) -> None:
         nc = await nats.connect(self.url, user="provisioner",
-                                password=dev_password("provisioner"),
+                                password=self.password("provisioner"),
                                 inbox_prefix="_INBOX.provisioner")
         try:
             await provision(nc.jetstream())
