@@ -146,12 +146,12 @@ def orchestrator(nats_url: str, port: int) -> subprocess.Popen[bytes]:
 
 async def part_one(runs: int) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="bench-loop-"))
-    with NatsServer(data / "nats") as nats:
+    with NatsServer(data / "nats", test_admin=True) as nats:  # the bench plays the workers
         port = free_port()
         proc = orchestrator(nats.url, port)
         try:
             wait_for_port(port, timeout=60)
-            broker = build_broker(nats.url, "bench")
+            broker = build_broker(nats.admin_url, "bench")
             await broker.connect()
             await provision(jetstream(broker))
             workers = Workers(broker)
