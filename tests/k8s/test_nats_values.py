@@ -7,8 +7,6 @@ import asyncio
 import json
 import os
 import re
-import signal
-import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,12 +20,7 @@ from triage_contracts import subjects
 from triage_contracts.natsconfig import chart_values
 from triage_contracts.permissions import TEST_ADMIN
 from triage_contracts.streams import Consumers, provision_consumer, provision_streams
-from triage_contracts.testing.natsserver import (
-    NatsServer,
-    free_port,
-    nats_server_binary,
-    wait_for_port,
-)
+from triage_contracts.testing.natsserver import NatsServer, custom_server, free_port
 
 NATS_VALUES = yaml.safe_load((CHART / "nats-values.yaml").read_text())
 CHART_VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -60,18 +53,10 @@ def configured_server(tmp_path: Path) -> Iterator[int]:
     port, monitor = free_port(), free_port()
     merged = "\n".join(f"  {key}: {value}"
                        for key, value in NATS_VALUES["config"]["jetstream"]["merge"].items())
-    conf = tmp_path / "nats.conf"
-    conf.write_text(f"listen: 127.0.0.1:{port}\nhttp: 127.0.0.1:{monitor}\n"
-                    f"jetstream {{\n  store_dir: \"{tmp_path / 'js'}\"\n{merged}\n}}\n")
-    process = subprocess.Popen([nats_server_binary(), "-c", str(conf)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    try:
-        wait_for_port(monitor)
+    config = (f"listen: 127.0.0.1:{port}\nhttp: 127.0.0.1:{monitor}\n"
+              f"jetstream {{\n  store_dir: \"{tmp_path / 'js'}\"\n{merged}\n}}\n")
+    with custom_server(config, tmp_path, monitor):
         yield monitor
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 def monitoring(port: int, path: str) -> dict[str, Any]:
@@ -96,18 +81,10 @@ def chart_auth_server(tmp_path: Path) -> Iterator[int]:
     env = {**os.environ,
            **{name: f"pw-{name.lower()}" for name in NATS_VALUES["container"]["env"]}}
     port = free_port()
-    conf = tmp_path / "nats.conf"
-    conf.write_text(f"listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{tmp_path}/js\"\n}}\n"
-                    f"authorization: {users}\n")
-    process = subprocess.Popen([nats_server_binary(), "-c", str(conf)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    try:
-        wait_for_port(port)
+    config = (f"listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{tmp_path}/js\"\n}}\n"
+              f"authorization: {users}\n")
+    with custom_server(config, tmp_path, port, env):
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 async def test_real_server_enforces_the_chart_authorization(chart_auth_server: int) -> None:

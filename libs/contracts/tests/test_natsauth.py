@@ -4,10 +4,7 @@ a CA and a client certificate against a real nats-server that verifies both."""
 
 import datetime
 import ipaddress
-import os
-import signal
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -21,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 from triage_contracts.natsauth import dev_password, nats_auth
 from triage_contracts.settings import ServiceSettings
-from triage_contracts.testing.natsserver import free_port, nats_server_binary, wait_for_port
+from triage_contracts.testing.natsserver import custom_server, free_port
 
 
 class Tools(ServiceSettings):
@@ -104,21 +101,13 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path, Path, Path]]:
     client_cert, client_key_file = _write(
         tmp_path, "client", _cert("tools", client_key, ca, ca_key), client_key)
     port = free_port()
-    conf = tmp_path / "nats.conf"
     tls = (f'cert_file: "{server_cert}"\nkey_file: "{server_key_file}"\n'
            f'ca_file: "{ca_file}"\nverify: true')
     user = f'{{user: tools, password: "{dev_password("tools")}"}}'
-    conf.write_text(f"listen: 127.0.0.1:{port}\ntls {{\n{tls}\n}}\n"
-                    f"authorization {{ users: [{user}] }}\n")
-    process = subprocess.Popen([nats_server_binary(), "-c", str(conf)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    try:
-        wait_for_port(port)
+    config = (f"listen: 127.0.0.1:{port}\ntls {{\n{tls}\n}}\n"
+              f"authorization {{ users: [{user}] }}\n")
+    with custom_server(config, tmp_path, port):
         yield port, ca_file, client_cert, client_key_file
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 async def test_mutual_tls_with_the_configured_ca_and_client_certificate(tls_server) -> None:

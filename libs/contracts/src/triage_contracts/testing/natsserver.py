@@ -16,7 +16,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,23 @@ class NatsServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+@contextmanager
+def custom_server(config: str, folder: Path, ready_port: int,
+                  env: dict[str, str] | None = None) -> Iterator[None]:
+    """A nats-server on a hand-written config (TLS, the chart's users...), until exit."""
+    conf = folder / "nats.conf"
+    conf.write_text(config)
+    process = subprocess.Popen([nats_server_binary(), "-c", str(conf)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        wait_for_port(ready_port)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
 
 
 def _in_thread(work: Coroutine[Any, Any, None]) -> None:
