@@ -84,9 +84,44 @@ def secret_refs(deployment: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return {name: (ref["name"], ref["key"]) for name, ref in refs.items()}
 
 
+async def test_the_provisioner_alone_gets_its_nats_identity(render) -> None:
+    rendered = await render({})
+    (job,) = rendered.of_kind("Job")
+    spec = job["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert container["command"] == ["python", "-m", "triage_contracts.provision"]
+    assert env["NATS_USER"]["value"] == "provisioner"
+    assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "triage-nats", "key": "provisioner-password"}
+    assert env["NATS_REPLICAS"]["value"] == "3"
+    assert spec["automountServiceAccountToken"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    # Its NetworkPolicy: DNS and NATS out, nothing else.
+    policy = rendered.get("NetworkPolicy", "triage-provisioner")
+    assert policy["spec"]["podSelector"]["matchLabels"] == job["spec"]["template"]["metadata"][
+        "labels"]
+    assert len(policy["spec"]["egress"]) == 2
+    users = {env_of(d)["NATS_USER"] for d in rendered.of_kind("Deployment")}
+    assert users == {"ingress", "notifier", "orchestrator", "tools", "router", "audit",
+                     "approval", "operator"}
+    operator = env_of(rendered.get("Deployment", "triage-operator"))
+    assert operator["WORKER_NATS_SECRET"] == "triage-nats"
+    without_notifier = await render({"notifier": {"enabled": False}})
+    assert env_of(without_notifier.get("Deployment", "triage-ingress"))["NATS_USER"] == \
+        "ingress-all"
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in pod(deployment)["containers"][0]["env"]}
+
+
 async def test_each_secret_reaches_only_the_pods_that_use_it(render) -> None:
     rendered = await render({})
     refs = {component(d): secret_refs(d) for d in rendered.of_kind("Deployment")}
+    # Each pod connects to NATS as its own identity with its own password.
+    for name, pod_refs in refs.items():
+        assert pod_refs.pop("NATS_PASSWORD") == ("triage-nats", f"{name}-password"), name
     assert refs == {
         "ingress": {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret")},
         "notifier": {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token")},
@@ -119,7 +154,8 @@ async def test_ingress_runs_both_roles_without_a_separate_notifier(render) -> No
     ingress = rendered.get("Deployment", "triage-ingress")
     env = {e["name"]: e.get("value") for e in pod(ingress)["containers"][0]["env"]}
     assert env["ROLE"] == "all"
-    assert set(secret_refs(ingress)) == {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"}
+    assert set(secret_refs(ingress)) == {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
+                                         "NATS_PASSWORD"}
 
 
 def ingress_peers(policy: dict[str, Any]) -> list[Any]:
@@ -138,7 +174,8 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
         "kubernetes.io/metadata.name": "monitoring"}}}]
     ingress_controller = [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "ingress-nginx"}}}]
-    assert {component(p) for p in policies.values()} == WORKERS
+    # Plus the provisioning Job's (DNS and NATS only).
+    assert {component(p) for p in policies.values()} == WORKERS | {"provisioner"}
     # The operator's per-workspace workers are covered too, selected by its labels.
     for worker in ("orchestrator", "tools"):
         selector = policies[f"triage-workspace-{worker}"]["spec"]["podSelector"]["matchLabels"]
@@ -181,6 +218,7 @@ async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
         "operator": {"dns", "nats", "kubernetesApi"},
         "workspace-orchestrator": {"dns", "nats"},
         "workspace-tools": {"dns", "nats", "externalApis", "observability"},
+        "provisioner": {"dns", "nats"},
     }
 
 
