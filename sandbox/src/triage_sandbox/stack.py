@@ -3,6 +3,7 @@ readiness checks, and clean shutdown by process group. Tests use it too (chaos t
 and restart single services)."""
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,10 +14,13 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+from triage_contracts.permissions import names
 from triage_contracts.testing.natsserver import NatsServer, wait_for_port
 
-from .plan import Plan, Process
+from .plan import SERVICES, Plan, Process
 
+# The NATS identity of each service process (the dev stack runs ingress with ROLE=all).
+NATS_IDENTITIES = {service: service for service in SERVICES} | {"ingress": "ingress-all"}
 COLOURS = ["36", "32", "33", "35", "34", "31", "96", "92", "93", "95"]
 
 
@@ -33,6 +37,8 @@ class Stack:
         self.logs: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self.nats_url = plan.nats_url or ""
+        # The embedded server's passwords, fresh per start (never the development defaults).
+        self.nats_passwords: dict[str, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -40,8 +46,10 @@ class Stack:
         self.plan.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.plan.nats_url:
             # Every service connects as its own NATS identity (docs/security-nats.md).
+            self.nats_passwords = {name: secrets.token_urlsafe(18) for name in names()}
             self.nats = NatsServer(store_dir=self.plan.data_dir / "nats",
-                                   test_admin=self.test_admin).start()
+                                   test_admin=self.test_admin,
+                                   passwords=self.nats_passwords).start()
             self.nats_url = self.nats.url
             self._print("nats", f"embedded JetStream on {self.nats_url} "
                                 f"(store: {self.plan.data_dir / 'nats'})")
@@ -64,13 +72,19 @@ class Stack:
 
     def spawn(self, name: str) -> None:
         proc = self.plan.process(name)
-        env = {**os.environ, **proc.env, "NATS_URL": self.nats_url}
+        env = {**os.environ, **proc.env, "NATS_URL": self.nats_url, **self._nats_user(name)}
         child = subprocess.Popen(
             proc.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped by group, never by name
         )
         self.children[name] = child
         threading.Thread(target=self._pump, args=(name, child), daemon=True).start()
+
+    def _nats_user(self, name: str) -> dict[str, str]:
+        identity = NATS_IDENTITIES.get(name)
+        if identity is None or not self.nats_passwords:
+            return {}  # a stand-in, or an outside NATS (the services' own settings apply)
+        return {"NATS_USER": identity, "NATS_PASSWORD": self.nats_passwords[identity]}
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
         proc = self.plan.process(name)
