@@ -125,9 +125,10 @@ def object_store(bucket: str) -> Grants:
         f"$O.{bucket}.>", f"{API}.STREAM.PURGE.{stream}", f"{API}.STREAM.NAMES")))
 
 
-def emits(service: str) -> Grants:
-    """Audit events and dead letters, only under the service's own subject token."""
-    return Grants(publish=(f"{s.PREFIX}.audit.*.{service}", f"{s.PREFIX}.dlq.*.{service}"))
+def emits(service: str, audit: bool = True, dead_letters: bool = True) -> Grants:
+    """Audit events and dead letters (a consumer's), only under the service's own token."""
+    kinds = [kind for kind, wanted in (("audit", audit), ("dlq", dead_letters)) if wanted]
+    return Grants(publish=tuple(f"{s.PREFIX}.{kind}.*.{service}" for kind in kinds))
 
 
 def publishes(*patterns: str) -> Grants:
@@ -156,7 +157,7 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
     scoped = tuple(teams)
     notifier = (consume(Consumers.NOTIFIER, teams=scoped) + publishes("result.>")
                 + emits("ingress") + kv_write(Buckets.IDEMPOTENCY.name, "notify"))
-    edge = publishes("event.>") + emits("ingress")
+    edge = publishes("event.>") + emits("ingress", dead_letters=False)
     return (
         Identity("ingress", "Slack edge (ROLE=edge): publishes inbound requests", edge),
         Identity("notifier", "ingress with ROLE=notifier: posts to Slack, reports results",
@@ -178,7 +179,7 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
             consume(Consumers.ROUTER, teams=scoped) + publishes("result.>") + emits("router")
             + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget"))),
         Identity("audit", "the only reader of AUDIT",
-                 consume(Consumers.AUDIT, teams=scoped) + emits("audit")),
+                 consume(Consumers.AUDIT, teams=scoped) + emits("audit", audit=False)),
         Identity("approval", "the only publisher of decisions", (
             consume(Consumers.APPROVAL_REQUESTS, teams=scoped)
             + publishes("approval.decision.*") + emits("approval")
