@@ -117,7 +117,8 @@ class NatsServer:
             self.store_dir = Path(self._tmp.name)
         self.store_dir.mkdir(parents=True, exist_ok=True)
         conf = self.store_dir / "nats.conf"
-        conf.touch(mode=0o600)  # it holds passwords
+        conf.touch(mode=0o600)
+        conf.chmod(0o600)  # it holds passwords (also a file an older run left behind)
         conf.write_text(self.config())
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(conf)],
