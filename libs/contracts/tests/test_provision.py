@@ -1,0 +1,84 @@
+"""Provisioning is the provisioner's alone: `python -m triage_contracts.provision` creates
+every stream, bucket and object store (idempotently), a service identity cannot, and a
+service started before it stops with a message that says what to run."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import ClassVar
+
+import nats
+import pytest
+from fastapi import FastAPI
+from triage_contracts.broker import build_broker
+from triage_contracts.consume import subscribe
+from triage_contracts.natsauth import nats_auth
+from triage_contracts.runtime import broker_lifespan
+from triage_contracts.settings import ServiceSettings
+from triage_contracts.streams import STREAMS, Buckets, Consumers, ObjectStores, provision
+from triage_contracts.testing.natsserver import NatsServer
+
+EXPECTED = ({spec.name for spec in STREAMS} | {f"KV_{b.name}" for b in Buckets.all()}
+            | {f"OBJ_{o.name}" for o in ObjectStores.all()})
+
+
+class Audit(ServiceSettings):
+    nats_identity: ClassVar[str] = "audit"
+
+
+@pytest.fixture
+def bare() -> Iterator[NatsServer]:
+    """A server with the matrix enforced and nothing provisioned yet."""
+    with NatsServer(test_admin=True, provision=False) as server:
+        yield server
+
+
+async def stream_names(server: NatsServer) -> set[str]:
+    nc = await nats.connect(server.admin_url)
+    try:
+        return {info.config.name for info in await nc.jetstream().streams_info()}
+    finally:
+        await nc.close()
+
+
+def run_provisioner(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "triage_contracts.provision"], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+async def test_the_provisioner_command_creates_everything_twice_over(bare: NatsServer) -> None:
+    assert await stream_names(bare) == set()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("NATS_USER", "NATS_PASSWORD")}
+    env |= {"NATS_URL": bare.url, "ENVIRONMENT": "development"}
+    for _ in range(2):  # an upgrade runs it again: idempotent
+        done = run_provisioner(env)
+        assert done.returncode == 0, done.stderr
+    assert await stream_names(bare) == EXPECTED
+
+
+async def test_a_service_identity_may_not_provision(bare: NatsServer) -> None:
+    auth = nats_auth(Audit(_env_file=None))  # type: ignore[call-arg]
+    nc = await nats.connect(bare.url, **auth.connect_options())
+    try:
+        with pytest.raises(nats.errors.Error):  # the request is refused: no answer comes
+            await provision(nc.jetstream(timeout=1.0))
+    finally:
+        await nc.close()
+    assert await stream_names(bare) == set()
+
+
+async def test_a_service_started_before_the_provisioner_says_what_to_run(
+        bare: NatsServer) -> None:
+    settings = Audit(_env_file=None, nats_url=bare.url)  # type: ignore[call-arg]
+    broker = build_broker(settings.nats_url, "audit", auth=nats_auth(settings))
+
+    @subscribe(broker, Consumers.AUDIT)
+    async def handle(_: dict[str, str]) -> None:  # never called: the stream is missing
+        raise AssertionError("consumed from a stream that does not exist")
+
+    lifespan = broker_lifespan(broker, settings)(FastAPI())
+    with pytest.raises(RuntimeError, match="run the provisioner first"):
+        await lifespan.__aenter__()
+    await broker.stop()
