@@ -1,15 +1,19 @@
 """Fixtures of the ingress tests: the real app under real uvicorn on a free port, against
-the real nats-server of the root `nats_url` fixture, and the Slack Web API stand-in
-(also under uvicorn) for the notifier's real slack-sdk client."""
+the real nats-server of the root `nats_url` fixture, the Slack Web API stand-in
+(also under uvicorn) for the notifier's real slack-sdk client, and the installation
+stores' database on both backends (a SQLite file, a fresh PostgreSQL schema)."""
 
 import asyncio
+import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -142,3 +146,38 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0)
 @pytest.fixture
 def wait_until() -> Callable[..., Awaitable[None]]:
     return eventually
+
+
+POSTGRES_URL = os.environ.get(
+    "INGRESS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_admin() -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(POSTGRES_URL.replace("+psycopg", "", 1), autocommit=True,
+                               connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}): the installation "
+                    "store must be tested on it (start it, or set INGRESS_TEST_POSTGRES_URL)",
+                    pytrace=False)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema, dropped afterwards."""
+    schema = f"ingress_test_{uuid.uuid4().hex[:12]}"
+    with _postgres_admin() as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with _postgres_admin() as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """The OAuth stores' DATABASE_URL, on each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/db/ingress.db"
+    return str(request.getfixturevalue("postgres_url"))

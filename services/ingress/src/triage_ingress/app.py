@@ -24,6 +24,7 @@ from .intake import Edge
 from .notifier import Notifier
 from .settings import Settings
 from .team_slack import TeamSlack
+from .vault import DEV_KEY_ID
 
 SERVICE = "ingress"
 log = get_logger("triage.ingress")
@@ -60,7 +61,11 @@ def _buttons(settings: Settings, audit: AuditEmitter) -> ApprovalButtons:
 def _stores(settings: Settings) -> Stores | None:
     if not settings.oauth_enabled:
         return None
-    return Stores.build(settings.database_url, settings.slack_client_id or "")
+    vault = settings.vault()
+    if DEV_KEY_ID in vault.keys.ids:
+        log.warning("VAULT_MASTER_KEYS is not set: installed tokens are sealed with the "
+                    "development key (refused in production)")
+    return Stores.build(settings.database_url, settings.slack_client_id or "", vault)
 
 
 def _oauth(settings: Settings, stores: Stores, audit: AuditEmitter) -> oauth.OAuthFlow:

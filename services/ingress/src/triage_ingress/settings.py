@@ -6,8 +6,12 @@ are required, and production refuses to start without them."""
 
 from enum import StrEnum
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 from triage_contracts.settings import ServiceSettings, is_real_secret
+
+from .vault import DEV_KEY_ID, MasterKeys, Vault
 
 DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,im:history,channels:history"
 
@@ -46,6 +50,16 @@ class Settings(ServiceSettings):
     slack_redirect_uri: str | None = Field(None, description="Public URL of /slack/oauth_redirect")
     database_url: str = Field("sqlite:///./.triage/ingress.db",
                               description="OAuth state and installation stores")
+    # The connector vault: `id:base64key,...`, the first key active (seals), the others
+    # only open (rotation). Unset in development: a built-in development key.
+    vault_master_keys: SecretStr | None = Field(None, description="Connector vault master keys")
+
+    @field_validator("vault_master_keys")
+    @classmethod
+    def _parse_master_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            MasterKeys.parse(value)  # a bad entry is refused now, naming its key id only
+        return value
 
     @property
     def serves_edge(self) -> bool:
@@ -61,6 +75,13 @@ class Settings(ServiceSettings):
         secret = self.slack_client_secret
         return bool(self.slack_client_id and secret and secret.get_secret_value().strip())
 
+    def vault(self) -> Vault:
+        """Development reads rows stored before the vault; production refuses them."""
+        secret = self.vault_master_keys
+        keys = (MasterKeys.parse(secret) if secret and secret.get_secret_value().strip()
+                else MasterKeys.development())
+        return Vault(keys, allow_plaintext=not self.is_production())
+
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
         if self.serves_edge and not is_real_secret(self.slack_signing_secret):
@@ -72,4 +93,23 @@ class Settings(ServiceSettings):
             problems.append("SLACK_CLIENT_SECRET must be set")
         if self.serves_edge and self.approval_url and not is_real_secret(self.service_token):
             problems.append("SERVICE_TOKEN must be set when APPROVAL_URL is")
+        if self.oauth_enabled:
+            problems += self._oauth_store_problems()
+        return problems
+
+    def _oauth_store_problems(self) -> list[str]:
+        problems = []
+        if not is_real_secret(self.vault_master_keys):
+            problems.append("VAULT_MASTER_KEYS must be set with SLACK_CLIENT_ID/SECRET "
+                            "(it encrypts the installed tokens)")
+        elif DEV_KEY_ID in self.vault().keys.ids:
+            problems.append(f"VAULT_MASTER_KEYS must not hold the {DEV_KEY_ID!r} key")
+        try:
+            backend = make_url(self.database_url).get_backend_name()
+        except ArgumentError:
+            backend = "unparsable"
+        if backend != "postgresql":
+            problems.append(f"DATABASE_URL must be PostgreSQL with SLACK_CLIENT_ID/SECRET, not "
+                            f"{backend} (OAuth states and installations are shared by every "
+                            "replica and must survive a pod)")
         return problems
