@@ -179,5 +179,5 @@ def postgres_url() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     """The OAuth stores' DATABASE_URL, on each backend in turn."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/db/ingress.db"
+        return f"sqlite:///{tmp_path}/ingress.db"
     return str(request.getfixturevalue("postgres_url"))
