@@ -56,3 +56,19 @@ def test_production_refuses_the_dev_approval_key_only_where_it_is_used() -> None
         Signer(environment="production").check_production_secrets()
     Signer(environment="production", approval_signing_key="k" * 32).check_production_secrets()
     ServiceSettings(environment="production").check_production_secrets()  # edge: no key needed
+
+
+@pytest.mark.parametrize("value", ["", "   ", "dev-only-x", "sandbox-token", "changethis",
+                                   "xoxb-sandbox-t0-1"])
+def test_production_refuses_any_set_secret_that_is_blank_or_a_placeholder(value: str) -> None:
+    from pydantic import SecretStr
+    from triage_contracts.settings import ServiceSettings
+
+    class WithOptional(ServiceSettings):
+        some_api_key: SecretStr | None = None
+
+    WithOptional(environment="production").check_production_secrets()  # unset: optional
+    WithOptional(environment="production",
+                 some_api_key=SecretStr("9f86d081884c7d65")).check_production_secrets()
+    with pytest.raises(ValueError, match="SOME_API_KEY is blank or a development value"):
+        WithOptional(environment="production", some_api_key=SecretStr(value))

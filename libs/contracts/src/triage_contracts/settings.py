@@ -7,6 +7,7 @@ validator: building a `Settings()` with `ENVIRONMENT=production` and a developme
 (or a blank secret) fails right there, with every problem listed, before anything starts.
 """
 
+import re
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
@@ -67,8 +68,21 @@ class ServiceSettings(BaseSettings):
         if not self.is_production():
             return
         problems = self.production_problems()
+        named = " ".join(problems)  # a secret already named by a specific problem
+        problems += [p for p in self.placeholder_secrets()
+                     if not re.search(rf"\b{p.split()[0]}\b", named)]
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))
+
+    def placeholder_secrets(self) -> list[str]:
+        """Every secret that is set must be real: a blank value or a development placeholder
+        is refused even where the secret is optional (a key pasted from the sandbox must
+        not go live). The approval key is exempt where the service never uses it."""
+        skip = set() if self.uses_approval_key else {"approval_signing_key"}
+        return [f"{name.upper()} is blank or a development value"
+                for name in type(self).model_fields
+                if name not in skip and isinstance(getattr(self, name), SecretStr)
+                and not is_real_secret(getattr(self, name))]
 
     def production_problems(self) -> list[str]:
         """What production refuses; services extend the list (calling super). Only the
