@@ -25,7 +25,17 @@ from .test_approval_path import decide, pending_approval
 
 GITHUB_TOKEN = "ghp_" + "S3cretScan" * 4
 PASTED = "ghp_" + "PastedInQuestion" * 3
-QUESTION = f"why is checkout-api failing? (my token is {PASTED}, do not share it)"
+# Every other shape the redaction knows, pasted into the question as someone might.
+SLACK_REFRESH = "xoxe-1-My0xLTE3MjU0NDEyNDItUGFzdGVkUmVmcmVzaA"
+SLACK_ROTATING = "xoxe.xoxp-1-Mi0yLTE3MjU0NDEyNDItUGFzdGVkUm90YXRpbmc"
+SLACK_APP = "xapp-1-A0SCAN12345-1732540000000-5f2c9a8b7d6e4f3a2b1c"
+JWT = ("eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVX1NDQU4iLCJ0ZWFtIjoiVDAifQ"
+       ".UGFzdGVkSnd0U2lnbmF0dXJlQnl0ZXNGb3JUaGVTY2Fu")
+PEM_BODY = "MC4CAQAwBQYDK2VwBCIEIFBhc3RlZFByaXZhdGVLZXlGb3JUaGVTZWNyZXRzU2Nhbg"
+PEM = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
+QUESTION = (f"why is checkout-api failing? (my token is {PASTED}, do not share it; the "
+            f"app has {SLACK_APP}, refresh {SLACK_REFRESH} and {SLACK_ROTATING}, a session "
+            f"{JWT} and this key:\n{PEM}\n)")
 
 
 @pytest.fixture
@@ -125,8 +135,14 @@ def test_no_secret_reaches_logs_audit_prompts_traces_or_slack(
     wait_for(lambda: list(exported.glob("*.bin")), timeout=30)
     haystacks["traces"] = b"".join(p.read_bytes() for p in sorted(exported.glob("*.bin")))
     secrets = {"github token": GITHUB_TOKEN, "token pasted in the question": PASTED,
+               "slack refresh token": SLACK_REFRESH, "rotating token": SLACK_ROTATING,
+               "slack app token": SLACK_APP, "jwt": JWT, "private key body": PEM_BODY,
+               # Slack's own (rotating-token) prefix form: "xoxe." must go with the rest.
+               "refresh token tail": SLACK_ROTATING.split(".", 1)[1],
                "slack bot token": plan.bot_token, "slack signing secret": plan.signing_secret,
                "model key": plan.model_token, "service token": plan.service_token}
     assert all(haystacks.values()), {k: len(v) for k, v in haystacks.items()}
-    assert b"[REDACTED:github_token]" in haystacks["prompts"]  # it was there, and redacted
+    # Each planted shape was there, and redacted.
+    for kind in ("github_token", "slack_token", "slack_app_token", "jwt", "private_key"):
+        assert f"[REDACTED:{kind}]".encode() in haystacks["prompts"], kind
     assert occurrences(haystacks, secrets) == {}

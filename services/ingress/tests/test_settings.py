@@ -104,3 +104,9 @@ def test_development_seals_with_the_labelled_development_key() -> None:
     assert vault.keys.ids == ["dev-only"] and vault.allow_plaintext
     assert not prod(**OAUTH, database_url=PG,
                     vault_master_keys=SecretStr(new_key_entry("k1"))).vault().allow_plaintext
+
+
+def test_production_edge_with_a_client_id_needs_the_client_secret() -> None:
+    with pytest.raises(ValueError, match="SLACK_CLIENT_SECRET must be set with SLACK_CLIENT_ID"):
+        prod(role=Role.EDGE, slack_signing_secret=REAL_SECRET, slack_client_id="123.456",
+             database_url=PG, vault_master_keys=SecretStr(new_key_entry("k1")))

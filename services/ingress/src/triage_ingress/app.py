@@ -69,7 +69,7 @@ def _stores(settings: Settings) -> Stores | None:
 
 
 def _oauth(settings: Settings, stores: Stores, audit: AuditEmitter) -> oauth.OAuthFlow:
-    assert settings.slack_client_secret is not None  # oauth_enabled says so
+    assert settings.slack_client_secret is not None  # install_flow_enabled says so
     slack = SlackOAuth(settings.slack_api_url, settings.slack_client_id or "",
                        settings.slack_client_secret, timeout=settings.slack_timeout_s)
     return oauth.OAuthFlow(settings, stores, slack, audit)
@@ -123,9 +123,11 @@ def build_app(settings: Settings) -> FastAPI:
         app.include_router(commands.router)
         app.state.approval_buttons = _buttons(settings, audit)
         app.include_router(interactivity.router)
-        if stores is not None:
+        if stores is not None and settings.install_flow_enabled:
             app.state.oauth = _oauth(settings, stores, audit)
             app.include_router(oauth.router)
+        elif stores is not None:
+            log.warning("SLACK_CLIENT_SECRET is not set: no install flow on this edge")
     app.include_router(health_router(broker, metrics))
     install_error_boundary(app)
     return app

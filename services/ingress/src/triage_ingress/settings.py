@@ -1,8 +1,11 @@
 """Ingress settings, from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, ROLE,
-APPROVAL_URL, SERVICE_TOKEN, SLACK_CLIENT_ID/SECRET for the OAuth install flow...).
+APPROVAL_URL, SERVICE_TOKEN, SLACK_CLIENT_ID/SECRET for the OAuth install flow,
+VAULT_MASTER_KEYS for the installed tokens...).
 
 One image runs as the HTTP edge, the notifier, or both; the role decides which secrets
-are required, and production refuses to start without them."""
+are required, and production refuses to start without them. With OAuth, production also
+wants the stores on PostgreSQL (SQLite would lose installs with the pod, and replicas would
+not share them) and a real vault master key."""
 
 from enum import StrEnum
 
@@ -71,9 +74,16 @@ class Settings(ServiceSettings):
 
     @property
     def oauth_enabled(self) -> bool:
-        """Many workspaces: install flow on the edge, per-team tokens in the notifier."""
+        """Many workspaces (SLACK_CLIENT_ID set): per-team tokens from the installations.
+        The notifier only reads them, so it needs no client secret."""
+        return bool(self.slack_client_id and self.slack_client_id.strip())
+
+    @property
+    def install_flow_enabled(self) -> bool:
+        """The edge serves the install flow: it exchanges codes with SLACK_CLIENT_SECRET."""
         secret = self.slack_client_secret
-        return bool(self.slack_client_id and secret and secret.get_secret_value().strip())
+        return (self.oauth_enabled and self.serves_edge and secret is not None
+                and bool(secret.get_secret_value().strip()))
 
     def vault(self) -> Vault:
         """Development reads rows stored before the vault; production refuses them."""
@@ -88,9 +98,10 @@ class Settings(ServiceSettings):
             problems.append("SLACK_SIGNING_SECRET must be set")
         if self.serves_notifier and not (is_real_secret(self.slack_bot_token)
                                          or self.oauth_enabled):
-            problems.append("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) must be set")
-        if self.oauth_enabled and not is_real_secret(self.slack_client_secret):
-            problems.append("SLACK_CLIENT_SECRET must be set")
+            problems.append("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) must be set")
+        if self.oauth_enabled and self.serves_edge and not is_real_secret(
+                self.slack_client_secret):
+            problems.append("SLACK_CLIENT_SECRET must be set with SLACK_CLIENT_ID")
         if self.serves_edge and self.approval_url and not is_real_secret(self.service_token):
             problems.append("SERVICE_TOKEN must be set when APPROVAL_URL is")
         if self.oauth_enabled:
@@ -100,7 +111,7 @@ class Settings(ServiceSettings):
     def _oauth_store_problems(self) -> list[str]:
         problems = []
         if not is_real_secret(self.vault_master_keys):
-            problems.append("VAULT_MASTER_KEYS must be set with SLACK_CLIENT_ID/SECRET "
+            problems.append("VAULT_MASTER_KEYS must be set with SLACK_CLIENT_ID "
                             "(it encrypts the installed tokens)")
         elif DEV_KEY_ID in self.vault().keys.ids:
             problems.append(f"VAULT_MASTER_KEYS must not hold the {DEV_KEY_ID!r} key")
@@ -109,7 +120,7 @@ class Settings(ServiceSettings):
         except ArgumentError:
             backend = "unparsable"
         if backend != "postgresql":
-            problems.append(f"DATABASE_URL must be PostgreSQL with SLACK_CLIENT_ID/SECRET, not "
+            problems.append(f"DATABASE_URL must be PostgreSQL with SLACK_CLIENT_ID, not "
                             f"{backend} (OAuth states and installations are shared by every "
                             "replica and must survive a pod)")
         return problems
