@@ -92,7 +92,6 @@ async def test_each_secret_reaches_only_the_pods_that_use_it(render) -> None:
         "notifier": {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token")},
         "orchestrator": {"APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
         "tools": {"GITHUB_TOKEN": ("triage-github", "token"),
-                  "VAULT_MASTER_KEY": ("triage-vault", "master-key"),
                   "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
         "router": {"OPENAI_API_KEY": ("triage-openai", "api-key")},
         "audit": {"DATABASE_URL": ("triage-database", "audit-url"),
@@ -120,6 +119,34 @@ async def test_ingress_runs_both_roles_without_a_separate_notifier(render) -> No
     env = {e["name"]: e.get("value") for e in pod(ingress)["containers"][0]["env"]}
     assert env["ROLE"] == "all"
     assert set(secret_refs(ingress)) == {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"}
+
+
+async def test_oauth_gives_the_vault_keys_to_the_ingress_pods_only(render) -> None:
+    """The install flow: the edge saves installations (client secret, stores, vault keys),
+    the notifier reads them (stores, vault keys, no client secret); nobody else gets the
+    vault keys, and only these two reach PostgreSQL besides audit and approval."""
+    rendered = await render(load_values("oauth"))
+    refs = {component(d): secret_refs(d) for d in rendered.of_kind("Deployment")}
+    stores = {"DATABASE_URL": ("triage-database", "ingress-url"),
+              "VAULT_MASTER_KEYS": ("triage-vault", "master-keys")}
+    assert refs["ingress"] == {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret"),
+                               "SLACK_CLIENT_SECRET": ("triage-slack", "client-secret"),
+                               **stores}
+    assert refs["notifier"] == {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token"), **stores}
+    assert [c for c, r in refs.items() if "VAULT_MASTER_KEYS" in r] == ["ingress", "notifier"]
+    env = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-ingress"))
+           ["containers"][0]["env"]}
+    assert env["SLACK_CLIENT_ID"]["value"] == "1234567890.1234567890"
+    assert env["SLACK_REDIRECT_URI"]["value"] == "https://triage.example.com/slack/oauth_redirect"
+    # Installed teams bring their own token: the default one may be absent from the Secret.
+    notifier_env = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-notifier"))
+                    ["containers"][0]["env"]}
+    assert notifier_env["SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    postgres = load_egress_classes()["postgres"]
+    reach = {p["metadata"]["name"].removeprefix("triage-") for p in rendered.of_kind("NetworkPolicy")
+             if any(r.get("to") == postgres["to"] and r["ports"] == postgres["ports"]
+                    for r in p["spec"].get("egress", []))}
+    assert reach == {"ingress", "notifier", "audit", "approval"}
 
 
 def ingress_peers(policy: dict[str, Any]) -> list[Any]:

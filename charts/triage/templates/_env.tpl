@@ -4,7 +4,8 @@ Each template receives (dict "root" $ "name" <component> "traits" <traits>).
 Secrets are handed out per component, least privilege: only approval (signs), tools
 (verifies a grant before a write) and the orchestrator (verifies decisions) get the approval
 signing key; the edge gets the signing secret but not the bot
-token, the notifier the bot token but not the signing secret.
+token, the notifier the bot token but not the signing secret; with OAuth only the edge gets
+the client secret, and only the edge and the notifier the vault keys.
 */}}
 
 {{/* The contracts' production check refuses a missing/dev APPROVAL_SIGNING_KEY in every
@@ -24,8 +25,36 @@ closed). */}}
 {{ include "triage.secretEnv" (dict "env" "SLACK_SIGNING_SECRET" "ref" .root.Values.secrets.slack "key" "signingSecretKey" "path" "secrets.slack") }}
 {{- end -}}
 
+{{/* With OAuth the default bot token is optional: installed teams bring their own. */}}
 {{- define "triage.env.slackBotToken" -}}
-{{ include "triage.secretEnv" (dict "env" "SLACK_BOT_TOKEN" "ref" .root.Values.secrets.slack "key" "botTokenKey" "path" "secrets.slack") }}
+{{ include "triage.secretEnv" (dict "env" "SLACK_BOT_TOKEN" "ref" .root.Values.secrets.slack "key" "botTokenKey" "path" "secrets.slack" "optional" (ne .root.Values.ingress.oauth.clientId "")) }}
+{{- end -}}
+
+{{/* OAuth (many workspaces): the edge saves installations, the notifier reads them; both
+open the stores (PostgreSQL) and the vault that seals the tokens in them. Only the edge
+exchanges codes, so only it gets the client secret. Nothing else gets the vault keys. */}}
+{{- define "triage.env.installations" -}}
+{{- $v := .root.Values -}}
+{{- if $v.ingress.oauth.clientId }}
+- name: SLACK_CLIENT_ID
+  value: {{ $v.ingress.oauth.clientId | quote }}
+{{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "ingressUrlKey" "path" "secrets.database") }}
+{{ include "triage.secretEnv" (dict "env" "VAULT_MASTER_KEYS" "ref" $v.secrets.vault "key" "masterKeysKey" "path" "secrets.vault") }}
+{{- end }}
+{{- end -}}
+
+{{- define "triage.env.installFlow" -}}
+{{- $v := .root.Values -}}
+{{- $oauth := $v.ingress.oauth -}}
+{{- if $oauth.clientId }}
+{{ include "triage.secretEnv" (dict "env" "SLACK_CLIENT_SECRET" "ref" $v.secrets.slack "key" "clientSecretKey" "path" "secrets.slack") }}
+- name: SLACK_REDIRECT_URI
+  value: {{ $oauth.redirectUri | default (printf "https://%s/slack/oauth_redirect" $v.httpIngress.slack.host) | quote }}
+{{- with $oauth.scopes }}
+- name: SLACK_SCOPES
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "triage.env.ingress" -}}
@@ -38,6 +67,8 @@ closed). */}}
 {{- if not $v.notifier.enabled }}
 {{ include "triage.env.slackBotToken" . }}
 {{- end }}
+{{- include "triage.env.installations" . }}
+{{- include "triage.env.installFlow" . }}
 {{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
@@ -47,6 +78,7 @@ closed). */}}
 - name: SLACK_API_URL
   value: {{ .root.Values.ingress.slackApiUrl | quote }}
 {{ include "triage.env.slackBotToken" . }}
+{{- include "triage.env.installations" . }}
 {{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
@@ -83,9 +115,6 @@ closed). */}}
   value: {{ $v.tools.alertmanagerUrl | quote }}
 {{- if $v.secrets.github.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "GITHUB_TOKEN" "ref" $v.secrets.github "key" "tokenKey" "path" "secrets.github" "optional" true) }}
-{{- end }}
-{{- if $v.secrets.vault.existingSecret }}
-{{ include "triage.secretEnv" (dict "env" "VAULT_MASTER_KEY" "ref" $v.secrets.vault "key" "masterKeyKey" "path" "secrets.vault" "optional" true) }}
 {{- end }}
 {{ include "triage.env.signingKey" . }}
 {{- end -}}
