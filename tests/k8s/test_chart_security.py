@@ -143,9 +143,10 @@ async def test_oauth_gives_the_vault_keys_to_the_ingress_pods_only(render) -> No
                     ["containers"][0]["env"]}
     assert notifier_env["SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
     postgres = load_egress_classes()["postgres"]
-    reach = {p["metadata"]["name"].removeprefix("triage-") for p in rendered.of_kind("NetworkPolicy")
+    reach = {policy["metadata"]["name"].removeprefix("triage-")
+             for policy in rendered.of_kind("NetworkPolicy")
              if any(r.get("to") == postgres["to"] and r["ports"] == postgres["ports"]
-                    for r in p["spec"].get("egress", []))}
+                    for r in policy["spec"].get("egress", []))}
     assert reach == {"ingress", "notifier", "audit", "approval"}
 
 

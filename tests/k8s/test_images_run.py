@@ -25,7 +25,8 @@ from triage_contracts.testing.natsserver import free_port
 # Test stand-ins for what the referenced Secrets hold in a cluster.
 SECRET_VALUES = {
     "signing-secret": "k8s-test-slack-signing-secret", "bot-token": "xoxb-k8s-test-token",
-    "token": "ghp_k8s_test", "api-key": "", "master-keys": "k8s:" + "a2s4cy10ZXN0LXZhdWx0LWtleS0zMi1ieXRlcyEhISE=",
+    "token": "ghp_k8s_test", "api-key": "",
+    "master-keys": "k8s:a2s4cy10ZXN0LXZhdWx0LWtleS0zMi1ieXRlcyEhISE=",
     "signing-key": "k8s-test-approval-signing-key", "service-token": "k8s-test-service-token",
     "api-token": "k8s-test-audit-token",
     "checkpoint-key": Ed25519PrivateKey.generate().private_bytes(

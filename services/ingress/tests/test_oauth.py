@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import create_engine, text
 from triage_contracts import subjects
 from triage_contracts.bus import publish
 from triage_contracts.ids import new_id
 from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, NotifyResult
 from triage_ingress.app import build_app
-from sqlalchemy import create_engine, text
 from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings
 from triage_ingress.vault import new_key_entry
 

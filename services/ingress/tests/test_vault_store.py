@@ -15,9 +15,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import create_engine, inspect, text
 from triage_ingress.rotation import key_ids_in_use, reencrypt
 from triage_ingress.sealed_store import SealedInstallationStore
-from triage_ingress.vault import PlaintextRefused, Tampered, UnknownKey, Vault, new_key_entry
 from triage_ingress.vault import MasterKeys as Keys
-
+from triage_ingress.vault import PlaintextRefused, Tampered, UnknownKey, Vault, new_key_entry
 
 CLIENT_ID = "123.456"
 K1, K2 = new_key_entry("k1"), new_key_entry("k2")

@@ -8,7 +8,7 @@ VARCHAR(200), and `widen_credential_columns` migrates tables created before the 
 """
 
 import copy
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -20,14 +20,19 @@ BOT_FIELDS = ("bot_token", "bot_refresh_token")
 # User tokens belong to one person: their context names the user too.
 USER_FIELDS = ("user_token", "user_refresh_token")
 INSTALLATION_FIELDS = (*BOT_FIELDS, *USER_FIELDS, "incoming_webhook_url")
-Record = Installation | Bot
+Record = TypeVar("Record", Installation, Bot)
+
+
+def _get(record: Any, name: str) -> str | None:
+    value = record.get(name) if isinstance(record, dict) else getattr(record, name, None)
+    return None if value is None else str(value)
 
 
 def context_of(client_id: str, record: Any, field: str) -> Context:
     """`record`: an Installation, a Bot or a database row mapping (same attribute names)."""
-    get = record.get if isinstance(record, dict) else lambda name: getattr(record, name, None)
-    user = get("user_id") if field in USER_FIELDS else None
-    return Context(client_id, get("enterprise_id"), get("team_id"), field, user)
+    user = _get(record, "user_id") if field in USER_FIELDS else None
+    return Context(client_id, _get(record, "enterprise_id"), _get(record, "team_id"), field,
+                   user)
 
 
 def _text_columns(table: Table) -> Table:
@@ -74,20 +79,18 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
 
     def save(self, installation: Installation) -> None:
         # slack-sdk's save then saves `sealed.to_bot()`: already sealed, kept as is.
-        super().save(self._seal(installation, INSTALLATION_FIELDS))  # type: ignore[no-untyped-call]
+        super().save(self._seal(installation, INSTALLATION_FIELDS))
 
     def save_bot(self, bot: Bot) -> None:
-        super().save_bot(self._seal(bot, BOT_FIELDS))  # type: ignore[no-untyped-call]
+        super().save_bot(self._seal(bot, BOT_FIELDS))
 
     # slack-sdk declares these classmethods but calls them through `self`: as instance
     # methods here they reach the vault.
     def build_installation_entity(self, row: Any) -> Installation:  # type: ignore[override]
-        found = super().build_installation_entity(row)  # type: ignore[no-untyped-call]
-        return self._open(found, INSTALLATION_FIELDS)  # type: ignore[return-value]
+        return self._open(super().build_installation_entity(row), INSTALLATION_FIELDS)
 
     def build_bot_entity(self, row: Any) -> Bot:  # type: ignore[override]
-        found = super().build_bot_entity(row)  # type: ignore[no-untyped-call]
-        return self._open(found, BOT_FIELDS)  # type: ignore[return-value]
+        return self._open(super().build_bot_entity(row), BOT_FIELDS)
 
 
 def widen_credential_columns(engine: Engine, tables: tuple[Table, ...]) -> list[str]:
