@@ -6,14 +6,12 @@ stores' database on both backends (a SQLite file, a fresh PostgreSQL schema)."""
 import asyncio
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -21,6 +19,7 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from slack_sdk.signature import SignatureVerifier
 from triage_contracts.bus import jetstream
+from triage_contracts.testing import postgres
 from triage_contracts.testing.natsserver import free_port
 from triage_ingress.app import build_app
 from triage_ingress.settings import Settings
@@ -148,31 +147,15 @@ def wait_until() -> Callable[..., Awaitable[None]]:
     return eventually
 
 
-POSTGRES_URL = os.environ.get(
-    "INGRESS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_admin() -> psycopg.Connection[Any]:
-    try:
-        return psycopg.connect(POSTGRES_URL.replace("+psycopg", "", 1), autocommit=True,
-                               connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}): the installation "
-                    "store must be tested on it (start it, or set INGRESS_TEST_POSTGRES_URL)",
-                    pytrace=False)
+POSTGRES_URL = os.environ.get("INGRESS_TEST_POSTGRES_URL", postgres.DEFAULT_URL)
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A database URL whose search_path is a fresh schema, dropped afterwards."""
-    schema = f"ingress_test_{uuid.uuid4().hex[:12]}"
-    with _postgres_admin() as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with _postgres_admin() as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres.fresh_schema(POSTGRES_URL, "ingress_test", "INGRESS_TEST_POSTGRES_URL") as (
+            url, _schema):
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
