@@ -3,8 +3,10 @@ text, never comes out of `redact_text` (nor out of `redact` inside JSON-like dat
 
 import base64
 import string
+import subprocess
+import sys
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from triage_contracts.redact import find_secrets, redact, redact_text
 
@@ -99,3 +101,34 @@ def test_the_named_shapes() -> None:
         assert redact_text(text) == text
     assert redact({"refresh_token": "anything", "user_token": "x"}) == {
         "refresh_token": "[REDACTED]", "user_token": "[REDACTED]"}
+
+
+KEYS = ["password", "secret", "client_secret", "api_key", "API-KEY", "token", "access_token",
+        "SLACK_SIGNING_SECRET"]
+# How a key and its value meet: an env file, YAML, JSON, a Python repr of a dict.
+JOINS = ["=", ": ", '": "', "': '", '":"']
+values = st.text(ALNUM + "!#$%&()*+,-./;<>?@[]^_`{|}~", min_size=8, max_size=40)
+
+
+@settings(max_examples=300)
+@given(before=texts, key=st.sampled_from(KEYS), join=st.sampled_from(JOINS), value=values)
+def test_a_value_assigned_to_a_secret_key_never_survives(before: str, key: str, join: str,
+                                                         value: str) -> None:
+    assume(value not in before)  # what is written before the key is not the key's
+    quote = join[0] if join[0] in "\"'" else ""
+    text = f"{before} {quote}{key}{join}{value}{quote} end"
+    assert value not in redact_text(text)
+
+
+def test_library_logs_are_redacted_too() -> None:
+    """slack-sdk, SQLAlchemy, uvicorn log through the standard library: a real process with
+    the service logging set up, a library logging a token, nothing of it on stderr."""
+    token = "xoxe-1-My0xLTEtTGlicmFyeUxvZ0xlYWs"
+    script = ("import logging\nfrom triage_contracts.logs import configure_logging\n"
+              "configure_logging('t', 'DEBUG')\n"
+              f"logging.getLogger('slack_sdk.web.base_client').debug('body: %s', "
+              f"{{'refresh_token': '{token}'}})\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "body:" in done.stderr and token not in done.stderr + done.stdout

@@ -4,6 +4,7 @@ httpx playing the browser (following the redirects, keeping the state cookie). T
 then speaks to the installed team with that team's own token, which the database holds
 only sealed by the connector vault."""
 
+import logging
 from typing import Any
 
 import httpx
@@ -79,6 +80,17 @@ async def test_install_stores_the_team_token_and_audits_without_it(
     assert (audit.team_id, audit.audit_kind, audit.actor) == (NEW_TEAM, AuditKind.REQUEST,
                                                               "U_LEAD")
     assert all(token not in m.data.decode() for m in await ingress.stream("AUDIT"))
+
+
+async def test_debug_logging_shows_neither_the_token_nor_the_client_secret(
+        start_oauth_ingress, slack_api, browser, caplog) -> None:
+    """slack-sdk logs request and response bodies at DEBUG; not those of the exchange."""
+    caplog.set_level(logging.DEBUG)
+    ingress = await start_oauth_ingress()
+    assert (await install(ingress, browser)).status_code == 200
+    [token] = slack_api.state.installed
+    assert len(exchanges(slack_api)) == 1 and "httpcore" in caplog.text  # DEBUG was on
+    assert token not in caplog.text and CLIENT_SECRET not in caplog.text
 
 
 async def test_replayed_state_is_refused_and_nothing_is_exchanged(

@@ -27,8 +27,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # header.payload.signature, base64url; the header is JSON, so it starts with `eyJ`.
     ("jwt", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
     ("bearer", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}")),
+    # `secret=…`, `client_secret: …`, and quoted keys as JSON or a Python repr print them
+    # (`"access_token": "…"`, `'client_secret': '…'`).
     ("password_assignment", re.compile(
-        r"(?i)\b(password|passwd|secret|api[_-]?key|token)\s*[:=]\s*[\"']?[^\s\"']{8,}")),
+        r"(?i)(?:\b|_)(password|passwd|secret|api[_-]?key|token)[\"']?\s*[:=]\s*[\"']?"
+        r"[^\s\"']{8,}")),
 )
 SENSITIVE_KEYS = frozenset({
     "authorization", "token", "bot_token", "signing_secret", "client_secret", "password",
