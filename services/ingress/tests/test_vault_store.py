@@ -6,6 +6,7 @@ the real OAuth flow is in test_oauth.py."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,22 +158,24 @@ def test_the_wrong_master_key_is_a_clear_error(database_url: str) -> None:
         impostor.find_installation(enterprise_id=None, team_id="T0A")
 
 
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A real `python -m triage_ingress` process, in a folder of its own (no stray .env)."""
     return subprocess.run([sys.executable, "-m", "triage_ingress", *args],
-                          capture_output=True, text=True, timeout=60,
+                          capture_output=True, text=True, timeout=60, cwd=cwd,
                           env={**os.environ, **env})
 
 
-def test_the_reencrypt_command_reports_counts_and_is_idempotent(database_url, tmp_path):
+def test_the_reencrypt_command_reports_counts_and_is_idempotent(database_url: str,
+                                                                tmp_path: Path) -> None:
     sealed_store(database_url, K1).save(installation())
     env = {"DATABASE_URL": database_url, "SLACK_CLIENT_ID": CLIENT_ID,
            "VAULT_MASTER_KEYS": f"{K2},{K1}"}
-    first = run_cli("vault", "reencrypt", **env)
+    first = run_cli(tmp_path, "vault", "reencrypt", **env)
     assert first.returncode == 0, first.stderr
     assert "active key k2: encrypted=0 rewrapped=7 current=0 failed=0" in first.stdout
-    second = run_cli("vault", "reencrypt", **env)
+    second = run_cli(tmp_path, "vault", "reencrypt", **env)
     assert "rewrapped=0 current=7 failed=0" in second.stdout
-    assert run_cli("vault", "status", **env).stdout.strip() == "k2: 7"
-    keygen = run_cli("vault", "keygen", "--id", "k3")
+    assert run_cli(tmp_path, "vault", "status", **env).stdout.strip() == "k2: 7"
+    keygen = run_cli(tmp_path, "vault", "keygen", "--id", "k3")
     assert keygen.returncode == 0 and Keys.parse(SecretStr(keygen.stdout.strip())).ids == ["k3"]
     assert not any(k.split(":")[1] in first.stdout + first.stderr for k in (K1, K2))
