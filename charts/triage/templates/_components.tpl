@@ -10,6 +10,8 @@ services, autoscalers, NetworkPolicies) loops over the same facts:
                tests/k8s checks they match); KEDA scales on their lag
   egress     - the networkPolicy.egress classes it may reach (DNS is always allowed); the
                ingress and notifier reach PostgreSQL only with the OAuth install flow
+  calls      - release components it calls over HTTP (the edge asks approval to record a
+               Slack button click); the callee's NetworkPolicy admits it, on port 8080 only
   secrets    - which secret groups it receives
 */}}
 {{- define "triage.componentTraits" -}}
@@ -19,6 +21,7 @@ ingress:
   module: triage_ingress
   public: slack
   egress: [nats, externalApis{{ $oauth }}]
+  calls: [approval]
 notifier:
   image: ingress
   module: triage_ingress

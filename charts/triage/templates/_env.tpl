@@ -69,6 +69,13 @@ exchanges codes, so only it gets the client secret. Nothing else gets the vault 
 {{- end }}
 {{- include "triage.env.installations" . }}
 {{- include "triage.env.installFlow" . }}
+{{- if $v.approval.enabled }}
+{{- /* Slack approval buttons: the edge forwards the signed click to approval, vouched for
+by the service token (the approval service trusts the Slack identity only from it). */}}
+- name: APPROVAL_URL
+  value: {{ printf "http://%s:8080" (include "triage.componentName" (dict "root" .root "name" "approval")) | quote }}
+{{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
+{{- end }}
 {{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
