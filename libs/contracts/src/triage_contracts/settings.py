@@ -8,10 +8,12 @@ validator: building a `Settings()` with `ENVIRONMENT=production` and a developme
 """
 
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .grants import Keyring, PublicKeySpec
 
 DEV_SECRET_PREFIXES = ("dev-only", "sandbox-", "xoxb-sandbox", "changethis")
 
@@ -43,10 +45,6 @@ class ServiceSettings(BaseSettings):
     log_json: bool = False
     environment: Environment = Field(Environment.DEVELOPMENT,
                                      description="development | production")
-    # Shared HMAC key binding approvals to actions (approval signs, tools verifies).
-    approval_signing_key: SecretStr = SecretStr("dev-only-approval-key")
-    # Set by the services that sign (approval) or verify (tools, orchestrator) approvals.
-    uses_approval_key: ClassVar[bool] = False
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -71,8 +69,38 @@ class ServiceSettings(BaseSettings):
             raise ValueError("refused in production: " + "; ".join(problems))
 
     def production_problems(self) -> list[str]:
-        """What production refuses; services extend the list (calling super). Only the
-        services that sign or verify approvals need the approval key."""
-        if self.uses_approval_key and not is_real_secret(self.approval_signing_key):
-            return ["APPROVAL_SIGNING_KEY must be set (not blank, not the development key)"]
+        """What production refuses; services extend the list (calling super)."""
         return []
+
+
+class GrantVerifierSettings(ServiceSettings):
+    """Settings of a service that verifies approval grants (tools, orchestrator): public
+    keys only. The private key lives in the approval service alone (grants.py)."""
+
+    grant_public_keys: dict[str, PublicKeySpec] = Field(
+        default_factory=dict,
+        description='Trusted grant keys as JSON: {"<kid>": "<public key>"} or {"<kid>": '
+                    '{"key": "<public key>", "team": "T123"}}; PEM or base64 raw Ed25519')
+
+    @field_validator("grant_public_keys", mode="before")
+    @classmethod
+    def _bare_key_is_global(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {kid: {"key": spec} if isinstance(spec, str) else spec
+                    for kid, spec in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _keys_readable(self) -> Self:
+        self.grant_keyring()  # a key that cannot be read fails at start, naming its id
+        return self
+
+    def grant_keyring(self) -> Keyring:
+        return Keyring.from_specs(self.grant_public_keys)
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if not self.grant_public_keys:
+            problems.append("GRANT_PUBLIC_KEYS must list at least one grant public key "
+                            "(without one every approved write is refused)")
+        return problems
