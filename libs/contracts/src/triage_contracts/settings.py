@@ -8,10 +8,11 @@ validator: building a `Settings()` with `ENVIRONMENT=production` and a developme
 """
 
 from enum import StrEnum
-from typing import Any, Self
+import json
+from typing import Annotated, Any, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .grants import Keyring, PublicKeySpec
 
@@ -77,7 +78,7 @@ class GrantVerifierSettings(ServiceSettings):
     """Settings of a service that verifies approval grants (tools, orchestrator): public
     keys only. The private key lives in the approval service alone (grants.py)."""
 
-    grant_public_keys: dict[str, PublicKeySpec] = Field(
+    grant_public_keys: Annotated[dict[str, PublicKeySpec], NoDecode] = Field(
         default_factory=dict,
         description='Trusted grant keys as JSON: {"<kid>": "<public key>"} or {"<kid>": '
                     '{"key": "<public key>", "team": "T123"}}; PEM or base64 raw Ed25519')
@@ -85,6 +86,11 @@ class GrantVerifierSettings(ServiceSettings):
     @field_validator("grant_public_keys", mode="before")
     @classmethod
     def _bare_key_is_global(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment's JSON; blank = no key
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError("GRANT_PUBLIC_KEYS must be a JSON object by key id") from exc
         if isinstance(value, dict):
             return {kid: {"key": spec} if isinstance(spec, str) else spec
                     for kid, spec in value.items()}
