@@ -126,7 +126,10 @@ def test_no_secret_reaches_logs_audit_prompts_traces_or_slack(
     haystacks["traces"] = b"".join(p.read_bytes() for p in sorted(exported.glob("*.bin")))
     secrets = {"github token": GITHUB_TOKEN, "token pasted in the question": PASTED,
                "slack bot token": plan.bot_token, "slack signing secret": plan.signing_secret,
-               "model key": plan.model_token, "service token": plan.service_token}
+               "model key": plan.model_token, "service token": plan.service_token,
+               # The body of the throwaway grant key's PEM (what would leak if it did).
+               "grant signing key": plan.process("approval").env[
+                   "GRANT_SIGNING_KEY"].splitlines()[1]}
     assert all(haystacks.values()), {k: len(v) for k, v in haystacks.items()}
     assert b"[REDACTED:github_token]" in haystacks["prompts"]  # it was there, and redacted
     assert occurrences(haystacks, secrets) == {}

@@ -1,23 +1,30 @@
 {{/*
 Per-component environment (the shared part comes from the <fullname>-env ConfigMap).
 Each template receives (dict "root" $ "name" <component> "traits" <traits>).
-Secrets are handed out per component, least privilege: only approval (signs), tools
-(verifies a grant before a write) and the orchestrator (verifies decisions) get the approval
-signing key; the edge gets the signing secret but not the bot
-token, the notifier the bot token but not the signing secret.
+Secrets are handed out per component, least privilege: only approval gets the private key
+that signs approval grants; tools (verifies a grant before a write) and the orchestrator
+(verifies decisions) get the public keys from the <fullname>-grant-keys ConfigMap; the
+edge gets the signing secret but not the bot token, the notifier the bot token but not
+the signing secret.
 */}}
 
-{{/* The contracts' production check refuses a missing/dev APPROVAL_SIGNING_KEY in every
-service, also in those that never sign nor verify: they get an inert value instead of the
-real key, so a compromised edge cannot forge approvals (a verification with it would fail
-closed). */}}
-{{- define "triage.env.inertSigningKey" -}}
-- name: APPROVAL_SIGNING_KEY
-  value: {{ printf "unused-by-%s" .name | quote }}
+{{/* Public keys only: whoever reads them can check a grant, never make one. */}}
+{{- define "triage.env.grantPublicKeys" -}}
+- name: GRANT_PUBLIC_KEYS
+  valueFrom:
+    configMapKeyRef:
+      name: {{ include "triage.fullname" .root }}-grant-keys
+      key: GRANT_PUBLIC_KEYS
 {{- end -}}
 
-{{- define "triage.env.signingKey" -}}
-{{ include "triage.secretEnv" (dict "env" "APPROVAL_SIGNING_KEY" "ref" .root.Values.secrets.approval "key" "signingKeyKey" "path" "secrets.approval") }}
+{{/* The private key and its id come from one Secret, so they rotate together. */}}
+{{- define "triage.env.grantSigningKey" -}}
+{{- $ref := .root.Values.secrets.approval -}}
+{{ include "triage.secretEnv" (dict "env" "GRANT_SIGNING_KEY" "ref" $ref "key" "grantSigningKeyKey" "path" "secrets.approval") }}
+{{ include "triage.secretEnv" (dict "env" "GRANT_SIGNING_KEY_ID" "ref" $ref "key" "grantSigningKeyIdKey" "path" "secrets.approval") }}
+{{ include "triage.secretEnv" (dict "env" "GRANT_TEAM_SIGNING_KEYS" "ref" $ref "key" "grantTeamSigningKeysKey" "path" "secrets.approval" "optional" true) }}
+- name: GRANT_TTL_S
+  value: {{ .root.Values.grants.ttlSeconds | toString | quote }}
 {{- end -}}
 
 {{- define "triage.env.slackSigningSecret" -}}
@@ -38,7 +45,6 @@ closed). */}}
 {{- if not $v.notifier.enabled }}
 {{ include "triage.env.slackBotToken" . }}
 {{- end }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{- define "triage.env.notifier" -}}
@@ -47,7 +53,6 @@ closed). */}}
 - name: SLACK_API_URL
   value: {{ .root.Values.ingress.slackApiUrl | quote }}
 {{ include "triage.env.slackBotToken" . }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{- define "triage.env.orchestrator" -}}
@@ -68,7 +73,7 @@ closed). */}}
 - name: ALLOWED_CHANNELS
   value: {{ join "," . | quote }}
 {{- end }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantPublicKeys" . }}
 {{- end -}}
 
 {{- define "triage.env.tools" -}}
@@ -87,7 +92,7 @@ closed). */}}
 {{- if $v.secrets.vault.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "VAULT_MASTER_KEY" "ref" $v.secrets.vault "key" "masterKeyKey" "path" "secrets.vault" "optional" true) }}
 {{- end }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantPublicKeys" . }}
 {{- end -}}
 
 {{- define "triage.env.router" -}}
@@ -101,7 +106,6 @@ closed). */}}
 {{- if $v.secrets.openai.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "OPENAI_API_KEY" "ref" $v.secrets.openai "key" "apiKeyKey" "path" "secrets.openai" "optional" true) }}
 {{- end }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{- define "triage.env.audit" -}}
@@ -111,7 +115,6 @@ closed). */}}
 {{ include "triage.secretEnv" (dict "env" "AUDIT_CHECKPOINT_KEY" "ref" $v.secrets.audit "key" "checkpointKeyKey" "path" "secrets.audit") }}
 - name: AUDIT_ANCHOR_SINKS
   value: {{ $v.audit.anchorSinks | quote }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{/* The approval service: who approves, how approvers authenticate (OIDC login and/or a
@@ -162,7 +165,7 @@ and /metrics on a port of its own. */}}
 {{- end }}
 {{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "approvalUrlKey" "path" "secrets.database") }}
 {{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantSigningKey" . }}
 {{- end -}}
 
 {{/* The operator builds the per-workspace orchestrator/tools Deployments from these. */}}
@@ -177,6 +180,7 @@ and /metrics on a port of its own. */}}
 - name: WORKER_IMAGE_PULL_POLICY
   value: {{ $v.image.pullPolicy | quote }}
 - name: WORKER_ENV_SECRET
-  value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (APPROVAL_SIGNING_KEY) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
-{{ include "triage.env.inertSigningKey" . }}
+  value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (VAULT_MASTER_KEY) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
+- name: WORKER_GRANT_KEYS_CONFIG_MAP
+  value: {{ include "triage.fullname" .root }}-grant-keys
 {{- end -}}

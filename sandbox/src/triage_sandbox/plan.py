@@ -136,7 +136,8 @@ def _standins(plan: Plan, ports: dict[str, int]) -> list[Process]:
             env = {"SANDBOX_SIGNING_SECRET": plan.signing_secret,
                    "SANDBOX_INGRESS_URL": f"http://127.0.0.1:{ports['ingress']}",
                    "SANDBOX_APPROVAL_URL": f"http://127.0.0.1:{ports['approval']}"}
-        out.append(Process(name, argv, env, ports[name], ready_path=""))
+        out.append(Process(name, argv, env, ports[name], ready_path="",
+                           withheld=SIGNER_ONLY_ENV))
     return out
 
 

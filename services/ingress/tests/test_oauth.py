@@ -158,7 +158,7 @@ async def test_team_without_installation_or_default_token_is_told(
 
 def test_production_notifier_may_run_on_installations_alone() -> None:
     settings = Settings(_env_file=None, environment="production", role=Role.NOTIFIER,  # type: ignore[call-arg]
-                        approval_signing_key=SecretStr("k" * 32), slack_client_id="123.456",
+                        slack_client_id="123.456",
                         slack_client_secret=SecretStr("8f14e45fceea167a5a36dedd4bea2543"),
                         database_url="sqlite://")
     app = build_app(settings)

@@ -114,7 +114,7 @@ class Settings(ServiceSettings):
     def _login_configuration_complete(self) -> Self:
         problems = self.configuration_problems()
         if problems:
-            raise ValueError("invalid approval login settings: " + "; ".join(problems))
+            raise ValueError("invalid approval settings: " + "; ".join(problems))
         return self
 
     def configuration_problems(self) -> list[str]:
