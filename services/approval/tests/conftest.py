@@ -25,6 +25,13 @@ from triage_contracts import subjects
 from triage_contracts.approvals import action_digest
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream, publish
+from triage_contracts.grants import (
+    GrantClaims,
+    GrantRefused,
+    Keyring,
+    TrustedKey,
+    claims_of_decision,
+)
 from triage_contracts.ids import new_id, utcnow
 from triage_contracts.messages import (
     ApprovalDecision,
@@ -33,13 +40,6 @@ from triage_contracts.messages import (
     DeadLetter,
     Evidence,
     ProposedAction,
-)
-from triage_contracts.grants import (
-    GrantClaims,
-    GrantRefused,
-    Keyring,
-    TrustedKey,
-    claims_of_decision,
 )
 from triage_contracts.streams import provision
 from triage_contracts.testing.grant_keys import GrantKeyPair

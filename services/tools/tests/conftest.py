@@ -22,10 +22,9 @@ from pydantic import SecretStr
 from triage_contracts import subjects
 from triage_contracts.approvals import action_digest
 from triage_contracts.bus import jetstream, publish
-from triage_contracts.ids import new_id
-from triage_contracts.messages import ApprovalGrant, AuditEvent, ToolCall, ToolResult
 from triage_contracts.grants import GrantClaims
-from triage_contracts.messages import Decision
+from triage_contracts.ids import new_id
+from triage_contracts.messages import ApprovalGrant, AuditEvent, Decision, ToolCall, ToolResult
 from triage_contracts.testing.grant_keys import GrantKeyPair, public_keys_env
 from triage_contracts.testing.natsserver import free_port
 from triage_sandbox.alertmanager_api import build_alertmanager_api

@@ -7,8 +7,8 @@ validator: building a `Settings()` with `ENVIRONMENT=production` and a developme
 (or a blank secret) fails right there, with every problem listed, before anything starts.
 """
 
-from enum import StrEnum
 import json
+from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator

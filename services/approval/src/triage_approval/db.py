@@ -85,7 +85,7 @@ def create_schema(engine: Engine) -> None:
 def _add_missing_columns(engine: Engine) -> None:
     """Additive upgrade of a table made by an older release (nullable columns only):
     `create_all` creates missing tables, never missing columns."""
-    table = ApprovalRow.__table__
+    table = Base.metadata.tables[ApprovalRow.__tablename__]
     present = {c["name"] for c in inspect(engine).get_columns(table.name)}
     with engine.begin() as conn:
         for column in table.columns:

@@ -2,6 +2,7 @@
 this workspace may look at, and how approvals are presented. Built once in `main`."""
 
 from pathlib import Path
+
 from pydantic import Field
 from triage_contracts.settings import GrantVerifierSettings
 
