@@ -3,14 +3,16 @@ active key of the team (else the global key), verifiers hold public keys only, a
 rotation keeps every grant verifiable while both keys are listed."""
 
 import json
-import sqlite3
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
+from sqlalchemy import inspect, text
 from triage_approval.db import create_schema, make_engine
 from triage_approval.settings import Settings
 from triage_approval.signer import NoSigningKey, load_private_key
@@ -145,13 +147,39 @@ def test_keys_generate_text_names_where_each_half_goes() -> None:
     assert list(entry) == ["2026-12"] and entry["2026-12"]["team"] is None
 
 
-def test_an_older_table_gains_the_grant_columns(tmp_path: Path) -> None:
-    path = tmp_path / "approval.db"
-    with sqlite3.connect(path) as db:  # the table as the HMAC release created it
-        db.execute("CREATE TABLE approvals (approval_id VARCHAR(128) PRIMARY KEY, "
-                   "signature VARCHAR(128))")
-    create_schema(make_engine(f"sqlite:///{path}"))
-    create_schema(make_engine(f"sqlite:///{path}"))  # idempotent
-    with sqlite3.connect(path) as db:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_table_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database holding the approvals table as the HMAC release created it."""
+    old = ("CREATE TABLE approvals (approval_id VARCHAR(128) PRIMARY KEY, "
+           "signature VARCHAR(128))")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/approval.db"
+        with make_engine(url).begin() as conn:
+            conn.execute(text(old))
+        yield url
+        return
+    schema = f"approval_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    try:
+        with make_engine(url).begin() as conn:
+            conn.execute(text(old))
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_an_older_table_gains_the_grant_columns(old_table_url: str) -> None:
+    engine = make_engine(old_table_url)
+    create_schema(engine)
+    create_schema(engine)  # idempotent: a restart (or a second replica) changes nothing
+    columns = {c["name"] for c in inspect(engine).get_columns("approvals")}
     assert {"grant_kid", "grant_expires_at", "signature"} <= columns
+    engine.dispose()

@@ -87,8 +87,12 @@ def _add_missing_columns(engine: Engine) -> None:
     `create_all` creates missing tables, never missing columns."""
     table = Base.metadata.tables[ApprovalRow.__tablename__]
     present = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    # Two replicas starting together may both see a column missing: PostgreSQL's IF NOT
+    # EXISTS lets both succeed (SQLite is one process's file in practice).
+    guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
     with engine.begin() as conn:
         for column in table.columns:
             if column.name not in present and column.nullable:
                 kind = column.type.compile(dialect=engine.dialect)
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {guard}'
+                                  f'"{column.name}" {kind}'))
