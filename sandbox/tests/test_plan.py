@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from triage_sandbox.github.state import BOT
 from triage_sandbox.plan import make_plan
 
 
@@ -14,6 +15,8 @@ def test_no_credentials_means_everything_sandboxed(tmp_path: Path) -> None:
     tools = plan.process("tools").env
     assert tools["GITHUB_API_URL"] == plan.process("github").url
     assert tools["GITHUB_REPOS"] == "demo-org/checkout-api,demo-org/payments-api"
+    # The open stand-in takes no token: the tools learn the bot's login from the plan.
+    assert tools["GITHUB_BOT_LOGIN"] == BOT.login and "GITHUB_TOKEN" not in tools
     ingress = plan.process("ingress").env
     assert ingress["SLACK_API_URL"] == plan.process("slack").url + "/api/"
     approval = plan.process("approval").env

@@ -92,7 +92,9 @@ async def test_each_secret_reaches_only_the_pods_that_use_it(render) -> None:
                  "GRANT_SIGNING_KEY_ID": ("triage-approval", "grant-signing-key-id"),
                  "GRANT_TEAM_SIGNING_KEYS": ("triage-approval", "grant-team-signing-keys")}
     assert refs == {
-        "ingress": {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret")},
+        # The edge vouches for Slack button clicks it forwards to approval.
+        "ingress": {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret"),
+                    "SERVICE_TOKEN": ("triage-approval", "service-token")},
         "notifier": {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token")},
         "orchestrator": {},
         "tools": {"GITHUB_TOKEN": ("triage-github", "token"),
@@ -150,7 +152,21 @@ async def test_ingress_runs_both_roles_without_a_separate_notifier(render) -> No
     ingress = rendered.get("Deployment", "triage-ingress")
     env = {e["name"]: e.get("value") for e in pod(ingress)["containers"][0]["env"]}
     assert env["ROLE"] == "all"
-    assert set(secret_refs(ingress)) == {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"}
+    assert set(secret_refs(ingress)) == {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
+                                         "SERVICE_TOKEN"}
+
+
+async def test_slack_buttons_reach_the_approval_service(render) -> None:
+    rendered = await render({})
+    ingress = rendered.get("Deployment", "triage-ingress")
+    env = {e["name"]: e.get("value") for e in pod(ingress)["containers"][0]["env"]}
+    assert env["APPROVAL_URL"] == "http://triage-approval:8080"
+    assert rendered.get("Service", "triage-approval")["spec"]["ports"][0]["port"] == 8080
+    # Without the approval service the edge explains that buttons are off, nothing dangles.
+    without = await render({"approval": {"enabled": False}})
+    env = {e["name"] for e in pod(without.get("Deployment", "triage-ingress"))
+           ["containers"][0]["env"]}
+    assert not {"APPROVAL_URL", "SERVICE_TOKEN"} & env
 
 
 def ingress_peers(policy: dict[str, Any]) -> list[Any]:
@@ -169,6 +185,9 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
         "kubernetes.io/metadata.name": "monitoring"}}}]
     ingress_controller = [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    edge_pods = [{"podSelector": {"matchLabels": {
+        "app.kubernetes.io/name": "triage", "app.kubernetes.io/instance": "triage",
+        "app.kubernetes.io/component": "ingress"}}}]
     assert {component(p) for p in policies.values()} == WORKERS
     # The operator's per-workspace workers are covered too, selected by its labels.
     for worker in ("orchestrator", "tools"):
@@ -179,8 +198,8 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
         peers = ingress_peers(policy)
         if name == "triage-ingress":  # Slack calls from the internet; requests are signed
             assert peers == ["ANYONE", monitoring]
-        elif name == "triage-approval":  # only the authenticating proxy's namespace
-            assert peers == [ingress_controller, monitoring]
+        elif name == "triage-approval":  # the authenticating proxy's namespace, the edge
+            assert peers == [ingress_controller, edge_pods, monitoring]
         else:
             assert peers == [monitoring], name
         metrics_port = 9090 if name == "triage-approval" else 8080
@@ -213,6 +232,16 @@ async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
         "workspace-orchestrator": {"dns", "nats"},
         "workspace-tools": {"dns", "nats", "externalApis", "observability"},
     }
+    # Beyond those classes, the only pod-to-pod call: the edge to approval's port 8080.
+    # A peer with a podSelector and no namespaceSelector: a pod of this namespace.
+    calls = {name: [r for r in p["spec"]["egress"]
+                    if any(set(peer) == {"podSelector"} for peer in r.get("to", []))]
+             for p in rendered.of_kind("NetworkPolicy")
+             if (name := p["metadata"]["name"]) != "triage-default-deny"}
+    assert {name for name, rules in calls.items() if rules} == {"triage-ingress"}
+    (rule,) = calls["triage-ingress"]
+    assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    assert rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "approval"
 
 
 def load_egress_classes() -> dict[str, dict[str, Any]]:

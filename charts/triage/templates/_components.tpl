@@ -9,6 +9,8 @@ services, autoscalers, NetworkPolicies) loops over the same facts:
   consumers  - durable JetStream consumers it drains (names from triage_contracts.streams;
                tests/k8s checks they match); KEDA scales on their lag
   egress     - the networkPolicy.egress classes it may reach (DNS is always allowed)
+  calls      - release components it calls over HTTP (the edge asks approval to record a
+               Slack button click); the callee's NetworkPolicy admits it, on port 8080 only
   secrets    - which secret groups it receives
 */}}
 {{- define "triage.componentTraits" -}}
@@ -17,6 +19,7 @@ ingress:
   module: triage_ingress
   public: slack
   egress: [nats, externalApis]
+  calls: [approval]
 notifier:
   image: ingress
   module: triage_ingress

@@ -45,6 +45,13 @@ the signing secret.
 {{- if not $v.notifier.enabled }}
 {{ include "triage.env.slackBotToken" . }}
 {{- end }}
+{{- if $v.approval.enabled }}
+{{- /* Slack approval buttons: the edge forwards the signed click to approval, vouched for
+by the service token (the approval service trusts the Slack identity only from it). */}}
+- name: APPROVAL_URL
+  value: {{ printf "http://%s:8080" (include "triage.componentName" (dict "root" .root "name" "approval")) | quote }}
+{{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
+{{- end }}
 {{- end -}}
 
 {{- define "triage.env.notifier" -}}

@@ -22,6 +22,8 @@ SANDBOX_SERVICES = "demo-org/checkout-api=checkout-api,demo-org/payments-api=pay
 # the demo incident plus its pull requests, sev1 issues, alerts and a prompt-injection issue.
 SANDBOX_WORLD = "oncall"
 WORLD_STANDINS = ("github", "prometheus", "alertmanager")
+# Who the GitHub stand-in authors the bot's comments as (`github/state.py` BOT).
+SANDBOX_GITHUB_BOT = "triage-bot"
 SANDBOX_TEAM = "TSANDBOX"
 # Demo people of the sandbox workspace: a requester and two approvers (the sandbox team's
 # own list, as a Workspace resource would give it in Kubernetes).
@@ -164,6 +166,9 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             "GITHUB_API_URL": url["github"] if plan.sandboxed["github"]
             else env.get("GITHUB_API_URL", "https://api.github.com"),
             "GITHUB_TOKEN": env.get("GITHUB_TOKEN", ""),
+            # The open stand-in takes no token, so /user cannot say who writes: its bot.
+            "GITHUB_BOT_LOGIN": SANDBOX_GITHUB_BOT if plan.sandboxed["github"]
+            else env.get("GITHUB_BOT_LOGIN", ""),
             "GITHUB_REPOS": repos,
             "PROMETHEUS_URL": url["prometheus"] if plan.sandboxed["prometheus"]
             else env["PROMETHEUS_URL"],

@@ -31,11 +31,15 @@ from triage_sandbox.alertmanager_api import build_alertmanager_api
 from triage_sandbox.demo_data import Demo, build_demo
 from triage_sandbox.github_api import build_github_api
 from triage_sandbox.prometheus_api import build_prometheus_api
+from triage_sandbox.world.model import Person
 from triage_tools.app import build_app
 from triage_tools.settings import Settings
 
 TEAM = "T1"
 GITHUB_TOKEN = "ghp_SandboxTokenForTests0123456789"
+# Someone else who may comment on the same issues (not the bot).
+OTHER_TOKEN = "ghp_SomeoneElsesTokenForTests01234"
+OTHER = Person("mallory", "Mallory Outsider", 3001, member=False)
 # The approval service's key pair: the tools service is given the public half only.
 APPROVAL_KEY = GrantKeyPair.generate("approval-test")
 REPOS = ["demo-org/checkout-api", "demo-org/payments-api"]
@@ -87,7 +91,7 @@ def demo(world_name: str) -> Demo:
 
 @pytest.fixture
 def github(demo: Demo) -> Iterator[StandIn]:
-    app = build_github_api(token=GITHUB_TOKEN, demo=demo)
+    app = build_github_api(token=GITHUB_TOKEN, demo=demo, others={OTHER_TOKEN: OTHER})
     with serve(app) as url:
         yield StandIn(url, app)
 

@@ -14,7 +14,7 @@ from triage_contracts.testing.grant_keys import GrantKeyPair
 from triage_tools.settings import Settings
 from triage_tools.writes import idempotency_key
 
-from .conftest import APPROVAL_KEY
+from .conftest import APPROVAL_KEY, OTHER_TOKEN
 
 CHECKOUT = "demo-org/checkout-api"
 ARGS = {"repo": CHECKOUT, "issue_number": 42,
@@ -24,6 +24,13 @@ COMMENTS = "/repos/demo-org/checkout-api/issues/42/comments"
 
 def posted(github: Any) -> list[dict[str, Any]]:
     return github.get("/sandbox/comments")
+
+
+def approved(tools: Any, make_grant: Any, step_id: str = "s1") -> tuple[Any, str]:
+    """An approved comment call and the marker its comment carries."""
+    unapproved = tools.tool_call("github.comment_issue", ARGS, step_id=step_id)
+    call = unapproved.model_copy(update={"grant": make_grant(unapproved)})
+    return call, f"<!-- triage:{call.run_id}:{call.step_id} -->"
 
 
 async def test_without_a_grant_approval_is_required_and_nothing_is_done(
@@ -85,6 +92,48 @@ async def test_after_a_crash_between_post_and_record_the_comment_is_found(
     assert result.status == ToolStatus.SUCCESS, result.error
     assert result.data == {"comment_id": earlier["id"], "url": earlier["html_url"]}
     assert [c["id"] for c in posted(github)] == [earlier["id"]]
+
+
+async def test_a_marker_planted_by_someone_else_does_not_suppress_the_write(
+    tools: Any, github: Any, make_grant: Any
+) -> None:
+    call, marker = approved(tools, make_grant)
+    # Anyone who can comment can copy the marker format into their own comment.
+    planted = github.post(COMMENTS, {"body": f"Looks fixed to me.\n\n{marker}"},
+                          token=OTHER_TOKEN)
+    assert planted["user"]["login"] == "mallory"
+
+    await tools.send(call)
+    result = await tools.result(call)
+    assert result.status == ToolStatus.SUCCESS, result.error
+    assert result.data["comment_id"] != planted["id"]
+    ours = [c for c in posted(github) if c["id"] == result.data["comment_id"]]
+    assert [c["user"]["login"] for c in ours] == ["triage-bot"]
+    assert ours[0]["body"] == f"{ARGS['body']}\n\n{marker}"
+
+
+async def test_the_bot_identity_is_asked_once_or_taken_from_the_setting(
+    start_tools: Any, settings: Any, github: Any, make_grant: Any
+) -> None:
+    def user_calls() -> int:
+        return sum(c["path"] == "/user" for c in github.get("/sandbox/calls"))
+
+    async with start_tools(settings) as tools:
+        for step in ("s1", "s2"):
+            call, _ = approved(tools, make_grant, step)
+            await tools.send(call)
+            assert (await tools.result(call)).status == ToolStatus.SUCCESS
+    assert user_calls() == 1  # learnt from GET /user, then cached
+
+    # A GitHub App's installation token cannot read /user: the login is configured.
+    named = settings.model_copy(update={"github_bot_login": "Triage-Bot"})
+    async with start_tools(named) as tools:
+        call, marker = approved(tools, make_grant)
+        earlier = github.post(COMMENTS, {"body": f"{ARGS['body']}\n\n{marker}"})
+        await tools.send(call)
+        result = await tools.result(call)
+    assert result.data == {"comment_id": earlier["id"], "url": earlier["html_url"]}
+    assert user_calls() == 1 and len(posted(github)) == 3
 
 
 async def test_a_grant_for_other_arguments_is_refused(

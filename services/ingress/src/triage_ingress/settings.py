@@ -28,6 +28,9 @@ class Settings(ServiceSettings):
     # Slack gives up after 3 s; answering 503 before that makes it retry instead of guessing.
     publish_timeout_s: float = Field(2.0, gt=0, le=10)
     slack_timeout_s: int = Field(10, ge=1, description="Timeout of one Slack Web API call")
+    # A redelivered notify command waits while another attempt's claim is younger than
+    # this; it must outlast the slowest post (3 tries of slack_timeout_s plus Retry-After).
+    notify_claim_stale_s: float = Field(120.0, gt=0)
     role: Role = Role.ALL
     # Slack approval buttons are decided by the approval service, called with SERVICE_TOKEN
     # so that it trusts the approver id of the person who clicked.

@@ -2,12 +2,15 @@
 
 If the process dies after the save but before the publish, nothing is lost: the run's
 state still lists the commands it waits on. They are re-sent (and deduplicated by the
-server) when the same input is redelivered and ignored, and at start-up for every
-unfinished run. A periodic sweep applies timeouts (approval expiry, run deadline).
+server) when the same input is redelivered and ignored, by the sweep, and at start-up for
+every unfinished run. Once JetStream has acknowledged a command it is marked `sent` in the
+state and never re-sent: a copy sent after the stream's duplicate window (15 minutes)
+would be stored and done twice. A periodic sweep applies timeouts (approval expiry, run
+deadline).
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 
 import structlog
@@ -29,7 +32,7 @@ from triage_contracts.messages import (
 )
 
 from . import engine
-from .commands import ThreadContext
+from .commands import Effect, ThreadContext
 from .effects import Effects
 from .settings import Settings
 from .skills import Skill, load_skills
@@ -109,7 +112,7 @@ class Orchestrator:
             if not created:
                 log.info("request redelivered: the run exists, re-sending what it waits on")
                 effects = list(engine.pending_commands(stored))
-            await self.effects.perform(request.team_id, request.run_id, effects)
+            await self._send(request.team_id, request.run_id, effects)
 
     async def _thread_of(self, request: TriageRequest) -> ThreadContext | None:
         """The earlier answer in the asking message's thread (None outside a thread)."""
@@ -156,7 +159,7 @@ class Orchestrator:
                 new, effects = decide(state)
                 if new is state:  # ignored: maybe a redelivery after a crash; re-send
                     await self.effects.record(team_id, run_id, effects)
-                    await self.effects.perform(team_id, run_id, engine.pending_commands(state))
+                    await self._send(team_id, run_id, engine.pending_commands(state))
                     return
                 await self.effects.record(team_id, run_id, effects)
                 try:
@@ -165,10 +168,26 @@ class Orchestrator:
                     # Another handler or replica moved the run: decide again on fresh state.
                     log.info("run state changed concurrently; deciding again")
                     continue
-                await self.effects.perform(team_id, run_id, effects)
+                await self._send(team_id, run_id, effects)
                 return
             raise TemporaryError(f"run {run_id} kept changing under {MAX_CAS_ATTEMPTS} attempts",
                                  ErrorCode.CONFLICT)
+
+    async def _send(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
+        """Perform the effects, then mark their commands sent in the run's state: only
+        unmarked ones are ever re-sent, so none is stored twice after the duplicate window."""
+        sent = await self.effects.perform(team_id, run_id, effects)
+        for _ in range(MAX_CAS_ATTEMPTS if sent else 0):
+            loaded = await self.store.load(team_id, run_id)
+            marked = engine.mark_sent(loaded[0], sent) if loaded else None
+            if loaded is None or marked is None:
+                return
+            try:
+                await self.store.save(marked, loaded[1])
+                return
+            except Conflict:
+                continue  # a transition moved the run meanwhile: mark on the fresh state
+        # Left unmarked: re-sent by the next sweep, deduplicated while inside the window.
 
     # --- recovery and timeouts -------------------------------------------------------
 
@@ -195,8 +214,7 @@ class Orchestrator:
         ones that were already sent within the duplicate window)."""
         runs = await self.unfinished()
         for state in runs:
-            await self.effects.perform(state.team_id, state.run_id,
-                                       engine.pending_commands(state))
+            await self._send(state.team_id, state.run_id, engine.pending_commands(state))
         return len(runs)
 
     async def sweep_once(self) -> None:

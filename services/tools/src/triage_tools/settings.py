@@ -17,6 +17,9 @@ class Settings(GrantVerifierSettings):
     github_token: SecretStr | None = Field(None, description="GitHub token (None: anonymous)")
     github_api_url: str = Field(
         "https://api.github.com", description="GitHub Enterprise Server: https://HOST/api/v3")
+    # The login the token writes as (a GitHub App: `NAME[bot]`); unset: asked of GET /user.
+    # Only comments by this login count as the bot's own (the duplicate-write marker).
+    github_bot_login: str | None = Field(None, min_length=1, max_length=100)
     # The allow-list: tools refuse any repository not named here (comma-separated).
     github_repos: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # `owner/name=label,...`: the `service` label of each repository's metrics (default: the
@@ -55,7 +58,8 @@ class Settings(GrantVerifierSettings):
             raise ValueError(f"expected owner/name=label pairs, got {bad}")
         return dict((k.strip(), v.strip()) for k, v in (p.split("=") for p in pairs))
 
-    @field_validator("github_token", "prometheus_url", "alertmanager_url", mode="before")
+    @field_validator("github_token", "github_bot_login", "prometheus_url", "alertmanager_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # A deployment template often renders an unset variable as "": treat it as unset.
