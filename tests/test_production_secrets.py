@@ -51,7 +51,8 @@ def test_the_secret_settings_are_the_known_ones() -> None:
     """A new secret setting shows up here, so its production check is thought about."""
     names = {name for _service, name in secret_fields()}
     assert names == {
-        "approval_signing_key", "slack_signing_secret", "slack_bot_token", "service_token",
+        "grant_signing_key", "grant_team_signing_keys", "slack_signing_secret",
+        "slack_bot_token", "service_token",
         "slack_client_secret", "vault_master_keys", "github_token", "openai_api_key",
         "audit_api_token", "audit_checkpoint_key", "session_secret", "oidc_client_secret"}
 
@@ -61,8 +62,6 @@ def test_the_secret_settings_are_the_known_ones() -> None:
 def test_production_refuses_each_secret_blank_or_a_placeholder(service: str, name: str,
                                                                value: str) -> None:
     cls = SERVICES[service]
-    if name == "approval_signing_key" and not cls.uses_approval_key:
-        pytest.skip(f"{service} never uses the approval key (it gets an inert value)")
     # Built without validation, then checked as start-up checks it.
     settings = cls.model_construct(environment=Environment.PRODUCTION, **{name: SecretStr(value)})
     with pytest.raises(ValueError, match=rf"\b{name.upper()}\b") as refused:

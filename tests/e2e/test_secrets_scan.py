@@ -159,7 +159,10 @@ def test_no_secret_reaches_logs_audit_prompts_traces_or_slack(
                "refresh token tail": SLACK_ROTATING.split(".", 1)[1],
                "slack bot token": plan.bot_token, "slack signing secret": plan.signing_secret,
                "model key": plan.model_token, "service token": plan.service_token,
-               "installed bot token": INSTALLED_TOKEN_PREFIX, "slack client secret": CLIENT_SECRET}
+               "installed bot token": INSTALLED_TOKEN_PREFIX, "slack client secret": CLIENT_SECRET,
+               # The body of the throwaway grant key's PEM (what would leak if it did).
+               "grant signing key": plan.process("approval").env[
+                   "GRANT_SIGNING_KEY"].splitlines()[1]}
     assert all(haystacks.values()), {k: len(v) for k, v in haystacks.items()}
     assert b"vault:1:scan:" in haystacks["ingress database"]  # installed, and sealed
     # Each planted shape was there, and redacted.

@@ -2,6 +2,7 @@
 it manages, each secret only in the pods that use it, and NetworkPolicies that expose only
 the Slack endpoints and the approval UI."""
 
+import json
 from typing import Any
 
 import pytest
@@ -87,31 +88,62 @@ def secret_refs(deployment: dict[str, Any]) -> dict[str, tuple[str, str]]:
 async def test_each_secret_reaches_only_the_pods_that_use_it(render) -> None:
     rendered = await render({})
     refs = {component(d): secret_refs(d) for d in rendered.of_kind("Deployment")}
+    grant_key = {"GRANT_SIGNING_KEY": ("triage-approval", "grant-signing-key"),
+                 "GRANT_SIGNING_KEY_ID": ("triage-approval", "grant-signing-key-id"),
+                 "GRANT_TEAM_SIGNING_KEYS": ("triage-approval", "grant-team-signing-keys")}
     assert refs == {
         # The edge vouches for Slack button clicks it forwards to approval.
         "ingress": {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret"),
                     "SERVICE_TOKEN": ("triage-approval", "service-token")},
         "notifier": {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token")},
-        "orchestrator": {"APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+        "orchestrator": {},
         "tools": {"GITHUB_TOKEN": ("triage-github", "token"),
-                  "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+                  },
         "router": {"OPENAI_API_KEY": ("triage-openai", "api-key")},
         "audit": {"DATABASE_URL": ("triage-database", "audit-url"),
                   "AUDIT_API_TOKEN": ("triage-audit", "api-token"),
                   "AUDIT_CHECKPOINT_KEY": ("triage-audit", "checkpoint-key")},
-        # No login configured: no session secret to sign a session with.
+        # No login configured: no session secret to sign a session with. The private grant
+        # key reaches this pod and no other.
         "approval": {"DATABASE_URL": ("triage-database", "approval-url"),
-                     "SERVICE_TOKEN": ("triage-approval", "service-token"),
-                     "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+                     "SERVICE_TOKEN": ("triage-approval", "service-token"), **grant_key},
         "operator": {},
     }
-    # Pods without the real key get an inert one (the production check wants a value).
-    ingress_env = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-ingress"))
-                   ["containers"][0]["env"]}
-    assert ingress_env["APPROVAL_SIGNING_KEY"] == {"name": "APPROVAL_SIGNING_KEY",
-                                                   "value": "unused-by-ingress"}
     # No Secret objects are ever rendered: everything is by reference.
     assert not rendered.of_kind("Secret")
+
+
+def env_names(deployment: dict[str, Any]) -> set[str]:
+    return {e["name"] for e in pod(deployment)["containers"][0]["env"]}
+
+
+async def test_grant_public_keys_reach_the_verifiers_and_no_key_reaches_the_others(
+        render) -> None:
+    """Tools and orchestrator verify grants with public keys from a ConfigMap; no pod but
+    approval has a private key, no pod has the old shared HMAC key."""
+    rendered = await render(load_values("ha"))
+    published = rendered.get("ConfigMap", "triage-grant-keys")["data"]["GRANT_PUBLIC_KEYS"]
+    assert set(json.loads(published)) == {"2026-11", "2026-12", "acme-2026"}
+    assert json.loads(published)["acme-2026"]["team"] == "T0ACME"
+    for deployment in rendered.of_kind("Deployment"):
+        name, env = component(deployment), env_names(deployment)
+        assert "APPROVAL_SIGNING_KEY" not in env, name
+        assert ("GRANT_SIGNING_KEY" in env) is (name == "approval"), name
+        if name in {"tools", "orchestrator"}:
+            (ref,) = [e for e in pod(deployment)["containers"][0]["env"]
+                      if e["name"] == "GRANT_PUBLIC_KEYS"]
+            assert ref["valueFrom"] == {"configMapKeyRef": {
+                "name": "triage-grant-keys", "key": "GRANT_PUBLIC_KEYS"}}
+        else:
+            assert "GRANT_PUBLIC_KEYS" not in env, name
+    approval = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-approval"))
+                ["containers"][0]["env"]}
+    assert approval["GRANT_TTL_S"]["value"] == "1800"
+    assert approval["GRANT_TEAM_SIGNING_KEYS"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    # Workspace workers get the same ConfigMap through the operator.
+    operator = {e["name"]: e.get("value") for e in pod(rendered.get(
+        "Deployment", "triage-operator"))["containers"][0]["env"]}
+    assert operator["WORKER_GRANT_KEYS_CONFIG_MAP"] == "triage-grant-keys"
 
 
 async def test_ingress_runs_both_roles_without_a_separate_notifier(render) -> None:

@@ -1,24 +1,31 @@
 {{/*
 Per-component environment (the shared part comes from the <fullname>-env ConfigMap).
 Each template receives (dict "root" $ "name" <component> "traits" <traits>).
-Secrets are handed out per component, least privilege: only approval (signs), tools
-(verifies a grant before a write) and the orchestrator (verifies decisions) get the approval
-signing key; the edge gets the signing secret but not the bot
-token, the notifier the bot token but not the signing secret; with OAuth only the edge gets
-the client secret, and only the edge and the notifier the vault keys.
+Secrets are handed out per component, least privilege: only approval gets the private key
+that signs approval grants; tools (verifies a grant before a write) and the orchestrator
+(verifies decisions) get the public keys from the <fullname>-grant-keys ConfigMap; the
+edge gets the signing secret but not the bot token, the notifier the bot token but not
+the signing secret; with OAuth only the edge gets the client secret, and only the edge and
+the notifier the vault keys.
 */}}
 
-{{/* The contracts' production check refuses a missing/dev APPROVAL_SIGNING_KEY in every
-service, also in those that never sign nor verify: they get an inert value instead of the
-real key, so a compromised edge cannot forge approvals (a verification with it would fail
-closed). */}}
-{{- define "triage.env.inertSigningKey" -}}
-- name: APPROVAL_SIGNING_KEY
-  value: {{ printf "unused-by-%s" .name | quote }}
+{{/* Public keys only: whoever reads them can check a grant, never make one. */}}
+{{- define "triage.env.grantPublicKeys" -}}
+- name: GRANT_PUBLIC_KEYS
+  valueFrom:
+    configMapKeyRef:
+      name: {{ include "triage.fullname" .root }}-grant-keys
+      key: GRANT_PUBLIC_KEYS
 {{- end -}}
 
-{{- define "triage.env.signingKey" -}}
-{{ include "triage.secretEnv" (dict "env" "APPROVAL_SIGNING_KEY" "ref" .root.Values.secrets.approval "key" "signingKeyKey" "path" "secrets.approval") }}
+{{/* The private key and its id come from one Secret, so they rotate together. */}}
+{{- define "triage.env.grantSigningKey" -}}
+{{- $ref := .root.Values.secrets.approval -}}
+{{ include "triage.secretEnv" (dict "env" "GRANT_SIGNING_KEY" "ref" $ref "key" "grantSigningKeyKey" "path" "secrets.approval") }}
+{{ include "triage.secretEnv" (dict "env" "GRANT_SIGNING_KEY_ID" "ref" $ref "key" "grantSigningKeyIdKey" "path" "secrets.approval") }}
+{{ include "triage.secretEnv" (dict "env" "GRANT_TEAM_SIGNING_KEYS" "ref" $ref "key" "grantTeamSigningKeysKey" "path" "secrets.approval" "optional" true) }}
+- name: GRANT_TTL_S
+  value: {{ .root.Values.grants.ttlSeconds | toString | quote }}
 {{- end -}}
 
 {{- define "triage.env.slackSigningSecret" -}}
@@ -76,7 +83,6 @@ by the service token (the approval service trusts the Slack identity only from i
   value: {{ printf "http://%s:8080" (include "triage.componentName" (dict "root" .root "name" "approval")) | quote }}
 {{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
 {{- end }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{- define "triage.env.notifier" -}}
@@ -86,7 +92,6 @@ by the service token (the approval service trusts the Slack identity only from i
   value: {{ .root.Values.ingress.slackApiUrl | quote }}
 {{ include "triage.env.slackBotToken" . }}
 {{- include "triage.env.installations" . }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{- define "triage.env.orchestrator" -}}
@@ -107,7 +112,7 @@ by the service token (the approval service trusts the Slack identity only from i
 - name: ALLOWED_CHANNELS
   value: {{ join "," . | quote }}
 {{- end }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantPublicKeys" . }}
 {{- end -}}
 
 {{- define "triage.env.tools" -}}
@@ -123,7 +128,7 @@ by the service token (the approval service trusts the Slack identity only from i
 {{- if $v.secrets.github.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "GITHUB_TOKEN" "ref" $v.secrets.github "key" "tokenKey" "path" "secrets.github" "optional" true) }}
 {{- end }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantPublicKeys" . }}
 {{- end -}}
 
 {{- define "triage.env.router" -}}
@@ -137,7 +142,6 @@ by the service token (the approval service trusts the Slack identity only from i
 {{- if $v.secrets.openai.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "OPENAI_API_KEY" "ref" $v.secrets.openai "key" "apiKeyKey" "path" "secrets.openai" "optional" true) }}
 {{- end }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{- define "triage.env.audit" -}}
@@ -147,7 +151,6 @@ by the service token (the approval service trusts the Slack identity only from i
 {{ include "triage.secretEnv" (dict "env" "AUDIT_CHECKPOINT_KEY" "ref" $v.secrets.audit "key" "checkpointKeyKey" "path" "secrets.audit") }}
 - name: AUDIT_ANCHOR_SINKS
   value: {{ $v.audit.anchorSinks | quote }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{/* The approval service: who approves, how approvers authenticate (OIDC login and/or a
@@ -198,7 +201,7 @@ and /metrics on a port of its own. */}}
 {{- end }}
 {{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "approvalUrlKey" "path" "secrets.database") }}
 {{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantSigningKey" . }}
 {{- end -}}
 
 {{/* The operator builds the per-workspace orchestrator/tools Deployments from these. */}}
@@ -213,6 +216,7 @@ and /metrics on a port of its own. */}}
 - name: WORKER_IMAGE_PULL_POLICY
   value: {{ $v.image.pullPolicy | quote }}
 - name: WORKER_ENV_SECRET
-  value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (APPROVAL_SIGNING_KEY) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
-{{ include "triage.env.inertSigningKey" . }}
+  value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (e.g. GITHUB_TOKEN) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
+- name: WORKER_GRANT_KEYS_CONFIG_MAP
+  value: {{ include "triage.fullname" .root }}-grant-keys
 {{- end -}}

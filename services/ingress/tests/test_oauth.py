@@ -174,7 +174,7 @@ async def test_team_without_installation_or_default_token_is_told(
 def test_production_notifier_may_run_on_installations_alone() -> None:
     """...and without the client secret: only the edge exchanges codes."""
     settings = Settings(_env_file=None, environment="production", role=Role.NOTIFIER,  # type: ignore[call-arg]
-                        approval_signing_key=SecretStr("k" * 32), slack_client_id="123.456",
+                        slack_client_id="123.456",
                         vault_master_keys=SecretStr(new_key_entry("k1")),
                         database_url="postgresql+psycopg://triage@db.example/triage")
     app = build_app(settings)

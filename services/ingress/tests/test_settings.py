@@ -12,7 +12,7 @@ REAL_SECRET = SecretStr("8f14e45fceea167a5a36dedd4bea2543")
 
 
 def prod(**values: object) -> Settings:
-    base = {"environment": "production", "approval_signing_key": SecretStr("k" * 32)}
+    base = {"environment": "production"}
     return Settings(_env_file=None, **(base | values))  # type: ignore[arg-type]
 
 

@@ -18,13 +18,14 @@ from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
 from triage_contracts.messages import AuditEvent
 from triage_contracts.streams import provision
+from triage_contracts.testing.grant_keys import public_keys_env
 from triage_contracts.testing.natsserver import free_port
 from triage_orchestrator import engine
 from triage_orchestrator.app import build_app
 from triage_orchestrator.store import RunStore
 
 from .conftest import Bus, make_settings
-from .factories import REPO, SIGNING_KEY, config, request, skills, workflow
+from .factories import APPROVAL_KEY, REPO, config, request, skills, workflow
 from .workers import Workers, wait_until
 
 
@@ -37,7 +38,7 @@ class Process:
         self.log = tempfile.NamedTemporaryFile(prefix="orchestrator-", suffix=".log")
         self.env = {**os.environ, "NATS_URL": nats_url, "PORT": str(self.port),
                     "HOST": "127.0.0.1", "GITHUB_REPOS": REPO, "LOG_LEVEL": "INFO",
-                    "APPROVAL_SIGNING_KEY": SIGNING_KEY, **env}
+                    **public_keys_env(APPROVAL_KEY), **env}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Process":

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,10 +20,12 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 from triage_contracts import subjects
-from triage_contracts.approvals import action_digest, sign_decision
+from triage_contracts.approvals import action_digest
 from triage_contracts.bus import jetstream, publish
+from triage_contracts.grants import GrantClaims
 from triage_contracts.ids import new_id
-from triage_contracts.messages import ApprovalGrant, AuditEvent, ToolCall, ToolResult
+from triage_contracts.messages import ApprovalGrant, AuditEvent, Decision, ToolCall, ToolResult
+from triage_contracts.testing.grant_keys import GrantKeyPair, public_keys_env
 from triage_contracts.testing.natsserver import free_port
 from triage_sandbox.alertmanager_api import build_alertmanager_api
 from triage_sandbox.demo_data import Demo, build_demo
@@ -38,7 +40,8 @@ GITHUB_TOKEN = "ghp_SandboxTokenForTests0123456789"
 # Someone else who may comment on the same issues (not the bot).
 OTHER_TOKEN = "ghp_SomeoneElsesTokenForTests01234"
 OTHER = Person("mallory", "Mallory Outsider", 3001, member=False)
-SIGNING_KEY = "test-approval-signing-key"
+# The approval service's key pair: the tools service is given the public half only.
+APPROVAL_KEY = GrantKeyPair.generate("approval-test")
 REPOS = ["demo-org/checkout-api", "demo-org/payments-api"]
 
 
@@ -113,7 +116,7 @@ def settings(nats_url: str, github: StandIn, prometheus: StandIn,
     return Settings(
         nats_url=nats_url, github_api_url=github.url, github_token=SecretStr(GITHUB_TOKEN),
         github_repos=REPOS, prometheus_url=prometheus.url, alertmanager_url=alertmanager.url,
-        tool_timeout_s=3.0, approval_signing_key=SecretStr(SIGNING_KEY),
+        tool_timeout_s=3.0, grant_public_keys=public_keys_env(APPROVAL_KEY)["GRANT_PUBLIC_KEYS"],
     )
 
 
@@ -211,18 +214,20 @@ def start_tools() -> Any:
     return running
 
 
-def grant_for(call: ToolCall, key: str = SIGNING_KEY, approver: str = "U_APPROVER",
-              arguments: dict[str, Any] | None = None,
-              at: datetime | None = None) -> ApprovalGrant:
-    """What the approval service issues: an HMAC over the digest of the approved action."""
+def grant_for(call: ToolCall, key: GrantKeyPair = APPROVAL_KEY, approver: str = "U_APPROVER",
+              arguments: dict[str, Any] | None = None, at: datetime | None = None,
+              ttl: timedelta = timedelta(hours=1)) -> ApprovalGrant:
+    """What the approval service issues: Ed25519 over the digest of the approved action."""
     digest = action_digest(call.tool, call.arguments if arguments is None else arguments,
                            call.run_id, call.team_id)
     approval_id = new_id("ap")
     at = at or datetime.now(UTC)
+    claims = GrantClaims(kid=key.kid, team_id=call.team_id, approval_id=approval_id,
+                         action_digest=digest, decision=Decision.APPROVE, approver_id=approver,
+                         decided_at=at, expires_at=at + ttl)
     return ApprovalGrant(approval_id=approval_id, action_digest=digest, approver_id=approver,
-                         decided_at=at,
-                         signature=sign_decision(key, approval_id, digest, "approve", approver,
-                                                 at))
+                         decided_at=at, signature=key.sign(claims), kid=key.kid,
+                         expires_at=claims.expires_at)
 
 
 @pytest.fixture

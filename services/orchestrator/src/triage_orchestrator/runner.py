@@ -16,9 +16,10 @@ from contextlib import suppress
 import structlog
 from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
-from triage_contracts.approvals import verify_decision
 from triage_contracts.bus import jetstream
-from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError, TriageError
+from triage_contracts.errors import ErrorCode, TemporaryError, TriageError
+from triage_contracts.grants import GrantRefused, check_current, claims_of_decision
+from triage_contracts.ids import utcnow
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import (
     ApprovalDecision,
@@ -52,6 +53,8 @@ class Orchestrator:
         self.spec: WorkflowSpec | None = None
         self.skills: list[Skill] = []
         self.config: RunConfig = settings.run_config()
+        # Public grant keys only: this process can check approvals, never make one.
+        self.keyring = settings.grant_keyring()
         self._store: RunStore | None = None
         self.threads: ThreadStore | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -123,23 +126,27 @@ class Orchestrator:
         await self._apply(result.team_id, result.run_id, lambda s: engine.on_result(s, result))
 
     async def handle_decision(self, decision: ApprovalDecision) -> None:
-        if not self._signature_ok(decision):
+        try:
+            self._check_signature(decision)
+        except GrantRefused as exc:
             await self.effects.auditor.emit(
                 decision.team_id, decision.run_id, AuditKind.DECISION, "decision refused",
                 actor=decision.approver_id, outcome="denied",
-                detail={"reason": "invalid signature", "approval_id": decision.approval_id})
-            raise PermanentError("approval decision has an invalid signature",
-                                 ErrorCode.APPROVAL_INVALID)
+                detail={"reason": f"invalid signature: {exc}", "code": exc.code.value,
+                        "approval_id": decision.approval_id})
+            raise GrantRefused(f"approval decision has an invalid signature: {exc}",
+                               exc.code) from exc
         await self._apply(decision.team_id, decision.run_id,
                           lambda s: engine.on_decision(s, decision))
 
-    def _signature_ok(self, decision: ApprovalDecision) -> bool:
+    def _check_signature(self, decision: ApprovalDecision) -> None:
+        """An approval must be signed by a trusted key and still current; a reject or
+        expiry cannot cause a write, but a signature it carries must be genuine."""
         if decision.decision is not Decision.APPROVE and not decision.signature:
-            return True  # a missing signature on reject/expire cannot cause a write
-        key = self.settings.approval_signing_key.get_secret_value()
-        return verify_decision(key, decision.signature, decision.approval_id,
-                               decision.action_digest, decision.decision.value,
-                               decision.approver_id, decision.decided_at)
+            return
+        claims = self.keyring.authenticate(claims_of_decision(decision), decision.signature)
+        if decision.decision is Decision.APPROVE:
+            check_current(claims, utcnow())
 
     async def _apply(self, team_id: str, run_id: str, decide: Decide) -> None:
         with structlog.contextvars.bound_contextvars(run_id=run_id, team_id=team_id):

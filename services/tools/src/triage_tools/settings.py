@@ -3,18 +3,17 @@ agent may touch, which `service` label each repository's metrics carry, how much
 prompt takes. Built once in `main` and passed down; secrets stay `SecretStr`."""
 
 import re
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
-from triage_contracts.settings import ServiceSettings
+from triage_contracts.settings import GrantVerifierSettings
 
 # A Prometheus label value the model can put in a matcher without quoting trouble.
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
-class Settings(ServiceSettings):
-    uses_approval_key: ClassVar[bool] = True
+class Settings(GrantVerifierSettings):
     github_token: SecretStr | None = Field(None, description="GitHub token (None: anonymous)")
     github_api_url: str = Field(
         "https://api.github.com", description="GitHub Enterprise Server: https://HOST/api/v3")
@@ -33,7 +32,6 @@ class Settings(ServiceSettings):
     tool_output_chars: int = Field(12_000, ge=1_000, le=200_000)
     # The workspace's tool allow-list (the Workspace resource's `tools`); empty: every tool.
     enabled_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    grant_max_age_s: float = Field(3600.0, gt=0, description="Oldest approval a write accepts")
 
     @field_validator("enabled_tools", mode="before")
     @classmethod
