@@ -10,6 +10,7 @@ import httpx
 import pytest
 from triage_sandbox.demo_data import BAD_COMMIT_MESSAGE, INCIDENT_ISSUE, build_demo
 from triage_sandbox.github_api import build_github_api
+from triage_sandbox.world.model import Person
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 BASE = "http://github.sandbox"
@@ -136,3 +137,19 @@ async def test_a_configured_token_is_required() -> None:
             ok = await gh.get(CHECKOUT, headers={
                 "Authorization": f"{scheme} ghp_sandboxsandboxsandbox1234"})
             assert ok.status_code == 200
+
+
+async def test_each_token_is_a_person_who_authors_its_comments() -> None:
+    other = Person("mallory", "Mallory Outsider", 3001, member=False)
+    app = build_github_api(token="ghp_bot", others={"ghp_mallory": other})
+    comments = f"{CHECKOUT}/issues/42/comments"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as gh:
+        assert (await gh.get("/user")).status_code == 401
+        me = await gh.get("/user", headers={"Authorization": "token ghp_bot"})
+        assert me.json()["login"] == "triage-bot"
+        for token, login in (("ghp_bot", "triage-bot"), ("ghp_mallory", "mallory")):
+            posted = await gh.post(comments, json={"body": "hi"},
+                                   headers={"Authorization": f"Bearer {token}"})
+            assert posted.status_code == 201 and posted.json()["user"]["login"] == login
+        listed = (await gh.get(comments, headers={"Authorization": "token ghp_bot"})).json()
+        assert [c["user"]["login"] for c in listed][-2:] == ["triage-bot", "mallory"]

@@ -1,7 +1,9 @@
 """The dev launcher's decisions: sandbox exactly where no credentials are configured."""
 
+import json
 from pathlib import Path
 
+from triage_sandbox.github.state import BOT
 from triage_sandbox.plan import make_plan
 
 
@@ -13,6 +15,8 @@ def test_no_credentials_means_everything_sandboxed(tmp_path: Path) -> None:
     tools = plan.process("tools").env
     assert tools["GITHUB_API_URL"] == plan.process("github").url
     assert tools["GITHUB_REPOS"] == "demo-org/checkout-api,demo-org/payments-api"
+    # The open stand-in takes no token: the tools learn the bot's login from the plan.
+    assert tools["GITHUB_BOT_LOGIN"] == BOT.login and "GITHUB_TOKEN" not in tools
     ingress = plan.process("ingress").env
     assert ingress["SLACK_API_URL"] == plan.process("slack").url + "/api/"
     approval = plan.process("approval").env
@@ -21,8 +25,18 @@ def test_no_credentials_means_everything_sandboxed(tmp_path: Path) -> None:
     assert approval["APPROVERS"] == "TSANDBOX:U_APPROVER,TSANDBOX:U_LEAD"
     assert int(approval["METRICS_PORT"]) not in {p.port for p in plan.processes}
     assert "IDENTITY_HEADER" not in approval
-    # one approval key for the signer and the verifier
-    assert tools["APPROVAL_SIGNING_KEY"] == plan.process("approval").env["APPROVAL_SIGNING_KEY"]
+    # A throwaway grant key pair: the private half for approval only, the public half
+    # (the same key id) for the verifiers.
+    signer = plan.process("approval").env
+    kid = signer["GRANT_SIGNING_KEY_ID"]
+    assert signer["GRANT_SIGNING_KEY"].startswith("-----BEGIN PRIVATE KEY-----")
+    for verifier in ("tools", "orchestrator"):
+        assert list(json.loads(plan.process(verifier).env["GRANT_PUBLIC_KEYS"])) == [kid]
+    for proc in plan.processes:
+        if proc.name != "approval":
+            assert not {"GRANT_SIGNING_KEY", "GRANT_TEAM_SIGNING_KEYS"} & set(proc.env)
+            assert "GRANT_SIGNING_KEY" in proc.withheld
+    assert "GRANT_PUBLIC_KEYS" not in signer
 
 
 def test_real_credentials_replace_the_stand_ins(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """A secrets scan after a full run: the whole stack with real-looking credentials (a GitHub
 token the GitHub stand-in requires, the bot token, the model key, the signing secret, the
-service token), a question that itself pastes a token, an approved write; then every place
-a secret could leak is searched — the services' logs, the audit database and its API, what
-the model was sent (the prompts), the exported traces (a real OTLP/HTTP collector stand-in),
-and what was posted in Slack. The figure is the number of occurrences: it must be zero."""
+service token), a question that itself pastes a token of every known shape, an approved
+write, and a workspace installed through the OAuth flow (its bot token sealed by the
+connector vault); then every place a secret could leak is searched — the services' logs (at
+DEBUG), the audit database and its API, the ingress's installation database, what the model
+was sent (the prompts), the exported traces (a real OTLP/HTTP collector stand-in), and what
+was posted in Slack. The figure is the number of occurrences: it must be zero."""
 
 import io
 import json
@@ -17,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from triage_contracts.testing.natsserver import free_port, wait_for_port
+from triage_ingress.vault import new_key_entry
 from triage_sandbox.plan import SANDBOX_TEAM, make_plan
 from triage_sandbox.stack import Stack
 
@@ -25,7 +28,20 @@ from .test_approval_path import decide, pending_approval
 
 GITHUB_TOKEN = "ghp_" + "S3cretScan" * 4
 PASTED = "ghp_" + "PastedInQuestion" * 3
-QUESTION = f"why is checkout-api failing? (my token is {PASTED}, do not share it)"
+# Every other shape the redaction knows, pasted into the question as someone might.
+SLACK_REFRESH = "xoxe-1-My0xLTE3MjU0NDEyNDItUGFzdGVkUmVmcmVzaA"
+SLACK_ROTATING = "xoxe.xoxp-1-Mi0yLTE3MjU0NDEyNDItUGFzdGVkUm90YXRpbmc"
+SLACK_APP = "xapp-1-A0SCAN12345-1732540000000-5f2c9a8b7d6e4f3a2b1c"
+JWT = ("eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVX1NDQU4iLCJ0ZWFtIjoiVDAifQ"
+       ".UGFzdGVkSnd0U2lnbmF0dXJlQnl0ZXNGb3JUaGVTY2Fu")
+PEM_BODY = "MC4CAQAwBQYDK2VwBCIEIFBhc3RlZFByaXZhdGVLZXlGb3JUaGVTZWNyZXRzU2Nhbg"
+PEM = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
+# The sandbox Slack's OAuth app; the bot token it issues at install starts with this.
+CLIENT_ID, CLIENT_SECRET = "sandbox-client-id", "sandbox-client-secret"
+INSTALLED_TOKEN_PREFIX = "xoxb-sandbox-t0scan-"
+QUESTION = (f"why is checkout-api failing? (my token is {PASTED}, do not share it; the "
+            f"app has {SLACK_APP}, refresh {SLACK_REFRESH} and {SLACK_ROTATING}, a session "
+            f"{JWT} and this key:\n{PEM}\n)")
 
 
 @pytest.fixture
@@ -88,6 +104,13 @@ def test_no_secret_reaches_logs_audit_prompts_traces_or_slack(
            "GITHUB_API_URL": github_with_token,
            "GITHUB_REPOS": "demo-org/checkout-api,demo-org/payments-api"}
     plan = make_plan(env, tmp_path / "data", fixed_ports=False)
+    # The OAuth install flow on the ingress (the children inherit this environment; the
+    # other services ignore these variables, audit and approval keep their own databases).
+    for name, value in {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+                        "SLACK_OAUTH_URL": plan.process("slack").url + "/sandbox/oauth/authorize",
+                        "DATABASE_URL": f"sqlite:///{tmp_path / 'ingress.db'}",
+                        "VAULT_MASTER_KEYS": new_key_entry("scan")}.items():
+        monkeypatch.setenv(name, value)
     out = io.StringIO()
     stack = Stack(plan, out=out).start(timeout=90)
     try:
@@ -108,9 +131,14 @@ def test_no_secret_reaches_logs_audit_prompts_traces_or_slack(
         thread_ts = payload["event"]["ts"]
         wait_for(lambda: [m for m in thread_messages(stack, thread_ts)
                           if "Commented on" in m.get("text", "")], timeout=90)
+        with httpx.Client(follow_redirects=True, timeout=20) as browser:
+            installed = browser.get(plan.process("ingress").url + "/slack/install",
+                                    params={"team": "T0SCAN"})
+        assert installed.status_code == 200 and "Thank you!" in installed.text
         audit = plan.process("audit").url
         haystacks = {
             "logs": out.getvalue().encode(),
+            "ingress database": (tmp_path / "ingress.db").read_bytes(),
             "audit database": (tmp_path / "data" / "audit.db").read_bytes(),
             "audit API": httpx.get(f"{audit}/audit/{SANDBOX_TEAM}/events",
                                    params={"limit": 1000}, timeout=10).content,
@@ -125,8 +153,19 @@ def test_no_secret_reaches_logs_audit_prompts_traces_or_slack(
     wait_for(lambda: list(exported.glob("*.bin")), timeout=30)
     haystacks["traces"] = b"".join(p.read_bytes() for p in sorted(exported.glob("*.bin")))
     secrets = {"github token": GITHUB_TOKEN, "token pasted in the question": PASTED,
+               "slack refresh token": SLACK_REFRESH, "rotating token": SLACK_ROTATING,
+               "slack app token": SLACK_APP, "jwt": JWT, "private key body": PEM_BODY,
+               # Slack's own (rotating-token) prefix form: "xoxe." must go with the rest.
+               "refresh token tail": SLACK_ROTATING.split(".", 1)[1],
                "slack bot token": plan.bot_token, "slack signing secret": plan.signing_secret,
-               "model key": plan.model_token, "service token": plan.service_token}
+               "model key": plan.model_token, "service token": plan.service_token,
+               "installed bot token": INSTALLED_TOKEN_PREFIX, "slack client secret": CLIENT_SECRET,
+               # The body of the throwaway grant key's PEM (what would leak if it did).
+               "grant signing key": plan.process("approval").env[
+                   "GRANT_SIGNING_KEY"].splitlines()[1]}
     assert all(haystacks.values()), {k: len(v) for k, v in haystacks.items()}
-    assert b"[REDACTED:github_token]" in haystacks["prompts"]  # it was there, and redacted
+    assert b"vault:1:scan:" in haystacks["ingress database"]  # installed, and sealed
+    # Each planted shape was there, and redacted.
+    for kind in ("github_token", "slack_token", "slack_app_token", "jwt", "private_key"):
+        assert f"[REDACTED:{kind}]".encode() in haystacks["prompts"], kind
     assert occurrences(haystacks, secrets) == {}

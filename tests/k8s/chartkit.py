@@ -27,6 +27,7 @@ VALUE_SETS = {
     "ha": CHART / "ci" / "ha-values.yaml",
     "keda": CHART / "ci" / "keda-values.yaml",
     "workspaces": CHART / "ci" / "workspaces-values.yaml",
+    "oauth": CHART / "ci" / "oauth-values.yaml",
 }
 
 

@@ -2,6 +2,7 @@
 it manages, each secret only in the pods that use it, and NetworkPolicies that expose only
 the Slack endpoints and the approval UI."""
 
+import json
 from typing import Any
 
 import pytest
@@ -122,30 +123,62 @@ async def test_each_secret_reaches_only_the_pods_that_use_it(render) -> None:
     # Each pod connects to NATS as its own identity with its own password.
     for name, pod_refs in refs.items():
         assert pod_refs.pop("NATS_PASSWORD") == ("triage-nats", f"{name}-password"), name
+    grant_key = {"GRANT_SIGNING_KEY": ("triage-approval", "grant-signing-key"),
+                 "GRANT_SIGNING_KEY_ID": ("triage-approval", "grant-signing-key-id"),
+                 "GRANT_TEAM_SIGNING_KEYS": ("triage-approval", "grant-team-signing-keys")}
     assert refs == {
-        "ingress": {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret")},
+        # The edge vouches for Slack button clicks it forwards to approval.
+        "ingress": {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret"),
+                    "SERVICE_TOKEN": ("triage-approval", "service-token")},
         "notifier": {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token")},
-        "orchestrator": {"APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+        "orchestrator": {},
         "tools": {"GITHUB_TOKEN": ("triage-github", "token"),
-                  "VAULT_MASTER_KEY": ("triage-vault", "master-key"),
-                  "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+                  },
         "router": {"OPENAI_API_KEY": ("triage-openai", "api-key")},
         "audit": {"DATABASE_URL": ("triage-database", "audit-url"),
                   "AUDIT_API_TOKEN": ("triage-audit", "api-token"),
                   "AUDIT_CHECKPOINT_KEY": ("triage-audit", "checkpoint-key")},
-        # No login configured: no session secret to sign a session with.
+        # No login configured: no session secret to sign a session with. The private grant
+        # key reaches this pod and no other.
         "approval": {"DATABASE_URL": ("triage-database", "approval-url"),
-                     "SERVICE_TOKEN": ("triage-approval", "service-token"),
-                     "APPROVAL_SIGNING_KEY": ("triage-approval", "signing-key")},
+                     "SERVICE_TOKEN": ("triage-approval", "service-token"), **grant_key},
         "operator": {},
     }
-    # Pods without the real key get an inert one (the production check wants a value).
-    ingress_env = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-ingress"))
-                   ["containers"][0]["env"]}
-    assert ingress_env["APPROVAL_SIGNING_KEY"] == {"name": "APPROVAL_SIGNING_KEY",
-                                                   "value": "unused-by-ingress"}
     # No Secret objects are ever rendered: everything is by reference.
     assert not rendered.of_kind("Secret")
+
+
+def env_names(deployment: dict[str, Any]) -> set[str]:
+    return {e["name"] for e in pod(deployment)["containers"][0]["env"]}
+
+
+async def test_grant_public_keys_reach_the_verifiers_and_no_key_reaches_the_others(
+        render) -> None:
+    """Tools and orchestrator verify grants with public keys from a ConfigMap; no pod but
+    approval has a private key, no pod has the old shared HMAC key."""
+    rendered = await render(load_values("ha"))
+    published = rendered.get("ConfigMap", "triage-grant-keys")["data"]["GRANT_PUBLIC_KEYS"]
+    assert set(json.loads(published)) == {"2026-11", "2026-12", "acme-2026"}
+    assert json.loads(published)["acme-2026"]["team"] == "T0ACME"
+    for deployment in rendered.of_kind("Deployment"):
+        name, env = component(deployment), env_names(deployment)
+        assert "APPROVAL_SIGNING_KEY" not in env, name
+        assert ("GRANT_SIGNING_KEY" in env) is (name == "approval"), name
+        if name in {"tools", "orchestrator"}:
+            (ref,) = [e for e in pod(deployment)["containers"][0]["env"]
+                      if e["name"] == "GRANT_PUBLIC_KEYS"]
+            assert ref["valueFrom"] == {"configMapKeyRef": {
+                "name": "triage-grant-keys", "key": "GRANT_PUBLIC_KEYS"}}
+        else:
+            assert "GRANT_PUBLIC_KEYS" not in env, name
+    approval = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-approval"))
+                ["containers"][0]["env"]}
+    assert approval["GRANT_TTL_S"]["value"] == "1800"
+    assert approval["GRANT_TEAM_SIGNING_KEYS"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    # Workspace workers get the same ConfigMap through the operator.
+    operator = {e["name"]: e.get("value") for e in pod(rendered.get(
+        "Deployment", "triage-operator"))["containers"][0]["env"]}
+    assert operator["WORKER_GRANT_KEYS_CONFIG_MAP"] == "triage-grant-keys"
 
 
 async def test_ingress_runs_both_roles_without_a_separate_notifier(render) -> None:
@@ -155,7 +188,51 @@ async def test_ingress_runs_both_roles_without_a_separate_notifier(render) -> No
     env = {e["name"]: e.get("value") for e in pod(ingress)["containers"][0]["env"]}
     assert env["ROLE"] == "all"
     assert set(secret_refs(ingress)) == {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
-                                         "NATS_PASSWORD"}
+                                         "SERVICE_TOKEN", "NATS_PASSWORD"}
+
+
+async def test_slack_buttons_reach_the_approval_service(render) -> None:
+    rendered = await render({})
+    ingress = rendered.get("Deployment", "triage-ingress")
+    env = {e["name"]: e.get("value") for e in pod(ingress)["containers"][0]["env"]}
+    assert env["APPROVAL_URL"] == "http://triage-approval:8080"
+    assert rendered.get("Service", "triage-approval")["spec"]["ports"][0]["port"] == 8080
+    # Without the approval service the edge explains that buttons are off, nothing dangles.
+    without = await render({"approval": {"enabled": False}})
+    env = {e["name"] for e in pod(without.get("Deployment", "triage-ingress"))
+           ["containers"][0]["env"]}
+    assert not {"APPROVAL_URL", "SERVICE_TOKEN"} & env
+
+
+async def test_oauth_gives_the_vault_keys_to_the_ingress_pods_only(render) -> None:
+    """The install flow: the edge saves installations (client secret, stores, vault keys),
+    the notifier reads them (stores, vault keys, no client secret); nobody else gets the
+    vault keys, and only these two reach PostgreSQL besides audit and approval."""
+    rendered = await render(load_values("oauth"))
+    refs = {component(d): {k: v for k, v in secret_refs(d).items() if k != "NATS_PASSWORD"}
+            for d in rendered.of_kind("Deployment")}
+    stores = {"DATABASE_URL": ("triage-database", "ingress-url"),
+              "VAULT_MASTER_KEYS": ("triage-vault", "master-keys")}
+    assert refs["ingress"] == {"SLACK_SIGNING_SECRET": ("triage-slack", "signing-secret"),
+                               "SERVICE_TOKEN": ("triage-approval", "service-token"),
+                               "SLACK_CLIENT_SECRET": ("triage-slack", "client-secret"),
+                               **stores}
+    assert refs["notifier"] == {"SLACK_BOT_TOKEN": ("triage-slack", "bot-token"), **stores}
+    assert [c for c, r in refs.items() if "VAULT_MASTER_KEYS" in r] == ["ingress", "notifier"]
+    env = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-ingress"))
+           ["containers"][0]["env"]}
+    assert env["SLACK_CLIENT_ID"]["value"] == "1234567890.1234567890"
+    assert env["SLACK_REDIRECT_URI"]["value"] == "https://triage.example.com/slack/oauth_redirect"
+    # Installed teams bring their own token: the default one may be absent from the Secret.
+    notifier_env = {e["name"]: e for e in pod(rendered.get("Deployment", "triage-notifier"))
+                    ["containers"][0]["env"]}
+    assert notifier_env["SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    postgres = load_egress_classes()["postgres"]
+    reach = {policy["metadata"]["name"].removeprefix("triage-")
+             for policy in rendered.of_kind("NetworkPolicy")
+             if any(r.get("to") == postgres["to"] and r["ports"] == postgres["ports"]
+                    for r in policy["spec"].get("egress", []))}
+    assert reach == {"ingress", "notifier", "audit", "approval"}
 
 
 def ingress_peers(policy: dict[str, Any]) -> list[Any]:
@@ -174,6 +251,9 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
         "kubernetes.io/metadata.name": "monitoring"}}}]
     ingress_controller = [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    edge_pods = [{"podSelector": {"matchLabels": {
+        "app.kubernetes.io/name": "triage", "app.kubernetes.io/instance": "triage",
+        "app.kubernetes.io/component": "ingress"}}}]
     # Plus the provisioning Job's (DNS and NATS only).
     assert {component(p) for p in policies.values()} == WORKERS | {"provisioner"}
     # The operator's per-workspace workers are covered too, selected by its labels.
@@ -185,8 +265,8 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
         peers = ingress_peers(policy)
         if name == "triage-ingress":  # Slack calls from the internet; requests are signed
             assert peers == ["ANYONE", monitoring]
-        elif name == "triage-approval":  # only the authenticating proxy's namespace
-            assert peers == [ingress_controller, monitoring]
+        elif name == "triage-approval":  # the authenticating proxy's namespace, the edge
+            assert peers == [ingress_controller, edge_pods, monitoring]
         else:
             assert peers == [monitoring], name
         metrics_port = 9090 if name == "triage-approval" else 8080
@@ -220,6 +300,16 @@ async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
         "workspace-tools": {"dns", "nats", "externalApis", "observability"},
         "provisioner": {"dns", "nats"},
     }
+    # Beyond those classes, the only pod-to-pod call: the edge to approval's port 8080.
+    # A peer with a podSelector and no namespaceSelector: a pod of this namespace.
+    calls = {name: [r for r in p["spec"]["egress"]
+                    if any(set(peer) == {"podSelector"} for peer in r.get("to", []))]
+             for p in rendered.of_kind("NetworkPolicy")
+             if (name := p["metadata"]["name"]) != "triage-default-deny"}
+    assert {name for name, rules in calls.items() if rules} == {"triage-ingress"}
+    (rule,) = calls["triage-ingress"]
+    assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    assert rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "approval"
 
 
 def load_egress_classes() -> dict[str, dict[str, Any]]:

@@ -41,10 +41,25 @@ async def test_wrong_types_are_rejected_with_the_path(render, values, message) -
     ({"ingres": {"enabled": True}}, "at '': additional properties 'ingres' not allowed"),
     ({"tools": {"githubToken": "ghp_x"}}, "at '/tools': additional properties 'githubToken'"),
     ({"keda": {"lagThreshold": 5}}, "at '/keda': additional properties 'lagThreshold'"),
+    # The shared HMAC key is gone: a values file still naming it is refused, not ignored.
+    ({"secrets": {"approval": {"signingKeyKey": "signing-key"}}},
+     "at '/secrets/approval': additional properties 'signingKeyKey' not allowed"),
 ])
 async def test_unknown_keys_are_rejected(render, values, message) -> None:
     with pytest.raises(RenderError) as exc:
         await render(values)
+    assert message in str(exc.value)
+
+
+@pytest.mark.parametrize(("keys", "message"), [
+    ({"bad id!": "QUJD"}, "'bad id!' does not match pattern"),
+    ({"k1": ""}, "at '/grants/publicKeys/k1'"),
+    ({"k1": {"team": "T1"}}, "at '/grants/publicKeys/k1'"),
+    ({"k1": {"key": "QUJD", "team": "lowercase"}}, "at '/grants/publicKeys/k1'"),
+])
+async def test_malformed_grant_public_keys_are_refused(render, keys, message) -> None:
+    with pytest.raises(RenderError) as exc:
+        await render({"grants": {"publicKeys": keys}})
     assert message in str(exc.value)
 
 

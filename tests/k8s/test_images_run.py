@@ -21,13 +21,20 @@ from chartkit import NAMESPACE, kubeconfig_for
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from triage_contracts.permissions import names
+from triage_contracts.testing.grant_keys import GrantKeyPair
 from triage_contracts.testing.natsserver import NatsServer, free_port
 
+# The release's grant key pair: the private half in the approval Secret, the public half
+# in the values (grants.publicKeys) for tools and the orchestrator.
+GRANT_KEY = GrantKeyPair.generate("k8s-test")
+GRANT_VALUES = {"grants": {"publicKeys": {GRANT_KEY.kid: GRANT_KEY.public_key}}}
 # Test stand-ins for what the referenced Secrets hold in a cluster.
 SECRET_VALUES = {
     "signing-secret": "k8s-test-slack-signing-secret", "bot-token": "xoxb-k8s-test-token",
-    "token": "ghp_k8s_test", "api-key": "", "master-key": "k8s-test-vault-key",
-    "signing-key": "k8s-test-approval-signing-key", "service-token": "k8s-test-service-token",
+    "token": "ghp_k8s_test", "api-key": "",
+    "master-keys": "k8s:a2s4cy10ZXN0LXZhdWx0LWtleS0zMi1ieXRlcyEhISE=",
+    "grant-signing-key": GRANT_KEY.private_pem, "grant-signing-key-id": GRANT_KEY.kid,
+    "service-token": "k8s-test-service-token",
     "api-token": "k8s-test-audit-token",
     "checkpoint-key": Ed25519PrivateKey.generate().private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
@@ -64,7 +71,13 @@ def container_env(rendered: Any, component: str, tmp: Path, nats_url: str,
         source = var.get("valueFrom", {})
         if "fieldRef" in source:  # the downward API: filled in by the test
             continue
+        if "configMapKeyRef" in source:
+            ref = source["configMapKeyRef"]
+            env[var["name"]] = rendered.get("ConfigMap", ref["name"])["data"][ref["key"]]
+            continue
         ref = source.get("secretKeyRef")
+        if ref and ref.get("optional") and ref["key"] not in SECRET_VALUES:
+            continue  # an optional key the Secret does not hold
         env[var["name"]] = SECRET_VALUES[ref["key"]] if ref else var["value"]
     if "DATABASE_URL" in env:  # the cluster's PostgreSQL, replaced by SQLite under /tmp
         env["DATABASE_URL"] = f"sqlite:///{tmp / 'tmpfs' / 'db.sqlite'}"
@@ -143,7 +156,7 @@ async def probe(service: Running, path: str) -> int:
 @pytest.mark.parametrize("component", COMPONENTS)
 async def test_service_starts_with_the_chart_env_and_passes_its_probes(
         component, render, image_venv, nats_url, tmp_path) -> None:
-    rendered = await render({})
+    rendered = await render(GRANT_VALUES)
     image = "ingress" if component == "notifier" else component
     venv = image_venv(image)
     write_mounts(rendered, tmp_path)
@@ -173,7 +186,7 @@ async def test_approval_starts_with_its_login_configured(render, image_venv, nat
                                                          tmp_path) -> None:
     """ENVIRONMENT=production with OIDC and proxy JWTs: the settings the chart renders pass
     the service's own checks, and every approval endpoint wants an identity."""
-    rendered = await render(APPROVAL_LOGIN)
+    rendered = await render(APPROVAL_LOGIN | GRANT_VALUES)
     venv = image_venv("approval")
     write_mounts(rendered, tmp_path)
     env = container_env(rendered, "approval", tmp_path, nats_url, free_port())

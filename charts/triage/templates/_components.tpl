@@ -8,22 +8,27 @@ services, autoscalers, NetworkPolicies) loops over the same facts:
   shared     - a shared (all-team) worker, off when sharedWorkers.enabled=false
   consumers  - durable JetStream consumers it drains (names from triage_contracts.streams;
                tests/k8s checks they match); KEDA scales on their lag
-  egress     - the networkPolicy.egress classes it may reach (DNS is always allowed)
+  egress     - the networkPolicy.egress classes it may reach (DNS is always allowed); the
+               ingress and notifier reach PostgreSQL only with the OAuth install flow
+  calls      - release components it calls over HTTP (the edge asks approval to record a
+               Slack button click); the callee's NetworkPolicy admits it, on port 8080 only
   secrets    - which secret groups it receives
 */}}
 {{- define "triage.componentTraits" -}}
+{{- $oauth := ternary ", postgres" "" (ne .Values.ingress.oauth.clientId "") -}}
 ingress:
   image: ingress
   module: triage_ingress
   public: slack
-  egress: [nats, externalApis]
+  egress: [nats, externalApis{{ $oauth }}]
+  calls: [approval]
 notifier:
   image: ingress
   module: triage_ingress
   role: notifier
   consumers:
     - {stream: WORK, consumer: notifier}
-  egress: [nats, externalApis]
+  egress: [nats, externalApis{{ $oauth }}]
 orchestrator:
   image: orchestrator
   module: triage_orchestrator

@@ -1,19 +1,21 @@
 {{/*
 Per-component environment (the shared part comes from the <fullname>-env ConfigMap).
 Each template receives (dict "root" $ "name" <component> "traits" <traits>).
-Secrets are handed out per component, least privilege: only approval (signs), tools
-(verifies a grant before a write) and the orchestrator (verifies decisions) get the approval
-signing key; the edge gets the signing secret but not the bot
-token, the notifier the bot token but not the signing secret.
+Secrets are handed out per component, least privilege: only approval gets the private key
+that signs approval grants; tools (verifies a grant before a write) and the orchestrator
+(verifies decisions) get the public keys from the <fullname>-grant-keys ConfigMap; the
+edge gets the signing secret but not the bot token, the notifier the bot token but not
+the signing secret; with OAuth only the edge gets the client secret, and only the edge and
+the notifier the vault keys.
 */}}
 
-{{/* The contracts' production check refuses a missing/dev APPROVAL_SIGNING_KEY in every
-service, also in those that never sign nor verify: they get an inert value instead of the
-real key, so a compromised edge cannot forge approvals (a verification with it would fail
-closed). */}}
-{{- define "triage.env.inertSigningKey" -}}
-- name: APPROVAL_SIGNING_KEY
-  value: {{ printf "unused-by-%s" .name | quote }}
+{{/* Public keys only: whoever reads them can check a grant, never make one. */}}
+{{- define "triage.env.grantPublicKeys" -}}
+- name: GRANT_PUBLIC_KEYS
+  valueFrom:
+    configMapKeyRef:
+      name: {{ include "triage.fullname" .root }}-grant-keys
+      key: GRANT_PUBLIC_KEYS
 {{- end -}}
 
 {{/* The pod's own NATS identity (docs/security-nats.md): user = identity, password from
@@ -49,16 +51,50 @@ is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) witho
 {{- end }}
 {{- end -}}
 
-{{- define "triage.env.signingKey" -}}
-{{ include "triage.secretEnv" (dict "env" "APPROVAL_SIGNING_KEY" "ref" .root.Values.secrets.approval "key" "signingKeyKey" "path" "secrets.approval") }}
+{{/* The private key and its id come from one Secret, so they rotate together. */}}
+{{- define "triage.env.grantSigningKey" -}}
+{{- $ref := .root.Values.secrets.approval -}}
+{{ include "triage.secretEnv" (dict "env" "GRANT_SIGNING_KEY" "ref" $ref "key" "grantSigningKeyKey" "path" "secrets.approval") }}
+{{ include "triage.secretEnv" (dict "env" "GRANT_SIGNING_KEY_ID" "ref" $ref "key" "grantSigningKeyIdKey" "path" "secrets.approval") }}
+{{ include "triage.secretEnv" (dict "env" "GRANT_TEAM_SIGNING_KEYS" "ref" $ref "key" "grantTeamSigningKeysKey" "path" "secrets.approval" "optional" true) }}
+- name: GRANT_TTL_S
+  value: {{ .root.Values.grants.ttlSeconds | toString | quote }}
 {{- end -}}
 
 {{- define "triage.env.slackSigningSecret" -}}
 {{ include "triage.secretEnv" (dict "env" "SLACK_SIGNING_SECRET" "ref" .root.Values.secrets.slack "key" "signingSecretKey" "path" "secrets.slack") }}
 {{- end -}}
 
+{{/* With OAuth the default bot token is optional: installed teams bring their own. */}}
 {{- define "triage.env.slackBotToken" -}}
-{{ include "triage.secretEnv" (dict "env" "SLACK_BOT_TOKEN" "ref" .root.Values.secrets.slack "key" "botTokenKey" "path" "secrets.slack") }}
+{{ include "triage.secretEnv" (dict "env" "SLACK_BOT_TOKEN" "ref" .root.Values.secrets.slack "key" "botTokenKey" "path" "secrets.slack" "optional" (ne .root.Values.ingress.oauth.clientId "")) }}
+{{- end -}}
+
+{{/* OAuth (many workspaces): the edge saves installations, the notifier reads them; both
+open the stores (PostgreSQL) and the vault that seals the tokens in them. Only the edge
+exchanges codes, so only it gets the client secret. Nothing else gets the vault keys. */}}
+{{- define "triage.env.installations" -}}
+{{- $v := .root.Values -}}
+{{- if $v.ingress.oauth.clientId }}
+- name: SLACK_CLIENT_ID
+  value: {{ $v.ingress.oauth.clientId | quote }}
+{{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "ingressUrlKey" "path" "secrets.database") }}
+{{ include "triage.secretEnv" (dict "env" "VAULT_MASTER_KEYS" "ref" $v.secrets.vault "key" "masterKeysKey" "path" "secrets.vault") }}
+{{- end }}
+{{- end -}}
+
+{{- define "triage.env.installFlow" -}}
+{{- $v := .root.Values -}}
+{{- $oauth := $v.ingress.oauth -}}
+{{- if $oauth.clientId }}
+{{ include "triage.secretEnv" (dict "env" "SLACK_CLIENT_SECRET" "ref" $v.secrets.slack "key" "clientSecretKey" "path" "secrets.slack") }}
+- name: SLACK_REDIRECT_URI
+  value: {{ $oauth.redirectUri | default (printf "https://%s/slack/oauth_redirect" $v.httpIngress.slack.host) | quote }}
+{{- with $oauth.scopes }}
+- name: SLACK_SCOPES
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "triage.env.ingress" -}}
@@ -71,7 +107,15 @@ is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) witho
 {{- if not $v.notifier.enabled }}
 {{ include "triage.env.slackBotToken" . }}
 {{- end }}
-{{ include "triage.env.inertSigningKey" . }}
+{{- include "triage.env.installations" . }}
+{{- include "triage.env.installFlow" . }}
+{{- if $v.approval.enabled }}
+{{- /* Slack approval buttons: the edge forwards the signed click to approval, vouched for
+by the service token (the approval service trusts the Slack identity only from it). */}}
+- name: APPROVAL_URL
+  value: {{ printf "http://%s:8080" (include "triage.componentName" (dict "root" .root "name" "approval")) | quote }}
+{{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
+{{- end }}
 {{- end -}}
 
 {{- define "triage.env.notifier" -}}
@@ -80,7 +124,7 @@ is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) witho
 - name: SLACK_API_URL
   value: {{ .root.Values.ingress.slackApiUrl | quote }}
 {{ include "triage.env.slackBotToken" . }}
-{{ include "triage.env.inertSigningKey" . }}
+{{- include "triage.env.installations" . }}
 {{- end -}}
 
 {{- define "triage.env.orchestrator" -}}
@@ -101,7 +145,7 @@ is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) witho
 - name: ALLOWED_CHANNELS
   value: {{ join "," . | quote }}
 {{- end }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantPublicKeys" . }}
 {{- end -}}
 
 {{- define "triage.env.tools" -}}
@@ -117,10 +161,7 @@ is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) witho
 {{- if $v.secrets.github.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "GITHUB_TOKEN" "ref" $v.secrets.github "key" "tokenKey" "path" "secrets.github" "optional" true) }}
 {{- end }}
-{{- if $v.secrets.vault.existingSecret }}
-{{ include "triage.secretEnv" (dict "env" "VAULT_MASTER_KEY" "ref" $v.secrets.vault "key" "masterKeyKey" "path" "secrets.vault" "optional" true) }}
-{{- end }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantPublicKeys" . }}
 {{- end -}}
 
 {{- define "triage.env.router" -}}
@@ -134,7 +175,6 @@ is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) witho
 {{- if $v.secrets.openai.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "OPENAI_API_KEY" "ref" $v.secrets.openai "key" "apiKeyKey" "path" "secrets.openai" "optional" true) }}
 {{- end }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{- define "triage.env.audit" -}}
@@ -144,7 +184,6 @@ is `ingress` beside a separate notifier, `ingress-all` (edge and notifier) witho
 {{ include "triage.secretEnv" (dict "env" "AUDIT_CHECKPOINT_KEY" "ref" $v.secrets.audit "key" "checkpointKeyKey" "path" "secrets.audit") }}
 - name: AUDIT_ANCHOR_SINKS
   value: {{ $v.audit.anchorSinks | quote }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}
 
 {{/* The approval service: who approves, how approvers authenticate (OIDC login and/or a
@@ -195,7 +234,7 @@ and /metrics on a port of its own. */}}
 {{- end }}
 {{ include "triage.secretEnv" (dict "env" "DATABASE_URL" "ref" $v.secrets.database "key" "approvalUrlKey" "path" "secrets.database") }}
 {{ include "triage.secretEnv" (dict "env" "SERVICE_TOKEN" "ref" $v.secrets.approval "key" "serviceTokenKey" "path" "secrets.approval") }}
-{{ include "triage.env.signingKey" . }}
+{{ include "triage.env.grantSigningKey" . }}
 {{- end -}}
 
 {{/* The operator builds the per-workspace orchestrator/tools Deployments from these. */}}
@@ -210,8 +249,9 @@ and /metrics on a port of its own. */}}
 - name: WORKER_IMAGE_PULL_POLICY
   value: {{ $v.image.pullPolicy | quote }}
 - name: WORKER_ENV_SECRET
-  value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (APPROVAL_SIGNING_KEY) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
+  value: {{ required "operator.workerEnvSecret is required: a Secret whose keys are env var names (e.g. GITHUB_TOKEN) given to every workspace worker" $v.operator.workerEnvSecret | quote }}
+- name: WORKER_GRANT_KEYS_CONFIG_MAP
+  value: {{ include "triage.fullname" .root }}-grant-keys
 - name: WORKER_NATS_SECRET
   value: {{ $v.nats.credentialsSecret | quote }}
-{{ include "triage.env.inertSigningKey" . }}
 {{- end -}}

@@ -7,7 +7,7 @@ from nats.js.errors import NotFoundError
 from triage_contracts import subjects
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream, publish, stream_for
-from triage_contracts.consume import subscribe
+from triage_contracts.consume import subscribe, watch_max_deliveries
 from triage_contracts.errors import PermanentError, TemporaryError
 from triage_contracts.messages import DeadLetter, ToolCall
 from triage_contracts.streams import STREAMS, ConsumerSpec, provision
@@ -183,3 +183,65 @@ async def test_router_consumer_keeps_its_ack_wait(nats_url: str) -> None:
         assert info.config.ack_wait == spec.ack_wait == 120.0
         await js.delete_consumer(spec.stream, spec.durable)  # WORK filters may not overlap
     await broker.stop()
+
+
+async def test_a_message_never_acknowledged_is_dead_lettered_when_jetstream_gives_up(
+    nats_url: str
+) -> None:
+    """A worker that hangs or crashes on a message never raises, so no handler dead-letters
+    it: after MaxDeliver JetStream only stops delivering it. Its advisory must bring it to
+    the DLQ, whole, not leave it lost."""
+    spec = ConsumerSpec("crashy", "WORK", "triage.work.tool.>", max_deliver=2, backoff=[],
+                        ack_wait=0.5)
+    broker = build_broker(nats_url, "test")
+    watch_max_deliveries(broker, spec)
+    await broker.connect()
+    js = jetstream(broker)
+    await provision(js)
+    await js.add_consumer(spec.stream, spec.config())
+    await broker.start()
+    subject = subjects.work("tool", "T1", "github")
+    await publish(broker, call(), subject)
+
+    crashing = await js.pull_subscribe_bind(spec.durable, spec.stream)
+    for _ in range(spec.max_deliver):  # fetched, then the worker "dies" (never acks)
+        [msg] = await crashing.fetch(1, timeout=5)
+    # Restarted, it asks again: JetStream has nothing more for it and gives the message up.
+    with pytest.raises(TimeoutError):
+        await crashing.fetch(1, timeout=1.5)
+    await crashing.unsubscribe()
+    letters = await collect_dead_letters(broker, 1)
+    await broker.stop()
+
+    [letter] = letters
+    assert (letter.original_subject, letter.error_code, letter.deliveries) == (
+        subject, "max_deliveries", 2)
+    assert "never acknowledged" in letter.reason
+    assert ToolCall.model_validate_json(letter.payload).step_id == "s1"  # kept whole
+    assert msg.metadata.num_delivered == 2
+
+
+async def test_bytes_that_are_not_json_are_dead_lettered_at_once(nats_url: str) -> None:
+    broker = build_broker(nats_url, "test")
+    spec = ConsumerSpec("probe", "WORK", "triage.work.tool.>", max_deliver=5, backoff=[5.0])
+    seen: list[str] = []
+
+    @subscribe(broker, spec)
+    async def handle(msg: ToolCall) -> None:
+        seen.append(msg.step_id)
+
+    await broker.connect()
+    await provision(jetstream(broker))
+    await broker.start()
+    subject = subjects.work("tool", "T1", "github")
+    await jetstream(broker).publish(subject, b"{not json", stream="WORK")
+    await publish(broker, call("after"), subject)
+    letters = await collect_dead_letters(broker, 1)
+    for _ in range(50):
+        if seen:
+            break
+        await asyncio.sleep(0.1)
+    await broker.stop()
+    [letter] = letters
+    assert letter.payload == "{not json" and letter.deliveries == 1
+    assert seen == ["after"]  # the next message was not held up

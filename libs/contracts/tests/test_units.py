@@ -1,10 +1,7 @@
-"""Pure pieces of the contracts: subjects, redaction, approval binding."""
-
-from datetime import UTC, datetime
+"""Pure pieces of the contracts: subjects, redaction, consumers."""
 
 import pytest
 from triage_contracts import subjects
-from triage_contracts.approvals import action_digest, sign_decision, verify_decision
 from triage_contracts.errors import PermanentError
 from triage_contracts.redact import find_secrets, redact
 from triage_contracts.streams import Consumers
@@ -34,28 +31,20 @@ def test_redaction_covers_common_tokens() -> None:
     assert cleaned["Authorization"] == "[REDACTED]" and cleaned["n"] == 3
 
 
-def test_approval_signature_is_bound_to_the_action() -> None:
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    digest = action_digest("github.comment_issue", {"issue_number": 42}, "run1", "T1")
-    other = action_digest("github.comment_issue", {"issue_number": 43}, "run1", "T1")
-    sig = sign_decision("k", "apr1", digest, "approve", "U1", at)
-    assert verify_decision("k", sig, "apr1", digest, "approve", "U1", at)
-    assert not verify_decision("k", sig, "apr1", other, "approve", "U1", at)
-    assert not verify_decision("other-key", sig, "apr1", digest, "approve", "U1", at)
-
-
-def test_production_refuses_the_dev_approval_key_only_where_it_is_used() -> None:
-    from typing import ClassVar
-
+@pytest.mark.parametrize("value", ["", "   ", "dev-only-x", "sandbox-token", "changethis",
+                                   "xoxb-sandbox-t0-1"])
+def test_production_refuses_any_set_secret_that_is_blank_or_a_placeholder(value: str) -> None:
+    from pydantic import SecretStr
     from triage_contracts.settings import ServiceSettings
     from triage_contracts.testing import PRODUCTION_NATS
 
-    class Signer(ServiceSettings):
-        uses_approval_key: ClassVar[bool] = True
+    class WithOptional(ServiceSettings):
+        some_api_key: SecretStr | None = None
 
-    with pytest.raises(ValueError, match="APPROVAL_SIGNING_KEY"):
-        Signer(environment="production", **PRODUCTION_NATS).check_production_secrets()
-    Signer(environment="production", approval_signing_key="k" * 32, **PRODUCTION_NATS
-           ).check_production_secrets()
-    ServiceSettings(environment="production", **PRODUCTION_NATS
-                    ).check_production_secrets()  # edge: no key needed
+    WithOptional(environment="production", **PRODUCTION_NATS
+                 ).check_production_secrets()  # unset: optional
+    WithOptional(environment="production", some_api_key=SecretStr("9f86d081884c7d65"),
+                 **PRODUCTION_NATS).check_production_secrets()
+    with pytest.raises(ValueError, match="SOME_API_KEY is blank or a development value"):
+        WithOptional(environment="production", some_api_key=SecretStr(value),
+                      **PRODUCTION_NATS)

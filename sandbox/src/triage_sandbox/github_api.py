@@ -4,6 +4,7 @@ It serves what PyGithub requests for the tools service's connectors, in GitHub's
 shapes (absolute `url` fields, `Link` pagination, search qualifiers, `Bad credentials`,
 job logs behind a 302 to a pre-signed download URL), so the real PyGithub client runs
 unchanged against it. The routes live in `github/`, one module per resource family.
+Each token belongs to a person (`GET /user` says whom; comments are authored by the poster).
 `/sandbox/*` lets tests see what was called and posted and inject upstream failures;
 nothing here is the real GitHub.
 """
@@ -16,15 +17,23 @@ from fastapi.responses import JSONResponse
 
 from .demo_data import build_demo
 from .github import actions, code, commits, issues, payloads, pulls
-from .github.state import Fault, GitHubError, SandboxState, base, error, found
-from .world.model import World
+from .github.state import BOT, Fault, GitHubError, SandboxState, base, caller, error, found
+from .world.model import Person, World
 
 JsonBody = Annotated[dict[str, Any], Body()]
 # Pre-signed downloads (job logs, raw files) need no API token, as on GitHub's own hosts.
 UNAUTHENTICATED = ("/_blobs/", "/_raw/")
 
 
-def _guard(app: FastAPI, state: SandboxState, token: str | None) -> None:
+def _identify(state: SandboxState, auth: str) -> Person | None:
+    """The person whose token `auth` carries; on an open stand-in any token is the bot's."""
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not value:
+        return None
+    return state.tokens.get(value) if state.tokens else BOT
+
+
+def _guard(app: FastAPI, state: SandboxState) -> None:
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
         path = request.url.path
@@ -37,8 +46,8 @@ def _guard(app: FastAPI, state: SandboxState, token: str | None) -> None:
             await asyncio.sleep(fault.delay_s)
             if fault.status >= 400:
                 return error(fault.status, "Server Error (sandbox fault)")
-        auth = request.headers.get("authorization", "")
-        if (token and auth not in (f"token {token}", f"Bearer {token}")
+        request.state.caller = _identify(state, request.headers.get("authorization", ""))
+        if (state.tokens and request.state.caller is None
                 and not path.startswith(UNAUTHENTICATED)):
             return error(401, "Bad credentials")
         response: Response = await call_next(request)
@@ -67,12 +76,24 @@ def _hooks(app: FastAPI, state: SandboxState) -> None:
         return {"faults": len(state.faults)}
 
 
-def build_github_api(token: str | None = None, demo: World | None = None) -> FastAPI:
+def build_github_api(token: str | None = None, demo: World | None = None,
+                     others: dict[str, Person] | None = None) -> FastAPI:
+    """`token` is the bot's (None: an open stand-in); `others` are more people's tokens,
+    for tests where someone else comments too."""
     state = SandboxState(demo or build_demo())
+    state.tokens = ({token: BOT} if token else {}) | (others or {})
     app = FastAPI(title="SANDBOX GitHub REST API (not the real GitHub)")
     app.state.sandbox = state
-    _guard(app, state, token)
+    _guard(app, state)
     _hooks(app, state)
+
+    @app.get("/user")
+    async def authenticated_user(request: Request) -> Any:
+        person = caller(request)
+        if person is None:
+            raise GitHubError(401, "Requires authentication")
+        return {**payloads.user(base(request), person), "name": person.name,
+                "email": person.email}
 
     @app.get("/repos/{owner}/{name}")
     async def get_repo(owner: str, name: str, request: Request) -> Any:

@@ -8,6 +8,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triage_contracts.testing.grant_keys import GrantKeyPair, public_keys_env
+
 SERVICES = ("audit", "approval", "router", "tools", "orchestrator", "ingress")
 DEFAULT_PORTS = {
     "ingress": 8310, "approval": 8320, "audit": 8330, "orchestrator": 8340, "tools": 8350,
@@ -20,10 +22,14 @@ SANDBOX_SERVICES = "demo-org/checkout-api=checkout-api,demo-org/payments-api=pay
 # the demo incident plus its pull requests, sev1 issues, alerts and a prompt-injection issue.
 SANDBOX_WORLD = "oncall"
 WORLD_STANDINS = ("github", "prometheus", "alertmanager")
+# Who the GitHub stand-in authors the bot's comments as (`github/state.py` BOT).
+SANDBOX_GITHUB_BOT = "triage-bot"
 SANDBOX_TEAM = "TSANDBOX"
 # Demo people of the sandbox workspace: a requester and two approvers (the sandbox team's
 # own list, as a Workspace resource would give it in Kubernetes).
 SANDBOX_APPROVERS = f"{SANDBOX_TEAM}:U_APPROVER,{SANDBOX_TEAM}:U_LEAD"
+# The private grant key reaches the approval service only: never inherited by the others.
+SIGNER_ONLY_ENV = ("GRANT_SIGNING_KEY", "GRANT_SIGNING_KEY_ID", "GRANT_TEAM_SIGNING_KEYS")
 
 
 def port_is_free(port: int) -> bool:
@@ -51,6 +57,8 @@ class Process:
     env: dict[str, str]
     port: int
     ready_path: str = "/readyz"  # "" = ready when the port accepts connections
+    # Variables of the launcher's own environment this process must not inherit.
+    withheld: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -130,7 +138,8 @@ def _standins(plan: Plan, ports: dict[str, int]) -> list[Process]:
             env = {"SANDBOX_SIGNING_SECRET": plan.signing_secret,
                    "SANDBOX_INGRESS_URL": f"http://127.0.0.1:{ports['ingress']}",
                    "SANDBOX_APPROVAL_URL": f"http://127.0.0.1:{ports['approval']}"}
-        out.append(Process(name, argv, env, ports[name], ready_path=""))
+        out.append(Process(name, argv, env, ports[name], ready_path="",
+                           withheld=SIGNER_ONLY_ENV))
     return out
 
 
@@ -141,10 +150,9 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         "HOST": "127.0.0.1",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "ENVIRONMENT": env.get("ENVIRONMENT", "development"),
-        "APPROVAL_SIGNING_KEY": (env.get("APPROVAL_SIGNING_KEY")
-                                 or "dev-only-" + secrets.token_hex(16)),
         "PYTHONUNBUFFERED": "1",
     }
+    signer, verifier = _grant_keys(env)
     repos = env.get("GITHUB_REPOS") or (SANDBOX_REPOS if plan.sandboxed["github"] else "")
     labels = env.get("SERVICE_LABELS") or (SANDBOX_SERVICES if plan.sandboxed["github"] else "")
     specific: dict[str, dict[str, str]] = {
@@ -158,17 +166,20 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             "GITHUB_API_URL": url["github"] if plan.sandboxed["github"]
             else env.get("GITHUB_API_URL", "https://api.github.com"),
             "GITHUB_TOKEN": env.get("GITHUB_TOKEN", ""),
+            # The open stand-in takes no token, so /user cannot say who writes: its bot.
+            "GITHUB_BOT_LOGIN": SANDBOX_GITHUB_BOT if plan.sandboxed["github"]
+            else env.get("GITHUB_BOT_LOGIN", ""),
             "GITHUB_REPOS": repos,
             "PROMETHEUS_URL": url["prometheus"] if plan.sandboxed["prometheus"]
             else env["PROMETHEUS_URL"],
             "ALERTMANAGER_URL": url["alertmanager"] if plan.sandboxed["alertmanager"]
             else env.get("ALERTMANAGER_URL", ""),
-            "SERVICE_LABELS": labels,
+            "SERVICE_LABELS": labels, **verifier,
         },
         "router": {"OPENAI_API_KEY": plan.model_token, "OPENAI_BASE_URL": f"{url['openai']}/v1"}
         if plan.scripted_model else {},
         "orchestrator": {"GITHUB_REPOS": repos, "APPROVAL_PUBLIC_URL": url["approval"],
-                         "SERVICE_LABELS": labels},
+                         "SERVICE_LABELS": labels, **verifier},
         "audit": {"DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/audit.db"},
         "approval": {
             "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/approval.db",
@@ -179,7 +190,7 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             # OIDC_* / PROXY_* settings passed through from the environment.
             "DEV_IDENTITY": "true" if plan.sandboxed["slack"] else "false",
             "PUBLIC_URL": url["approval"], "SERVICE_TOKEN": plan.service_token,
-            "METRICS_PORT": str(ports["approval-metrics"]),
+            "METRICS_PORT": str(ports["approval-metrics"]), **signer,
         },
     }
     out = []
@@ -188,5 +199,16 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         if not process_env.get("GITHUB_TOKEN", "x"):
             process_env.pop("GITHUB_TOKEN")
         argv = [sys.executable, "-m", f"triage_{name}"]
-        out.append(Process(name, argv, process_env, ports[name]))
+        withheld = () if name == "approval" else SIGNER_ONLY_ENV
+        out.append(Process(name, argv, process_env, ports[name], withheld=withheld))
     return out
+
+
+def _grant_keys(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(approval's signing key env, the verifiers' public keys env): the configured ones,
+    else a throwaway pair made for this run (its private half in memory only)."""
+    if env.get("GRANT_SIGNING_KEY"):
+        signer = {k: env[k] for k in SIGNER_ONLY_ENV if env.get(k)}
+        return signer, {"GRANT_PUBLIC_KEYS": env.get("GRANT_PUBLIC_KEYS", "")}
+    pair = GrantKeyPair.generate()
+    return pair.signer_env(), public_keys_env(pair)

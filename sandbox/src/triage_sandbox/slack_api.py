@@ -7,6 +7,7 @@ It keeps messages in memory (`slack_workspace.py`), logs every call, can be told
 page at `/` that plays a Slack channel in the browser (`channel/`).
 """
 
+import asyncio
 import json
 import time
 from urllib.parse import parse_qsl
@@ -172,10 +173,10 @@ def _token(request: Request, args: JsonDict) -> str | None:
     return str(token) if token else None
 
 
-def _fault_response(fault: FaultSpec) -> JSONResponse:
-    status = fault.status or (429 if fault.error == "ratelimited" else 200)
+def _fault_response(fault: FaultSpec, code: str) -> JSONResponse:
+    status = fault.status or (429 if code == "ratelimited" else 200)
     headers = {"Retry-After": "1"} if status == 429 else None
-    return JSONResponse(error(fault.error), status_code=status, headers=headers)
+    return JSONResponse(error(code), status_code=status, headers=headers)
 
 
 def build_slack_api(
@@ -203,8 +204,10 @@ def build_slack_api(
         ws.calls.append(call)
         fault = ws.take_fault(method)
         if fault is not None:
-            call["result"] = fault.error
-            return _fault_response(fault)
+            await asyncio.sleep(fault.delay_s)
+            if fault.error is not None:
+                call["result"] = fault.error
+                return _fault_response(fault, fault.error)
         if not token:
             result = error("not_authed")
         elif team is None:

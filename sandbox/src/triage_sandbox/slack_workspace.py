@@ -20,10 +20,13 @@ RESPONSE_USES = 5  # ... and a response_url for 5 answers (within 30 minutes)
 
 class FaultSpec(BaseModel):
     method: str
-    error: str = "ratelimited"
+    # None: no error, the call is only late (see delay_s) and then done as usual.
+    error: str | None = "ratelimited"
     times: int = Field(1, ge=1)
     # None: 429 for `ratelimited`, 200 (Slack's way of failing) for everything else.
     status: int | None = None
+    # Seconds the answer takes (a slow Slack), before the error or the call's own answer.
+    delay_s: float = Field(0.0, ge=0.0, le=60.0)
 
 
 @dataclass

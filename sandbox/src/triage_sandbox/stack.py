@@ -72,7 +72,8 @@ class Stack:
 
     def spawn(self, name: str) -> None:
         proc = self.plan.process(name)
-        env = {**os.environ, **proc.env, "NATS_URL": self.nats_url, **self._nats_user(name)}
+        inherited = {k: v for k, v in os.environ.items() if k not in proc.withheld}
+        env = {**inherited, **proc.env, "NATS_URL": self.nats_url, **self._nats_user(name)}
         child = subprocess.Popen(
             proc.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped by group, never by name

@@ -25,6 +25,13 @@ from triage_contracts import subjects
 from triage_contracts.approvals import action_digest
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream, publish
+from triage_contracts.grants import (
+    GrantClaims,
+    GrantRefused,
+    Keyring,
+    TrustedKey,
+    claims_of_decision,
+)
 from triage_contracts.ids import new_id, utcnow
 from triage_contracts.messages import (
     ApprovalDecision,
@@ -35,11 +42,13 @@ from triage_contracts.messages import (
     ProposedAction,
 )
 from triage_contracts.streams import provision
+from triage_contracts.testing.grant_keys import GrantKeyPair
 from triage_contracts.testing.natsserver import free_port
 
 from .idp import CLIENT_ID, CLIENT_SECRET, IdP, build_idp_app
 
-KEY = "test-signing-key-0123456789"
+# The grant key pair: the service signs with the private half, tests verify with the public.
+APPROVAL_KEY = GrantKeyPair.generate("approval-test")
 SERVICE_TOKEN = "svc-token-0123456789abcdef"
 SESSION_SECRET = "session-secret-0123456789abcdef"
 PROXY_AUDIENCE = "approvals-proxy"
@@ -58,7 +67,8 @@ def make_settings(nats_url: str, tmp_path: Path, idp_url: str | None = None,
         "host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}",
         # U_REQ is an approver too, so four-eyes (not the approver list) must stop them.
         "approvers": f"U_ALICE,U_BOB,{REQUESTER},T_OTHER:U_CAROL",
-        "approval_signing_key": SecretStr(KEY), "service_token": SecretStr(SERVICE_TOKEN),
+        "grant_signing_key": SecretStr(APPROVAL_KEY.private_pem),
+        "grant_signing_key_id": APPROVAL_KEY.kid, "service_token": SecretStr(SERVICE_TOKEN),
         "sweep_interval": 0.2,
         "session_secret": SecretStr(SESSION_SECRET), "directory_cache_seconds": 0.0,
     }
@@ -68,6 +78,18 @@ def make_settings(nats_url: str, tmp_path: Path, idp_url: str | None = None,
                    "proxy_jwks_url": f"{idp_url}/jwks", "proxy_jwt_issuer": idp_url,
                    "proxy_jwt_audience": PROXY_AUDIENCE}
     return Settings(**{**values, **overrides})
+
+
+def verify_signed(decision: ApprovalDecision) -> GrantClaims:
+    """The decision's claims, verified as the orchestrator does (public key only); a
+    stranger's key under the same id is refused."""
+    trusted = Keyring({APPROVAL_KEY.kid: TrustedKey(APPROVAL_KEY.private.public_key())})
+    claims = trusted.authenticate(claims_of_decision(decision), decision.signature)
+    stranger = GrantKeyPair.generate(APPROVAL_KEY.kid).private.public_key()
+    with pytest.raises(GrantRefused):
+        Keyring({APPROVAL_KEY.kid: TrustedKey(stranger)}).authenticate(claims,
+                                                                       decision.signature)
+    return claims
 
 
 def csrf_of(html: str) -> str:

@@ -3,15 +3,14 @@ stored, decided through HTTP under uvicorn by people authenticated with a proxy 
 IdP stand-in's keys), and one signed decision lands on the stream."""
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from triage_contracts.approvals import verify_decision
 from triage_contracts.messages import ApprovalDecision, AuditKind, Decision
 from triage_contracts.testing.natsserver import free_port
 
 from .conftest import (
-    KEY,
     REQUESTER,
     Bus,
     Service,
@@ -20,15 +19,15 @@ from .conftest import (
     make_settings,
     serve,
     stop,
+    verify_signed,
 )
 from .idp import IdP
 
 
 def assert_signed(decision: ApprovalDecision) -> None:
-    args = (decision.approval_id, decision.action_digest, decision.decision.value,
-            decision.approver_id, decision.decided_at)
-    assert verify_decision(KEY, decision.signature, *args)
-    assert not verify_decision("another-key", decision.signature, *args)
+    claims = verify_signed(decision)
+    # The grant lives for GRANT_TTL_S (one hour by default) from the decision.
+    assert claims.expires_at - claims.decided_at == timedelta(hours=1)
 
 
 async def test_published_request_is_listed_and_audited(service: Service, bus: Bus) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from triage_approval.db import create_schema, make_engine
+from triage_approval.signer import Seal
 from triage_approval.store import ApprovalStore, Outcome
 from triage_contracts.ids import utcnow
 
@@ -19,7 +20,8 @@ def store_in(tmp_path: Path) -> ApprovalStore:
 
 
 def outcome(user: str, seconds: float = 0) -> Outcome:
-    return Outcome("approved", user, "", utcnow() + timedelta(seconds=seconds), "sig-" + user)
+    at = utcnow() + timedelta(seconds=seconds)
+    return Outcome("approved", user, "", at, Seal("k1", at + timedelta(hours=1), "sig-" + user))
 
 
 async def test_a_pending_row_is_settled_once(tmp_path: Path) -> None:
@@ -34,6 +36,7 @@ async def test_a_pending_row_is_settled_once(tmp_path: Path) -> None:
     row = await store.get(req.approval_id)
     assert row is not None and row.decided_by == "U_ALICE" and row.signature == "sig-U_ALICE"
     assert row.decided_at == first.decided_at  # tz-aware, microseconds kept: signature holds
+    assert (row.grant_kid, row.grant_expires_at) == ("k1", first.seal.expires_at)
     assert [r.approval_id for r in await store.unpublished()] == [req.approval_id]
     await store.mark_published(req.approval_id, utcnow())
     assert await store.unpublished() == []
@@ -48,6 +51,6 @@ async def test_expiry_and_humans_never_both_win(tmp_path: Path) -> None:
     late = outcome("U_ALICE", seconds=120)
     assert await store.settle(req.approval_id, late, overdue=False) is False
     assert [r.approval_id for r in await store.overdue(late.decided_at)] == [req.approval_id]
-    expired = Outcome("expired", "system:expiry", "", late.decided_at, "sig")
+    expired = Outcome("expired", "system:expiry", "", late.decided_at, late.seal)
     assert await store.settle(req.approval_id, expired, overdue=True) is True
     assert await store.overdue(late.decided_at) == []

@@ -7,7 +7,6 @@ from pathlib import Path
 import httpx
 from triage_approval.decisions import EXPIRY_ACTOR
 from triage_approval.store import ApprovalStore
-from triage_contracts.approvals import verify_decision
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
 from triage_contracts.messages import Decision
@@ -15,7 +14,6 @@ from triage_contracts.streams import provision
 from triage_contracts.testing.natsserver import NatsServer
 
 from .conftest import (
-    KEY,
     SERVICE_TOKEN,
     TEAM,
     Bus,
@@ -24,6 +22,7 @@ from .conftest import (
     eventually,
     make_settings,
     serve,
+    verify_signed,
 )
 
 SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
@@ -35,8 +34,7 @@ async def test_overdue_approval_expires(service: Service, bus: Bus) -> None:
 
     [decision] = await eventually(bus.decisions)
     assert decision.decision is Decision.EXPIRE and decision.approver_id == EXPIRY_ACTOR
-    assert verify_decision(KEY, decision.signature, decision.approval_id,
-                           decision.action_digest, "expire", EXPIRY_ACTOR, decision.decided_at)
+    assert verify_signed(decision).decision is Decision.EXPIRE
     resp = await service.decide(req.approval_id, "U_ALICE", "approve")
     assert resp.status_code == 410 and resp.json()["detail"].startswith("expired at ")
     item = (await service.item(req.approval_id)).json()

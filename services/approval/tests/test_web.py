@@ -11,8 +11,8 @@ from triage_contracts.messages import Decision, ProposedAction
 from triage_contracts.testing import PRODUCTION_NATS
 
 from .conftest import (
+    APPROVAL_KEY,
     BODY,
-    KEY,
     SERVICE_TOKEN,
     SESSION_SECRET,
     Bus,
@@ -184,9 +184,10 @@ async def _dev_session_is_worthless_without_dev_identity(
 def test_production_refuses_dev_identity(nats_url: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="DEV_IDENTITY=true is refused in production") as err:
         make_settings(nats_url, tmp_path, environment="production", dev_identity=True)
-    assert SERVICE_TOKEN not in str(err.value) and KEY not in str(err.value)
+    assert SERVICE_TOKEN not in str(err.value)
+    assert APPROVAL_KEY.private_pem.splitlines()[1] not in str(err.value)
     assert isinstance(make_settings(nats_url, tmp_path, environment="production",
-                                   **PRODUCTION_NATS), Settings)
+                                    **PRODUCTION_NATS), Settings)
 
 
 async def _stored_page(http: httpx.AsyncClient, path: str) -> httpx.Response | None:

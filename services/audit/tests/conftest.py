@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
@@ -31,6 +30,7 @@ from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
 from triage_contracts.messages import AuditEvent, AuditKind
 from triage_contracts.streams import provision
+from triage_contracts.testing import postgres
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,31 +38,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "tamper_trials: the random tamper trials (about 20-40 s; in the default run)")
 
 
-POSTGRES_URL = os.environ.get(
-    "AUDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _admin_connect() -> psycopg.Connection[Any]:
-    dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
-    try:
-        return psycopg.connect(dsn, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}). The audit chain must be "
-            "tested on PostgreSQL: start it (or set AUDIT_TEST_POSTGRES_URL).", pytrace=False)
+POSTGRES_URL = os.environ.get("AUDIT_TEST_POSTGRES_URL", postgres.DEFAULT_URL)
 
 
 @pytest.fixture
 def postgres_schema() -> Iterator[tuple[str, str]]:
     """(database URL, schema): a fresh schema, found first on the search_path."""
-    schema = f"audit_test_{uuid.uuid4().hex[:12]}"
-    with _admin_connect() as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", schema
-    finally:
-        with _admin_connect() as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres.fresh_schema(POSTGRES_URL, "audit_test", "AUDIT_TEST_POSTGRES_URL") as found:
+        yield found
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -97,10 +97,9 @@ async def test_the_api_token_is_required_when_configured(
 
 def test_production_refuses_to_start_without_an_api_token() -> None:
     with pytest.raises(ValueError, match="AUDIT_API_TOKEN"):
-        Settings(environment="production", approval_signing_key=SecretStr("k" * 32)
-                 ).check_production_secrets()
+        Settings(environment="production").check_production_secrets()
     # The anchor's own production requirements are tested in test_anchoring.py.
-    Settings(environment="production", approval_signing_key=SecretStr("k" * 32),
-             audit_api_token=SecretStr("t" * 32), audit_checkpoint_key_file="/keys/audit.pem",
+    Settings(environment="production", audit_api_token=SecretStr("t" * 32),
+             audit_checkpoint_key_file="/keys/audit.pem",
              audit_anchor_sinks="s3://audit-anchors/prod", **PRODUCTION_NATS
              ).check_production_secrets()

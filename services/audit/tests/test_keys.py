@@ -61,7 +61,7 @@ def test_a_development_key_is_generated_once_owner_readable(tmp_path: Path) -> N
 
 def test_production_generates_no_key_and_refuses_to_start_without_one(tmp_path: Path) -> None:
     values = {"environment": Environment.PRODUCTION, "audit_data_dir": tmp_path,
-              "approval_signing_key": SecretStr("k" * 32), "audit_api_token": SecretStr("t" * 32),
+              "audit_api_token": SecretStr("t" * 32),
               "audit_anchor_sinks": "s3://audit-anchors/prod", **PRODUCTION_NATS}
     with pytest.raises(ValueError, match="AUDIT_CHECKPOINT_KEY_FILE"):
         Settings(**values)  # refused as the settings are built
@@ -76,7 +76,7 @@ def test_production_generates_no_key_and_refuses_to_start_without_one(tmp_path: 
 
 
 def test_the_service_process_refuses_production_without_a_key(tmp_path: Path) -> None:
-    env = {**os.environ, "ENVIRONMENT": "production", "APPROVAL_SIGNING_KEY": "k" * 32,
+    env = {**os.environ, "ENVIRONMENT": "production",
            "AUDIT_API_TOKEN": "t" * 32, "AUDIT_ANCHOR_SINKS": "file:///nowhere"}
     env.pop("AUDIT_CHECKPOINT_KEY_FILE", None)
     proc = subprocess.run([sys.executable, "-m", "triage_audit"], env=env, cwd=tmp_path,

@@ -1,10 +1,12 @@
 """Fixtures of the ingress tests: the real app under real uvicorn on a free port, against
-the real nats-server of the root `nats_url` fixture, and the Slack Web API stand-in
-(also under uvicorn) for the notifier's real slack-sdk client."""
+the real nats-server of the root `nats_url` fixture, the Slack Web API stand-in
+(also under uvicorn) for the notifier's real slack-sdk client, and the installation
+stores' database on both backends (a SQLite file, a fresh PostgreSQL schema)."""
 
 import asyncio
+import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ from nats.js.api import RawStreamMsg
 from slack_sdk.signature import SignatureVerifier
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
+from triage_contracts.testing import postgres
 from triage_contracts.testing.natsserver import free_port
 from triage_ingress.app import build_app
 from triage_ingress.settings import Settings
@@ -157,3 +160,22 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0)
 @pytest.fixture
 def wait_until() -> Callable[..., Awaitable[None]]:
     return eventually
+
+
+POSTGRES_URL = os.environ.get("INGRESS_TEST_POSTGRES_URL", postgres.DEFAULT_URL)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema, dropped afterwards."""
+    with postgres.fresh_schema(POSTGRES_URL, "ingress_test", "INGRESS_TEST_POSTGRES_URL") as (
+            url, _schema):
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """The OAuth stores' DATABASE_URL, on each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/ingress.db"
+    return str(request.getfixturevalue("postgres_url"))

@@ -126,7 +126,9 @@ async def test_tampered_body_is_401(ingress) -> None:
     assert await ingress.stream("EVENTS") == []
 
 
-@pytest.mark.parametrize("offset", [-301, 301], ids=["stale", "future"])
+# A minute beyond the window: +301 s became 300 s when the loaded machine took over a second
+# between signing and checking, and the request was (rightly) accepted.
+@pytest.mark.parametrize("offset", [-360, 360], ids=["stale", "future"])
 async def test_timestamps_outside_five_minutes_are_401(ingress, offset) -> None:
     resp = await ingress.post("/slack/events", body(callback(mention())),
                               timestamp=int(time.time()) + offset)

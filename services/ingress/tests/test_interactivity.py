@@ -26,6 +26,7 @@ from triage_contracts.ids import new_id, utcnow
 from triage_contracts.messages import ApprovalRequest, AuditEvent, ProposedAction
 from triage_contracts.slack_actions import REASON_BLOCK, REASON_INPUT
 from triage_contracts.streams import provision
+from triage_contracts.testing.grant_keys import GrantKeyPair
 from triage_contracts.testing.natsserver import free_port
 from triage_sandbox.channel.payloads import block_actions, form_body, view_submission
 
@@ -59,7 +60,7 @@ def approval_service(nats_url: str, tmp_path: Path) -> Iterator[Approvals]:
     port = free_port()
     env = {**os.environ, "NATS_URL": nats_url, "HOST": "127.0.0.1", "PORT": str(port),
            "DATABASE_URL": f"sqlite:///{tmp_path}/approval.db", "APPROVERS": f"{APPROVER},{LEAD}",
-           "SERVICE_TOKEN": SERVICE_TOKEN, "APPROVAL_SIGNING_KEY": "test-key-0123456789",
+           "SERVICE_TOKEN": SERVICE_TOKEN, **GrantKeyPair.generate().signer_env(),
            "LOG_LEVEL": "WARNING", "SWEEP_INTERVAL": "0.5"}
     child = subprocess.Popen([sys.executable, "-m", "triage_approval"], env=env, cwd=tmp_path,
                              start_new_session=True)

@@ -1,6 +1,8 @@
 """The notifier against the Slack stand-in on real uvicorn, through the real slack-sdk
 client and the real NATS work queue: one message per run step, whatever happens."""
 
+import json
+import time
 from typing import Any
 
 import httpx
@@ -100,6 +102,44 @@ async def test_pending_claim_without_a_message_posts_once(notifier, slack_api, w
     assert len(slack_api.state.messages) == 1 and len(slack_api.posts()) == 1
 
 
+async def test_a_redelivery_while_the_first_post_is_in_flight_does_not_post_again(
+    notifier, start_ingress, slack_api, wait_until
+) -> None:
+    """Slack takes 4 s to answer: JetStream redelivers the unacknowledged command after its
+    1 s BackOff, and a second notifier replica takes it while the first still waits. That
+    copy finds a fresh `pending` claim and no message yet; it must wait for the claim to
+    resolve, not post a second message."""
+    await start_ingress(role="notifier", slack_api_url=slack_api.api_url)  # the replica
+    slack_api.state.faults.append(
+        FaultSpec(method="chat.postMessage", error=None, delay_s=4.0))
+    await send(notifier, request())
+    await wait_until(lambda: _count(notifier, 1), within=20)
+    await wait_until(lambda: drained(notifier), within=30)
+    await wait_until(lambda: _answered(slack_api), within=20)  # the slow post too
+    info = await notifier.js.consumer_info("WORK", "notifier")
+    assert info.delivered.consumer_seq >= 2  # the redelivery did happen
+    assert len(slack_api.state.messages) == 1 and len(slack_api.posts()) == 1
+    [result] = await results(notifier)
+    assert result.ok and result.ts == slack_api.state.messages[0]["ts"]
+
+
+async def test_a_claim_left_by_a_dead_notifier_is_taken_over_once_stale(
+    start_ingress, slack_api, wait_until
+) -> None:
+    app = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
+                              notify_claim_stale_s=3.0)
+    req = request()
+    kv = await app.js.key_value(Buckets.IDEMPOTENCY.name)
+    claim = {"state": "pending", "claimed_at": time.time()}  # then the notifier died
+    await kv.create(record_key(req), json.dumps(claim).encode())
+    started = time.monotonic()
+    await send(app, req)
+    await wait_until(lambda: _count(app, 1), within=20)
+    assert time.monotonic() - started >= 2.5  # it waited for the claim to go stale
+    assert (await results(app))[0].ok
+    assert len(slack_api.state.messages) == 1 and len(slack_api.posts()) == 1
+
+
 async def test_update_ts_edits_the_message(notifier, slack_api, wait_until) -> None:
     await send(notifier, request(text="Looking into it…"))
     await wait_until(lambda: _count(notifier, 1))
@@ -157,6 +197,10 @@ async def test_missing_bot_token_is_reported_not_swallowed(start_ingress, wait_u
     await wait_until(lambda: _count(app, 1))
     [result] = await results(app)
     assert (result.ok, result.error) == (False, "slack_bot_token_not_configured")
+
+
+async def _answered(slack_api) -> bool:
+    return all("result" in c for c in slack_api.posts())
 
 
 async def _count(app, n: int) -> bool:

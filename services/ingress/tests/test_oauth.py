@@ -1,13 +1,16 @@
 """The OAuth v2 install flow end to end: the ingress and the Slack stand-in both under real
-uvicorn, real nats-server, a real SQLite file for slack-sdk's stores, and httpx playing the
-browser (following the redirects, keeping the state cookie). The notifier then speaks to
-the installed team with that team's own token."""
+uvicorn, real nats-server, a real SQLite file (and PostgreSQL) for slack-sdk's stores, and
+httpx playing the browser (following the redirects, keeping the state cookie). The notifier
+then speaks to the installed team with that team's own token, which the database holds
+only sealed by the connector vault."""
 
+import logging
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import create_engine, text
 from triage_contracts import subjects
 from triage_contracts.bus import publish
 from triage_contracts.ids import new_id
@@ -15,6 +18,7 @@ from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, Noti
 from triage_contracts.testing import PRODUCTION_NATS
 from triage_ingress.app import build_app
 from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings
+from triage_ingress.vault import new_key_entry
 
 NEW_TEAM = "T0NEW"
 DEFAULT_TEAM = "T0TEST"  # the team of the stand-in's single-workspace bot token
@@ -77,6 +81,17 @@ async def test_install_stores_the_team_token_and_audits_without_it(
     assert (audit.team_id, audit.audit_kind, audit.actor) == (NEW_TEAM, AuditKind.REQUEST,
                                                               "U_LEAD")
     assert all(token not in m.data.decode() for m in await ingress.stream("AUDIT"))
+
+
+async def test_debug_logging_shows_neither_the_token_nor_the_client_secret(
+        start_oauth_ingress, slack_api, browser, caplog) -> None:
+    """slack-sdk logs request and response bodies at DEBUG; not those of the exchange."""
+    caplog.set_level(logging.DEBUG)
+    ingress = await start_oauth_ingress()
+    assert (await install(ingress, browser)).status_code == 200
+    [token] = slack_api.state.installed
+    assert len(exchanges(slack_api)) == 1 and "httpcore" in caplog.text  # DEBUG was on
+    assert token not in caplog.text and CLIENT_SECRET not in caplog.text
 
 
 async def test_replayed_state_is_refused_and_nothing_is_exchanged(
@@ -158,10 +173,12 @@ async def test_team_without_installation_or_default_token_is_told(
 
 
 def test_production_notifier_may_run_on_installations_alone() -> None:
+    """...and without the client secret: only the edge exchanges codes."""
     settings = Settings(_env_file=None, environment="production", role=Role.NOTIFIER,  # type: ignore[call-arg]
-                        approval_signing_key=SecretStr("k" * 32), slack_client_id="123.456",
-                        slack_client_secret=SecretStr("8f14e45fceea167a5a36dedd4bea2543"),
-                        database_url="sqlite://", **PRODUCTION_NATS)
+                        slack_client_id="123.456",
+                        vault_master_keys=SecretStr(new_key_entry("k1")),
+                        database_url="postgresql+psycopg://triage@db.example/triage",
+                        **PRODUCTION_NATS)
     app = build_app(settings)
     assert app.state.notifier.slack is None and app.state.stores is not None
 
@@ -170,3 +187,42 @@ def test_without_client_credentials_there_is_no_install_endpoint() -> None:
     app = build_app(Settings(_env_file=None))  # type: ignore[call-arg]
     assert app.state.stores is None
     assert "/slack/install" not in {getattr(r, "path", "") for r in app.routes}
+
+
+def database_text(database_url: str) -> str:
+    """Every row of the OAuth stores' tables, as one text (what a backup would hold)."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = [str(tuple(row)) for table in ("slack_installations", "slack_bots",
+                                               "slack_oauth_states")
+                for row in conn.execute(text(f"SELECT * FROM {table}"))]
+    engine.dispose()
+    return "\n".join(rows)
+
+
+async def test_the_database_holds_no_plaintext_token_after_an_install(
+        start_oauth_ingress, slack_api, browser, database_url, wait_until) -> None:
+    ingress = await start_oauth_ingress(database_url=database_url,
+                                        vault_master_keys=new_key_entry("k1"))
+    assert (await install(ingress, browser)).status_code == 200
+    [token] = slack_api.state.installed
+    stored = database_text(database_url)
+    assert token not in stored and stored.count("vault:1:k1:") == 2  # installation + bot
+    [result] = await notify_results(ingress, [notify(NEW_TEAM, "a")], wait_until)
+    assert result.ok and [p["team"] for p in slack_api.posts()] == [NEW_TEAM]
+
+
+async def test_a_token_the_vault_refuses_is_reported_not_replaced(
+        start_oauth_ingress, slack_api, browser, tmp_path, wait_until) -> None:
+    """Installed under one master key, read under another: the run is told, and the
+    default SLACK_BOT_TOKEN is not used instead (it would speak as another app)."""
+    url = f"sqlite:///{tmp_path}/db/ingress.db"
+    edge = await start_oauth_ingress(database_url=url, vault_master_keys=new_key_entry("k1"),
+                                     role="edge")
+    assert (await install(edge, browser)).status_code == 200
+    notifier = await start_oauth_ingress(database_url=url, role="notifier",
+                                         vault_master_keys=new_key_entry("k1"))
+    [result] = await notify_results(notifier, [notify(NEW_TEAM, "a")], wait_until)
+    assert (result.ok, result.error) == (
+        False, f"workspace {NEW_TEAM}: its stored token is unusable (Tampered)")
+    assert slack_api.posts() == []

@@ -107,3 +107,13 @@ def test_selector_is_stable_and_matches_the_pod_labels() -> None:
     first = deployment(OWNER, spec(), settings(), "tools")["spec"]["selector"]
     later = deployment(OWNER, spec(teamId="T0002", channels=[]), settings(), "tools")
     assert later["spec"]["selector"] == first  # selectors are immutable in Kubernetes
+
+
+def test_workers_get_the_public_grant_keys_and_no_private_key() -> None:
+    keys = settings(worker_grant_keys_config_map="triage-grant-keys")
+    for component in ("tools", "orchestrator"):
+        env = deployment(OWNER, spec(), keys, component)["spec"]["template"]["spec"][
+            "containers"][0]["env"]
+        grant = [e for e in env if e["name"].startswith("GRANT_")]
+        assert grant == [{"name": "GRANT_PUBLIC_KEYS", "valueFrom": {"configMapKeyRef": {
+            "name": "triage-grant-keys", "key": "GRANT_PUBLIC_KEYS"}}}]

@@ -10,17 +10,19 @@ from triage_contracts import subjects
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import publish
 from triage_contracts.messages import TriageRequest
+from triage_contracts.testing.grant_keys import public_keys_env
 from triage_orchestrator.app import build_app
 from triage_orchestrator.settings import Settings
 
-from .factories import REPO, SIGNING_KEY
+from .factories import APPROVAL_KEY, REPO
 from .workers import Workers
 
 
 def make_settings(nats_url: str, **kw: object) -> Settings:
     base: dict[str, object] = {
         "nats_url": nats_url, "github_repos": f"{REPO},demo-org/payments-api",
-        "approval_public_url": "http://approvals.test", "approval_signing_key": SIGNING_KEY,
+        "approval_public_url": "http://approvals.test",
+        "grant_public_keys": public_keys_env(APPROVAL_KEY)["GRANT_PUBLIC_KEYS"],
         "sweep_interval_s": 3600.0,
     }
     return Settings(**{**base, **kw})  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from triage_contracts.approvals import sign_decision
+from triage_contracts.grants import GrantClaims
 from triage_contracts.ids import stable_id
 from triage_contracts.messages import (
     ApprovalDecision,
@@ -20,6 +20,7 @@ from triage_contracts.messages import (
     TriageRequest,
     Usage,
 )
+from triage_contracts.testing.grant_keys import GrantKeyPair
 from triage_orchestrator.commands import PublishModelCall, PublishToolCall
 from triage_orchestrator.settings import PACKAGE_DIR
 from triage_orchestrator.skills import Skill, load_skills
@@ -28,7 +29,8 @@ from triage_orchestrator.state import RunConfig, RunState
 
 TEAM = "T1"
 REPO = "demo-org/checkout-api"
-SIGNING_KEY = "dev-only-test-signing-key"
+# The approval service's key pair: the orchestrator under test gets the public half only.
+APPROVAL_KEY = GrantKeyPair.generate("approval-test")
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
@@ -126,10 +128,16 @@ def notify_result(run_id: str, step_id: str, ts: str = "1700000001.000200",
 
 
 def decision(run_id: str, approval_id: str, digest: str, verdict: Decision = Decision.APPROVE,
-             approver: str = "U_APPROVER", reason: str = "", key: str = SIGNING_KEY,
-             at: datetime | None = None) -> ApprovalDecision:
+             approver: str = "U_APPROVER", reason: str = "", key: GrantKeyPair = APPROVAL_KEY,
+             at: datetime | None = None, expires_at: datetime | None = None
+             ) -> ApprovalDecision:
+    """A signed decision; its grant stays valid for an hour from now unless `expires_at`."""
     at = at or NOW + timedelta(minutes=5)
-    signature = sign_decision(key, approval_id, digest, verdict.value, approver, at)
+    expires_at = expires_at or datetime.now(UTC) + timedelta(hours=1)
+    claims = GrantClaims(kid=key.kid, team_id=TEAM, approval_id=approval_id,
+                         action_digest=digest, decision=verdict, approver_id=approver,
+                         decided_at=at, expires_at=expires_at)
     return ApprovalDecision(team_id=TEAM, run_id=run_id, approval_id=approval_id,
                             decision=verdict, approver_id=approver, reason=reason,
-                            action_digest=digest, decided_at=at, signature=signature)
+                            action_digest=digest, decided_at=at, signature=key.sign(claims),
+                            kid=key.kid, expires_at=expires_at)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -15,14 +16,16 @@ import pytest
 from fastapi import FastAPI
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream
+from triage_contracts.messages import AuditEvent
 from triage_contracts.streams import provision
+from triage_contracts.testing.grant_keys import public_keys_env
 from triage_contracts.testing.natsserver import free_port
 from triage_orchestrator import engine
 from triage_orchestrator.app import build_app
 from triage_orchestrator.store import RunStore
 
 from .conftest import Bus, make_settings
-from .factories import REPO, SIGNING_KEY, config, request, skills, workflow
+from .factories import APPROVAL_KEY, REPO, config, request, skills, workflow
 from .workers import Workers, wait_until
 
 
@@ -35,7 +38,7 @@ class Process:
         self.log = tempfile.NamedTemporaryFile(prefix="orchestrator-", suffix=".log")
         self.env = {**os.environ, "NATS_URL": nats_url, "PORT": str(self.port),
                     "HOST": "127.0.0.1", "GITHUB_REPOS": REPO, "LOG_LEVEL": "INFO",
-                    "APPROVAL_SIGNING_KEY": SIGNING_KEY, **env}
+                    **public_keys_env(APPROVAL_KEY), **env}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Process":
@@ -128,6 +131,49 @@ async def test_commands_saved_but_never_sent_are_sent_at_start_up(
 
         await wait_until(done, within=20)
         assert len(workers.tool_calls) == 2 and len(workers.replies()) == 1
+
+
+async def test_a_kill_between_save_and_publish_loses_no_audit_event(
+    nats_url: str, bus: Bus, processes: list[Process]
+) -> None:
+    """Audit events are published before the state is saved (an outbox): killed after the
+    save, before its commands went out, the run's audit trail is already complete; the
+    restart sends the commands, and no audit event is stored twice."""
+    first = Process(nats_url).start()
+    processes.append(first)
+    await first.ready()
+    js = jetstream(bus.broker)
+    await js.delete_stream("WORK")  # every command publish now fails, after the save
+    req = request("what changed in checkout-api recently?", event_id="EvOutbox")
+    await bus.request(req)
+    store = RunStore(js)
+    await store.open()
+    saved = await wait_until(lambda: store.load("T1", req.run_id), within=20)
+    assert saved[0].pending  # saved with the commands it waits on, none sent
+    first.kill(signal.SIGKILL)
+
+    before = [e.action for e in await audit_of(bus, req.run_id)]
+    assert before == ["run started", "step classify started"]  # the whole transition's
+    second = Process(nats_url).start()  # provisions WORK again, resumes the run
+    processes.append(second)
+    await second.ready()
+
+    async def resent() -> bool:
+        return (await js.stream_info("WORK")).state.messages >= len(saved[0].pending)
+    await wait_until(resent, within=20)
+    after = [e.action for e in await audit_of(bus, req.run_id)]
+    assert all(after.count(action) == 1 for action in before)
+
+
+async def audit_of(bus: Bus, run_id: str) -> list[AuditEvent]:
+    sub = await jetstream(bus.broker).pull_subscribe("triage.audit.>", stream="AUDIT")
+    found: list[AuditEvent] = []
+    with suppress(TimeoutError):
+        while True:
+            found += [AuditEvent.model_validate_json(m.data)
+                      for m in await sub.fetch(100, timeout=1)]
+    await sub.unsubscribe()
+    return [e for e in found if e.run_id == run_id]
 
 
 def test_a_workflow_with_an_unknown_step_kind_stops_the_start(

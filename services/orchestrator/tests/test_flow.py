@@ -2,16 +2,19 @@
 subjects: complete runs, redelivery, duplicates, approvals."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from triage_contracts import subjects
 from triage_contracts.bus import jetstream, publish
 from triage_contracts.messages import ApprovalDecision, DeadLetter, Decision
+from triage_contracts.testing.grant_keys import GrantKeyPair
 from triage_orchestrator.state import RunState
 
 from .conftest import Bus
-from .factories import COMMENT, decision, request
+from .factories import APPROVAL_KEY, COMMENT, decision, request
 from .workers import Workers, wait_until
 
 SETTLE = 1.0  # time for a wrong duplicate to show up before asserting "exactly one"
@@ -147,6 +150,7 @@ async def test_approve_performs_exactly_one_write_with_grant_then_replies(
     writes = [c for c in workers.tool_calls if c.tool == "github.comment_issue"]
     assert len(writes) == 1 and writes[0].grant is not None
     assert writes[0].grant.signature == verdict.signature
+    assert (writes[0].grant.kid, writes[0].grant.expires_at) == (verdict.kid, verdict.expires_at)
     assert writes[0].grant.action_digest == state.action.digest
     (reply,) = workers.replies()
     assert "✅ Commented on <https://gh.test/" in reply.text
@@ -174,12 +178,32 @@ async def test_a_forged_approval_is_dead_lettered_and_nothing_is_written(
     orchestrator: FastAPI, workers: Workers, bus: Bus
 ) -> None:
     state = await waiting_for_approval(orchestrator, workers, bus, "EvForged")
+    # Signed with a key of the attacker's own under the trusted key id.
     forged = decision(state.run_id, state.action.approval_id, state.action.digest,
-                      key="not-the-signing-key")
+                      key=GrantKeyPair.generate(APPROVAL_KEY.kid))
     await decide(bus, forged)
     letters = await wait_until(lambda: stream_messages(bus, "triage.dlq.T1.orchestrator"))
     letter = DeadLetter.model_validate_json(letters[0])
-    assert "invalid signature" in letter.reason
+    assert "invalid signature: the grant's signature does not match" in letter.reason
+    await asyncio.sleep(SETTLE)
+    assert (await run_state(orchestrator, state.run_id)).status.value == "waiting_approval"
+    assert not [c for c in workers.tool_calls if c.tool == "github.comment_issue"]
+
+
+@pytest.mark.parametrize(("key", "expires_in", "why"), [
+    (GrantKeyPair.generate("unlisted"), timedelta(hours=1), "not among the trusted grant keys"),
+    (APPROVAL_KEY, timedelta(seconds=-1), "the grant expired at"),
+])
+async def test_an_approval_from_an_unknown_key_or_expired_is_refused(
+    orchestrator: FastAPI, workers: Workers, bus: Bus, key: GrantKeyPair,
+    expires_in: timedelta, why: str,
+) -> None:
+    state = await waiting_for_approval(orchestrator, workers, bus, f"Ev{key.kid}{expires_in.days}")
+    refused = decision(state.run_id, state.action.approval_id, state.action.digest, key=key,
+                       expires_at=datetime.now(UTC) + expires_in)
+    await decide(bus, refused)
+    letters = await wait_until(lambda: stream_messages(orchestrator, "triage.dlq.T1.orchestrator"))
+    assert why in DeadLetter.model_validate_json(letters[0]).reason
     await asyncio.sleep(SETTLE)
     assert (await run_state(orchestrator, state.run_id)).status.value == "waiting_approval"
     assert not [c for c in workers.tool_calls if c.tool == "github.comment_issue"]

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,22 +21,29 @@ from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from pydantic import SecretStr
 from triage_contracts import subjects
-from triage_contracts.approvals import action_digest, sign_decision
+from triage_contracts.approvals import action_digest
 from triage_contracts.broker import build_broker
 from triage_contracts.bus import jetstream, publish
+from triage_contracts.grants import GrantClaims
 from triage_contracts.ids import new_id
-from triage_contracts.messages import ApprovalGrant, AuditEvent, ToolCall, ToolResult
+from triage_contracts.messages import ApprovalGrant, AuditEvent, Decision, ToolCall, ToolResult
+from triage_contracts.testing.grant_keys import GrantKeyPair, public_keys_env
 from triage_contracts.testing.natsserver import free_port
 from triage_sandbox.alertmanager_api import build_alertmanager_api
 from triage_sandbox.demo_data import Demo, build_demo
 from triage_sandbox.github_api import build_github_api
 from triage_sandbox.prometheus_api import build_prometheus_api
+from triage_sandbox.world.model import Person
 from triage_tools.app import build_app
 from triage_tools.settings import Settings
 
 TEAM = "T1"
 GITHUB_TOKEN = "ghp_SandboxTokenForTests0123456789"
-SIGNING_KEY = "test-approval-signing-key"
+# Someone else who may comment on the same issues (not the bot).
+OTHER_TOKEN = "ghp_SomeoneElsesTokenForTests01234"
+OTHER = Person("mallory", "Mallory Outsider", 3001, member=False)
+# The approval service's key pair: the tools service is given the public half only.
+APPROVAL_KEY = GrantKeyPair.generate("approval-test")
 REPOS = ["demo-org/checkout-api", "demo-org/payments-api"]
 
 
@@ -86,7 +93,7 @@ def demo(world_name: str) -> Demo:
 
 @pytest.fixture
 def github(demo: Demo) -> Iterator[StandIn]:
-    app = build_github_api(token=GITHUB_TOKEN, demo=demo)
+    app = build_github_api(token=GITHUB_TOKEN, demo=demo, others={OTHER_TOKEN: OTHER})
     with serve(app) as url:
         yield StandIn(url, app)
 
@@ -111,7 +118,7 @@ def settings(nats_url: str, github: StandIn, prometheus: StandIn,
     return Settings(
         nats_url=nats_url, github_api_url=github.url, github_token=SecretStr(GITHUB_TOKEN),
         github_repos=REPOS, prometheus_url=prometheus.url, alertmanager_url=alertmanager.url,
-        tool_timeout_s=3.0, approval_signing_key=SecretStr(SIGNING_KEY),
+        tool_timeout_s=3.0, grant_public_keys=public_keys_env(APPROVAL_KEY)["GRANT_PUBLIC_KEYS"],
     )
 
 
@@ -215,18 +222,20 @@ def start_tools() -> Any:
     return running
 
 
-def grant_for(call: ToolCall, key: str = SIGNING_KEY, approver: str = "U_APPROVER",
-              arguments: dict[str, Any] | None = None,
-              at: datetime | None = None) -> ApprovalGrant:
-    """What the approval service issues: an HMAC over the digest of the approved action."""
+def grant_for(call: ToolCall, key: GrantKeyPair = APPROVAL_KEY, approver: str = "U_APPROVER",
+              arguments: dict[str, Any] | None = None, at: datetime | None = None,
+              ttl: timedelta = timedelta(hours=1)) -> ApprovalGrant:
+    """What the approval service issues: Ed25519 over the digest of the approved action."""
     digest = action_digest(call.tool, call.arguments if arguments is None else arguments,
                            call.run_id, call.team_id)
     approval_id = new_id("ap")
     at = at or datetime.now(UTC)
+    claims = GrantClaims(kid=key.kid, team_id=call.team_id, approval_id=approval_id,
+                         action_digest=digest, decision=Decision.APPROVE, approver_id=approver,
+                         decided_at=at, expires_at=at + ttl)
     return ApprovalGrant(approval_id=approval_id, action_digest=digest, approver_id=approver,
-                         decided_at=at,
-                         signature=sign_decision(key, approval_id, digest, "approve", approver,
-                                                 at))
+                         decided_at=at, signature=key.sign(claims), kid=key.kid,
+                         expires_at=claims.expires_at)
 
 
 @pytest.fixture

@@ -145,6 +145,6 @@ def test_service_labels_are_validated(labels: str, problem: str) -> None:
     assert problem in str(caught.value)
 
 
-def test_production_refuses_the_development_signing_key() -> None:
-    with pytest.raises(ValueError, match="APPROVAL_SIGNING_KEY"):
+def test_production_refuses_to_start_without_grant_public_keys() -> None:
+    with pytest.raises(ValueError, match="GRANT_PUBLIC_KEYS"):
         build_app(Settings(environment="production"))

@@ -4,6 +4,8 @@ failures become JetStream acknowledgements.
 - success                      -> ack
 - PermanentError, bad payload  -> dead letter (with the reason) + term
 - TemporaryError, other errors -> nak with backoff; dead letter once MaxDeliver is reached
+- never acknowledged (a worker that hangs or crashes on it every time) -> dead letter when
+  JetStream gives up: its MAX_DELIVERIES advisory is watched next to every consumer
 """
 
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.subscriber.usecases.stream_pull_subscriber import PullStreamSubscriber
 from nats.errors import NotJSMessageError
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from . import subjects
@@ -42,6 +45,18 @@ async def _deliveries(msg: StreamMessage[Any], broker: Any) -> tuple[int, int]:
         max_deliver = info.config.max_deliver or -1
         _MAX_DELIVER[key] = max_deliver if max_deliver > 0 else 1_000_000
     return int(meta.num_delivered), _MAX_DELIVER[key]
+
+
+ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"
+
+
+class NeverAcknowledged(PermanentError):
+    """JetStream stopped delivering a message no handler ever acknowledged or failed."""
+
+    def __init__(self, stored: Any, deliveries: int) -> None:
+        super().__init__(f"never acknowledged in {deliveries} deliveries (the worker hung or "
+                         "crashed on it every time)", ErrorCode.MAX_DELIVERIES)
+        self.stored, self.deliveries = stored, deliveries
 
 
 class ErrorMappingMiddleware(BaseMiddleware):
@@ -73,7 +88,9 @@ class ErrorMappingMiddleware(BaseMiddleware):
     async def _dead_letter(
         self, msg: StreamMessage[Any], exc: Exception, code: ErrorCode | None = None
     ) -> None:
-        subject = msg.raw_message.subject
+        # A NeverAcknowledged error comes from an advisory: the letter is the stored message.
+        source = exc.stored if isinstance(exc, NeverAcknowledged) else msg.raw_message
+        subject = source.subject
         reason = _reason(exc)
         error_code = code or getattr(exc, "code", ErrorCode.INVALID_MESSAGE)
         log.error("dead-lettering message", subject=subject, reason=reason, code=str(error_code))
@@ -83,9 +100,10 @@ class ErrorMappingMiddleware(BaseMiddleware):
             team = "unknown"
         letter = DeadLetter(
             service=self.service, original_subject=subject, reason=reason,
-            error_code=str(error_code), deliveries=delivered(msg),
-            payload=msg.body.decode("utf-8", "replace"),
-            headers={k: str(v) for k, v in (msg.headers or {}).items()},
+            error_code=str(error_code),
+            deliveries=exc.deliveries if isinstance(exc, NeverAcknowledged) else delivered(msg),
+            payload=(source.data or b"").decode("utf-8", "replace"),
+            headers={k: str(v) for k, v in (source.headers or {}).items()},
         )
         broker = self.context.get("broker")
         await publish(broker, letter, subjects.dead_letter(_safe(team), self.service))
@@ -117,13 +135,32 @@ def _safe(team: str) -> str:
         return "unknown"
 
 
+def watch_max_deliveries(broker: NatsBroker, spec: ConsumerSpec) -> None:
+    """Dead-letter each message the consumer's deliveries ran out on without a handler
+    failing it (the error mapping dead-letters those itself, and terminates them, so they
+    raise no advisory). One replica per consumer takes each advisory (queue group)."""
+    subject = ADVISORY.format(stream=spec.stream, consumer=spec.durable)
+
+    @broker.subscriber(subject, queue=f"dead-letters-{spec.durable}")
+    async def on_max_deliveries(advisory: dict[str, Any]) -> None:
+        seq, deliveries = int(advisory["stream_seq"]), int(advisory.get("deliveries", 0))
+        try:
+            stored = await jetstream(broker).get_msg(spec.stream, seq)
+        except NotFoundError as exc:  # aged out: the advisory itself is the dead letter
+            raise PermanentError(f"{spec.stream} #{seq} gave up after {deliveries} "
+                                 "deliveries and is gone", ErrorCode.MAX_DELIVERIES) from exc
+        raise NeverAcknowledged(stored, deliveries)
+
+
 def subscribe(
     broker: NatsBroker, spec: ConsumerSpec, team_scope: str | None = None
 ) -> PullStreamSubscriber:
     """A durable pull subscriber on the provisioned stream (use as a decorator), scoped to
-    one team when the service runs per workspace."""
+    one team when the service runs per workspace; what it never acknowledges is
+    dead-lettered too (`watch_max_deliveries`)."""
     if team_scope:
         spec = spec.for_team(team_scope)
+    watch_max_deliveries(broker, spec)
     return broker.subscriber(
         spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
         config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),

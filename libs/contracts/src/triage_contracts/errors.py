@@ -25,6 +25,12 @@ class ErrorCode(StrEnum):
     UNKNOWN_ROUTE = "unknown_route"
     APPROVAL_MISSING = "approval_missing"
     APPROVAL_INVALID = "approval_invalid"
+    # Why a signed approval grant was refused (grants.py): each is final.
+    GRANT_UNKNOWN_KEY = "grant_unknown_key"
+    GRANT_WRONG_TEAM = "grant_wrong_team"
+    GRANT_BAD_SIGNATURE = "grant_bad_signature"
+    GRANT_EXPIRED = "grant_expired"
+    GRANT_OTHER_ACTION = "grant_other_action"
     POLICY_DENIED = "policy_denied"
     UPSTREAM_UNAVAILABLE = "upstream_unavailable"
     UPSTREAM_REJECTED = "upstream_rejected"

@@ -1,4 +1,8 @@
-"""Structured logs (structlog) bound to run_id / team_id / trace id, with secrets redacted."""
+"""Structured logs (structlog) bound to run_id / team_id / trace id, with secrets redacted.
+
+Libraries log through the standard library, not structlog (slack-sdk writes request and
+response bodies at DEBUG, an OAuth exchange's tokens among them): the root handlers get a
+filter that redacts those messages too."""
 
 import logging
 import sys
@@ -8,7 +12,7 @@ from typing import Any
 import structlog
 from opentelemetry import trace
 
-from .redact import redact
+from .redact import redact, redact_text
 
 
 def _add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
@@ -23,8 +27,22 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, An
     return redacted
 
 
+class _RedactRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact_text(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_REDACT_RECORDS = _RedactRecords()
+
+
 def configure_logging(service: str, level: str = "INFO", json: bool = False) -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_REDACT_RECORDS)
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )

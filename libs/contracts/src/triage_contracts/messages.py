@@ -67,7 +67,8 @@ class ToolStatus(StrEnum):
 
 
 class ApprovalGrant(BaseModel):
-    """Proof that a human approved exactly one action; verified by the tools service."""
+    """Proof that a human approved exactly one action; verified by the tools service
+    (`grants.py`: Ed25519 over these fields, the call's team and the decision "approve")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,6 +77,10 @@ class ApprovalGrant(BaseModel):
     approver_id: str
     decided_at: datetime
     signature: str
+    # Which public key verifies it, and the signed end of its validity. Empty on grants
+    # from before asymmetric signing: those are refused (approve again).
+    kid: str = ""
+    expires_at: datetime | None = None
 
 
 class ToolCall(Message):
@@ -264,8 +269,11 @@ class ApprovalDecision(Message):
     reason: str = ""
     action_digest: str
     decided_at: datetime = Field(default_factory=utcnow)
-    # HMAC over (approval_id, action_digest, decision, approver, decided_at).
+    # Ed25519 over the grant claims (`grants.py`) by the key `kid`; the grant it makes
+    # authorises a write until `expires_at`.
     signature: str = ""
+    kid: str = ""
+    expires_at: datetime | None = None
 
 
 # --- audit and dead letters ---------------------------------------------------------------

@@ -7,12 +7,16 @@ validator: building a `Settings()` with `ENVIRONMENT=production` and a developme
 (or a blank secret) fails right there, with every problem listed, before anything starts.
 """
 
+import json
+import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .grants import Keyring, PublicKeySpec
 
 DEV_SECRET_PREFIXES = ("dev-only", "sandbox-", "xoxb-sandbox", "changethis")
 
@@ -51,10 +55,6 @@ class ServiceSettings(BaseSettings):
     log_json: bool = False
     environment: Environment = Field(Environment.DEVELOPMENT,
                                      description="development | production")
-    # Shared HMAC key binding approvals to actions (approval signs, tools verifies).
-    approval_signing_key: SecretStr = SecretStr("dev-only-approval-key")
-    # Set by the services that sign (approval) or verify (tools, orchestrator) approvals.
-    uses_approval_key: ClassVar[bool] = False
     # The service's identity in `triage_contracts.permissions` (ingress picks one by role).
     nats_identity: ClassVar[str] = ""
 
@@ -77,16 +77,24 @@ class ServiceSettings(BaseSettings):
         if not self.is_production():
             return
         problems = self.production_problems()
+        named = " ".join(problems)  # a secret already named by a specific problem
+        problems += [p for p in self.placeholder_secrets()
+                     if not re.search(rf"\b{p.split()[0]}\b", named)]
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))
 
+    def placeholder_secrets(self) -> list[str]:
+        """Every secret that is set must be real: a blank value or a development placeholder
+        is refused even where the secret is optional (a key pasted from the sandbox must
+        not go live)."""
+        return [f"{name.upper()} is blank or a development value"
+                for name in type(self).model_fields
+                if isinstance(getattr(self, name), SecretStr)
+                and not is_real_secret(getattr(self, name))]
+
     def production_problems(self) -> list[str]:
-        """What production refuses; services extend the list (calling super). Only the
-        services that sign or verify approvals need the approval key."""
-        problems = nats_problems(self)
-        if self.uses_approval_key and not is_real_secret(self.approval_signing_key):
-            problems.append("APPROVAL_SIGNING_KEY must be set (not blank, not the development key)")
-        return problems
+        """What production refuses; services extend the list (calling super)."""
+        return nats_problems(self)
 
     def nats_identity_name(self) -> str:
         return type(self).nats_identity
@@ -102,3 +110,41 @@ def nats_problems(settings: ServiceSettings) -> list[str]:
     if bool(settings.nats_tls_cert_file) != bool(settings.nats_tls_key_file):
         problems.append("NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together")
     return problems
+
+
+class GrantVerifierSettings(ServiceSettings):
+    """Settings of a service that verifies approval grants (tools, orchestrator): public
+    keys only. The private key lives in the approval service alone (grants.py)."""
+
+    grant_public_keys: Annotated[dict[str, PublicKeySpec], NoDecode] = Field(
+        default_factory=dict,
+        description='Trusted grant keys as JSON: {"<kid>": "<public key>"} or {"<kid>": '
+                    '{"key": "<public key>", "team": "T123"}}; PEM or base64 raw Ed25519')
+
+    @field_validator("grant_public_keys", mode="before")
+    @classmethod
+    def _bare_key_is_global(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment's JSON; blank = no key
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError("GRANT_PUBLIC_KEYS must be a JSON object by key id") from exc
+        if isinstance(value, dict):
+            return {kid: {"key": spec} if isinstance(spec, str) else spec
+                    for kid, spec in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _keys_readable(self) -> Self:
+        self.grant_keyring()  # a key that cannot be read fails at start, naming its id
+        return self
+
+    def grant_keyring(self) -> Keyring:
+        return Keyring.from_specs(self.grant_public_keys)
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if not self.grant_public_keys:
+            problems.append("GRANT_PUBLIC_KEYS must list at least one grant public key "
+                            "(without one every approved write is refused)")
+        return problems

@@ -12,7 +12,7 @@ from ..world.model import Comment, Issue, Repo
 from . import payloads
 from .paging import paged
 from .search import matches, terms_of
-from .state import BOT, GitHubError, base, found, parse_ts, state, ts
+from .state import BOT, GitHubError, base, caller, found, parse_ts, state, ts
 
 router = APIRouter()
 JsonBody = Annotated[dict[str, Any], Body()]
@@ -113,7 +113,8 @@ async def create_comment(owner: str, name: str, number: int, request: Request,
         raise GitHubError(422, "Validation Failed", errors=[
             {"resource": "IssueComment", "field": "body", "code": "missing_field"}])
     sandbox.next_comment_id += 1
-    comment = Comment(sandbox.next_comment_id, text, BOT,
+    # Authored by whoever's token posted it: the bot, or another commenter in tests.
+    comment = Comment(sandbox.next_comment_id, text, caller(request) or BOT,
                       sandbox.demo.current().replace(microsecond=0))
     repo.comments.setdefault(number, []).append(comment)
     data = comment_payload(base(request), repo, number, comment)

@@ -51,6 +51,8 @@ class SandboxState:
     calls: list[dict[str, str]] = field(default_factory=list)
     posted: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # Who each accepted token belongs to (empty: an open stand-in, every caller is BOT).
+    tokens: dict[str, Person] = field(default_factory=dict)
     next_comment_id: int = 910_000
     # Signs the short-lived log download URLs (GitHub's are pre-signed blob URLs).
     blob_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
@@ -65,6 +67,11 @@ class SandboxState:
 
 def state(request: Request) -> SandboxState:
     return request.app.state.sandbox  # type: ignore[no-any-return]
+
+
+def caller(request: Request) -> Person | None:
+    """Whose token the request carries (BOT on an open stand-in; None: anonymous)."""
+    return getattr(request.state, "caller", None)
 
 
 def base(request: Request) -> str:

@@ -3,6 +3,7 @@
 Every write the agent proposes (a GitHub comment, a CI re-run, a post outside the thread)
 waits here as a pending approval. An authorised person, never the requester (four-eyes),
 sees the exact effect with its evidence and approves or rejects it; the decision is signed
-(HMAC over the action digest) so the tools service performs exactly what was approved,
-once. Unanswered approvals expire.
+with this service's Ed25519 grant key (over the action digest, the team and a signed
+expiry) so the tools service, which holds public keys only, performs exactly what was
+approved, once. Unanswered approvals expire.
 """

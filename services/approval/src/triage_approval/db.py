@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, String, Text, create_engine
+from sqlalchemy import JSON, DateTime, Engine, String, Text, create_engine, inspect, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -52,8 +52,11 @@ class ApprovalRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Stored with the decision so a re-publish sends the very same signed message.
+    # Stored with the decision so a re-publish sends the very same signed message: the
+    # Ed25519 signature, the key that made it and the grant's signed expiry.
     signature: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    grant_kid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    grant_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # NULL while a decided row's ApprovalDecision is not yet acknowledged by JetStream.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -76,3 +79,20 @@ def create_schema(engine: Engine) -> None:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Additive upgrade of a table made by an older release (nullable columns only):
+    `create_all` creates missing tables, never missing columns."""
+    table = Base.metadata.tables[ApprovalRow.__tablename__]
+    present = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    # Two replicas starting together may both see a column missing: PostgreSQL's IF NOT
+    # EXISTS lets both succeed (SQLite is one process's file in practice).
+    guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as conn:
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {guard}'
+                                  f'"{column.name}" {kind}'))

@@ -9,7 +9,7 @@ import structlog
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry, Counter
 from triage_contracts import subjects
-from triage_contracts.approvals import action_digest, sign_decision
+from triage_contracts.approvals import action_digest
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.bus import publish
 from triage_contracts.errors import ErrorCode, PermanentError, TriageError
@@ -36,6 +36,7 @@ class Approvals:
         self.store = store
         self.broker = broker
         self.directory = directory
+        self.signer = settings.grant_signer()
         self.audit = AuditEmitter(broker, SERVICE)
         self.decisions = Counter("triage_approval_decisions", "Decisions recorded",
                                  ["decision"], registry=metrics)
@@ -88,10 +89,9 @@ class Approvals:
 
     def _outcome(self, row: ApprovalRow, decision: Decision, actor: str, reason: str) -> Outcome:
         at = utcnow()
-        key = self.settings.approval_signing_key.get_secret_value()
-        signature = sign_decision(key, row.approval_id, row.action_digest, decision.value,
-                                  actor, at)
-        return Outcome(rules.STATUS_OF[decision], actor, reason, at, signature)
+        seal = self.signer.seal(row.team_id, row.approval_id, row.action_digest, decision,
+                                actor, at)
+        return Outcome(rules.STATUS_OF[decision], actor, reason, at, seal)
 
     async def visible(self, approval_id: str, scope: Scope) -> ApprovalRow:
         """The approval if it exists within `scope`; NotFound alike when it does not exist
@@ -139,7 +139,8 @@ def decision_message(row: ApprovalRow) -> ApprovalDecision:
         message_id=f"decision-{row.approval_id}", team_id=row.team_id, run_id=row.run_id,
         approval_id=row.approval_id, decision=rules.DECISION_OF[row.status],
         approver_id=row.decided_by, reason=row.reason, action_digest=row.action_digest,
-        decided_at=row.decided_at, signature=row.signature,
+        decided_at=row.decided_at, signature=row.signature, kid=row.grant_kid or "",
+        expires_at=row.grant_expires_at,
     )
 
 

@@ -5,16 +5,23 @@ JWT an authenticating proxy signs (`PROXY_*`, verified against its JWKS), or, as
 ingress, with SERVICE_TOKEN. A bare header is never proof of identity: the old
 IDENTITY_HEADER is refused so a deployment relying on it fails loudly at start.
 
-Validated at start: an incomplete login configuration is refused everywhere; production
-also refuses the sandbox's self-selected identity, a missing session secret and the
-development signing key, so a misconfiguration fails instead of weakening approvals.
+Grants are signed with an Ed25519 key only this service holds (`GRANT_SIGNING_KEY`,
+`signer.py`); verifiers get the public half.
+
+Validated at start: an incomplete login configuration or an unreadable grant key is refused
+everywhere; production also refuses the sandbox's self-selected identity, a missing session
+secret and a missing grant signing key, so a misconfiguration fails instead of weakening
+approvals.
 """
 
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+from triage_contracts.grants import check_kid
 from triage_contracts.settings import ServiceSettings, is_real_secret
+
+from .signer import GrantSigner, SigningKey, load_private_key, team_keys
 
 # Asymmetric JWS algorithms only: "none" and the HMAC family (key confusion) are never
 # accepted for a token someone else signs.
@@ -25,10 +32,9 @@ SLACK_TEAM_CLAIM = "https://slack.com/team_id"
 
 
 class Settings(ServiceSettings):
-    nats_identity: ClassVar[str] = "approval"
-    uses_approval_key: ClassVar[bool] = True
     # A refused configuration must not print the raw input: it holds the secrets.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
+    nats_identity: ClassVar[str] = "approval"
 
     database_url: str = Field(
         "sqlite:///./.triage/approval.db", description="SQLAlchemy URL of the approvals table")
@@ -91,6 +97,17 @@ class Settings(ServiceSettings):
                                       "absent from a token = the teams they approve for")
     token_leeway: int = Field(30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat")
 
+    grant_signing_key: SecretStr | None = Field(
+        None, description="Ed25519 private key signing grants for every team (PEM or base64 "
+                          "raw; `python -m triage_approval keys generate`)")
+    grant_signing_key_id: str | None = Field(
+        None, description="Key id of GRANT_SIGNING_KEY, as listed in GRANT_PUBLIC_KEYS")
+    grant_team_signing_keys: SecretStr | None = Field(
+        None, description='Teams with a key of their own, JSON {"T123": {"kid": ..., '
+                          '"key": ...}}; wins over GRANT_SIGNING_KEY for that team')
+    grant_ttl_s: float = Field(3600.0, gt=0, le=7 * 86400,
+                               description="How long an approval grant authorises its write")
+
     identity_header: str | None = Field(
         None, description="Refused: a bare header is not proof of identity")
 
@@ -98,7 +115,7 @@ class Settings(ServiceSettings):
     def _login_configuration_complete(self) -> Self:
         problems = self.configuration_problems()
         if problems:
-            raise ValueError("invalid approval login settings: " + "; ".join(problems))
+            raise ValueError("invalid approval settings: " + "; ".join(problems))
         return self
 
     def configuration_problems(self) -> list[str]:
@@ -117,14 +134,34 @@ class Settings(ServiceSettings):
                 problems.append("without OIDC_CLIENT_SECRET set OIDC_TOKEN_AUTH_METHOD=none")
         if self.proxy_enabled and not (self.proxy_jwt_issuer and self.proxy_jwt_audience):
             problems.append("PROXY_JWKS_URL needs PROXY_JWT_ISSUER and PROXY_JWT_AUDIENCE")
+        problems.extend(self._grant_key_problems())
         unknown = set(self.algorithms) - ASYMMETRIC_ALGORITHMS
         if unknown or not self.algorithms:
             problems.append(f"PROXY_JWT_ALGORITHMS must be asymmetric JWS algorithms from "
                             f"{sorted(ASYMMETRIC_ALGORITHMS)}, not {sorted(unknown)}")
         return problems
 
+    def _grant_key_problems(self) -> list[str]:
+        if (self.grant_signing_key is None) != (self.grant_signing_key_id is None):
+            return ["GRANT_SIGNING_KEY and GRANT_SIGNING_KEY_ID are set together"]
+        try:
+            self.grant_signer()
+        except ValueError as exc:  # names the setting, never the key
+            return [str(exc)]
+        return []
+
+    def grant_signer(self) -> GrantSigner:
+        default = None
+        if self.grant_signing_key is not None and self.grant_signing_key_id is not None:
+            default = SigningKey(check_kid(self.grant_signing_key_id), load_private_key(
+                self.grant_signing_key.get_secret_value(), "GRANT_SIGNING_KEY"))
+        return GrantSigner(default, team_keys(self.grant_team_signing_keys), self.grant_ttl_s)
+
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
+        if self.grant_signing_key is None and self.grant_team_signing_keys is None:
+            problems.append("GRANT_SIGNING_KEY (with GRANT_SIGNING_KEY_ID) must be set: "
+                            "approvals cannot be signed without it")
         if self.dev_identity:
             problems.append("DEV_IDENTITY=true is refused in production: approvers must "
                             "authenticate (OIDC_ISSUER or PROXY_JWKS_URL)")

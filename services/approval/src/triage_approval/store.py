@@ -19,6 +19,7 @@ from triage_contracts.messages import ApprovalRequest
 
 from .db import ApprovalRow
 from .principal import Scope
+from .signer import Seal
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Outcome:
     decided_by: str
     reason: str
     decided_at: datetime
-    signature: str
+    seal: Seal
 
 
 def _threaded[**P, R](
@@ -95,7 +96,8 @@ class ApprovalStore:
             .where(ApprovalRow.approval_id == approval_id, ApprovalRow.status == "pending",
                    in_time)
             .values(status=outcome.status, decided_by=outcome.decided_by, reason=outcome.reason,
-                    decided_at=outcome.decided_at, signature=outcome.signature)
+                    decided_at=outcome.decided_at, signature=outcome.seal.signature,
+                    grant_kid=outcome.seal.kid, grant_expires_at=outcome.seal.expires_at)
             .execution_options(synchronize_session=False)
         )
         with self.sessions() as session:

@@ -1,14 +1,27 @@
-"""`triage-ingress` / `python -m triage_ingress`: settings from the environment, then serve."""
+"""`triage-ingress` / `python -m triage_ingress`: settings from the environment, then serve;
+`python -m triage_ingress vault ...` runs the connector vault's operator commands."""
 
-from triage_contracts.runtime import run_service
+import sys
 
-from .app import build_app
+from .cli import parser, run_vault
 from .settings import Settings
 
 
-def main() -> None:
-    run_service("ingress", Settings(), build_app)
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "vault" and args.action == "keygen":
+        return run_vault(args, Settings.model_construct())  # needs no configuration
+    settings = Settings()
+    if args.command == "vault":
+        return run_vault(args, settings)
+    # Imported here: the vault commands need neither FastAPI nor faststream.
+    from triage_contracts.runtime import run_service
+
+    from .app import build_app
+
+    run_service("ingress", settings, build_app)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

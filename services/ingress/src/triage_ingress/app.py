@@ -25,6 +25,7 @@ from .intake import Edge
 from .notifier import Notifier
 from .settings import Settings
 from .team_slack import TeamSlack
+from .vault import DEV_KEY_ID
 
 SERVICE = "ingress"
 log = get_logger("triage.ingress")
@@ -61,11 +62,15 @@ def _buttons(settings: Settings, audit: AuditEmitter) -> ApprovalButtons:
 def _stores(settings: Settings) -> Stores | None:
     if not settings.oauth_enabled:
         return None
-    return Stores.build(settings.database_url, settings.slack_client_id or "")
+    vault = settings.vault()
+    if DEV_KEY_ID in vault.keys.ids:
+        log.warning("VAULT_MASTER_KEYS is not set: installed tokens are sealed with the "
+                    "development key (refused in production)")
+    return Stores.build(settings.database_url, settings.slack_client_id or "", vault)
 
 
 def _oauth(settings: Settings, stores: Stores, audit: AuditEmitter) -> oauth.OAuthFlow:
-    assert settings.slack_client_secret is not None  # oauth_enabled says so
+    assert settings.slack_client_secret is not None  # install_flow_enabled says so
     slack = SlackOAuth(settings.slack_api_url, settings.slack_client_id or "",
                        settings.slack_client_secret, timeout=settings.slack_timeout_s)
     return oauth.OAuthFlow(settings, stores, slack, audit)
@@ -78,7 +83,7 @@ def _notifier(settings: Settings, broker: NatsBroker, audit: AuditEmitter,
     # With OAuth a missing SLACK_BOT_TOKEN is normal: installed teams bring their own token.
     default = None if stores and settings.slack_bot_token is None else _slack(settings)
     teams = TeamSlack(default, stores, settings.slack_api_url, settings.slack_timeout_s)
-    notifier = Notifier(broker, teams, audit)
+    notifier = Notifier(broker, teams, audit, settings.notify_claim_stale_s)
     register_notifier(broker, notifier, settings.team_scope)
     return notifier
 
@@ -119,9 +124,11 @@ def build_app(settings: Settings) -> FastAPI:
         app.include_router(commands.router)
         app.state.approval_buttons = _buttons(settings, audit)
         app.include_router(interactivity.router)
-        if stores is not None:
+        if stores is not None and settings.install_flow_enabled:
             app.state.oauth = _oauth(settings, stores, audit)
             app.include_router(oauth.router)
+        elif stores is not None:
+            log.warning("SLACK_CLIENT_SECRET is not set: no install flow on this edge")
     app.include_router(health_router(broker, metrics))
     install_error_boundary(app)
     return app

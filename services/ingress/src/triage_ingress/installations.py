@@ -1,6 +1,7 @@
 """Where installed workspaces live: slack-sdk's own SQLAlchemy stores (OAuth states and
 installations) on DATABASE_URL, shared by the edge (which saves installs) and the notifier
-(which reads each team's bot token).
+(which reads each team's bot token). Every stored credential is sealed by the connector
+vault (`sealed_store.py`): the database never holds a token in the clear.
 
 slack-sdk's stores are synchronous; every call goes through a worker thread so a slow
 database never stalls the event loop that also answers Slack within its 3 seconds.
@@ -12,11 +13,13 @@ from pathlib import Path
 
 from pydantic import SecretStr
 from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from triage_contracts.errors import TemporaryError
+
+from .sealed_store import SealedInstallationStore
+from .vault import Vault
 
 # Slack's own authorization codes live 10 minutes; a state need not outlive them.
 STATE_TTL_S = 600
@@ -26,14 +29,14 @@ STATE_TTL_S = 600
 class Stores:
     engine: Engine
     states: SQLAlchemyOAuthStateStore
-    installations: SQLAlchemyInstallationStore
+    installations: SealedInstallationStore
 
     @classmethod
-    def build(cls, database_url: str, client_id: str) -> "Stores":
+    def build(cls, database_url: str, client_id: str, vault: Vault) -> "Stores":
         """No I/O: the engine connects lazily, tables are created in `open`."""
         engine = create_engine(database_url, pool_pre_ping=True)
         return cls(engine, SQLAlchemyOAuthStateStore(STATE_TTL_S, engine),
-                   SQLAlchemyInstallationStore(client_id, engine))
+                   SealedInstallationStore(client_id, engine, vault))
 
     async def open(self) -> None:
         await asyncio.to_thread(self._create)
@@ -44,7 +47,7 @@ class Stores:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # slack-sdk's stores are untyped.
         self.states.create_tables()  # type: ignore[no-untyped-call]
-        self.installations.create_tables()  # type: ignore[no-untyped-call]
+        self.installations.create_tables()
 
     async def close(self) -> None:
         self.engine.dispose()

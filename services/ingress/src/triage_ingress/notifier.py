@@ -1,14 +1,20 @@
 """Posting the agent's messages to Slack exactly once per run step.
 
 A crash between "Slack posted" and "we recorded it" must not post twice on redelivery, so
-each step is claimed in the idempotency bucket first (`pending`), the message carries the
-run and step in its metadata, and a redelivery that finds a `pending` claim looks for that
-message in the thread before posting again. The result always goes back to the run, also
-when Slack refused (the orchestrator must learn that its reply did not arrive).
+each step is claimed in the idempotency bucket first (`pending`, with the time), and the
+message carries the run and step in its metadata. A redelivery that finds a `pending`
+claim younger than `claim_stale_s` is put back with a delay: the first attempt may still
+be waiting for Slack (JetStream redelivers after its 1 s BackOff, maybe to another
+replica), and a message not posted yet cannot be found in the thread. An older claim
+belonged to a notifier that died: the thread is searched for the message, and only if it
+is not there is the claim taken over (compare-and-set, one winner) and the message posted.
+The result always goes back to the run, also when Slack refused (the orchestrator must
+learn that its reply did not arrive).
 """
 
 import json
 import re
+import time
 from dataclasses import dataclass
 
 import structlog
@@ -18,7 +24,7 @@ from nats.js.kv import KeyValue
 from triage_contracts import subjects
 from triage_contracts.audit import AuditEmitter
 from triage_contracts.bus import jetstream, publish
-from triage_contracts.errors import TemporaryError
+from triage_contracts.errors import ErrorCode, TemporaryError
 from triage_contracts.ids import stable_id
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, NotifyRequest, NotifyResult
@@ -28,7 +34,7 @@ from .clients.slack import Posted, SlackClient, SlackRejected
 from .team_slack import NOT_CONFIGURED, NoSlackFor, TeamSlack
 
 log = get_logger("triage.ingress.notifier")
-PENDING = b"pending"
+LEGACY_PENDING = b"pending"
 __all__ = ["NOT_CONFIGURED", "Notifier", "Outcome", "record_key"]
 _KEY_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -56,15 +62,34 @@ def _record(value: bytes, channel: str) -> Posted:
     return Posted(channel=channel, ts=text)
 
 
+def _claim(at: float | None = None) -> bytes:
+    claimed_at = time.time() if at is None else at
+    return json.dumps({"state": "pending", "claimed_at": claimed_at}).encode()
+
+
+def _claimed_at(value: bytes) -> float | None:
+    """When a pending claim was made (0 for the bare `pending` of an older notifier, which
+    carries no time); None for a finished record."""
+    if value == LEGACY_PENDING:
+        return 0.0
+    if not value.startswith(b"{"):
+        return None
+    record = json.loads(value)
+    return float(record["claimed_at"]) if record.get("state") == "pending" else None
+
+
 def _done(posted: Posted, reused: bool = False) -> Outcome:
     return Outcome(ok=True, channel=posted.channel, ts=posted.ts, reused=reused)
 
 
 class Notifier:
-    def __init__(self, broker: NatsBroker, teams: TeamSlack, audit: AuditEmitter):
+    def __init__(self, broker: NatsBroker, teams: TeamSlack, audit: AuditEmitter,
+                 claim_stale_s: float = 120.0):
         self.broker = broker
         self.teams = teams
         self.audit = audit
+        # A pending claim older than this belongs to a notifier that died, not a slow one.
+        self.claim_stale_s = claim_stale_s
         self._kv: KeyValue | None = None
 
     @property
@@ -94,9 +119,9 @@ class Notifier:
 
     async def _deliver(self, req: NotifyRequest, slack: SlackClient) -> Outcome:
         key = record_key(req)
-        earlier = await self._claim_or_recover(req, key, slack)
-        if earlier is not None:
-            return earlier
+        claimed = await self._claim_or_recover(req, key, slack)
+        if isinstance(claimed, Outcome):
+            return claimed
         try:
             posted = await (slack.update(req, req.update_ts) if req.update_ts
                             else slack.post(req))
@@ -104,31 +129,55 @@ class Notifier:
             await self.kv.delete(key)  # Slack posted nothing: a later attempt starts afresh
             log.warning("slack refused the message", step_id=req.step_id, error=exc.error)
             return Outcome(ok=False, channel=req.channel_id, error=exc.error)
+        except Exception:
+            await self._release(key, claimed)
+            raise
         await self.kv.put(key, json.dumps({"channel": posted.channel, "ts": posted.ts}).encode())
         return _done(posted)
 
     async def _claim_or_recover(
         self, req: NotifyRequest, key: str, slack: SlackClient
-    ) -> Outcome | None:
-        """The earlier outcome of this step, or None once this attempt may send."""
-        value = await self._get(key)
-        if value is None:
+    ) -> Outcome | int:
+        """The earlier outcome of this step, or (once this attempt may send) the revision
+        of its claim."""
+        entry = await self._entry(key)
+        if entry is None:
             try:
-                await self.kv.create(key, PENDING)
-                return None
+                return await self.kv.create(key, _claim())
             except KeyWrongLastSequenceError:
-                value = await self._get(key)  # a concurrent delivery claimed it first
-                if value is None:
+                entry = await self._entry(key)  # a concurrent delivery claimed it first
+                if entry is None:
                     raise TemporaryError("notify record changed concurrently") from None
-        if value != PENDING:
+        value = entry.value or b""
+        claimed_at = _claimed_at(value)
+        if claimed_at is None:
             return _done(_record(value, req.channel_id), reused=True)
-        if req.update_ts:
-            return None  # editing to the same content again is harmless
-        found = await self._lookup(req, slack)
-        if found is None:
-            return None
-        await self.kv.put(key, json.dumps({"channel": found.channel, "ts": found.ts}).encode())
-        return _done(found, reused=True)
+        self._wait_for_live_claim(key, claimed_at)
+        # Editing to the same content again is harmless: only a new post is looked for.
+        found = None if req.update_ts else await self._lookup(req, slack)
+        if found is not None:
+            await self.kv.put(key, json.dumps({"channel": found.channel,
+                                               "ts": found.ts}).encode())
+            return _done(found, reused=True)
+        try:  # compare-and-set: of two deliveries taking over, one posts
+            return await self.kv.update(key, _claim(), last=entry.revision)
+        except KeyWrongLastSequenceError as exc:
+            raise TemporaryError(f"{key} was taken over elsewhere", ErrorCode.CONFLICT) from exc
+
+    async def _release(self, key: str, revision: int) -> None:
+        """This attempt failed (Slack may or may not have posted): leave the claim pending
+        but no longer live, so the redelivery looks for the message at once."""
+        try:
+            await self.kv.update(key, _claim(at=0.0), last=revision)
+        except KeyWrongLastSequenceError:
+            pass  # another delivery has taken the claim over already
+
+    def _wait_for_live_claim(self, key: str, claimed_at: float) -> None:
+        """A young claim may be an attempt still waiting for Slack: come back later."""
+        age = time.time() - claimed_at
+        if age < self.claim_stale_s:
+            raise TemporaryError(f"{key} is being posted elsewhere", ErrorCode.CONFLICT,
+                                 delay=self.claim_stale_s - age)
 
     async def _lookup(self, req: NotifyRequest, slack: SlackClient) -> Posted | None:
         try:
@@ -139,12 +188,11 @@ class Notifier:
             log.warning("cannot look for an interrupted post", error=exc.error)
             return None
 
-    async def _get(self, key: str) -> bytes | None:
+    async def _entry(self, key: str) -> KeyValue.Entry | None:
         try:
-            entry = await self.kv.get(key)
+            return await self.kv.get(key)
         except KeyNotFoundError:
             return None
-        return entry.value
 
     async def _report(self, req: NotifyRequest, outcome: Outcome) -> None:
         result = NotifyResult(

@@ -1,14 +1,21 @@
 """Ingress settings, from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, ROLE,
-APPROVAL_URL, SERVICE_TOKEN, SLACK_CLIENT_ID/SECRET for the OAuth install flow...).
+APPROVAL_URL, SERVICE_TOKEN, SLACK_CLIENT_ID/SECRET for the OAuth install flow,
+VAULT_MASTER_KEYS for the installed tokens...).
 
 One image runs as the HTTP edge, the notifier, or both; the role decides which secrets
-are required, and production refuses to start without them."""
+are required, and production refuses to start without them. With OAuth, production also
+wants the stores on PostgreSQL (SQLite would lose installs with the pod, and replicas would
+not share them) and a real vault master key."""
 
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 from triage_contracts.settings import ServiceSettings, is_real_secret
+
+from .vault import DEV_KEY_ID, MasterKeys, Vault
 
 DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,im:history,channels:history"
 
@@ -29,6 +36,9 @@ class Settings(ServiceSettings):
     # Slack gives up after 3 s; answering 503 before that makes it retry instead of guessing.
     publish_timeout_s: float = Field(2.0, gt=0, le=10)
     slack_timeout_s: int = Field(10, ge=1, description="Timeout of one Slack Web API call")
+    # A redelivered notify command waits while another attempt's claim is younger than
+    # this; it must outlast the slowest post (3 tries of slack_timeout_s plus Retry-After).
+    notify_claim_stale_s: float = Field(120.0, gt=0)
     role: Role = Role.ALL
     # Slack approval buttons are decided by the approval service, called with SERVICE_TOKEN
     # so that it trusts the approver id of the person who clicked.
@@ -47,6 +57,16 @@ class Settings(ServiceSettings):
     slack_redirect_uri: str | None = Field(None, description="Public URL of /slack/oauth_redirect")
     database_url: str = Field("sqlite:///./.triage/ingress.db",
                               description="OAuth state and installation stores")
+    # The connector vault: `id:base64key,...`, the first key active (seals), the others
+    # only open (rotation). Unset in development: a built-in development key.
+    vault_master_keys: SecretStr | None = Field(None, description="Connector vault master keys")
+
+    @field_validator("vault_master_keys")
+    @classmethod
+    def _parse_master_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            MasterKeys.parse(value)  # a bad entry is refused now, naming its key id only
+        return value
 
     # One NATS identity per role: the notifier alone consumes notify work (permissions.py).
     NATS_IDENTITIES: ClassVar[dict[Role, str]] = {
@@ -65,9 +85,23 @@ class Settings(ServiceSettings):
 
     @property
     def oauth_enabled(self) -> bool:
-        """Many workspaces: install flow on the edge, per-team tokens in the notifier."""
+        """Many workspaces (SLACK_CLIENT_ID set): per-team tokens from the installations.
+        The notifier only reads them, so it needs no client secret."""
+        return bool(self.slack_client_id and self.slack_client_id.strip())
+
+    @property
+    def install_flow_enabled(self) -> bool:
+        """The edge serves the install flow: it exchanges codes with SLACK_CLIENT_SECRET."""
         secret = self.slack_client_secret
-        return bool(self.slack_client_id and secret and secret.get_secret_value().strip())
+        return (self.oauth_enabled and self.serves_edge and secret is not None
+                and bool(secret.get_secret_value().strip()))
+
+    def vault(self) -> Vault:
+        """Development reads rows stored before the vault; production refuses them."""
+        secret = self.vault_master_keys
+        keys = (MasterKeys.parse(secret) if secret and secret.get_secret_value().strip()
+                else MasterKeys.development())
+        return Vault(keys, allow_plaintext=not self.is_production())
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
@@ -75,9 +109,29 @@ class Settings(ServiceSettings):
             problems.append("SLACK_SIGNING_SECRET must be set")
         if self.serves_notifier and not (is_real_secret(self.slack_bot_token)
                                          or self.oauth_enabled):
-            problems.append("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) must be set")
-        if self.oauth_enabled and not is_real_secret(self.slack_client_secret):
-            problems.append("SLACK_CLIENT_SECRET must be set")
+            problems.append("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) must be set")
+        if self.oauth_enabled and self.serves_edge and not is_real_secret(
+                self.slack_client_secret):
+            problems.append("SLACK_CLIENT_SECRET must be set with SLACK_CLIENT_ID")
         if self.serves_edge and self.approval_url and not is_real_secret(self.service_token):
             problems.append("SERVICE_TOKEN must be set when APPROVAL_URL is")
+        if self.oauth_enabled:
+            problems += self._oauth_store_problems()
+        return problems
+
+    def _oauth_store_problems(self) -> list[str]:
+        problems = []
+        if not is_real_secret(self.vault_master_keys):
+            problems.append("VAULT_MASTER_KEYS must be set with SLACK_CLIENT_ID "
+                            "(it encrypts the installed tokens)")
+        elif DEV_KEY_ID in self.vault().keys.ids:
+            problems.append(f"VAULT_MASTER_KEYS must not hold the {DEV_KEY_ID!r} key")
+        try:
+            backend = make_url(self.database_url).get_backend_name()
+        except ArgumentError:
+            backend = "unparsable"
+        if backend != "postgresql":
+            problems.append(f"DATABASE_URL must be PostgreSQL with SLACK_CLIENT_ID, not "
+                            f"{backend} (OAuth states and installations are shared by every "
+                            "replica and must survive a pod)")
         return problems

@@ -2,16 +2,20 @@
 app was installed there; else the single-workspace SLACK_BOT_TOKEN.
 
 A team with neither is told so in its NotifyResult (the run must learn that its reply did
-not arrive), not retried: redelivery would not install the app.
+not arrive), not retried: redelivery would not install the app. So is a team whose stored
+token the vault refuses to open (tampered, unknown master key, plaintext in production).
 """
 
 from pydantic import SecretStr
 from triage_contracts.errors import ErrorCode, PermanentError
+from triage_contracts.logs import get_logger
 
 from .clients.slack import SlackClient
 from .installations import Stores
+from .vault import VaultError
 
 NOT_CONFIGURED = "slack_bot_token_not_configured"
+log = get_logger("triage.ingress.team_slack")
 
 
 class NoSlackFor(PermanentError):
@@ -31,7 +35,13 @@ class TeamSlack:
         self._clients: dict[str, SlackClient] = {}
 
     async def for_team(self, team_id: str) -> SlackClient:
-        token = await self.stores.bot_token(team_id) if self.stores is not None else None
+        try:
+            token = await self.stores.bot_token(team_id) if self.stores is not None else None
+        except VaultError as exc:
+            log.error("stored token refused by the vault", team_id=team_id, reason=str(exc))
+            # Never fall back to the default token: that would speak for the wrong app.
+            raise NoSlackFor(f"workspace {team_id}: its stored token is unusable "
+                             f"({type(exc).__name__})") from exc
         if token is not None:
             return self._client(token)
         if self.default is not None:

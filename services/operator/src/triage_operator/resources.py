@@ -129,6 +129,9 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
     for var, key in _CONFIG_ENV[component].items():
         ref = {"name": configmap_name(owner.name), "key": key}
         env.append({"name": var, "valueFrom": {"configMapKeyRef": ref}})
+    if settings.worker_grant_keys_config_map:  # both workers verify approval grants
+        ref = {"name": settings.worker_grant_keys_config_map, "key": "GRANT_PUBLIC_KEYS"}
+        env.append({"name": "GRANT_PUBLIC_KEYS", "valueFrom": {"configMapKeyRef": ref}})
     return env + _nats_credentials(settings, component)
 
 

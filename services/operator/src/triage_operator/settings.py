@@ -1,7 +1,8 @@
 """Operator settings (env vars, upper-case field names), built once in `main`.
 
 Everything a worker Deployment needs that is not in the Workspace spec comes from here:
-the image, the default NATS URL, the shared Secret with cluster-wide keys.
+the image, the default NATS URL, the shared Secret with cluster-wide keys, the ConfigMap of
+public grant keys.
 """
 
 from typing import ClassVar
@@ -19,11 +20,15 @@ class Settings(ServiceSettings):
         description="Worker image; `{component}` becomes orchestrator|tools",
     )
     worker_image_pull_policy: str = "IfNotPresent"
-    # A Secret with the keys every worker needs whatever the workspace (APPROVAL_SIGNING_KEY).
+    # A Secret with the keys every worker needs whatever the workspace (VAULT_MASTER_KEY).
     worker_env_secret: str | None = Field(None, description="Secret mounted via envFrom in workers")
     # A Secret with a `<component>-password` key per worker (the chart's NATS credentials):
     # each worker connects to NATS as its own identity (docs/security-nats.md).
     worker_nats_secret: str | None = Field(None, description="Secret with workers' NATS passwords")
+    # The ConfigMap whose GRANT_PUBLIC_KEYS every worker verifies approval grants with
+    # (public keys only: no worker can sign a grant).
+    worker_grant_keys_config_map: str | None = Field(
+        None, description="ConfigMap holding GRANT_PUBLIC_KEYS for the workers")
     port: int = Field(8080, description="Health listener (/healthz, /readyz)")
     # kopf's own liveness server listens here on loopback; /healthz on PORT relays to it.
     liveness_port: int = Field(8081, description="Loopback port of kopf's liveness endpoint")

@@ -36,9 +36,11 @@ class Effects:
                     outcome=effect.outcome, detail=effect.detail, dedupe_key=effect.dedupe_key,
                 )
 
-    async def perform(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
+    async def perform(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> set[str]:
         """The commands of a transition, AFTER its state is saved (the saved state lists
-        what the run waits on, so a crash in between re-sends them; never the other way)."""
+        what the run waits on, so a crash in between re-sends them; never the other way).
+        Returns the msg_ids JetStream now holds (stored now or before)."""
+        sent: set[str] = set()
         for effect in effects:
             if isinstance(effect, RecordThread):
                 await self._record_thread(effect)
@@ -47,6 +49,8 @@ class Effects:
                                       msg_id=effect.msg_id)
                 log.info("command sent" if fresh else "command already sent (deduplicated)",
                          msg_id=effect.msg_id, subject=effect.subject)
+                sent.add(effect.msg_id)
+        return sent
 
     async def _record_thread(self, effect: RecordThread) -> None:
         if self.threads is None:

@@ -184,10 +184,24 @@ def _time_out(state: RunState, ctx: Ctx) -> Outcome:
 
 
 def pending_commands(state: RunState) -> list[Command]:
-    """The commands the run is still waiting on (safe to re-send: deduplicated by id)."""
+    """The commands the run waits on that may never have reached the bus (a crash after
+    the save): safe to re-send, as the server deduplicates them by id within its window.
+    Commands marked sent are left out; their answer comes, or the run deadline does."""
     if state.terminal:
         return []
-    return [entry.command for entry in state.pending.values()]
+    return [entry.command for entry in state.pending.values() if not entry.sent]
+
+
+def mark_sent(state: RunState, msg_ids: set[str]) -> RunState | None:
+    """The state with the pending commands `msg_ids` marked sent; None if none changes."""
+    todo = [sid for sid, e in state.pending.items()
+            if not e.sent and e.command.msg_id in msg_ids]
+    if not todo:
+        return None
+    new = state.model_copy(deep=True)
+    for step_id in todo:
+        new.pending[step_id].sent = True
+    return new
 
 
 # --- stepping --------------------------------------------------------------------------

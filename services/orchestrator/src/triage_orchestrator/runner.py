@@ -2,20 +2,24 @@
 
 If the process dies after the save but before the publish, nothing is lost: the run's
 state still lists the commands it waits on. They are re-sent (and deduplicated by the
-server) when the same input is redelivered and ignored, and at start-up for every
-unfinished run. A periodic sweep applies timeouts (approval expiry, run deadline).
+server) when the same input is redelivered and ignored, by the sweep, and at start-up for
+every unfinished run. Once JetStream has acknowledged a command it is marked `sent` in the
+state and never re-sent: a copy sent after the stream's duplicate window (15 minutes)
+would be stored and done twice. A periodic sweep applies timeouts (approval expiry, run
+deadline).
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 
 import structlog
 from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
-from triage_contracts.approvals import verify_decision
 from triage_contracts.bus import jetstream
-from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError, TriageError
+from triage_contracts.errors import ErrorCode, TemporaryError, TriageError
+from triage_contracts.grants import GrantRefused, check_current, claims_of_decision
+from triage_contracts.ids import utcnow
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import (
     ApprovalDecision,
@@ -28,7 +32,7 @@ from triage_contracts.messages import (
 )
 
 from . import engine
-from .commands import ThreadContext
+from .commands import Effect, ThreadContext
 from .effects import Effects
 from .settings import Settings
 from .skills import Skill, load_skills
@@ -49,6 +53,8 @@ class Orchestrator:
         self.spec: WorkflowSpec | None = None
         self.skills: list[Skill] = []
         self.config: RunConfig = settings.run_config()
+        # Public grant keys only: this process can check approvals, never make one.
+        self.keyring = settings.grant_keyring()
         self._store: RunStore | None = None
         self.threads: ThreadStore | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -106,7 +112,7 @@ class Orchestrator:
             if not created:
                 log.info("request redelivered: the run exists, re-sending what it waits on")
                 effects = list(engine.pending_commands(stored))
-            await self.effects.perform(request.team_id, request.run_id, effects)
+            await self._send(request.team_id, request.run_id, effects)
 
     async def _thread_of(self, request: TriageRequest) -> ThreadContext | None:
         """The earlier answer in the asking message's thread (None outside a thread)."""
@@ -120,23 +126,27 @@ class Orchestrator:
         await self._apply(result.team_id, result.run_id, lambda s: engine.on_result(s, result))
 
     async def handle_decision(self, decision: ApprovalDecision) -> None:
-        if not self._signature_ok(decision):
+        try:
+            self._check_signature(decision)
+        except GrantRefused as exc:
             await self.effects.auditor.emit(
                 decision.team_id, decision.run_id, AuditKind.DECISION, "decision refused",
                 actor=decision.approver_id, outcome="denied",
-                detail={"reason": "invalid signature", "approval_id": decision.approval_id})
-            raise PermanentError("approval decision has an invalid signature",
-                                 ErrorCode.APPROVAL_INVALID)
+                detail={"reason": f"invalid signature: {exc}", "code": exc.code.value,
+                        "approval_id": decision.approval_id})
+            raise GrantRefused(f"approval decision has an invalid signature: {exc}",
+                               exc.code) from exc
         await self._apply(decision.team_id, decision.run_id,
                           lambda s: engine.on_decision(s, decision))
 
-    def _signature_ok(self, decision: ApprovalDecision) -> bool:
+    def _check_signature(self, decision: ApprovalDecision) -> None:
+        """An approval must be signed by a trusted key and still current; a reject or
+        expiry cannot cause a write, but a signature it carries must be genuine."""
         if decision.decision is not Decision.APPROVE and not decision.signature:
-            return True  # a missing signature on reject/expire cannot cause a write
-        key = self.settings.approval_signing_key.get_secret_value()
-        return verify_decision(key, decision.signature, decision.approval_id,
-                               decision.action_digest, decision.decision.value,
-                               decision.approver_id, decision.decided_at)
+            return
+        claims = self.keyring.authenticate(claims_of_decision(decision), decision.signature)
+        if decision.decision is Decision.APPROVE:
+            check_current(claims, utcnow())
 
     async def _apply(self, team_id: str, run_id: str, decide: Decide) -> None:
         with structlog.contextvars.bound_contextvars(run_id=run_id, team_id=team_id):
@@ -149,7 +159,7 @@ class Orchestrator:
                 new, effects = decide(state)
                 if new is state:  # ignored: maybe a redelivery after a crash; re-send
                     await self.effects.record(team_id, run_id, effects)
-                    await self.effects.perform(team_id, run_id, engine.pending_commands(state))
+                    await self._send(team_id, run_id, engine.pending_commands(state))
                     return
                 await self.effects.record(team_id, run_id, effects)
                 try:
@@ -158,10 +168,26 @@ class Orchestrator:
                     # Another handler or replica moved the run: decide again on fresh state.
                     log.info("run state changed concurrently; deciding again")
                     continue
-                await self.effects.perform(team_id, run_id, effects)
+                await self._send(team_id, run_id, effects)
                 return
             raise TemporaryError(f"run {run_id} kept changing under {MAX_CAS_ATTEMPTS} attempts",
                                  ErrorCode.CONFLICT)
+
+    async def _send(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
+        """Perform the effects, then mark their commands sent in the run's state: only
+        unmarked ones are ever re-sent, so none is stored twice after the duplicate window."""
+        sent = await self.effects.perform(team_id, run_id, effects)
+        for _ in range(MAX_CAS_ATTEMPTS if sent else 0):
+            loaded = await self.store.load(team_id, run_id)
+            marked = engine.mark_sent(loaded[0], sent) if loaded else None
+            if loaded is None or marked is None:
+                return
+            try:
+                await self.store.save(marked, loaded[1])
+                return
+            except Conflict:
+                continue  # a transition moved the run meanwhile: mark on the fresh state
+        # Left unmarked: re-sent by the next sweep, deduplicated while inside the window.
 
     # --- recovery and timeouts -------------------------------------------------------
 
@@ -188,8 +214,7 @@ class Orchestrator:
         ones that were already sent within the duplicate window)."""
         runs = await self.unfinished()
         for state in runs:
-            await self.effects.perform(state.team_id, state.run_id,
-                                       engine.pending_commands(state))
+            await self._send(state.team_id, state.run_id, engine.pending_commands(state))
         return len(runs)
 
     async def sweep_once(self) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
-from triage_contracts.settings import ServiceSettings
+from triage_contracts.settings import GrantVerifierSettings
 
 from .state import RunConfig
 
@@ -16,9 +16,8 @@ def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-class Settings(ServiceSettings):
+class Settings(GrantVerifierSettings):
     nats_identity: ClassVar[str] = "orchestrator"
-    uses_approval_key: ClassVar[bool] = True
     workflow_file: Path = Field(PACKAGE_DIR / "workflow.yaml", description="Workflow spec (YAML)")
     skills_dir: Path = Field(PACKAGE_DIR / "skills", description="Folder of */SKILL.md runbooks")
     skills: str = Field("", description="Pinned skills: name or name@<sha256 prefix>, comma "

@@ -62,6 +62,9 @@ class Pending(_Model):
     owner: str  # the workflow step that sent it
     blocking: bool = True  # False: the step may finish without this answer
     command: Command
+    # True once JetStream acknowledged the publish: never re-sent then, since a copy sent
+    # after the stream's duplicate window would be stored (and done) a second time.
+    sent: bool = False
 
 
 class Finding(_Model):

@@ -113,7 +113,7 @@ def enter_act(state: RunState, step: Step, ctx: Ctx) -> bool:
     grant = ApprovalGrant(
         approval_id=decision.approval_id, action_digest=decision.action_digest,
         approver_id=decision.approver_id, decided_at=decision.decided_at,
-        signature=decision.signature,
+        signature=decision.signature, kid=decision.kid, expires_at=decision.expires_at,
     )
     message = ToolCall(team_id=state.team_id, run_id=state.run_id, step_id=step_id,
                        tool=planned.action.tool, arguments=planned.action.arguments, grant=grant)

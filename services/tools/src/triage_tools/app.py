@@ -28,8 +28,7 @@ def build_app(settings: Settings) -> FastAPI:
     pager = OutputPager(settings.tool_output_chars)
     registry = build_registry(settings, pager)
     # A write attempt takes at most two tool timeouts; a claim older than that is abandoned.
-    guard = WriteGuard(settings.approval_signing_key, stale_after_s=4 * settings.tool_timeout_s,
-                       grant_max_age_s=settings.grant_max_age_s)
+    guard = WriteGuard(settings.grant_keyring(), stale_after_s=4 * settings.tool_timeout_s)
     answered = Answered()
     service = ToolService(registry, guard, pager, broker, answered)
     register(broker, service, settings.team_scope)

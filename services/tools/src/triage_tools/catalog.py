@@ -16,7 +16,8 @@ from .settings import Settings
 
 def build_registry(settings: Settings, pager: OutputPager | None = None) -> ToolRegistry:
     timeout = settings.tool_timeout_s
-    github = GitHubClient(settings.github_api_url, settings.github_token, timeout)
+    github = GitHubClient(settings.github_api_url, settings.github_token, timeout,
+                          settings.github_bot_login)
     prometheus = (PrometheusClient(settings.prometheus_url, timeout)
                   if settings.prometheus_url else None)
     alertmanager = (AlertmanagerClient(settings.alertmanager_url, timeout)

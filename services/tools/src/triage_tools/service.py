@@ -107,7 +107,7 @@ class ToolService:
         try:
             self.guard.verify(call)
         except ApprovalMismatch as exc:
-            await self._audit_write(call, "denied", {"reason": str(exc)})
+            await self._audit_write(call, "denied", {"reason": str(exc), "code": exc.code.value})
             raise
         try:
             (status, data), performed = await self.guard.perform(

@@ -7,18 +7,20 @@ from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
-from triage_contracts.settings import ServiceSettings
+from triage_contracts.settings import GrantVerifierSettings
 
 # A Prometheus label value the model can put in a matcher without quoting trouble.
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
-class Settings(ServiceSettings):
+class Settings(GrantVerifierSettings):
     nats_identity: ClassVar[str] = "tools"
-    uses_approval_key: ClassVar[bool] = True
     github_token: SecretStr | None = Field(None, description="GitHub token (None: anonymous)")
     github_api_url: str = Field(
         "https://api.github.com", description="GitHub Enterprise Server: https://HOST/api/v3")
+    # The login the token writes as (a GitHub App: `NAME[bot]`); unset: asked of GET /user.
+    # Only comments by this login count as the bot's own (the duplicate-write marker).
+    github_bot_login: str | None = Field(None, min_length=1, max_length=100)
     # The allow-list: tools refuse any repository not named here (comma-separated).
     github_repos: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # `owner/name=label,...`: the `service` label of each repository's metrics (default: the
@@ -31,7 +33,6 @@ class Settings(ServiceSettings):
     tool_output_chars: int = Field(12_000, ge=1_000, le=200_000)
     # The workspace's tool allow-list (the Workspace resource's `tools`); empty: every tool.
     enabled_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    grant_max_age_s: float = Field(3600.0, gt=0, description="Oldest approval a write accepts")
 
     @field_validator("enabled_tools", mode="before")
     @classmethod
@@ -58,7 +59,8 @@ class Settings(ServiceSettings):
             raise ValueError(f"expected owner/name=label pairs, got {bad}")
         return dict((k.strip(), v.strip()) for k, v in (p.split("=") for p in pairs))
 
-    @field_validator("github_token", "prometheus_url", "alertmanager_url", mode="before")
+    @field_validator("github_token", "github_bot_login", "prometheus_url", "alertmanager_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # A deployment template often renders an unset variable as "": treat it as unset.

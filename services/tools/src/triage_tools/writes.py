@@ -1,8 +1,10 @@
 """Writes to the outside world: only with a human approval of exactly this action, and once.
 
 The approval is checked twice over: the grant's digest must be the digest of this very
-call (tool, arguments, run, team), and its HMAC must verify with the shared signing key, so
-a grant can be neither forged nor reused for other arguments. Exactly once has two layers:
+call (tool, arguments, run, team), and its Ed25519 signature must verify with a trusted
+public key valid for the team before its signed expiry (`triage_contracts.grants`), so a
+grant can be neither forged (this service holds no private key) nor reused for other
+arguments. Exactly once has two layers:
 a claim in the idempotency KV bucket (`write.<approval_id>`, `create()` wins once; the
 stored result answers every redelivery), and the marker hidden in the written text, which
 finds a write done just before a crash that left the claim pending.
@@ -17,9 +19,10 @@ from typing import Any
 
 from nats.js.errors import KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
-from pydantic import SecretStr
-from triage_contracts.approvals import action_digest, verify_decision
+from triage_contracts.approvals import action_digest
 from triage_contracts.errors import ErrorCode, TemporaryError
+from triage_contracts.grants import GrantRefused, Keyring, claims_of_grant
+from triage_contracts.ids import utcnow
 from triage_contracts.messages import ToolCall, ToolStatus
 
 from .errors import ToolError
@@ -29,9 +32,8 @@ _KEY_SAFE = re.compile(r"^[A-Za-z0-9_=-]{1,128}$")
 
 
 class ApprovalMismatch(ToolError):
-    def __init__(self, why: str) -> None:
-        super().__init__(f"approval does not match this action: {why}",
-                         ErrorCode.APPROVAL_INVALID)
+    def __init__(self, why: str, code: ErrorCode = ErrorCode.APPROVAL_INVALID) -> None:
+        super().__init__(f"approval does not match this action: {why}", code)
 
 
 def digest_of(call: ToolCall) -> str:
@@ -45,11 +47,8 @@ def idempotency_key(approval_id: str) -> str:
 
 
 class WriteGuard:
-    def __init__(self, signing_key: SecretStr, stale_after_s: float,
-                 grant_max_age_s: float = 3600.0) -> None:
-        self._key = signing_key
-        # decided_at is signed: an approval must be acted on soon, not replayed days later.
-        self.grant_max_age_s = grant_max_age_s
+    def __init__(self, keyring: Keyring, stale_after_s: float) -> None:
+        self.keyring = keyring
         # A pending claim older than this belongs to a worker that died: it may be taken over.
         self.stale_after_s = stale_after_s
         self._kv: KeyValue | None = None
@@ -61,16 +60,11 @@ class WriteGuard:
         grant = call.grant
         if grant is None:
             raise ApprovalMismatch("no approval grant")
-        if grant.action_digest != digest_of(call):
-            raise ApprovalMismatch("it approves a different tool, arguments or run")
-        if not verify_decision(self._key.get_secret_value(), grant.signature, grant.approval_id,
-                               grant.action_digest, "approve", grant.approver_id,
-                               grant.decided_at):
-            raise ApprovalMismatch("its signature is invalid")
-        age = time.time() - grant.decided_at.timestamp()
-        if age > self.grant_max_age_s:
-            raise ApprovalMismatch(f"it was given {age / 60:.0f} minutes ago, more than the "
-                                   f"{self.grant_max_age_s / 60:.0f} allowed; approve again")
+        try:  # expires_at is signed: an approval is acted on soon, not replayed days later
+            self.keyring.verify(claims_of_grant(grant, call.team_id), grant.signature,
+                                action_digest=digest_of(call), now=utcnow())
+        except GrantRefused as exc:
+            raise ApprovalMismatch(str(exc), exc.code) from exc
 
     async def perform(self, call: ToolCall, act: Callable[[], Awaitable[Outcome]]) -> tuple[
             Outcome, bool]:

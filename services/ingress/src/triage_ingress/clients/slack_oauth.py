@@ -6,6 +6,7 @@ unreachable Slack is a `TemporaryError` (the person can simply try again).
 """
 
 import asyncio
+import logging
 from typing import Any
 from urllib.error import URLError
 
@@ -27,7 +28,12 @@ class OAuthRefused(PermanentError):
 class SlackOAuth:
     def __init__(self, api_url: str, client_id: str, client_secret: SecretStr,
                  timeout: int = 10) -> None:
-        self._web = WebClient(base_url=api_url, timeout=timeout)
+        # slack-sdk logs whole request and response bodies when its logger's own level is
+        # DEBUG or unset: here the client secret and the new tokens. Its logger is pinned to
+        # INFO, whatever LOG_LEVEL says.
+        quiet = logging.getLogger("triage.ingress.slack_oauth.sdk")
+        quiet.setLevel(logging.INFO)
+        self._web = WebClient(base_url=api_url, timeout=timeout, logger=quiet)
         self._client_id = client_id
         self._secret = client_secret
 

@@ -17,8 +17,9 @@ from .session import GitHubSession
 class GitHubClient:
     """The four families over one session."""
 
-    def __init__(self, api_url: str, token: SecretStr | None, timeout_s: float) -> None:
-        self.session = GitHubSession(api_url, token, timeout_s)
+    def __init__(self, api_url: str, token: SecretStr | None, timeout_s: float,
+                 bot_login: str | None = None) -> None:
+        self.session = GitHubSession(api_url, token, timeout_s, bot_login)
         self.issues = IssuesClient(self.session)
         self.commits = CommitsClient(self.session)
         self.actions = ActionsClient(self.session)

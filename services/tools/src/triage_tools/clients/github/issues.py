@@ -1,5 +1,6 @@
 """Issues and pull requests: search, list, read one (with its latest comments or its
-changed files), and the one write: a comment, found again by its marker after a crash."""
+changed files), and the one write: a comment, found again by its marker (in the bot's own
+comments only) after a crash."""
 
 from datetime import datetime
 from itertools import islice
@@ -65,10 +66,14 @@ class IssuesClient:
                                        missing=f"pull request #{number} of {repo}")
 
     async def find_comment(self, repo: str, number: int, marker: str) -> dict[str, Any] | None:
-        """The issue comment whose body carries `marker` (a write done before a crash)."""
+        """The bot's own issue comment carrying `marker` (a write done before a crash).
+        Anyone who can comment can copy a marker: only the bot's own comments count."""
+        login = (await self.session.bot_login()).lower()
+
         def run() -> dict[str, Any] | None:
             issue = self.session.github(MAX_PER_PAGE).get_repo(repo).get_issue(number)
-            found = next((c for c in issue.get_comments() if marker in (c.body or "")), None)
+            found = next((c for c in issue.get_comments() if marker in (c.body or "")
+                          and c.user is not None and c.user.login.lower() == login), None)
             return None if found is None else {"comment_id": found.id, "url": found.html_url}
 
         return await self.session.call(f"list comments of {repo}#{number}", run,

@@ -27,10 +27,13 @@ MAX_PER_PAGE = 100
 
 
 class GitHubSession:
-    def __init__(self, api_url: str, token: SecretStr | None, timeout_s: float) -> None:
+    def __init__(self, api_url: str, token: SecretStr | None, timeout_s: float,
+                 bot_login: str | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self._token = token
         self.timeout_s = timeout_s
+        # Whose comments are the bot's own; None: learnt from GET /user on first need.
+        self._bot_login = bot_login
 
     def github(self, per_page: int = 30) -> Github:
         """A fresh client: PyGithub's requester is not meant to be shared by threads."""
@@ -39,6 +42,21 @@ class GitHubSession:
                       retry=None, lazy=True, seconds_between_requests=0,
                       seconds_between_writes=0,
                       per_page=max(1, min(per_page, MAX_PER_PAGE)))
+
+    async def bot_login(self) -> str:
+        """The login the token writes as, from the setting or GitHub's `GET /user` (asked
+        once). A GitHub App's installation token cannot read /user: set GITHUB_BOT_LOGIN."""
+        if self._bot_login is None:
+            if self._token is None:
+                raise ToolError("writing needs GITHUB_TOKEN (anonymous access cannot comment)",
+                                ErrorCode.UPSTREAM_REJECTED)
+            try:
+                login = await self.call("GET /user", lambda: self.github().get_user().login)
+            except ToolError as exc:
+                raise ToolError(f"{exc} (set GITHUB_BOT_LOGIN to the login the token "
+                                "writes as)", ErrorCode.UPSTREAM_REJECTED) from exc
+            self._bot_login = login
+        return self._bot_login
 
     def headers_for(self, url: str) -> dict[str, str]:
         """Headers for a URL GitHub sent us to (a log download): the token goes only to the
