@@ -81,12 +81,21 @@ def consume(spec: ConsumerSpec, team_scoped: bool = False, teams: Iterable[str] 
     wildcard instead, minus every other service's durables (shared and of `teams`) on it."""
     if not team_scoped:
         names = [spec.durable, *(spec.for_team(team).durable for team in teams)]
-        return Grants(publish=tuple(s for name in names for s in _consumer_use(spec.stream, name)))
+        return _gave_up(spec.stream, names) + Grants(publish=tuple(
+            s for name in names for s in _consumer_use(spec.stream, name)))
     others = sorted({f"{other}-{team}" if team else other
                      for other in _shared_durables(spec.stream) - {spec.durable}
                      for team in ("", *teams)})
-    return Grants(publish=_consumer_use(spec.stream, "*"), deny_publish=tuple(
+    grants = Grants(publish=_consumer_use(spec.stream, "*"), deny_publish=tuple(
         subject for other in others for subject in _consumer_use(spec.stream, other)))
+    return _gave_up(spec.stream, ["*"]) + grants
+
+
+def _gave_up(stream: str, names: list[str]) -> Grants:
+    """Dead-lettering what a consumer never acknowledged (`consume.watch_max_deliveries`):
+    its MAX_DELIVERIES advisories, and the stored message read back by sequence."""
+    return Grants(publish=(f"{API}.STREAM.MSG.GET.{stream}",), subscribe=tuple(
+        f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{name}" for name in names))
 
 
 def _read_stream(stream: str) -> Grants:
