@@ -25,7 +25,8 @@ SECRET_NAME = re.compile(r"(token|secret|password|passwd|api_key|private|master_
                          r"signing_key|checkpoint_key)s?$")
 # Named like a secret, but not one: public keys, the path of a key file (the file is the
 # secret, its path is not), the name of a Kubernetes Secret.
-NOT_SECRETS = {"audit_checkpoint_public_keys", "audit_checkpoint_key_file", "worker_env_secret"}
+NOT_SECRETS = {"audit_checkpoint_public_keys", "audit_checkpoint_key_file", "worker_env_secret",
+               "worker_nats_secret"}
 PLACEHOLDERS = ["", "  ", "changethis", "dev-only-key", "sandbox-secret"]
 
 
@@ -54,7 +55,8 @@ def test_the_secret_settings_are_the_known_ones() -> None:
         "grant_signing_key", "grant_team_signing_keys", "slack_signing_secret",
         "slack_bot_token", "service_token",
         "slack_client_secret", "vault_master_keys", "github_token", "openai_api_key",
-        "audit_api_token", "audit_checkpoint_key", "session_secret", "oidc_client_secret"}
+        "audit_api_token", "audit_checkpoint_key", "session_secret", "oidc_client_secret",
+        "nats_password"}
 
 
 @pytest.mark.parametrize("service,name", secret_fields())

@@ -23,6 +23,7 @@ from triage_contracts.grants import (
 )
 from triage_contracts.messages import ApprovalDecision, ApprovalGrant, Decision
 from triage_contracts.settings import GrantVerifierSettings
+from triage_contracts.testing import PRODUCTION_NATS
 from triage_contracts.testing.grant_keys import GrantKeyPair, public_keys_env
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -182,4 +183,4 @@ def test_production_verifiers_refuse_to_start_without_public_keys() -> None:
         GrantVerifierSettings(environment="production")
     pair = GrantKeyPair.generate("k1")
     GrantVerifierSettings(environment="production",
-                          grant_public_keys={"k1": pair.public_key})
+                          grant_public_keys={"k1": pair.public_key}, **PRODUCTION_NATS)

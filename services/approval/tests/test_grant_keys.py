@@ -25,6 +25,7 @@ from triage_contracts.grants import (
     load_public_key,
 )
 from triage_contracts.messages import Decision
+from triage_contracts.testing import PRODUCTION_NATS
 from triage_contracts.testing.grant_keys import GrantKeyPair
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -98,7 +99,7 @@ def test_a_team_key_wins_for_its_team_and_verifies_for_it_only() -> None:
 def test_production_refuses_a_missing_signing_key() -> None:
     with pytest.raises(ValidationError, match="GRANT_SIGNING_KEY"):
         signer_settings(None, environment="production")
-    signer_settings(GrantKeyPair.generate("k1"), environment="production")
+    signer_settings(GrantKeyPair.generate("k1"), environment="production", **PRODUCTION_NATS)
 
 
 @pytest.mark.parametrize("values,problem", [
