@@ -154,7 +154,8 @@ async def test_a_kill_between_save_and_publish_loses_no_audit_event(
 
     before = [e.action for e in await audit_of(bus, req.run_id)]
     assert before == ["run started", "step classify started"]  # the whole transition's
-    second = Process(nats_url).start()  # provisions WORK again, resumes the run
+    await provision(js)  # WORK again, as the provisioner would (services may not)
+    second = Process(nats_url).start()  # resumes the run
     processes.append(second)
     await second.ready()
 

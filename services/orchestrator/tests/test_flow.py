@@ -202,7 +202,7 @@ async def test_an_approval_from_an_unknown_key_or_expired_is_refused(
     refused = decision(state.run_id, state.action.approval_id, state.action.digest, key=key,
                        expires_at=datetime.now(UTC) + expires_in)
     await decide(bus, refused)
-    letters = await wait_until(lambda: stream_messages(orchestrator, "triage.dlq.T1.orchestrator"))
+    letters = await wait_until(lambda: stream_messages(bus, "triage.dlq.T1.orchestrator"))
     assert why in DeadLetter.model_validate_json(letters[0]).reason
     await asyncio.sleep(SETTLE)
     assert (await run_state(orchestrator, state.run_id)).status.value == "waiting_approval"

@@ -18,7 +18,7 @@ async def test_the_sweep_does_not_resend_a_command_after_the_duplicate_window(
     workers.hold_tools = True  # the run waits on its two tool calls
     app = build_app(make_settings(nats_url, sweep_interval_s=0.2))
     async with app.router.lifespan_context(app):
-        js = jetstream(app.state.broker)
+        js = jetstream(bus.broker)  # test-admin: the orchestrator may not change streams
         work = (await js.stream_info("WORK")).config
         work.duplicate_window = 0.5  # the 15 minutes, shrunk: the window passes many times
         await js.update_stream(work)
