@@ -3,14 +3,14 @@
 import asyncio
 
 import pytest
-from nats.js.errors import NotFoundError
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from triage_contracts import subjects
 from triage_contracts.broker import build_broker
-from triage_contracts.bus import jetstream, publish, stream_for
+from triage_contracts.bus import jetstream, kv_keys, publish, stream_for
 from triage_contracts.consume import subscribe, watch_max_deliveries
 from triage_contracts.errors import PermanentError, TemporaryError
 from triage_contracts.messages import DeadLetter, ToolCall
-from triage_contracts.streams import STREAMS, ConsumerSpec, provision
+from triage_contracts.streams import STREAMS, Buckets, ConsumerSpec, provision
 
 
 async def started_broker(url: str, service: str = "test"):
@@ -245,3 +245,23 @@ async def test_bytes_that_are_not_json_are_dead_lettered_at_once(nats_url: str) 
     [letter] = letters
     assert letter.payload == "{not json" and letter.deliveries == 1
     assert seen == ["after"]  # the next message was not held up
+
+
+async def test_kv_keys_lists_every_key_a_moment_after_it_is_written(nats_url: str) -> None:
+    """A key written just before the listing is always there (nats-py's `keys()` could
+    answer "no keys" when its consumer info raced the first delivery); a deleted key keeps
+    its marker and reads as deleted."""
+    broker = await started_broker(nats_url)
+    js = jetstream(broker)
+    kv = await js.key_value(Buckets.WORKSPACES.name)
+    for n in range(100):
+        await kv.put(f"T{n:03d}", b"{}")
+        listed = await kv_keys(js, Buckets.WORKSPACES.name)
+        assert listed == [f"T{i:03d}" for i in range(n + 1)], n
+    await kv.delete("T000")
+    assert "T000" in await kv_keys(js, Buckets.WORKSPACES.name)
+    with pytest.raises(KeyNotFoundError):  # KeyDeletedError is one
+        await kv.get("T000")
+    with pytest.raises(PermanentError, match="does not exist"):
+        await kv_keys(js, "no-such-bucket")
+    await broker.stop()

@@ -49,6 +49,23 @@ def jetstream(broker: NatsBroker) -> JetStreamContext:
     return js  # type: ignore[no-any-return]
 
 
+async def kv_keys(js: JetStreamContext, bucket: str) -> list[str]:
+    """Every key of a KV bucket that has a stored message (a value, or the marker of a
+    deleted key: readers meet KeyDeletedError as for any read), from the stream's
+    per-subject counts.
+
+    Why not `KeyValue.keys()`: nats-py's watcher decides "no more keys" from a consumer
+    info that can race the first deliveries, and then reports an empty bucket. Under load
+    that made an approver lose every team for one request. One STREAM.INFO cannot race."""
+    prefix = f"$KV.{bucket}."
+    try:
+        info = await js.stream_info(f"KV_{bucket}", subjects_filter=f"{prefix}>")
+    except js_errors.NotFoundError as exc:
+        raise PermanentError(f"KV bucket {bucket} does not exist (run the provisioner)",
+                             ErrorCode.NOT_FOUND) from exc
+    return sorted(subject[len(prefix):] for subject in (info.state.subjects or {}))
+
+
 async def publish(
     broker: NatsBroker,
     message: BaseModel,

@@ -21,7 +21,7 @@ from nats import errors as nats_errors
 from nats.js import errors as js_errors
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
-from triage_contracts.bus import TRANSIENT_NATS_ERRORS, jetstream
+from triage_contracts.bus import TRANSIENT_NATS_ERRORS, jetstream, kv_keys
 from triage_contracts.errors import TemporaryError
 from triage_contracts.logs import get_logger
 from triage_contracts.streams import Buckets
@@ -99,10 +99,7 @@ class Directory:
     async def _read_all(self) -> list[WorkspaceDirectory]:
         try:
             kv = await self._bucket()
-            try:
-                keys = await kv.keys()
-            except js_errors.NoKeysError:
-                return []
+            keys = await kv_keys(jetstream(self.broker), Buckets.WORKSPACES.name)
             entries = [await _read(kv, key) for key in keys]
         except NATS_FAILURES as exc:
             raise DirectoryUnavailable(f"workspace directory unavailable: "

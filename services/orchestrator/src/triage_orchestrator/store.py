@@ -8,9 +8,10 @@ replicas (or two results of one run handled at once) can never lose each other's
 import re
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
+from triage_contracts.bus import kv_keys
 from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.streams import Buckets
 
@@ -71,10 +72,7 @@ class RunStore:
             raise Conflict(state.key, ErrorCode.CONFLICT) from exc
 
     async def keys(self, team_id: str | None = None) -> list[str]:
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return []
+        keys = await kv_keys(self._js, self._bucket)
         return [k for k in keys if team_id is None or k.startswith(f"{team_id}.")]
 
 
