@@ -63,6 +63,27 @@ def _write_state(plan, stack: Stack) -> None:  # type: ignore[no-untyped-def]
     path.chmod(0o600)
 
 
+def _identities(plan, stack: Stack) -> list[str]:  # type: ignore[no-untyped-def]
+    """The development identities this start made up: said once, plainly, so nobody
+    mistakes them for a production set-up (production refuses every one of them)."""
+    approval = plan.process("approval").env
+    grant = ("the configured GRANT_SIGNING_KEY" if load_env().get("GRANT_SIGNING_KEY")
+             else "a throwaway Ed25519 pair made for this start")
+    lines = ["Identities of this start (the development ones are refused in production):",
+             f"  Grant key      {grant}, key id {approval.get('GRANT_SIGNING_KEY_ID', '?')};",
+             "                 private half in the approval process only"]
+    if stack.nats_passwords:
+        users = ", ".join(sorted(stack.nats_passwords))
+        lines += [f"  NATS users     {users}",
+                  "                 one per service, fresh random passwords (not printed)"]
+    else:
+        lines += ["  NATS users     none: NATS_URL is yours, services use NATS_USER/NATS_PASSWORD"]
+    if approval.get("DEV_IDENTITY") == "true":
+        lines += ["  Approvers      DEV_IDENTITY: the approval page lets you act as any sandbox",
+                  "                 user (no login)"]
+    return lines + [""]
+
+
 def _print_next_steps(plan, stack: Stack) -> None:  # type: ignore[no-untyped-def]
     urls = {p.name: p.url for p in plan.processes}
     lines = ["", "The triage stack is up. Ctrl-C stops everything.", "",
@@ -70,6 +91,7 @@ def _print_next_steps(plan, stack: Stack) -> None:  # type: ignore[no-untyped-de
              f"  Approvals UI   {urls['approval']}/",
              f"  Audit API      {urls['audit']}/audit/teams",
              f"  NATS           {stack.nats_url}", ""]
+    lines += _identities(plan, stack)
     if plan.sandboxed["slack"]:
         lines += ["SANDBOX: no Slack credentials found, so Slack, and every system without",
                   "credentials, is played by a local stand-in with demo data.", "",
