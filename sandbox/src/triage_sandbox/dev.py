@@ -29,7 +29,8 @@ def load_env() -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
-    plan = make_plan(load_env(), data_dir, fixed_ports=not args.random_ports)
+    env = load_env()
+    plan = make_plan(env, data_dir, fixed_ports=not args.random_ports)
     stack = Stack(plan, colour=sys.stdout.isatty())
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nstart-up failed: {exc}", file=sys.stderr)
         return 1
     _write_state(plan, stack)
-    _print_next_steps(plan, stack)
+    _print_next_steps(plan, stack, grant_configured=bool(env.get("GRANT_SIGNING_KEY")))
     stop.wait()
     print("\nStopping…", flush=True)
     stack.stop()
@@ -63,11 +64,11 @@ def _write_state(plan, stack: Stack) -> None:  # type: ignore[no-untyped-def]
     path.chmod(0o600)
 
 
-def _identities(plan, stack: Stack) -> list[str]:  # type: ignore[no-untyped-def]
+def _identities(plan, stack: Stack, grant_configured: bool) -> list[str]:  # type: ignore[no-untyped-def]
     """The development identities this start made up: said once, plainly, so nobody
     mistakes them for a production set-up (production refuses every one of them)."""
     approval = plan.process("approval").env
-    grant = ("the configured GRANT_SIGNING_KEY" if load_env().get("GRANT_SIGNING_KEY")
+    grant = ("the configured GRANT_SIGNING_KEY" if grant_configured
              else "a throwaway Ed25519 pair made for this start")
     lines = ["Identities of this start (the development ones are refused in production):",
              f"  Grant key      {grant}, key id {approval.get('GRANT_SIGNING_KEY_ID', '?')};",
@@ -84,14 +85,15 @@ def _identities(plan, stack: Stack) -> list[str]:  # type: ignore[no-untyped-def
     return lines + [""]
 
 
-def _print_next_steps(plan, stack: Stack) -> None:  # type: ignore[no-untyped-def]
+def _print_next_steps(plan, stack: Stack,  # type: ignore[no-untyped-def]
+                      grant_configured: bool) -> None:
     urls = {p.name: p.url for p in plan.processes}
     lines = ["", "The triage stack is up. Ctrl-C stops everything.", "",
              f"  Slack events   {urls['ingress']}/slack/events  (commands: /slack/commands)",
              f"  Approvals UI   {urls['approval']}/",
              f"  Audit API      {urls['audit']}/audit/teams",
              f"  NATS           {stack.nats_url}", ""]
-    lines += _identities(plan, stack)
+    lines += _identities(plan, stack, grant_configured)
     if plan.sandboxed["slack"]:
         lines += ["SANDBOX: no Slack credentials found, so Slack, and every system without",
                   "credentials, is played by a local stand-in with demo data.", "",
