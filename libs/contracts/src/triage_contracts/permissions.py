@@ -178,7 +178,7 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
             + consume(Consumers.ORCHESTRATOR_RESULTS, True, scoped)
             + consume(Consumers.ORCHESTRATOR_DECISIONS, True, scoped)
             + publishes("work.>", "approval.request.*") + emits("orchestrator")
-            + kv_write(Buckets.RUNS.name) + kv_read(Buckets.RUNS.name, scan=True)
+            + kv_write(Buckets.RUNS.name) + kv_read(Buckets.RUNS.name)
             + kv_write(Buckets.THREADS.name))),
         Identity("tools", "runs tool calls and approved writes", (
             consume(Consumers.TOOLS, True, scoped) + publishes("result.>") + emits("tools")
@@ -192,7 +192,7 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
         Identity("approval", "the only publisher of decisions", (
             consume(Consumers.APPROVAL_REQUESTS, teams=scoped)
             + publishes("approval.decision.*") + emits("approval")
-            + kv_read(Buckets.WORKSPACES.name, scan=True))),
+            + kv_read(Buckets.WORKSPACES.name))),
         Identity("operator", "per-workspace consumers and the workspace directory", (
             operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK"))
             + kv_write(Buckets.WORKSPACES.name))),
