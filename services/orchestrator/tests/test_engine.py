@@ -80,6 +80,12 @@ def test_duplicate_or_mismatched_results_are_ignored_without_change() -> None:
 def test_answer_without_writes_replies_once_and_finishes() -> None:
     state, effects = investigated()
     (reply,) = of(effects, PublishNotify)
+    # The thread is remembered in the same transition that sends the answer (stored
+    # before the state is saved), so a reply typed as soon as the answer shows follows up.
+    [thread] = of(effects, RecordThread)
+    assert (thread.channel_id, thread.thread_ts) == ("C1", "1700000000.000100")
+    assert thread.record is not None and thread.record.follow_ups == 0
+    assert thread.record.evidence and "CI #57 fails since" in thread.record.answer
     assert reply.message.notify_kind is NotifyKind.REPLY and reply.msg_id.endswith(":reply:cmd")
     assert reply.message.thread_ts == "1700000000.000100"
     assert reply.message.text.startswith("*Triage:* CI #57 fails since `abc1234`")
@@ -88,11 +94,18 @@ def test_answer_without_writes_replies_once_and_finishes() -> None:
     assert done.status is RunStatus.DONE and done.posted_ts == "1700000001.000200"
     finished = [a for a in of(effects, EmitAudit) if a.action == "run finished"]
     assert finished[0].detail["turns"] == 2 and finished[0].detail["tool_calls"] == 2
-    [thread] = of(effects, RecordThread)
-    assert (thread.channel_id, thread.thread_ts) == ("C1", "1700000000.000100")
-    assert thread.record.follow_ups == 0 and thread.record.evidence
+    assert of(effects, RecordThread) == []
     assert engine.pending_commands(done) == []
     assert engine.on_result(done, notify_result(state.run_id, "reply"), now=NOW)[0] is done
+
+
+def test_a_reply_slack_refused_forgets_the_thread_it_would_have_started() -> None:
+    state, _ = investigated()
+    failed, effects = engine.on_result(state, notify_result(state.run_id, "reply", ok=False),
+                                       now=NOW)
+    assert failed.status is RunStatus.FAILED and "channel_not_found" in (failed.error or "")
+    [forget] = of(effects, RecordThread)
+    assert forget.thread_ts == "1700000000.000100" and forget.record is None
 
 
 def test_write_call_asks_for_approval_in_ui_and_slack() -> None:

@@ -96,14 +96,15 @@ class EmitAudit(BaseModel):
 
 class RecordThread(BaseModel):
     """Remember what this run answered in its Slack thread (the context store), so a
-    follow-up in the thread continues from it."""
+    follow-up in the thread continues from it; `record=None` forgets the thread. Stored
+    with the transition's audit events, before its state is saved."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     team_id: str
     channel_id: str
     thread_ts: str
-    record: ThreadContext
+    record: ThreadContext | None
 
 
 Effect = (PublishToolCall | PublishModelCall | PublishNotify | PublishApprovalRequest | EmitAudit

@@ -26,11 +26,14 @@ class Effects:
         self.threads: ThreadStore | None = None  # bound once the broker is connected
 
     async def record(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
-        """The audit events of a transition, BEFORE its state is saved: a crash after the
-        save can then lose none of them, and a crash before it redoes the transition, whose
-        events carry the same dedupe keys (JetStream keeps the first copy)."""
+        """The audit events and thread records of a transition, BEFORE its state is saved:
+        a crash after the save can then lose none of them, and a crash before it redoes the
+        transition, whose events carry the same dedupe keys (JetStream keeps the first
+        copy) and whose thread record is the same put again."""
         for effect in effects:
-            if isinstance(effect, EmitAudit):
+            if isinstance(effect, RecordThread):
+                await self._record_thread(effect)
+            elif isinstance(effect, EmitAudit):
                 await self.auditor.emit(
                     team_id, run_id, effect.kind, effect.action, actor=effect.actor,
                     outcome=effect.outcome, detail=effect.detail, dedupe_key=effect.dedupe_key,
@@ -42,9 +45,7 @@ class Effects:
         Returns the msg_ids JetStream now holds (stored now or before)."""
         sent: set[str] = set()
         for effect in effects:
-            if isinstance(effect, RecordThread):
-                await self._record_thread(effect)
-            elif not isinstance(effect, EmitAudit):
+            if not isinstance(effect, EmitAudit | RecordThread):
                 fresh = await publish(self.broker, effect.message, effect.subject,
                                       msg_id=effect.msg_id)
                 log.info("command sent" if fresh else "command already sent (deduplicated)",
@@ -55,5 +56,8 @@ class Effects:
     async def _record_thread(self, effect: RecordThread) -> None:
         if self.threads is None:
             raise TemporaryError("the thread store is not open yet")
-        await self.threads.save(effect.team_id, effect.channel_id, effect.thread_ts,
-                                effect.record)
+        if effect.record is None:
+            await self.threads.forget(effect.team_id, effect.channel_id, effect.thread_ts)
+        else:
+            await self.threads.save(effect.team_id, effect.channel_id, effect.thread_ts,
+                                    effect.record)

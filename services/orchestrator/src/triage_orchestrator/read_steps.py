@@ -139,6 +139,10 @@ def enter_reply(state: RunState, step: Step, ctx: Ctx) -> bool:
         notify_kind=NotifyKind.REPLY, channel_id=state.request.channel_id,
         thread_ts=state.request.thread_ts, text=text, blocks=blocks,
     )
+    # The thread is remembered BEFORE the answer can appear in Slack: a reply typed the
+    # moment the answer shows is then already a follow-up (the record is stored before
+    # this state is saved, so a crash cannot lose it either).
+    _remember_thread(state, ctx)
     ctx.send(state, step.id, step.id,
              PublishNotify(message=message, msg_id=cmd_id(state.run_id, step.id)))
     return True
@@ -157,14 +161,24 @@ def _remember_thread(state: RunState, ctx: Ctx) -> None:
                                 thread_ts=request.thread_ts, record=record))
 
 
+def _unremember_thread(state: RunState, ctx: Ctx) -> None:
+    """The answer never reached Slack: the thread goes back to what it held before (or
+    to no record, so replies there are not taken for follow-ups of an unseen answer)."""
+    request = state.request
+    if state.refused or not request.thread_ts:
+        return
+    ctx.out.append(RecordThread(team_id=state.team_id, channel_id=request.channel_id,
+                                thread_ts=request.thread_ts, record=state.thread))
+
+
 def on_reply_result(state: RunState, step: Step, result: NotifyResult, ctx: Ctx) -> None:
     if result.ok:
         state.posted_ts = result.ts
         state.status = RunStatus.DONE
-        _remember_thread(state, ctx)
     else:
         state.status = RunStatus.FAILED
         state.error = redact_text(f"the reply could not be posted: {result.error}")
+        _unremember_thread(state, ctx)
     inv = state.investigation
     ctx.audit(state, AuditKind.STEP, "run finished", "run:finished",
               outcome=state.status.value,

@@ -111,6 +111,10 @@ class ThreadStore:
         await self._kv.put(self.key(team_id, channel_id, thread_ts),
                            record.model_dump_json().encode())
 
+    async def forget(self, team_id: str, channel_id: str, thread_ts: str) -> None:
+        assert self._kv is not None, "ThreadStore.open() was not awaited"
+        await self._kv.delete(self.key(team_id, channel_id, thread_ts))
+
 
 def _encode(state: RunState) -> bytes:
     return state.model_dump_json().encode()
