@@ -48,7 +48,7 @@ def expectations(expect: Expect, obs: Observation) -> list[str]:
     reasons += [f"reply contains {s!r}" for s in expect.reply_not_contains if s in reply]
     if expect.skill is not None and obs.skill != expect.skill:
         reasons.append(f"skill {obs.skill} != {expect.skill}")
-    missing = sorted(set(expect.tools_called) - obs.tools_called)
+    missing = sorted({c.tool for c in expect.tools_called} - obs.tools_called)
     if missing:
         reasons.append(f"tools not called: {', '.join(missing)} "
                        f"(called: {', '.join(sorted(obs.tools_called)) or 'none'})")

@@ -24,6 +24,35 @@ _HTTP = 10.0
 
 
 @dataclass
+class Call:
+    """One tool call of the run's trajectory, in the order the run made them."""
+
+    tool: str
+    args: dict[str, Any]
+    ok: bool = True
+
+
+@dataclass
+class Written:
+    """A write the world holds after the run (read from the GitHub stand-in's records,
+    or the real API in live mode), e.g. an issue comment."""
+
+    tool: str  # github.comment_issue, ...
+    repo: str
+    number: int | None
+    body: str
+
+
+@dataclass
+class WorldAfter:
+    """The world's state after the run, from the stand-ins themselves (not the services)."""
+
+    writes: list[Written] = field(default_factory=list)  # landed in GitHub during the run
+    slack_posts: list[Message] = field(default_factory=list)  # every bot post, any channel
+    approvals: int = 0  # approval requests the run made (per the approval service)
+
+
+@dataclass
 class Observation:
     run_id: str
     channel: str  # where the question was asked
@@ -32,13 +61,19 @@ class Observation:
     error: str | None = None
     skill: str | None = None
     tools_called: set[str] = field(default_factory=set)
+    trajectory: list[Call] = field(default_factory=list)
+    evidence_text: str = ""  # every tool output the run fetched, as the tools returned it
     approval_proposed: bool = False
     findings: list[str] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     posts: list[dict[str, Any]] = field(default_factory=list)  # audit notify details
     writes: list[str] = field(default_factory=list)  # "<tool> <outcome>" of write events
+    world: WorldAfter = field(default_factory=WorldAfter)
     audit_text: str = ""  # every string in the run's audit events (keys and values)
     latency_s: float | None = None  # question sent → first bot message posted
+    tokens: int = 0  # prompt + completion tokens of the run's model calls
+    cost_usd: float = 0.0
+    model_calls: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property

@@ -8,7 +8,7 @@ import pytest
 from evals.cases import CaseError, Kind, load_case, load_cases
 
 GOOD = """\
-question: why is checkout-api failing?
+user_prompt: why is checkout-api failing?
 tags: [replay]
 expect:
   skill: incident@1
@@ -53,12 +53,12 @@ def test_an_unknown_top_level_field_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     (GOOD.replace("tags: [replay]\n", ""), "tags: Field required"),
-    (GOOD.replace("[replay]", "[smoke]"), "tags.0: Input should be 'replay' or 'red-team'"),
+    (GOOD.replace("[replay]", "[smoke]"), "tags.0: Input should be 'replay', 'red-team'"),
     (GOOD.replace("[replay]", "[]"), "tags: List should have at least 1 item"),
     (GOOD.replace("incident@1", "incident"), "must look like name@version"),
     (GOOD + "kind: thread\n", "kind: Input should be 'mention', 'dm' or 'command'"),
-    (GOOD + "question_file: q.txt\n", "exactly one of `question` or `question_file`"),
-    (GOOD.replace("why is checkout-api failing?", "' '"), "`question` is empty"),
+    (GOOD + "user_prompt_file: q.txt\n", "exactly one of `user_prompt` or `user_prompt_file`"),
+    (GOOD.replace("why is checkout-api failing?", "' '"), "`user_prompt` is empty"),
     (GOOD.replace('["e15da5d"]', '[""]'), "empty strings match everything"),
     (GOOD + "known_failure: ' '\n", "`known_failure` must say why"),
     (GOOD.replace("expect:\n", "expect: 3\nx:\n"), "expect: Input should be a valid dictionary"),
@@ -68,12 +68,12 @@ def test_bad_fields_are_refused_with_the_reason(tmp_path: Path, text: str, expec
 
 
 def test_bad_yaml_and_non_mappings_are_refused(tmp_path: Path) -> None:
-    assert "not valid YAML" in refusal(tmp_path, "question: [unclosed\n", "yaml-case")
+    assert "not valid YAML" in refusal(tmp_path, "user_prompt: [unclosed\n", "yaml-case")
     assert "must be a mapping" in refusal(tmp_path, "- a list\n", "list-case")
 
 
-def test_question_file_is_read_and_must_stay_in_the_folder(tmp_path: Path) -> None:
-    text = GOOD.replace("question: why is checkout-api failing?", "question_file: q.txt")
+def test_user_prompt_file_is_read_and_must_stay_in_the_folder(tmp_path: Path) -> None:
+    text = GOOD.replace("user_prompt: why is checkout-api failing?", "user_prompt_file: q.txt")
     folder = write_case(tmp_path, "file-case", text)
     (folder / "q.txt").write_text("a long pasted log\n" * 3)
     assert load_case(folder).text.startswith("a long pasted log")

@@ -13,8 +13,8 @@ THREAD = "1700000000.000100"
 
 
 def case(**expect: Any) -> Case:
-    spec = CaseSpec.model_validate({"question": "q?", "tags": ["replay"], "expect": expect})
-    return Case(name="c", path=Path("c/test_case.yaml"), spec=spec, text="q?")
+    spec = CaseSpec.model_validate({"user_prompt": "q?", "tags": ["replay"], "expect": expect})
+    return Case(name="c", path=Path("c/test_case.yaml"), spec=spec, prompts=["q?"])
 
 
 def message(text: str = "*Triage:* all good", channel: str = "C_TRIAGE",
