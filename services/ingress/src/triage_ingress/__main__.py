@@ -1,5 +1,6 @@
 """`triage-ingress` / `python -m triage_ingress`: settings from the environment, then serve;
-`python -m triage_ingress vault ...` runs the connector vault's operator commands."""
+`python -m triage_ingress vault ...` runs the connector vault's operator commands and
+`python -m triage_ingress manifest ...` prints the Slack app manifest."""
 
 import sys
 
@@ -9,6 +10,11 @@ from .settings import Settings
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "manifest":  # needs no configuration
+        from .manifest import render
+
+        sys.stdout.write(render(args.base_url, args.oauth, args.json))
+        return 0
     if args.command == "vault" and args.action == "keygen":
         return run_vault(args, Settings.model_construct())  # needs no configuration
     settings = Settings()

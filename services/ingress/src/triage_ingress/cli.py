@@ -5,7 +5,9 @@
 - `python -m triage_ingress vault reencrypt`: re-seal every stored credential under the
   active (first) key, encrypting plaintext rows (migration); idempotent, prints counts;
 - `python -m triage_ingress vault status`: how many values each key id seals, so an old
-  key is removed only once nothing needs it.
+  key is removed only once nothing needs it;
+- `python -m triage_ingress manifest --base-url URL [--oauth] [--json]`: the Slack app
+  manifest for that host (see manifest.py).
 """
 
 import argparse
@@ -31,6 +33,12 @@ def parser() -> argparse.ArgumentParser:
     keygen.add_argument("--id", required=True, help="key id, e.g. k2026-11")
     actions.add_parser("reencrypt", help="re-seal every credential under the active key")
     actions.add_parser("status", help="count the stored values per master key id")
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--base-url", required=True,
+                          help="where Slack reaches the ingress, e.g. https://triage.acme.example")
+    manifest.add_argument("--oauth", action="store_true",
+                          help="add the OAuth redirect URL (installs into many workspaces)")
+    manifest.add_argument("--json", action="store_true", help="JSON instead of YAML")
     return root
 
 

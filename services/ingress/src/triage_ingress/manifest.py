@@ -1,0 +1,88 @@
+"""The Slack app manifest, built from the code that serves it, so the app a company creates
+asks for exactly the events, scopes and URLs this ingress handles.
+
+`python -m triage_ingress manifest --base-url https://triage.acme.example [--oauth]`
+prints it (YAML, or `--json`); `slack/manifest.yaml` in the repository is its rendering
+for https://triage.example.com, kept current by the ingress tests.
+"""
+
+from typing import Any
+
+from .oauth import REDIRECT_PATH
+from .settings import DEFAULT_SCOPES
+
+EVENTS_PATH = "/slack/events"
+COMMANDS_PATH = "/slack/commands"
+INTERACTIVITY_PATH = "/slack/interactivity"
+COMMAND = "/triage"
+# The events normalize.py turns into requests: mentions, thread follow-ups in public
+# channels (where channels:history delivers them) and direct messages.
+BOT_EVENTS = ("app_mention", "message.channels", "message.im")
+EXAMPLE_BASE_URL = "https://triage.example.com"
+
+HEADER = """\
+# The Slack app, as a manifest (https://api.slack.com/reference/manifests). Create the app
+# at https://api.slack.com/apps -> "Create New App" -> "From an app manifest" and paste it.
+# Rendered for {base} by
+#   python -m triage_ingress manifest --base-url {base}{oauth_flag}
+# Render it for your own host the same way rather than editing the URLs by hand.
+"""
+
+LONG_DESCRIPTION = (
+    "Ask in a channel (@Triage why is checkout-api failing?), with /triage, or in a direct "
+    "message. The agent reads GitHub (issues, pull requests, commits, CI runs and logs), "
+    "Prometheus and Alertmanager, answers in the thread with links to what it read, and "
+    "asks a human to approve anything that would write (a comment, a label) before doing "
+    "it. Every step is recorded in a tamper-evident audit log.")
+
+
+def bot_scopes() -> list[str]:
+    return [s.strip() for s in DEFAULT_SCOPES.split(",") if s.strip()]
+
+
+def build(base_url: str, oauth: bool = False) -> dict[str, Any]:
+    base = base_url.rstrip("/")
+    manifest: dict[str, Any] = {
+        "_metadata": {"major_version": 2, "minor_version": 1},
+        "display_information": {
+            "name": "Triage",
+            "description": "Engineering triage from GitHub and observability, with human "
+                           "approval for writes.",
+            "background_color": "#1d3557",
+            "long_description": LONG_DESCRIPTION,
+        },
+        "features": {
+            "app_home": {"home_tab_enabled": False, "messages_tab_enabled": True,
+                         "messages_tab_read_only_enabled": False},
+            "bot_user": {"display_name": "triage", "always_online": True},
+            "slash_commands": [{
+                "command": COMMAND, "url": base + COMMANDS_PATH,
+                "description": "Ask the triage agent about an engineering problem",
+                "usage_hint": "why is checkout-api failing since this morning?",
+                "should_escape": False}],
+        },
+        "oauth_config": {"scopes": {"bot": bot_scopes()}},
+        "settings": {
+            "event_subscriptions": {"request_url": base + EVENTS_PATH,
+                                    "bot_events": list(BOT_EVENTS)},
+            "interactivity": {"is_enabled": True, "request_url": base + INTERACTIVITY_PATH},
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": False,
+            "token_rotation_enabled": False,
+        },
+    }
+    if oauth:  # installs into many workspaces go through the ingress's OAuth v2 flow
+        manifest["oauth_config"]["redirect_urls"] = [base + REDIRECT_PATH]
+    return manifest
+
+
+def render(base_url: str, oauth: bool = False, as_json: bool = False) -> str:
+    import json
+
+    import yaml
+
+    data = build(base_url, oauth)
+    if as_json:
+        return json.dumps(data, indent=2) + "\n"
+    header = HEADER.format(base=base_url.rstrip("/"), oauth_flag=" --oauth" if oauth else "")
+    return header + yaml.safe_dump(data, sort_keys=False, width=88)
