@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
-from triage_ingress import manifest
+from triage_ingress import lifecycle, manifest
 from triage_ingress.normalize import Ignored, from_event_callback
 from triage_ingress.settings import DEFAULT_SCOPES
 from triage_sandbox.slack_events import app_mention, direct_message, thread_reply
@@ -34,12 +34,13 @@ def test_the_committed_manifest_is_the_current_rendering() -> None:
         f"--base-url {manifest.EXAMPLE_BASE_URL} --oauth > slack/manifest.yaml")
 
 
-def test_every_subscribed_event_becomes_a_request() -> None:
+def test_every_subscribed_event_is_handled() -> None:
     events = manifest.build(BASE)["settings"]["event_subscriptions"]["bot_events"]
-    assert sorted(events) == sorted(SAMPLES)
-    for name in events:
+    assert sorted(events) == sorted([*SAMPLES, *lifecycle.EVENTS])
+    for name in SAMPLES:
         outcome = from_event_callback(SAMPLES[name])
         assert not isinstance(outcome, Ignored), (name, outcome)
+    # The lifecycle events are handled before normalisation (test_lifecycle.py).
 
 
 def test_the_bot_scopes_are_what_the_install_asks_for() -> None:

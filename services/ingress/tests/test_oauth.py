@@ -4,6 +4,7 @@ httpx playing the browser (following the redirects, keeping the state cookie). T
 then speaks to the installed team with that team's own token, which the database holds
 only sealed by the connector vault."""
 
+import json
 import logging
 from typing import Any
 
@@ -226,3 +227,67 @@ async def test_a_token_the_vault_refuses_is_reported_not_replaced(
     assert (result.ok, result.error) == (
         False, f"workspace {NEW_TEAM}: its stored token is unusable (Tampered)")
     assert slack_api.posts() == []
+
+
+# --- the app removed from a workspace: app_uninstalled, tokens_revoked -------------------
+
+
+def lifecycle_event(event: dict[str, Any], team: str = NEW_TEAM,
+                    event_id: str = "Ev0UNINSTALL") -> bytes:
+    return json.dumps({"type": "event_callback", "team_id": team, "api_app_id": "ASANDBOX",
+                       "event_id": event_id, "event_time": 1732540000,
+                       "event": event}).encode()
+
+
+async def lifecycle_audits(ingress) -> list[AuditEvent]:
+    audits = [AuditEvent.model_validate_json(m.data) for m in await ingress.stream("AUDIT")]
+    return [a for a in audits if a.action in ("slack.app_uninstalled", "slack.tokens_revoked")]
+
+
+async def test_uninstall_deletes_the_teams_credentials_and_audits_it(
+        start_oauth_ingress, slack_api, browser, wait_until) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    assert (await install(ingress, browser)).status_code == 200
+    assert installed(ingress) is not None
+    body = lifecycle_event({"type": "app_uninstalled"})
+    for _ in range(2):  # Slack's retry deletes nothing twice and is audited once
+        resp = await ingress.post("/slack/events", body)
+        assert resp.status_code == 200 and resp.json() == {"ok": True}
+    assert installed(ingress) is None
+    assert ingress.app.state.stores.installations.find_bot(
+        enterprise_id=None, team_id=NEW_TEAM) is None
+    [audit] = await lifecycle_audits(ingress)
+    assert (audit.team_id, audit.actor, audit.detail["credentials_deleted"]) == (
+        NEW_TEAM, "slack", True)
+    [token] = slack_api.state.installed
+    assert token not in audit.model_dump_json()
+    # A reply still on its way to the removed workspace is told why it cannot be posted.
+    [result] = await notify_results(ingress, [notify(NEW_TEAM, "a")], wait_until)
+    assert (result.ok, result.error) == (False, f"workspace {NEW_TEAM} is not installed")
+
+
+@pytest.mark.parametrize(("tokens", "deleted"), [
+    ({"oauth": [], "bot": ["U_BOT_SANDBOX"]}, True),
+    ({"oauth": ["U_LEAD"]}, False),  # user tokens only: the bot still speaks for the team
+])
+async def test_revoked_tokens_delete_the_bot_only_when_the_bot_token_went(
+        start_oauth_ingress, browser, tokens: dict[str, list[str]], deleted: bool) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    assert (await install(ingress, browser)).status_code == 200
+    resp = await ingress.post("/slack/events", lifecycle_event(
+        {"type": "tokens_revoked", "tokens": tokens}, event_id="Ev0REVOKED"))
+    assert resp.status_code == 200
+    assert (installed(ingress) is None) is deleted
+    [audit] = await lifecycle_audits(ingress)
+    assert audit.action == "slack.tokens_revoked"
+    assert audit.detail["credentials_deleted"] is deleted
+    assert audit.detail["revoked"] == {k: len(v) for k, v in tokens.items()}
+
+
+async def test_a_forged_uninstall_deletes_nothing(start_oauth_ingress, browser) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    assert (await install(ingress, browser)).status_code == 200
+    resp = await ingress.post("/slack/events", lifecycle_event({"type": "app_uninstalled"}),
+                              secret="not-the-signing-secret")
+    assert resp.status_code == 401
+    assert installed(ingress) is not None and await lifecycle_audits(ingress) == []

@@ -1,4 +1,5 @@
-"""`POST /slack/events`: the Events API endpoint (mentions and direct messages).
+"""`POST /slack/events`: the Events API endpoint (mentions, thread follow-ups, direct
+messages, and the app's own uninstall and token revocation).
 
 Answers 200 only once the request is safely in JetStream; a failed publish answers 503 so
 Slack retries, and the retry is deduplicated by its event id.
@@ -6,12 +7,13 @@ Slack retries, and the retry is deduplicated by its event id.
 
 from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.logs import get_logger
 
+from . import lifecycle
 from .intake import EdgeDep, enqueue
-from .normalize import Ignored, from_event_callback, parse_json
+from .normalize import Ignored, from_event_callback, parse_json, team_of
 from .verify import VerifiedBody
 
 router = APIRouter()
@@ -20,6 +22,7 @@ log = get_logger("triage.ingress.events")
 
 @router.post("/slack/events")
 async def slack_events(
+    request: Request,
     body: VerifiedBody,
     edge: EdgeDep,
     x_slack_retry_num: str | None = Header(None),
@@ -33,6 +36,10 @@ async def slack_events(
         return {"challenge": challenge}
     if kind != "event_callback":
         return {"ok": True, "ignored": f"callback type {kind!r}"}
+    event = payload.get("event")
+    if isinstance(event, dict) and event.get("type") in lifecycle.EVENTS:
+        return await lifecycle.handle(edge, request.app.state.stores, payload,
+                                      team_of(payload))
     request = from_event_callback(payload)
     if isinstance(request, Ignored):
         return {"ok": True, "ignored": request.reason}

@@ -62,6 +62,14 @@ class Stores:
     async def save(self, installation: Installation) -> None:
         await asyncio.to_thread(self.installations.save, installation)
 
+    async def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
+        """Delete the workspace's installation and bot (after an uninstall or revocation)."""
+        await asyncio.to_thread(self._forget, enterprise_id, team_id)
+
+    def _forget(self, enterprise_id: str | None, team_id: str | None) -> None:
+        self.installations.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        self.installations.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
     async def bot_token(self, team_id: str) -> SecretStr | None:
         """The team's bot token, or None when the team never installed the app."""
         try:

@@ -17,7 +17,10 @@ INTERACTIVITY_PATH = "/slack/interactivity"
 COMMAND = "/triage"
 # The events normalize.py turns into requests: mentions, thread follow-ups in public
 # channels (where channels:history delivers them) and direct messages.
-BOT_EVENTS = ("app_mention", "message.channels", "message.im")
+REQUEST_EVENTS = ("app_mention", "message.channels", "message.im")
+# The app's own removal (lifecycle.py deletes the workspace's stored credentials).
+LIFECYCLE_EVENTS = ("app_uninstalled", "tokens_revoked")
+BOT_EVENTS = REQUEST_EVENTS + LIFECYCLE_EVENTS
 EXAMPLE_BASE_URL = "https://triage.example.com"
 
 HEADER = """\

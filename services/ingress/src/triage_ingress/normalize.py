@@ -76,7 +76,7 @@ def _bot_users(payload: dict[str, Any]) -> set[str]:
     return {a["user_id"] for a in auths if isinstance(a, dict) and a.get("user_id")}
 
 
-def _team(payload: dict[str, Any]) -> str:
+def team_of(payload: dict[str, Any]) -> str:
     auths = [a for a in payload.get("authorizations") or [] if isinstance(a, dict)]
     team = payload.get("team_id") or (auths[0].get("team_id") if auths else None)
     if not isinstance(team, str) or not team:
@@ -88,7 +88,7 @@ def from_event_callback(payload: dict[str, Any]) -> TriageRequest | Ignored:
     event = payload.get("event")
     if not isinstance(event, dict):
         raise PermanentError("missing or invalid field event", ErrorCode.BAD_REQUEST)
-    event_id, team = field(payload, "event_id"), _team(payload)
+    event_id, team = field(payload, "event_id"), team_of(payload)
     bots = _bot_users(payload)
     kind = _kind(event, bots)
     if kind is None:
