@@ -22,7 +22,7 @@ log = get_logger("triage.ingress.events")
 
 @router.post("/slack/events")
 async def slack_events(
-    request: Request,
+    http: Request,
     body: VerifiedBody,
     edge: EdgeDep,
     x_slack_retry_num: str | None = Header(None),
@@ -38,7 +38,7 @@ async def slack_events(
         return {"ok": True, "ignored": f"callback type {kind!r}"}
     event = payload.get("event")
     if isinstance(event, dict) and event.get("type") in lifecycle.EVENTS:
-        return await lifecycle.handle(edge, request.app.state.stores, payload,
+        return await lifecycle.handle(edge, http.app.state.stores, payload,
                                       team_of(payload))
     request = from_event_callback(payload)
     if isinstance(request, Ignored):
