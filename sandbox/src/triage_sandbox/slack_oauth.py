@@ -6,6 +6,10 @@ at once and redirects to `redirect_uri` with a fresh one-use code and the caller
 `POST /api/oauth.v2.access` exchanges that code as Slack does (client credentials by HTTP
 Basic auth or form fields, same answer shape) and issues a bot token the Web API stand-in
 then accepts for that team.
+
+Enterprise Grid: `enterprise=E…` on the consent URL installs into a workspace of that
+organisation (the answer carries the enterprise); adding `org=1` is an org-wide install
+(`is_enterprise_install`, no team), whose token speaks for every workspace of the org.
 """
 
 import base64
@@ -30,10 +34,12 @@ class SandboxOAuth:
     client_secret: str
     codes: dict[str, JsonDict] = field(default_factory=dict)
 
-    def issue_code(self, team_id: str, scope: str, redirect_uri: str, user: str) -> str:
+    def issue_code(self, team_id: str, scope: str, redirect_uri: str, user: str,
+                   enterprise_id: str | None = None, org_wide: bool = False) -> str:
         code = f"{int(time.time())}.{secrets.token_hex(16)}"
         self.codes[code] = {"team_id": team_id, "scope": scope, "redirect_uri": redirect_uri,
-                            "user": user, "at": time.monotonic()}
+                            "user": user, "at": time.monotonic(),
+                            "enterprise_id": enterprise_id, "org_wide": org_wide}
         return code
 
     def take_code(self, code: str) -> JsonDict | None:
@@ -65,14 +71,18 @@ def access(ws: SandboxSlack, oauth: SandboxOAuth, creds: tuple[str, str],
         return error("invalid_code")
     if form.get("redirect_uri") != grant["redirect_uri"]:
         return error("bad_redirect_uri")
-    team_id = grant["team_id"]
-    token = f"xoxb-sandbox-{team_id.lower()}-{secrets.token_hex(12)}"
-    bot_user_id = f"UBOT{team_id[-4:]}"
-    ws.install(token, team_id, bot_user_id)
+    enterprise, org_wide = grant["enterprise_id"], bool(grant["org_wide"])
+    # An org-wide token belongs to the organisation: the stand-in knows it by that id.
+    owner = enterprise if org_wide else grant["team_id"]
+    token = f"xoxb-sandbox-{owner.lower()}-{secrets.token_hex(12)}"
+    bot_user_id = f"UBOT{owner[-4:]}"
+    ws.install(token, owner, bot_user_id)
     return {"ok": True, "access_token": token, "token_type": "bot", "scope": grant["scope"],
             "bot_user_id": bot_user_id, "app_id": APP_ID,
-            "team": {"id": team_id, "name": f"Sandbox {team_id}"}, "enterprise": None,
-            "is_enterprise_install": False, "authed_user": {"id": grant["user"]}}
+            "team": None if org_wide else {"id": owner, "name": f"Sandbox {owner}"},
+            "enterprise": {"id": enterprise, "name": f"Sandbox {enterprise}"} if enterprise
+            else None,
+            "is_enterprise_install": org_wide, "authed_user": {"id": grant["user"]}}
 
 
 def install_oauth(app: FastAPI, ws: SandboxSlack, oauth: SandboxOAuth) -> None:
@@ -81,12 +91,15 @@ def install_oauth(app: FastAPI, ws: SandboxSlack, oauth: SandboxOAuth) -> None:
     @app.get("/sandbox/oauth/authorize")
     async def authorize(client_id: str = "", scope: str = "", state: str = "",
                         redirect_uri: str = "", team: str | None = None,
-                        user: str = INSTALLER) -> Response:
+                        user: str = INSTALLER, enterprise: str | None = None,
+                        org: bool = False) -> Response:
         if client_id != oauth.client_id:
             return HTMLResponse("<h2>SANDBOX: invalid_client_id</h2>", 400)
         if not redirect_uri.startswith(("http://", "https://")):
             return HTMLResponse("<h2>SANDBOX: bad_redirect_uri</h2>", 400)
-        code = oauth.issue_code(team or ws.team_id, scope, redirect_uri, user)
+        if org and not enterprise:
+            return HTMLResponse("<h2>SANDBOX: an org-wide install needs enterprise=</h2>", 400)
+        code = oauth.issue_code(team or ws.team_id, scope, redirect_uri, user, enterprise, org)
         joiner = "&" if "?" in redirect_uri else "?"
         target = f"{redirect_uri}{joiner}{urlencode({'code': code, 'state': state})}"
         return RedirectResponse(target, status_code=302)

@@ -291,3 +291,49 @@ async def test_a_forged_uninstall_deletes_nothing(start_oauth_ingress, browser) 
                               secret="not-the-signing-secret")
     assert resp.status_code == 401
     assert installed(ingress) is not None and await lifecycle_audits(ingress) == []
+
+
+# --- Enterprise Grid ----------------------------------------------------------------------
+
+
+async def install_in_org(ingress, browser: httpx.AsyncClient, **consent: str) -> httpx.Response:
+    """The install flow with the choice made on Slack's consent page: an organisation
+    (`enterprise`), org-wide (`org=1`) or one of its workspaces (`team`)."""
+    start = await browser.get(f"{ingress.url}/slack/install", follow_redirects=False)
+    assert start.status_code in (302, 307), start.text
+    consent_url = httpx.URL(start.headers["location"]).copy_merge_params(consent)
+    return await browser.get(consent_url)
+
+
+def grid_notify(team: str, enterprise: str, step: str) -> NotifyRequest:
+    return notify(team, step).model_copy(update={"enterprise_id": enterprise})
+
+
+async def test_an_org_wide_grid_install_answers_in_every_workspace_of_the_org(
+        start_oauth_ingress, slack_api, browser, wait_until) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    page = await install_in_org(ingress, browser, enterprise="E0ACME", org="1")
+    assert page.status_code == 200, page.text
+    stored = ingress.app.state.stores.installations.find_installation(
+        enterprise_id="E0ACME", team_id=None, is_enterprise_install=True)
+    assert stored is not None and stored.is_enterprise_install and stored.team_id is None
+    results = await notify_results(ingress, [
+        grid_notify("T0EAST", "E0ACME", "a-east"), grid_notify("T0WEST", "E0ACME", "b-west"),
+        notify("T0WEST", "c-no-enterprise")], wait_until)
+    assert [(r.step_id, r.ok, r.error) for r in results] == [
+        ("a-east", True, None), ("b-west", True, None),
+        # Without its enterprise a request cannot use the org's token: told, not guessed.
+        ("c-no-enterprise", False, "workspace T0WEST is not installed")]
+    # The stand-in knows each call's token: the org-wide one, for both workspaces.
+    assert sorted((c["args"]["text"], c["team"]) for c in slack_api.posts()) == [
+        ("reply for T0EAST", "E0ACME"), ("reply for T0WEST", "E0ACME")]
+
+
+async def test_a_workspace_install_inside_an_org_is_found_by_enterprise_and_team(
+        start_oauth_ingress, slack_api, browser, wait_until) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    page = await install_in_org(ingress, browser, enterprise="E0ACME", team="T0EAST")
+    assert page.status_code == 200, page.text
+    [result] = await notify_results(ingress, [grid_notify("T0EAST", "E0ACME", "a")], wait_until)
+    assert result.ok, result.error
+    assert [c["team"] for c in slack_api.posts()] == ["T0EAST"]

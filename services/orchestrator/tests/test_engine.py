@@ -210,6 +210,14 @@ def test_channel_not_allowed_gets_a_polite_refusal_and_nothing_else() -> None:
     assert any(a.kind is AuditKind.POLICY for a in of(effects, EmitAudit))
 
 
+def test_replies_carry_the_requests_enterprise_for_grid_installs() -> None:
+    grid = request().model_copy(update={"enterprise_id": "E0ACME"})
+    _, effects = engine.start(grid, workflow(), skills(), config(allowed_channels=["C_OK"]),
+                              now=NOW)
+    (reply,) = of(effects, PublishNotify)
+    assert reply.message.enterprise_id == "E0ACME"
+
+
 def test_a_follow_up_continues_from_the_threads_earlier_answer() -> None:
     earlier = ThreadContext(run_id="run-1", question="why is checkout-api failing?",
                             answer="CI broke on abc1234.", follow_ups=1)

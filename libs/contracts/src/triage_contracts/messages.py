@@ -213,6 +213,9 @@ class NotifyRequest(Message):
     blocks: list[JsonDict] = Field(default_factory=list)
     # When set, edit this message (chat.update) instead of posting a new one.
     update_ts: str | None = None
+    # Enterprise Grid: installations are found by enterprise and team (an org-wide install
+    # has no team of its own), so the notifier needs the asking request's enterprise.
+    enterprise_id: str | None = None
 
 
 class NotifyResult(Message):

@@ -70,13 +70,23 @@ class Stores:
         self.installations.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         self.installations.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
 
-    async def bot_token(self, team_id: str) -> SecretStr | None:
-        """The team's bot token, or None when the team never installed the app."""
+    async def bot_token(self, team_id: str, enterprise_id: str | None = None
+                        ) -> SecretStr | None:
+        """The team's bot token, or None when the app is installed neither in the team nor
+        (Enterprise Grid) across its organisation."""
         try:
-            found = await asyncio.to_thread(
-                self.installations.find_installation, enterprise_id=None, team_id=team_id)
+            found = await asyncio.to_thread(self._find, team_id, enterprise_id)
         except SQLAlchemyError as exc:  # the database is down: redeliver later
             raise TemporaryError(f"installation store: {type(exc).__name__}") from exc
         if found is None or not found.bot_token:
             return None
         return SecretStr(found.bot_token)
+
+    def _find(self, team_id: str, enterprise_id: str | None) -> Installation | None:
+        store = self.installations
+        # A workspace install (inside a Grid org or not) first, then the org-wide one.
+        found = store.find_installation(enterprise_id=enterprise_id, team_id=team_id)
+        if found is None and enterprise_id:
+            found = store.find_installation(enterprise_id=enterprise_id, team_id=None,
+                                            is_enterprise_install=True)
+        return found

@@ -110,7 +110,7 @@ class Notifier:
     async def handle(self, req: NotifyRequest) -> None:
         with structlog.contextvars.bound_contextvars(run_id=req.run_id, team_id=req.team_id):
             try:
-                slack = await self.teams.for_team(req.team_id)
+                slack = await self.teams.for_team(req.team_id, req.enterprise_id)
             except NoSlackFor as exc:
                 outcome = Outcome(ok=False, channel=req.channel_id, error=exc.error)
             else:

@@ -34,9 +34,10 @@ class TeamSlack:
         # One client per installed token; a reinstall (new token) gets a new client.
         self._clients: dict[str, SlackClient] = {}
 
-    async def for_team(self, team_id: str) -> SlackClient:
+    async def for_team(self, team_id: str, enterprise_id: str | None = None) -> SlackClient:
         try:
-            token = await self.stores.bot_token(team_id) if self.stores is not None else None
+            token = (await self.stores.bot_token(team_id, enterprise_id)
+                     if self.stores is not None else None)
         except VaultError as exc:
             log.error("stored token refused by the vault", team_id=team_id, reason=str(exc))
             # Never fall back to the default token: that would speak for the wrong app.
