@@ -271,7 +271,7 @@ class Threaded:
 
     def __enter__(self) -> "Threaded":
         self.thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: a loaded 2-core CI machine
         while not self.server.started:
             assert self.thread.is_alive() and time.monotonic() < deadline, "did not start"
             time.sleep(0.02)

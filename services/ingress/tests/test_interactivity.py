@@ -48,9 +48,9 @@ class Approvals:
         return resp.json()  # type: ignore[no-any-return]
 
 
-def read(url: str, approval_id: str) -> httpx.Response:
+def read(url: str, approval_id: str, team: str = TEAM) -> httpx.Response:
     """An approval as a trusted service reads it: with the token, within the team."""
-    return httpx.get(f"{url}/api/approvals/{approval_id}", params={"team_id": TEAM},
+    return httpx.get(f"{url}/api/approvals/{approval_id}", params={"team_id": team},
                      headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, timeout=5)
 
 
@@ -66,10 +66,10 @@ def approval_service(nats_url: str, tmp_path: Path) -> Iterator[Approvals]:
                              start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: a loaded 2-core CI machine
         while True:
             assert child.poll() is None, f"approval service exited with {child.returncode}"
-            assert time.monotonic() < deadline, "approval service not ready in 30 s"
+            assert time.monotonic() < deadline, "approval service not ready in 120 s"
             try:
                 if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                     break
@@ -85,25 +85,26 @@ def approval_service(nats_url: str, tmp_path: Path) -> Iterator[Approvals]:
 @pytest.fixture
 async def pending(nats_url: str, approval_service: Approvals) -> AsyncIterator[ApprovalRequest]:
     """One pending approval, requested by Riley, published as the orchestrator does."""
+    yield await request_approval(nats_url, approval_service)
+
+
+async def request_approval(nats_url: str, approval_service: Approvals,
+                           team: str = TEAM) -> ApprovalRequest:
     run_id = new_id("run-")
     action = ProposedAction(tool="github.comment_issue", summary="Comment on #42", arguments={
         "repo": "demo-org/checkout-api", "issue_number": 42, "body": "Root cause: abc123"})
     req = ApprovalRequest(
-        team_id=TEAM, run_id=run_id, approval_id=new_id("ap-"), requester_id=REQUESTER,
-        action=action, action_digest=action_digest(action.tool, action.arguments, run_id, TEAM),
+        team_id=team, run_id=run_id, approval_id=new_id("ap-"), requester_id=REQUESTER,
+        action=action, action_digest=action_digest(action.tool, action.arguments, run_id, team),
         question="why is checkout-api failing?", channel_id=CHANNEL, thread_ts=THREAD,
         expires_at=utcnow() + timedelta(minutes=10))
     broker = build_broker(nats_url, "orchestrator-stand-in")
     await broker.connect()
     await provision(jetstream(broker))
-    await publish(broker, req, subjects.approval_request(TEAM))
+    await publish(broker, req, subjects.approval_request(team))
     await broker.stop()
-    await until(lambda: _stored(approval_service, req.approval_id))
-    yield req
-
-
-def _stored(approvals: Approvals, approval_id: str) -> bool:
-    return read(approvals.url, approval_id).status_code == 200
+    await until(lambda: read(approval_service.url, req.approval_id, team).status_code == 200)
+    return req
 
 
 async def until(check: Any, within: float = 15.0) -> Any:
@@ -277,3 +278,24 @@ async def test_other_interactions_and_malformed_payloads(edge, slack_api) -> Non
     resp = await edge.post("/slack/interactivity", no_user, FORM)
     assert resp.status_code == 400 and "user" in resp.json()["reason"]
     assert told(slack_api) == []
+
+
+async def test_the_reject_modal_opens_with_the_clicking_workspaces_own_token(
+        start_ingress, slack_api, approval_service, nats_url, tmp_path) -> None:
+    """An OAuth-installed workspace: its trigger ids are only good with its own token."""
+    edge = await start_ingress(
+        role="edge", approval_url=approval_service.url, service_token=SERVICE_TOKEN,
+        slack_api_url=slack_api.api_url, slack_bot_token=None,
+        slack_client_id="sandbox-client-id", slack_client_secret="sandbox-client-secret",
+        slack_oauth_url=f"{slack_api.url}/sandbox/oauth/authorize",
+        database_url=f"sqlite:///{tmp_path}/ingress.db")
+    async with httpx.AsyncClient(follow_redirects=True, timeout=20) as browser:
+        page = await browser.get(f"{edge.url}/slack/install", params={"team": "T0NEW"})
+    assert page.status_code == 200, page.text
+    req = await request_approval(nats_url, approval_service, team="T0NEW")
+    body = click(slack_api, req, APPROVER, "approval_reject", team="T0NEW")
+    assert (await edge.post("/slack/interactivity", body, FORM)).status_code == 200
+    [opened] = await until(lambda: list(slack_api.state.views.values()))
+    assert opened["view"]["callback_id"] == "approval_reject"
+    [call] = [c for c in slack_api.state.calls if c["method"] == "views.open"]
+    assert call["team"] == "T0NEW"  # the installed team's token, not a global one

@@ -47,7 +47,7 @@ def _slack(settings: Settings) -> SlackClient | None:
                        timeout=settings.slack_timeout_s)
 
 
-def _buttons(settings: Settings, audit: AuditEmitter) -> ApprovalButtons:
+def _buttons(settings: Settings, audit: AuditEmitter, stores: Stores | None) -> ApprovalButtons:
     api = None
     if settings.approval_url:
         api = ApprovalApi(settings.approval_url, settings.service_token,
@@ -55,7 +55,7 @@ def _buttons(settings: Settings, audit: AuditEmitter) -> ApprovalButtons:
     else:
         log.warning("APPROVAL_URL is not set: Slack approval buttons will only explain that")
     slack = SlackInteractive(settings.slack_bot_token, settings.slack_api_url,
-                             timeout=settings.slack_timeout_s)
+                             timeout=settings.slack_timeout_s, teams=stores)
     return ApprovalButtons(api, slack, audit)
 
 
@@ -122,7 +122,7 @@ def build_app(settings: Settings) -> FastAPI:
         app.state.edge = Edge(settings, broker, audit, _verifier(settings))
         app.include_router(events.router)
         app.include_router(commands.router)
-        app.state.approval_buttons = _buttons(settings, audit)
+        app.state.approval_buttons = _buttons(settings, audit, stores)
         app.include_router(interactivity.router)
         if stores is not None and settings.install_flow_enabled:
             app.state.oauth = _oauth(settings, stores, audit)

@@ -46,6 +46,7 @@ class Click:
     trigger_id: str = ""
     # The run of the clicked message (from its metadata) when Slack sent it along.
     run_hint: str | None = None
+    enterprise_id: str | None = None  # Enterprise Grid: finds the org's installation
 
 
 def default_reason(user_id: str) -> str:
@@ -94,7 +95,8 @@ class ApprovalButtons:
         """Ask for a reason in a modal; where no modal can open, reject with a default."""
         if self.api is not None:
             try:
-                await self.slack.open_view(click.trigger_id, reject_modal(click))
+                await self.slack.open_view(click.trigger_id, reject_modal(click),
+                                           click.team_id, click.enterprise_id)
                 return
             except SlackRejected as exc:
                 log.info("reject modal not opened, using the default reason", error=exc.error)

@@ -57,6 +57,7 @@ class BlockActions(_Model):
     type: Literal["block_actions"]
     user: _User
     team: _Team | None = None
+    enterprise: _Team | None = None  # Enterprise Grid: {"id": "E…"}
     trigger_id: str = ""
     response_url: str | None = None
     actions: list[_Action] = Field(default_factory=list)
@@ -132,7 +133,8 @@ def on_block_actions(clicked: BlockActions, edge: Edge, buttons: ApprovalButtons
         if action.action_id not in (ActionId.APPROVE, ActionId.REJECT) or not action.value:
             continue  # not ours (or a link button): Slack only needs the 200
         click = Click(team_id, clicked.user.id, action.value, clicked.response_url,
-                      clicked.trigger_id, _run_hint(clicked.message))
+                      clicked.trigger_id, _run_hint(clicked.message),
+                      clicked.enterprise.id if clicked.enterprise else None)
         approve = action.action_id == ActionId.APPROVE
         work = buttons.approve if approve else buttons.start_reject
         tasks.add_task(work, click)

@@ -6,13 +6,14 @@ for 3 seconds, so there is nothing to retry later; failures are reported to the 
 (`SlackRejected`) or logged with the reason.
 """
 
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from triage_contracts.errors import TriageError
 from triage_contracts.logs import get_logger
 
 from .slack import SlackRejected
@@ -20,11 +21,20 @@ from .slack import SlackRejected
 log = get_logger("triage.ingress.slack")
 
 
+class TeamTokens(Protocol):
+    """Where OAuth-installed workspaces keep their bot tokens (`installations.Stores`)."""
+
+    async def bot_token(self, team_id: str, enterprise_id: str | None = None
+                        ) -> SecretStr | None: ...
+
+
 class SlackInteractive:
-    def __init__(self, token: SecretStr | None, api_url: str, timeout: int = 10) -> None:
+    def __init__(self, token: SecretStr | None, api_url: str, timeout: int = 10,
+                 teams: TeamTokens | None = None) -> None:
         self._timeout = timeout
-        self._web = (AsyncWebClient(token=token.get_secret_value(), base_url=api_url,
-                                    timeout=timeout) if token is not None else None)
+        self._api_url = api_url
+        self._default = token
+        self._teams = teams
 
     async def tell(self, response_url: str, text: str) -> bool:
         """Show `text` to the clicking user only, below the message they clicked."""
@@ -40,12 +50,29 @@ class SlackInteractive:
             return False
         return True
 
-    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+    async def _token(self, team_id: str, enterprise_id: str | None) -> SecretStr | None:
+        """The clicking workspace's own token when it installed the app (a trigger id is
+        only valid for the app's token in that workspace), else the single-workspace one."""
+        if self._teams is not None:
+            try:
+                token = await self._teams.bot_token(team_id, enterprise_id)
+            except TriageError as exc:  # the store is down, or the vault refused the token
+                # Never the default token instead: it would speak for another workspace.
+                raise SlackRejected(f"installation_unavailable: {type(exc).__name__}") from exc
+            if token is not None:
+                return token
+        return self._default
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any], team_id: str,
+                        enterprise_id: str | None = None) -> str:
         """Open a modal for the user behind `trigger_id`; its view id, or SlackRejected."""
-        if self._web is None:
+        token = await self._token(team_id, enterprise_id)
+        if token is None:
             raise SlackRejected("not_configured")
+        web = AsyncWebClient(token=token.get_secret_value(), base_url=self._api_url,
+                             timeout=self._timeout)
         try:
-            resp = await self._web.views_open(trigger_id=trigger_id, view=view)
+            resp = await web.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
             raise SlackRejected(str(data.get("error") or exc.response.status_code)) from exc
