@@ -93,6 +93,11 @@ def test_the_named_shapes() -> None:
     }
     for name, sample in samples.items():
         assert redact_text(f"x {sample} y") == f"x [REDACTED:{name}] y"
+    # A slash command's or a click's response_url is a bearer capability too.
+    for url in ("https://hooks.slack.com/commands/T0A/1234567890/XyZsecret123",
+                "https://hooks.slack.com/actions/T0A/1234567890/XyZsecret123"):
+        assert redact_text(url) == "[REDACTED:slack_webhook]"
+    assert redact({"response_url": "https://x"}) == {"response_url": "[REDACTED]"}
     assert redact_text("refresh xoxe-1-My0xLTEtYWJjZGVmZ2hpams") == (
         "refresh [REDACTED:slack_token]")
     # Words that only look alike stay readable.

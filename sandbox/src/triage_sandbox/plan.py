@@ -160,6 +160,9 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             "SLACK_SIGNING_SECRET": plan.signing_secret, "SLACK_BOT_TOKEN": plan.bot_token,
             "SLACK_API_URL": f"{url['slack']}/api/" if plan.sandboxed["slack"]
             else env.get("SLACK_API_URL", "https://slack.com/api/"),
+            # The stand-in's response_urls (real Slack's are under https://hooks.slack.com/).
+            **({"SLACK_RESPONSE_URL_PREFIX": f"{url['slack']}/sandbox/response/"}
+               if plan.sandboxed["slack"] else {}),
             "APPROVAL_URL": url["approval"], "SERVICE_TOKEN": plan.service_token,
         },
         "tools": {

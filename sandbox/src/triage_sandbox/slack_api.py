@@ -43,6 +43,8 @@ def post_message(ws: SandboxSlack, args: JsonDict) -> JsonDict:
     channel, text, blocks = args.get("channel"), args.get("text"), json_field(args.get("blocks"))
     if not channel:
         return error("channel_not_found")
+    if channel in ws.not_joined:
+        return error("not_in_channel")
     if not text and not blocks:
         return error("no_text")
     message = ws.add({

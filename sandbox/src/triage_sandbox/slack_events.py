@@ -73,11 +73,11 @@ def event_body(payload: dict[str, object]) -> bytes:
 
 
 def slash_command_body(team_id: str, channel: str, user: str, text: str,
-                       trigger_id: str | None = None) -> bytes:
+                       trigger_id: str | None = None, response_url: str | None = None) -> bytes:
     return urlencode({
         "token": "deprecated-verification-token", "team_id": team_id, "team_domain": "sandbox",
         "channel_id": channel, "channel_name": "triage", "user_id": user, "user_name": user.lower(),
         "command": "/triage", "text": text, "api_app_id": APP_ID,
-        "response_url": "https://hooks.slack.invalid/commands/sandbox",
+        "response_url": response_url or "https://hooks.slack.invalid/commands/sandbox",
         "trigger_id": trigger_id or uuid.uuid4().hex,
     }).encode()

@@ -43,6 +43,9 @@ class SandboxSlack:
     responses: list[JsonDict] = field(default_factory=list)  # every POST to a response_url
     # Bot tokens issued by the OAuth install (`slack_oauth.py`): token -> its team and bot.
     installed: dict[str, JsonDict] = field(default_factory=dict)
+    # Conversations the bot is not a member of (a private channel nobody invited it to):
+    # chat.postMessage there fails with not_in_channel, as in Slack.
+    not_joined: set[str] = field(default_factory=lambda: {"C_PRIVATE"})
     _subscribers: list[asyncio.Queue[JsonDict]] = field(default_factory=list)
     _last_us: int = 0
 

@@ -38,6 +38,14 @@ def test_command_without_trigger_id_uses_the_fallback() -> None:
     assert one.event_id != two.event_id
 
 
+def test_a_command_keeps_its_response_url_out_of_reprs() -> None:
+    url = "https://hooks.slack.com/commands/T0A/1234567890/XyZsecret123"
+    req = from_command({"team_id": "T1", "user_id": "U1", "channel_id": "C1", "text": "why?",
+                        "trigger_id": "t1", "response_url": url}, "fallback")
+    assert req is not None and req.response_url == url
+    assert url not in repr(req)  # logs print reprs; the URL lets anyone post as the app
+
+
 def test_command_without_user_is_rejected_with_400() -> None:
     with pytest.raises(PermanentError) as err:
         from_command({"team_id": "T1", "channel_id": "C1", "text": "x"}, "d")

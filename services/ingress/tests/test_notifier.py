@@ -206,3 +206,54 @@ async def _answered(slack_api) -> bool:
 async def _count(app, n: int) -> bool:
     return len(await app.stream("RESULTS")) >= n
 
+
+
+# --- where the bot is not a member: a slash command's response_url -----------------------
+
+
+async def test_a_command_in_a_channel_the_bot_is_not_in_is_answered_via_its_response_url(
+        start_ingress, slack_api, wait_until) -> None:
+    notifier = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
+                                   slack_response_url_prefix=f"{slack_api.url}/sandbox/response/")
+    slot = slack_api.state.open_response_slot("U_REQUESTER", "C_PRIVATE", "", None)
+    url = f"{slack_api.url}/sandbox/response/{slot}"
+    await send(notifier, request(channel_id="C_PRIVATE", thread_ts=None, response_url=url))
+    await wait_until(lambda: _count(notifier, 1))
+    [result] = await results(notifier)
+    assert (result.ok, result.ts, result.error) == (True, None, None)
+    [post] = slack_api.posts()  # Slack said not_in_channel first
+    assert post["args"]["channel"] == "C_PRIVATE"
+    [message] = slack_api.state.messages  # then the response_url answer, seen by everyone
+    assert (message["channel"], message["ephemeral_to"]) == ("C_PRIVATE", None)
+    assert message["text"] == request().text
+    await send(notifier, request(channel_id="C_PRIVATE", thread_ts=None, response_url=url))
+    await wait_until(lambda: drained(notifier))
+    assert len(slack_api.state.responses) == 1  # a redelivery answers nothing twice
+    audits = [AuditEvent.model_validate_json(m.data) for m in await notifier.stream("AUDIT")]
+    assert slot not in "".join(a.model_dump_json() for a in audits)  # a bearer capability
+
+
+@pytest.mark.parametrize("response_url", [
+    None,  # a mention: nothing else to try
+    "https://attacker.example/collect",  # not under the configured Slack prefix
+])
+async def test_not_in_channel_without_a_usable_response_url_is_reported(
+        notifier, slack_api, wait_until, response_url: str | None) -> None:
+    await send(notifier, request(channel_id="C_PRIVATE", thread_ts=None,
+                                 response_url=response_url))
+    await wait_until(lambda: _count(notifier, 1))
+    [result] = await results(notifier)
+    assert (result.ok, result.error) == (False, "not_in_channel")
+    assert slack_api.state.responses == [] and slack_api.state.messages == []
+
+
+async def test_a_response_url_slack_refuses_is_reported_with_both_reasons(
+        start_ingress, slack_api, wait_until) -> None:
+    notifier = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
+                                   slack_response_url_prefix=f"{slack_api.url}/sandbox/response/")
+    expired = f"{slack_api.url}/sandbox/response/never-issued"
+    await send(notifier, request(channel_id="C_PRIVATE", thread_ts=None, response_url=expired))
+    await wait_until(lambda: _count(notifier, 1))
+    [result] = await results(notifier)
+    assert not result.ok and result.error is not None
+    assert result.error.startswith("not_in_channel; the command's response_url refused it")

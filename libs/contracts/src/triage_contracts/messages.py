@@ -54,6 +54,10 @@ class TriageRequest(Message):
     # thread may hold an earlier answer to continue from).
     in_thread: bool = False
     enterprise_id: str | None = None
+    # A slash command's response_url: the way to answer where the bot is not a member (a
+    # private channel, a DM between people). A bearer capability for 30 minutes: never
+    # logged or audited.
+    response_url: str | None = Field(None, repr=False)
 
 
 # --- work commands and their results ------------------------------------------------------
@@ -216,6 +220,9 @@ class NotifyRequest(Message):
     # Enterprise Grid: installations are found by enterprise and team (an org-wide install
     # has no team of its own), so the notifier needs the asking request's enterprise.
     enterprise_id: str | None = None
+    # The asking slash command's response_url: where the notifier answers when Slack says
+    # the bot is not in the channel (see TriageRequest.response_url).
+    response_url: str | None = Field(None, repr=False)
 
 
 class NotifyResult(Message):

@@ -19,7 +19,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("slack_token", re.compile(r"xox[abeposr](?:\.xox[abposr])?-[A-Za-z0-9-]{10,}")),
     ("slack_app_token", re.compile(r"xapp-[A-Za-z0-9-]{10,}")),
     ("slack_webhook", re.compile(
-        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{10,}")),
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers|commands|actions)/"
+        r"[A-Za-z0-9_/-]{10,}")),
     ("slack_signing", re.compile(r"\bv0=[a-f0-9]{64}")),
     ("github_token", re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})")),
     ("openai_key", re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}")),
@@ -37,7 +38,7 @@ SENSITIVE_KEYS = frozenset({
     "authorization", "token", "bot_token", "signing_secret", "client_secret", "password",
     "api_key", "secret", "x-slack-signature", "master_key", "signature",
     "access_token", "refresh_token", "user_token", "bot_refresh_token", "user_refresh_token",
-    "incoming_webhook_url", "private_key", "vault_master_keys",
+    "incoming_webhook_url", "private_key", "vault_master_keys", "response_url",
 })
 
 

@@ -77,12 +77,16 @@ def _outcome(kind: str | None, answer: Answer | None) -> dict[str, Any]:
     return out
 
 
-async def send_command(ws: SandboxSlack, link: IngressLink, typed: Typed) -> dict[str, Any]:
-    """A slash command is not a message: Slack shows only the app's answer, to the user."""
+async def send_command(ws: SandboxSlack, link: IngressLink, typed: Typed,
+                       base_url: str) -> dict[str, Any]:
+    """A slash command is not a message: Slack shows only the app's answer, to the user.
+    Its response_url lets the app answer even where the bot is not a member."""
     name, _, text = typed.text.strip().partition(" ")
     if name != COMMAND:
         raise _refusal(f"{name} is not a command in this workspace (try {COMMAND} ...)")
-    body = slash_command_body(ws.team_id, typed.channel, typed.user, text.strip())
+    slot = ws.open_response_slot(typed.user, typed.channel, "", None)
+    body = slash_command_body(ws.team_id, typed.channel, typed.user, text.strip(),
+                              response_url=f"{base_url.rstrip('/')}/sandbox/response/{slot}")
     answer = await link.send("/slack/commands", body, FORM, f"{COMMAND} from {typed.user}")
     shown = (answer.body.get("text") if answer.ok and isinstance(answer.body, dict)
              else f"{COMMAND} failed: the app answered HTTP {answer.status}")
@@ -104,7 +108,7 @@ async def send(typed: Typed, request: Request) -> dict[str, Any]:
     check_author(ws, typed, link.settings.channel_id)
     try:
         if typed.text.lstrip().startswith("/"):
-            return await send_command(ws, link, typed)
+            return await send_command(ws, link, typed, str(request.base_url))
         text = _MENTION.sub(f"<@{ws.bot_user_id}>", typed.text.strip())
         message = record_typed(ws, typed, text)
         event = _event(ws, typed, message)

@@ -83,7 +83,8 @@ def _notifier(settings: Settings, broker: NatsBroker, audit: AuditEmitter,
     # With OAuth a missing SLACK_BOT_TOKEN is normal: installed teams bring their own token.
     default = None if stores and settings.slack_bot_token is None else _slack(settings)
     teams = TeamSlack(default, stores, settings.slack_api_url, settings.slack_timeout_s)
-    notifier = Notifier(broker, teams, audit, settings.notify_claim_stale_s)
+    notifier = Notifier(broker, teams, audit, settings.notify_claim_stale_s,
+                        settings.slack_response_url_prefix)
     register_notifier(broker, notifier, settings.team_scope)
     return notifier
 

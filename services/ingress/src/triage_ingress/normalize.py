@@ -121,4 +121,5 @@ def from_command(form: dict[str, str], fallback_trigger: str) -> TriageRequest |
         team_id=team, run_id=stable_id("run-", team, event_id),
         request_kind=RequestKind.COMMAND, event_id=event_id, channel_id=channel,
         user_id=user, text=text, thread_ts=None, enterprise_id=form.get("enterprise_id") or None,
+        response_url=form.get("response_url") or None,
     )

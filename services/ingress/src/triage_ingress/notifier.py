@@ -30,7 +30,7 @@ from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, NotifyRequest, NotifyResult
 from triage_contracts.streams import Buckets
 
-from .clients.slack import Posted, SlackClient, SlackRejected
+from .clients.slack import NOT_A_MEMBER, Posted, SlackClient, SlackRejected, answer_command
 from .team_slack import NOT_CONFIGURED, NoSlackFor, TeamSlack
 
 log = get_logger("triage.ingress.notifier")
@@ -79,13 +79,16 @@ def _claimed_at(value: bytes) -> float | None:
 
 
 def _done(posted: Posted, reused: bool = False) -> Outcome:
-    return Outcome(ok=True, channel=posted.channel, ts=posted.ts, reused=reused)
+    # ts "" is an answer through a response_url: Slack gives no ts for those.
+    return Outcome(ok=True, channel=posted.channel, ts=posted.ts or None, reused=reused)
 
 
 class Notifier:
     def __init__(self, broker: NatsBroker, teams: TeamSlack, audit: AuditEmitter,
-                 claim_stale_s: float = 120.0):
+                 claim_stale_s: float = 120.0,
+                 response_url_prefix: str = "https://hooks.slack.com/"):
         self.broker = broker
+        self.response_url_prefix = response_url_prefix
         self.teams = teams
         self.audit = audit
         # A pending claim older than this belongs to a notifier that died, not a slow one.
@@ -126,14 +129,46 @@ class Notifier:
             posted = await (slack.update(req, req.update_ts) if req.update_ts
                             else slack.post(req))
         except SlackRejected as exc:
-            await self.kv.delete(key)  # Slack posted nothing: a later attempt starts afresh
-            log.warning("slack refused the message", step_id=req.step_id, error=exc.error)
-            return Outcome(ok=False, channel=req.channel_id, error=exc.error)
+            if exc.error in NOT_A_MEMBER and self._answerable(req):
+                answered = await self._answer_command(req, key, claimed, exc.error)
+                if isinstance(answered, Outcome):
+                    return answered
+                posted = answered
+            else:
+                await self.kv.delete(key)  # Slack posted nothing: a later try starts afresh
+                log.warning("slack refused the message", step_id=req.step_id, error=exc.error)
+                return Outcome(ok=False, channel=req.channel_id, error=exc.error)
         except Exception:
             await self._release(key, claimed)
             raise
         await self.kv.put(key, json.dumps({"channel": posted.channel, "ts": posted.ts}).encode())
         return _done(posted)
+
+    def _answerable(self, req: NotifyRequest) -> bool:
+        """Only a new message of a slash command, and only to Slack's own response_url host
+        (the URL came in a signed request; the prefix keeps answers from going elsewhere)."""
+        url = req.response_url
+        return (url is not None and req.update_ts is None
+                and url.startswith(self.response_url_prefix))
+
+    async def _answer_command(self, req: NotifyRequest, key: str, claimed: int,
+                              error: str) -> Posted | Outcome:
+        assert req.response_url is not None
+        try:
+            await answer_command(req.response_url, req)
+        except SlackRejected as exc:
+            await self.kv.delete(key)
+            log.warning("slack refused the message and its response_url", step_id=req.step_id,
+                        error=error, response_url_error=exc.error)
+            return Outcome(ok=False, channel=req.channel_id,
+                           error=f"{error}; the command's response_url refused it too "
+                                 f"({exc.error})")
+        except Exception:
+            await self._release(key, claimed)
+            raise
+        log.info("answered through the command's response_url", step_id=req.step_id,
+                 because=error)
+        return Posted(channel=req.channel_id, ts="")
 
     async def _claim_or_recover(
         self, req: NotifyRequest, key: str, slack: SlackClient

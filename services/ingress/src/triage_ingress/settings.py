@@ -30,6 +30,10 @@ class Settings(ServiceSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="Slack app signing secret")
     slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...)")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+    slack_response_url_prefix: str = Field(
+        "https://hooks.slack.com/",
+        description="the notifier answers a slash command through its response_url only "
+                    "under this prefix (Enterprise Grid proxies change it)")
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted request body")
     # slack-sdk's verifier also enforces its own 5 minutes: this setting can only tighten it.
     signature_tolerance_s: int = Field(300, ge=1, le=300)

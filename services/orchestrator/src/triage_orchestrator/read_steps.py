@@ -136,7 +136,7 @@ def enter_reply(state: RunState, step: Step, ctx: Ctx) -> bool:
     text, blocks = render.reply(state)
     message = NotifyRequest(
         team_id=state.team_id, run_id=state.run_id, step_id=step.id,
-        enterprise_id=state.request.enterprise_id,
+        enterprise_id=state.request.enterprise_id, response_url=state.request.response_url,
         notify_kind=NotifyKind.REPLY, channel_id=state.request.channel_id,
         thread_ts=state.request.thread_ts, text=text, blocks=blocks,
     )

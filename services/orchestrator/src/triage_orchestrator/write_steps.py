@@ -46,7 +46,7 @@ def enter_approval(state: RunState, step: Step, ctx: Ctx) -> bool:
     text, blocks = render.approval_prompt(state, planned)
     prompt = NotifyRequest(
         team_id=state.team_id, run_id=state.run_id, step_id=f"{step.id}-prompt",
-        enterprise_id=state.request.enterprise_id,
+        enterprise_id=state.request.enterprise_id, response_url=state.request.response_url,
         notify_kind=NotifyKind.APPROVAL_PROMPT, channel_id=state.request.channel_id,
         thread_ts=state.request.thread_ts, text=text, blocks=blocks,
     )
@@ -75,7 +75,7 @@ def update_prompt(state: RunState, step: Step, ctx: Ctx) -> None:
     text, blocks = render.approval_update(state, state.action)
     update = NotifyRequest(
         team_id=state.team_id, run_id=state.run_id, step_id=f"{step.id}-update",
-        enterprise_id=state.request.enterprise_id,
+        enterprise_id=state.request.enterprise_id, response_url=state.request.response_url,
         notify_kind=NotifyKind.APPROVAL_PROMPT, channel_id=state.request.channel_id,
         thread_ts=state.request.thread_ts, text=text, blocks=blocks, update_ts=state.prompt_ts,
     )

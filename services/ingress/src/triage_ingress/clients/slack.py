@@ -15,10 +15,14 @@ from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.messages import NotifyRequest
 
 EVENT_TYPE = "triage_message"
+# Slack errors that say the bot cannot post in that conversation (a private channel it was
+# not invited to, a DM between people): a slash command's response_url still can.
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
 # Slack errors that say "not now" rather than "never".
 TEMPORARY = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                        "request_timeout", "team_added_to_org"})
@@ -112,3 +116,19 @@ def _marks(meta: dict[str, Any], req: NotifyRequest) -> bool:
     payload = meta.get("event_payload") or {}
     return (meta.get("event_type") == EVENT_TYPE and payload.get("run_id") == req.run_id
             and payload.get("step_id") == req.step_id)
+
+
+async def answer_command(response_url: str, req: NotifyRequest, timeout: int = 10) -> None:
+    """Post `req` through a slash command's response_url, visible to the channel (the
+    answer quotes the question, which a slash command never shows). Slack keeps the URL
+    for 30 minutes and 5 answers; a refusal is final."""
+    try:
+        resp = await AsyncWebhookClient(response_url, timeout=timeout).send(
+            text=req.text, blocks=req.blocks or None, response_type="in_channel",
+            replace_original=False)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise TemporaryError(f"response_url unreachable: {type(exc).__name__}") from exc
+    if resp.status_code == 429 or resp.status_code >= 500:
+        raise TemporaryError(f"response_url: http_{resp.status_code}")
+    if resp.status_code != 200:
+        raise SlackRejected(f"response_url_{resp.body[:40] or resp.status_code}")
