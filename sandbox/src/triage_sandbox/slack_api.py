@@ -214,6 +214,8 @@ def build_slack_api(
             result = error("not_authed")
         elif team is None:
             result = error("invalid_auth")
+        elif ws.expired(token):
+            result = error("token_expired")
         elif method not in METHODS:
             result = error("unknown_method")
         else:

@@ -7,6 +7,9 @@ at once and redirects to `redirect_uri` with a fresh one-use code and the caller
 Basic auth or form fields, same answer shape) and issues a bot token the Web API stand-in
 then accepts for that team.
 
+Token rotation (`SandboxSlack.token_lifetime_s`): tokens expire and come with a refresh
+token, exchanged (once) with `grant_type=refresh_token` for a new token and refresh token.
+
 Enterprise Grid: `enterprise=E…` on the consent URL installs into a workspace of that
 organisation (the answer carries the enterprise); adding `org=1` is an org-wide install
 (`is_enterprise_install`, no team), whose token speaks for every workspace of the org.
@@ -59,6 +62,29 @@ def _credentials(request: Request, form: JsonDict) -> tuple[str, str]:
     return str(form.get("client_id") or ""), str(form.get("client_secret") or "")
 
 
+def _rotating(ws: SandboxSlack, token: str) -> JsonDict:
+    """The expiry and refresh token of a newly issued token, when rotation is on."""
+    if ws.token_lifetime_s is None:
+        return {}
+    refresh = f"xoxe-1-sandbox-{secrets.token_hex(16)}"
+    ws.refresh_tokens[refresh] = token
+    ws.expires[token] = time.time() + ws.token_lifetime_s
+    return {"refresh_token": refresh, "expires_in": ws.token_lifetime_s}
+
+
+def refresh(ws: SandboxSlack, form: JsonDict) -> JsonDict:
+    """A refresh token for a new bot token of the same installation; each works once."""
+    old = ws.refresh_tokens.pop(str(form.get("refresh_token") or ""), None)
+    if old is None or old not in ws.installed:
+        return error("invalid_refresh_token")
+    found = ws.installed[old]
+    token = f"xoxb-sandbox-{found['team_id'].lower()}-{secrets.token_hex(12)}"
+    ws.install(token, found["team_id"], found["bot_user_id"])
+    return {"ok": True, "access_token": token, "token_type": "bot", "app_id": APP_ID,
+            "bot_user_id": found["bot_user_id"], "team": {"id": found["team_id"]},
+            "enterprise": None, "is_enterprise_install": False, **_rotating(ws, token)}
+
+
 def access(ws: SandboxSlack, oauth: SandboxOAuth, creds: tuple[str, str],
            form: JsonDict) -> JsonDict:
     client_id, secret = creds
@@ -66,6 +92,8 @@ def access(ws: SandboxSlack, oauth: SandboxOAuth, creds: tuple[str, str],
         return error("invalid_client_id")
     if not secrets.compare_digest(secret.encode(), oauth.client_secret.encode()):
         return error("bad_client_secret")
+    if form.get("grant_type") == "refresh_token":
+        return refresh(ws, form)
     grant = oauth.take_code(str(form.get("code") or ""))
     if grant is None:
         return error("invalid_code")
@@ -82,7 +110,8 @@ def access(ws: SandboxSlack, oauth: SandboxOAuth, creds: tuple[str, str],
             "team": None if org_wide else {"id": owner, "name": f"Sandbox {owner}"},
             "enterprise": {"id": enterprise, "name": f"Sandbox {enterprise}"} if enterprise
             else None,
-            "is_enterprise_install": org_wide, "authed_user": {"id": grant["user"]}}
+            "is_enterprise_install": org_wide, "authed_user": {"id": grant["user"]},
+            **_rotating(ws, token)}
 
 
 def install_oauth(app: FastAPI, ws: SandboxSlack, oauth: SandboxOAuth) -> None:
@@ -112,6 +141,7 @@ def install_oauth(app: FastAPI, ws: SandboxSlack, oauth: SandboxOAuth) -> None:
         result = access(ws, oauth, creds, form)
         ws.calls.append({"method": "oauth.v2.access", "at": time.time(),
                          "args": {"code": form.get("code"),
-                                  "redirect_uri": form.get("redirect_uri")},
+                                  "redirect_uri": form.get("redirect_uri"),
+                                  "grant_type": form.get("grant_type")},
                          "result": "ok" if result["ok"] else result["error"]})
         return JSONResponse(result)

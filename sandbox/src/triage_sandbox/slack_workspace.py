@@ -43,6 +43,12 @@ class SandboxSlack:
     responses: list[JsonDict] = field(default_factory=list)  # every POST to a response_url
     # Bot tokens issued by the OAuth install (`slack_oauth.py`): token -> its team and bot.
     installed: dict[str, JsonDict] = field(default_factory=dict)
+    # Token rotation (off unless set): installed bot tokens then expire after this many
+    # seconds and come with a one-use refresh token (`oauth.v2.access`, grant_type
+    # refresh_token); an expired token is refused with `token_expired`.
+    token_lifetime_s: int | None = None
+    expires: dict[str, float] = field(default_factory=dict)  # token -> when it expires
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh -> its access token
     # Conversations the bot is not a member of (a private channel nobody invited it to):
     # chat.postMessage there fails with not_in_channel, as in Slack.
     not_joined: set[str] = field(default_factory=lambda: {"C_PRIVATE"})
@@ -80,6 +86,9 @@ class SandboxSlack:
 
     def install(self, token: str, team_id: str, bot_user_id: str) -> None:
         self.installed[token] = {"team_id": team_id, "bot_user_id": bot_user_id}
+
+    def expired(self, token: str) -> bool:
+        return token in self.expires and time.time() >= self.expires[token]
 
     def team_of(self, token: str) -> str | None:
         """The team a bot token belongs to; None for a token this workspace never issued."""

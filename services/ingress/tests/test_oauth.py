@@ -6,14 +6,17 @@ only sealed by the connector vault."""
 
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
 import pytest
+from nats.js.errors import KeyNotFoundError
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from triage_contracts import subjects
 from triage_contracts.bus import publish
+from triage_contracts.errors import TemporaryError
 from triage_contracts.ids import new_id
 from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, NotifyResult
 from triage_contracts.testing import PRODUCTION_NATS
@@ -337,3 +340,63 @@ async def test_a_workspace_install_inside_an_org_is_found_by_enterprise_and_team
     [result] = await notify_results(ingress, [grid_notify("T0EAST", "E0ACME", "a")], wait_until)
     assert result.ok, result.error
     assert [c["team"] for c in slack_api.posts()] == ["T0EAST"]
+
+
+# --- token rotation -------------------------------------------------------------------------
+
+
+async def test_an_expired_rotating_token_is_refreshed_once_for_a_burst_across_replicas(
+        start_oauth_ingress, slack_api, browser, wait_until) -> None:
+    """The app has token rotation on; the installed token has expired. Ten replies arrive
+    at two notifier replicas at once: one refresh (refresh tokens are one-use), no failed
+    post, every post made with the new token, which is stored for everyone."""
+    slack_api.state.token_lifetime_s = 3600
+    edge = await start_oauth_ingress(slack_bot_token=None, role="edge")
+    assert (await install(edge, browser)).status_code == 200
+    [old] = slack_api.state.installed
+    slack_api.state.expires[old] = time.time() - 1  # expired: Slack answers token_expired
+    slack_api.state.token_lifetime_s = 12 * 3600  # what the refresh hands out
+    replicas = [await start_oauth_ingress(slack_bot_token=None, role="notifier")
+                for _ in range(2)]
+    results = await notify_results(replicas[0], [notify(NEW_TEAM, f"step-{i:02d}")
+                                                 for i in range(10)], wait_until)
+    assert [(r.ok, r.error) for r in results] == [(True, None)] * 10
+    refreshes = [c for c in exchanges(slack_api) if c["args"]["grant_type"] == "refresh_token"]
+    assert [c["result"] for c in refreshes] == ["ok"]
+    [new] = [t for t in slack_api.state.installed if t != old]
+    assert {c["team"] for c in slack_api.posts()} == {NEW_TEAM}
+    assert len(slack_api.posts()) == 10
+    stored = installed(edge)
+    assert stored is not None and stored.bot_token == new
+    assert stored.bot_token_expires_at is not None and stored.bot_token_expires_at > time.time()
+
+
+async def test_a_token_far_from_expiry_is_not_refreshed(
+        start_oauth_ingress, slack_api, browser, wait_until) -> None:
+    slack_api.state.token_lifetime_s = 12 * 3600
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    assert (await install(ingress, browser)).status_code == 200
+    [result] = await notify_results(ingress, [notify(NEW_TEAM, "a")], wait_until)
+    assert result.ok
+    assert [c["args"]["grant_type"] for c in exchanges(slack_api)] == [None]  # the install
+
+
+async def test_a_refresh_claimed_by_another_replica_waits_and_a_dead_ones_is_taken_over(
+        start_oauth_ingress, slack_api, browser) -> None:
+    slack_api.state.token_lifetime_s = 3600  # inside the two-hour refresh window
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    assert (await install(ingress, browser)).status_code == 200
+    notifier = ingress.app.state.notifier
+    rotation, kv = notifier.teams.rotation, notifier.kv
+    expiring = installed(ingress)
+    key = f"notify.{NEW_TEAM}.token-rotation"
+    await kv.put(key, json.dumps({"claimed_at": time.time()}).encode())  # alive elsewhere
+    with pytest.raises(TemporaryError, match="another replica is refreshing"):
+        await rotation.fresh(expiring)
+    assert not [c for c in exchanges(slack_api) if c["args"]["grant_type"]]
+    await kv.put(key, json.dumps({"claimed_at": time.time() - 600}).encode())  # it died
+    refreshed = await rotation.fresh(expiring)
+    assert refreshed.bot_token != expiring.bot_token
+    assert [c["args"]["grant_type"] for c in exchanges(slack_api)] == [None, "refresh_token"]
+    with pytest.raises(KeyNotFoundError):
+        await kv.get(key)  # released

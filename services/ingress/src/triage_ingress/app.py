@@ -25,6 +25,7 @@ from .intake import Edge
 from .notifier import Notifier
 from .settings import Settings
 from .team_slack import TeamSlack
+from .token_rotation import TokenRotation
 from .vault import DEV_KEY_ID
 
 SERVICE = "ingress"
@@ -85,6 +86,11 @@ def _notifier(settings: Settings, broker: NatsBroker, audit: AuditEmitter,
     teams = TeamSlack(default, stores, settings.slack_api_url, settings.slack_timeout_s)
     notifier = Notifier(broker, teams, audit, settings.notify_claim_stale_s,
                         settings.slack_response_url_prefix)
+    secret = settings.slack_client_secret
+    if stores is not None and secret is not None and secret.get_secret_value().strip():
+        teams.rotation = TokenRotation(stores, settings.slack_client_id or "", secret,
+                                       settings.slack_api_url, lambda: notifier.kv,
+                                       settings.slack_timeout_s)
     register_notifier(broker, notifier, settings.team_scope)
     return notifier
 

@@ -38,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
                           help="where Slack reaches the ingress, e.g. https://triage.acme.example")
     manifest.add_argument("--oauth", action="store_true",
                           help="add the OAuth redirect URL (installs into many workspaces)")
+    manifest.add_argument("--token-rotation", action="store_true",
+                          help="tokens that expire (needs --oauth: refreshed with the client "
+                               "secret)")
     manifest.add_argument("--json", action="store_true", help="JSON instead of YAML")
     return root
 

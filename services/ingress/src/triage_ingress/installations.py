@@ -74,13 +74,17 @@ class Stores:
                         ) -> SecretStr | None:
         """The team's bot token, or None when the app is installed neither in the team nor
         (Enterprise Grid) across its organisation."""
-        try:
-            found = await asyncio.to_thread(self._find, team_id, enterprise_id)
-        except SQLAlchemyError as exc:  # the database is down: redeliver later
-            raise TemporaryError(f"installation store: {type(exc).__name__}") from exc
+        found = await self.installation(team_id, enterprise_id)
         if found is None or not found.bot_token:
             return None
         return SecretStr(found.bot_token)
+
+    async def installation(self, team_id: str, enterprise_id: str | None = None
+                           ) -> Installation | None:
+        try:
+            return await asyncio.to_thread(self._find, team_id, enterprise_id)
+        except SQLAlchemyError as exc:  # the database is down: redeliver later
+            raise TemporaryError(f"installation store: {type(exc).__name__}") from exc
 
     def _find(self, team_id: str, enterprise_id: str | None) -> Installation | None:
         store = self.installations

@@ -43,7 +43,7 @@ def bot_scopes() -> list[str]:
     return [s.strip() for s in DEFAULT_SCOPES.split(",") if s.strip()]
 
 
-def build(base_url: str, oauth: bool = False) -> dict[str, Any]:
+def build(base_url: str, oauth: bool = False, token_rotation: bool = False) -> dict[str, Any]:
     base = base_url.rstrip("/")
     manifest: dict[str, Any] = {
         "_metadata": {"major_version": 2, "minor_version": 1},
@@ -71,7 +71,8 @@ def build(base_url: str, oauth: bool = False) -> dict[str, Any]:
             "interactivity": {"is_enabled": True, "request_url": base + INTERACTIVITY_PATH},
             "org_deploy_enabled": False,
             "socket_mode_enabled": False,
-            "token_rotation_enabled": False,
+            # Tokens that expire every 12 hours; the notifier refreshes them (token_rotation.py).
+            "token_rotation_enabled": token_rotation,
         },
     }
     if oauth:  # installs into many workspaces go through the ingress's OAuth v2 flow
@@ -79,12 +80,13 @@ def build(base_url: str, oauth: bool = False) -> dict[str, Any]:
     return manifest
 
 
-def render(base_url: str, oauth: bool = False, as_json: bool = False) -> str:
+def render(base_url: str, oauth: bool = False, as_json: bool = False,
+           token_rotation: bool = False) -> str:
     import json
 
     import yaml
 
-    data = build(base_url, oauth)
+    data = build(base_url, oauth, token_rotation)
     if as_json:
         return json.dumps(data, indent=2) + "\n"
     header = HEADER.format(base=base_url.rstrip("/"), oauth_flag=" --oauth" if oauth else "")

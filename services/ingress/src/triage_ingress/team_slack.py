@@ -12,6 +12,7 @@ from triage_contracts.logs import get_logger
 
 from .clients.slack import SlackClient
 from .installations import Stores
+from .token_rotation import TokenRotation
 from .vault import VaultError
 
 NOT_CONFIGURED = "slack_bot_token_not_configured"
@@ -33,11 +34,12 @@ class TeamSlack:
         self._timeout = timeout
         # One client per installed token; a reinstall (new token) gets a new client.
         self._clients: dict[str, SlackClient] = {}
+        # Set when the app's tokens rotate (SLACK_CLIENT_SECRET known): see token_rotation.
+        self.rotation: TokenRotation | None = None
 
     async def for_team(self, team_id: str, enterprise_id: str | None = None) -> SlackClient:
         try:
-            token = (await self.stores.bot_token(team_id, enterprise_id)
-                     if self.stores is not None else None)
+            token = await self._installed_token(team_id, enterprise_id)
         except VaultError as exc:
             log.error("stored token refused by the vault", team_id=team_id, reason=str(exc))
             # Never fall back to the default token: that would speak for the wrong app.
@@ -50,6 +52,15 @@ class TeamSlack:
         if self.stores is not None:
             raise NoSlackFor(f"workspace {team_id} is not installed")
         raise NoSlackFor(NOT_CONFIGURED)
+
+    async def _installed_token(self, team_id: str, enterprise_id: str | None
+                               ) -> SecretStr | None:
+        if self.stores is None:
+            return None
+        found = await self.stores.installation(team_id, enterprise_id)
+        if found is not None and self.rotation is not None:
+            found = await self.rotation.fresh(found)  # refreshed before it expires
+        return SecretStr(found.bot_token) if found is not None and found.bot_token else None
 
     def _client(self, token: SecretStr) -> SlackClient:
         key = token.get_secret_value()
