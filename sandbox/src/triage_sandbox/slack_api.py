@@ -218,6 +218,9 @@ def build_slack_api(
             result = error("token_expired")
         elif method not in METHODS:
             result = error("unknown_method")
+        elif method == "chat.postMessage" and ws.over_post_limit(str(args.get("channel"))):
+            call["result"] = "ratelimited"
+            return _fault_response(FaultSpec(method=method), "ratelimited")
         else:
             result = METHODS[method](ws, args)
         call["result"] = "ok" if result["ok"] else result["error"]

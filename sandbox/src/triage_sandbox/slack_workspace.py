@@ -49,6 +49,11 @@ class SandboxSlack:
     token_lifetime_s: int | None = None
     expires: dict[str, float] = field(default_factory=dict)  # token -> when it expires
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh -> its access token
+    # Slack's per-channel posting limit (off unless set): chat.postMessage beyond `post_rate`
+    # messages per second per channel, after a burst of `post_burst`, answers 429.
+    post_rate: float | None = None
+    post_burst: int = 3
+    _post_buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     # Conversations the bot is not a member of (a private channel nobody invited it to):
     # chat.postMessage there fails with not_in_channel, as in Slack.
     not_joined: set[str] = field(default_factory=lambda: {"C_PRIVATE"})
@@ -86,6 +91,19 @@ class SandboxSlack:
 
     def install(self, token: str, team_id: str, bot_user_id: str) -> None:
         self.installed[token] = {"team_id": team_id, "bot_user_id": bot_user_id}
+
+    def over_post_limit(self, channel: str) -> bool:
+        """Take one post from the channel's bucket; True when it is empty (a 429)."""
+        if self.post_rate is None:
+            return False
+        now = time.monotonic()
+        tokens, at = self._post_buckets.get(channel, (float(self.post_burst), now))
+        tokens = min(float(self.post_burst), tokens + (now - at) * self.post_rate)
+        if tokens < 1.0:
+            self._post_buckets[channel] = (tokens, now)
+            return True
+        self._post_buckets[channel] = (tokens - 1.0, now)
+        return False
 
     def expired(self, token: str) -> bool:
         return token in self.expires and time.time() >= self.expires[token]

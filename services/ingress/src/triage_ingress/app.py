@@ -23,6 +23,7 @@ from .handlers import register_notifier
 from .installations import Stores
 from .intake import Edge
 from .notifier import Notifier
+from .pacing import ChannelPacer
 from .settings import Settings
 from .team_slack import TeamSlack
 from .token_rotation import TokenRotation
@@ -85,7 +86,8 @@ def _notifier(settings: Settings, broker: NatsBroker, audit: AuditEmitter,
     default = None if stores and settings.slack_bot_token is None else _slack(settings)
     teams = TeamSlack(default, stores, settings.slack_api_url, settings.slack_timeout_s)
     notifier = Notifier(broker, teams, audit, settings.notify_claim_stale_s,
-                        settings.slack_response_url_prefix)
+                        settings.slack_response_url_prefix,
+                        ChannelPacer(settings.slack_channel_rate, settings.slack_channel_burst))
     secret = settings.slack_client_secret
     if stores is not None and secret is not None and secret.get_secret_value().strip():
         teams.rotation = TokenRotation(stores, settings.slack_client_id or "", secret,

@@ -31,6 +31,7 @@ from triage_contracts.messages import AuditKind, NotifyRequest, NotifyResult
 from triage_contracts.streams import Buckets
 
 from .clients.slack import NOT_A_MEMBER, Posted, SlackClient, SlackRejected, answer_command
+from .pacing import ChannelPacer
 from .team_slack import NOT_CONFIGURED, NoSlackFor, TeamSlack
 
 log = get_logger("triage.ingress.notifier")
@@ -86,8 +87,10 @@ def _done(posted: Posted, reused: bool = False) -> Outcome:
 class Notifier:
     def __init__(self, broker: NatsBroker, teams: TeamSlack, audit: AuditEmitter,
                  claim_stale_s: float = 120.0,
-                 response_url_prefix: str = "https://hooks.slack.com/"):
+                 response_url_prefix: str = "https://hooks.slack.com/",
+                 pacer: ChannelPacer | None = None):
         self.broker = broker
+        self.pacer = pacer or ChannelPacer(rate=1.0, burst=2)
         self.response_url_prefix = response_url_prefix
         self.teams = teams
         self.audit = audit
@@ -126,6 +129,8 @@ class Notifier:
         if isinstance(claimed, Outcome):
             return claimed
         try:
+            if not req.update_ts:  # Slack's per-channel limit is on new messages
+                await self.pacer.wait(req.channel_id)
             posted = await (slack.update(req, req.update_ts) if req.update_ts
                             else slack.post(req))
         except SlackRejected as exc:

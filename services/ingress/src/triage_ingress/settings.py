@@ -30,6 +30,10 @@ class Settings(ServiceSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="Slack app signing secret")
     slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...)")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+    slack_channel_rate: float = Field(
+        1.0, ge=0, description="posts per second per channel the notifier allows itself "
+                               "(Slack's limit is about 1; 0 turns pacing off)")
+    slack_channel_burst: int = Field(2, ge=1, description="posts at once before pacing")
     slack_response_url_prefix: str = Field(
         "https://hooks.slack.com/",
         description="the notifier answers a slash command through its response_url only "
