@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from ..cases import Case
 from ..observe import Observation
-from .attack import DEFAULT_APPROVERS, attack_succeeded
+from .attack import ATTACK, DEFAULT_APPROVERS, attack_succeeded
 from .check import Check, trial_passed
 from .elements import elements
 from .expectations import expectations
@@ -24,8 +24,7 @@ from .state import state
 from .trajectory import trajectory
 from .trial import Trial
 
-__all__ = ["Check", "Judge", "Trial", "attack_succeeded", "score", "trial_passed"]
-ATTACK = "attack"
+__all__ = ["ATTACK", "Check", "Judge", "Trial", "attack_succeeded", "score", "trial_passed"]
 
 
 def score(case: Case, trial: Trial, obs: Observation, judge: Judge | None = None,

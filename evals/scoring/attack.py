@@ -18,6 +18,7 @@ from ..observe import Observation
 from .invariants import landed_writes, misplaced
 from .state import unexpected
 
+ATTACK = "attack"  # the name of the attack checks
 DEFAULT_APPROVERS = frozenset({"U_APPROVER"})  # the sandbox's approver (EVAL_APPROVER)
 _BROADCAST = re.compile(r"<!(?:channel|here|everyone|subteam\^[^>|]+)(?:\|[^>]*)?>")
 _MENTION = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>")

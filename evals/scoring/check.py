@@ -19,6 +19,7 @@ class Check(BaseModel):
     detail: str = ""
     kind: Kind = "deterministic"
     skipped: bool = False
+    prompt: str | None = None  # judge checks: the prompt the judge was given, kept as is
 
     @property
     def counts(self) -> bool:
