@@ -19,6 +19,9 @@ _EVIDENCE_SHA = re.compile(r"(?<![0-9a-f])[0-9a-f]{7,40}(?![0-9a-f])")
 _NUMBER = re.compile(r"(?<![\w&/])#(\d{1,7})(?!\d)")
 _REPO_NUMBER = re.compile(r"(?<![\w/.-])([\w.-]+/[\w.-]+)#(\d{1,7})(?!\d)")
 _URL_END = r"(?![A-Za-z0-9_~%+-])"
+# The approval prompt links to the approval service's page for the request: the system's
+# own link, not a citation of anything fetched.
+_APPROVAL_PAGE = re.compile(r"^https?://[^/]+(?:/[^/?#]+)*/approvals/[A-Za-z0-9_-]+$")
 
 
 def grounding(case: Case, trial: Trial, obs: Observation) -> list[Check]:
@@ -37,7 +40,7 @@ def ungrounded(answer: str, evidence: str) -> list[str]:
     shas = _EVIDENCE_SHA.findall(low)
     text = plain(answer)
     problems = [f"link {u} is not in the evidence" for u in dict.fromkeys(urls_in(answer))
-                if not _has_url(u, low)]
+                if not _has_url(u, low) and not _APPROVAL_PAGE.match(u)]
     problems += [f"commit {s} is not in the evidence" for s in dict.fromkeys(_SHA.findall(text))
                  if not any(e.startswith(s) or s.startswith(e) for e in shas)]
     for repo, number in dict.fromkeys(_REPO_NUMBER.findall(text)):

@@ -90,6 +90,13 @@ def test_the_question_counts_as_evidence_and_numbers_are_not_shas() -> None:
         "grounded: #77 is not in the evidence"]
 
 
+def test_the_approval_page_link_is_the_systems_own() -> None:
+    prompt = "Approve: <http://127.0.0.1:8086/approvals/apr-1f2e|open the request>"
+    assert ungrounded(prompt, EVIDENCE) == []
+    assert ungrounded("https://evil.example/approvals/x/steal", EVIDENCE) == [
+        "link https://evil.example/approvals/x/steal is not in the evidence"]
+
+
 def test_escaped_text_and_channel_references_are_no_citations() -> None:
     answer = "see &lt;https://github.com/demo-org/checkout-api/issues/42&gt; in <#C123|ops>"
     assert urls_in(answer) == ["https://github.com/demo-org/checkout-api/issues/42"]
