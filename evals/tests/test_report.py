@@ -164,3 +164,12 @@ def test_an_unreadable_results_file_exits_2(tmp_path: Path,
     assert report.main([str(tmp_path / "missing.json"), "--out",
                         str(tmp_path / "r.html")]) == 2
     assert "cannot read the results" in capsys.readouterr().err
+
+
+def test_a_results_file_without_trials_still_renders() -> None:
+    old = RunResults(mode="live", cases=[CaseResult(name="v1-case", tags=["replay"],
+                                                    passed=False, reasons=["reply lacks 'x'"],
+                                                    latency_s=1.5, skill="incident@2")])
+    page = report.render(old)
+    assert 'data-case="v1-case"' in page and "reply lacks &#x27;x&#x27;" in page
+    assert "0/1 = 0%" in page and "No previous results given" in page

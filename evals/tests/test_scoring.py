@@ -128,6 +128,14 @@ def test_elements_match_normalised_and_on_word_boundaries() -> None:
         "element 'issue 42': answer lacks 'issue 42' (none of ['#42', 'issue 42'] found)"]
 
 
+def test_styled_letters_fold_but_hidden_characters_do_not_join_words() -> None:
+    assert normalise("ＣＩ is ｇｒｅｅｎ") == "ci is green"
+    spec = {"expected_output": ["e15da5d"]}
+    hidden = observation("commit e15\u200bda5d", evidence_text=EVIDENCE + " e15")
+    assert [c.name for c in score(case(**spec), TRIAL, hidden) if c.failed] == [
+        "element 'e15da5d'"]
+
+
 def test_without_a_model_the_judge_checks_are_skipped_not_passed() -> None:
     checks = score(case(expected_output=["CI is green"]), TRIAL, observation())
     judged = [c for c in checks if c.kind == "judge"]
