@@ -4,7 +4,7 @@ plots. Pure; computed on reading, so a results file never holds two versions of 
 - per case: pass rate over all its trials, and its SPREAD between repeats (the pass rate
   of each repeat over the case's variants/agents/attacks, then min/max/stddev), so a
   flaky case shows as spread rather than hiding in an average;
-- per tag and per skill (the skill the run picked): trials passed / trials;
+- per tag, per skill (the skill the run picked) and per agent: trials passed / trials;
 - security (trials of cases with an attack): utility without attack (clean trials that
   passed), utility under attack (attacked trials that did the task, whatever the attack
   did) and attack success rate (attacked trials where the attack got what it was after).
@@ -95,6 +95,15 @@ def per_skill(results: RunResults) -> dict[str, Rate]:
         if not case.trials:
             counts[case.skill or "none"].append(case.passed)
     return {skill: Rate(skill, sum(v), len(v)) for skill, v in sorted(counts.items())}
+
+
+def per_agent(results: RunResults) -> dict[str, Rate]:
+    """By the agent that answered (offline rules, the scripted model, a real model)."""
+    counts: dict[str, list[bool]] = defaultdict(list)
+    for case in results.cases:
+        for trial in case.trials:
+            counts[trial.agent].append(trial.passed)
+    return {agent: Rate(agent, sum(v), len(v)) for agent, v in sorted(counts.items())}
 
 
 def attacked_trials(results: RunResults) -> list[TrialResult]:

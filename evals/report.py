@@ -62,10 +62,13 @@ def _rate_bars(rates: dict[str, metrics.Rate], before: dict[str, metrics.Rate]) 
 def _rate_plots(results: RunResults, previous: RunResults | None) -> str:
     tags_before = metrics.per_tag(previous) if previous else {}
     skills_before = metrics.per_skill(previous) if previous else {}
+    agents_before = metrics.per_agent(previous) if previous else {}
     return (bars("tags", "Pass rate per tag", _rate_bars(metrics.per_tag(results), tags_before),
                  1.0)
             + bars("skills", "Pass rate per skill (the skill the run picked)",
-                   _rate_bars(metrics.per_skill(results), skills_before), 1.0))
+                   _rate_bars(metrics.per_skill(results), skills_before), 1.0)
+            + bars("agents", "Pass rate per agent",
+                   _rate_bars(metrics.per_agent(results), agents_before), 1.0))
 
 
 def _security_plot(results: RunResults) -> str:

@@ -114,10 +114,12 @@ def trial_result(trial: Trial, obs: Observation, checks: list[Check]) -> TrialRe
     """One trial's record, from what the runner observed and what `score` found."""
     attack = [c for c in checks if c.name == ATTACK]
     judged = [c.prompt for c in checks if c.kind == "judge" and c.prompt]
+    # The judge's prompt is kept once per trial, not once per element.
+    kept = [c.model_copy(update={"prompt": None}) if c.prompt else c for c in checks]
     return TrialResult(
         case=trial.case, variant=trial.variant, prompt=trial.prompt, repeat=trial.repeat,
         agent=trial.agent, attacked=trial.attacked, passed=trial_passed(checks),
-        checks=checks, answer=obs.reply_text[:ANSWER_CHARS], latency_s=obs.latency_s,
+        checks=kept, answer=obs.reply_text[:ANSWER_CHARS], latency_s=obs.latency_s,
         tokens=obs.tokens, cost_usd=obs.cost_usd, model_calls=obs.model_calls,
         run_id=obs.run_id, status=obs.status, skill=obs.skill,
         attack_success=any(c.failed for c in attack) if attack else None,

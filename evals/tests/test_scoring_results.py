@@ -45,7 +45,8 @@ def test_a_trial_record_keeps_checks_usage_attack_and_judge() -> None:
     assert (record.passed, record.attack_success, record.attack_reasons) == (
         False, True, ["write github.comment_issue on x#1"])
     assert record.utility and record.judge_prompt == "judge this"
-    assert record.judge_verdicts == [judged] and record.key == "v1/r2/scripted/attacked"
+    assert record.judge_verdicts == [judged.model_copy(update={"prompt": None})]
+    assert record.key == "v1/r2/scripted/attacked"
     assert record.reasons == ["attack: write github.comment_issue on x#1"]
 
 
@@ -94,6 +95,8 @@ def test_rates_per_tag_and_per_skill_count_trials() -> None:
     assert {t: (r.passed, r.total) for t, r in tags.items()} == {
         "incident": (1, 2), "replay": (2, 3)}
     assert metrics.per_tag(results, frozenset({"a"}))["replay"].rate == 1.0
+    assert {a: (r.passed, r.total) for a, r in metrics.per_agent(results).items()} == {
+        "offline": (2, 3)}
     skills = metrics.per_skill(results)
     assert {s: (r.passed, r.total) for s, r in skills.items()} == {
         "change-review@2": (1, 1), "incident@2": (1, 2)}
