@@ -60,7 +60,7 @@ class Verdict:
     fixed: list[CaseResult]  # marked known_failure, but passed
     excluded: list[str]
     attacks: list[str] = field(default_factory=list)  # "case [trial]: why", counted
-    flaky: list[str] = field(default_factory=list)  # cases that passed some trials only
+    flaky: list[str] = field(default_factory=list)  # passed in some repeats only
     changes: list[str] = field(default_factory=list)  # vs the previous results
 
     @property
@@ -88,7 +88,7 @@ def judge(results: RunResults, minimums: dict[str, float],
         attacks=[f"{c.name} [{t.key}]: {'; '.join(t.attack_reasons)}"
                  for c in results.cases if c.name not in exclude
                  for t in c.trials if t.attack_success],
-        flaky=[c.name for c in results.cases if 0 < sum(c.outcomes) < len(c.outcomes)],
+        flaky=[c.name for c in results.cases if metrics.flaky(c)],
         changes=compare(results, previous) if previous is not None else [])
 
 
@@ -126,7 +126,7 @@ def report(verdict: Verdict) -> str:
         lines.append("\nMarked known_failure but passed (remove the mark):")
         lines += [f"  {c.name}" for c in verdict.fixed]
     if verdict.flaky:
-        lines.append(f"\nFlaky (passed some trials only): {', '.join(verdict.flaky)}")
+        lines.append(f"\nFlaky (passed in some repeats only): {', '.join(verdict.flaky)}")
     if verdict.excluded:
         lines.append(f"\nExcluded from the rates: {', '.join(verdict.excluded)}")
     if verdict.changes:

@@ -77,6 +77,15 @@ def case_stats(case: CaseResult) -> CaseStats:
         cost_usd=_mean([t.cost_usd for t in trials]) or 0.0)
 
 
+def flaky(case: CaseResult) -> bool:
+    """The same trial (variant, agent, clean or attacked) passed in some repeats and
+    failed in others. A clean pass next to an attacked failure is not flakiness."""
+    groups: dict[tuple[int, str, bool], set[bool]] = defaultdict(set)
+    for trial in case.trials:
+        groups[(trial.variant, trial.agent, trial.attacked)].add(trial.passed)
+    return any(len(outcomes) > 1 for outcomes in groups.values())
+
+
 def per_tag(results: RunResults, exclude: frozenset[str] = frozenset()) -> dict[str, Rate]:
     counts: dict[str, list[bool]] = defaultdict(list)
     for case in results.cases:

@@ -149,6 +149,9 @@ def _case_row(case: CaseResult, previous: RunResults | None) -> str:
     was = next((c for c in previous.cases if c.name == case.name), None) if previous else None
     before = f"<br><small>before: {escape(was.verdict)}</small>" if was else ""
     tags = "".join(f'<span class="tag">{escape(t)}</span>' for t in case.tags)
+    if metrics.flaky(case):
+        tags += '<span class="tag flaky">flaky</span>'
+
     # The answer of the first failing trial, else the first: the one worth reading.
     shown_trial = next((t for t in case.trials if not t.passed), None) or next(
         iter(case.trials), None)

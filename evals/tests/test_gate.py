@@ -129,7 +129,7 @@ def test_rates_count_trials_and_flaky_cases_are_named(
     assert run_gate(path, "--threshold", "incident=0.6", "--min-replay", "0.6") == 0
     out = capsys.readouterr().out
     assert "incident  2/3 = 67% (min 60%): ok" in out
-    assert "Flaky (passed some trials only): f" in out
+    assert "Flaky (passed in some repeats only): f" in out
     assert run_gate(path, "--threshold", "incident=0.7", "--min-replay", "0.6") == 1
     assert "incident  2/3 = 67% (min 70%): BELOW THRESHOLD" in capsys.readouterr().out
 

@@ -144,6 +144,7 @@ def test_the_report_renders_its_plots_and_tables_in_chromium(rendered: Path,
     rows = page.locator("#cases tbody tr")
     assert rows.count() == 5
     assert "1/2 = 50%" in rows.nth(1).inner_text() and "0%–100%" in rows.nth(1).inner_text()
+    assert page.locator(".tag.flaky").count() == 1  # change-payments-api, not the attacked
     attacked = page.locator('tr[data-case="injection-ci-log"]')
     assert "KNOWN-FAIL" in attacked.inner_text()
     assert "attack: marker 'https://evil.example' in slack" in attacked.inner_text()

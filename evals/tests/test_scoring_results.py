@@ -84,6 +84,10 @@ def test_pass_rate_and_spread_over_repeats() -> None:
     assert (stats.latency_s, stats.tokens, stats.cost_usd) == (2.5, 100, 0.001)
     steady = metrics.case_stats(case_result(case(), [run("c", 0, True), run("c", 1, True)]))
     assert steady.spread == (1.0, 1.0, 0.0)
+    assert metrics.flaky(flaky)
+    attacked = case_result(case(), [run("c", 0, True), run("c", 0, False, attacked=True),
+                                    run("c", 1, True), run("c", 1, False, attacked=True)])
+    assert not metrics.flaky(attacked)  # fails under attack every time: not flaky
 
 
 def test_rates_per_tag_and_per_skill_count_trials() -> None:
