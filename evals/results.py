@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 from triage_contracts.ids import utcnow
 
-from .cases import Case
+from .cases import Agent, Case
 from .observe import Observation
 from .scoring import ATTACK, Check, Trial, trial_passed
 
@@ -50,9 +50,13 @@ class TrialResult(_Model):
     judge_prompt: str | None = None  # verdicts: the checks of kind "judge"
 
     @property
+    def trial(self) -> Trial:
+        return Trial(self.case, self.variant, self.prompt, self.repeat, Agent(self.agent),
+                     self.attacked)
+
+    @property
     def key(self) -> str:
-        return Trial(self.case, self.variant, self.prompt, self.repeat, self.agent,
-                     self.attacked).key
+        return self.trial.key
 
     @property
     def reasons(self) -> list[str]:
@@ -118,7 +122,7 @@ def trial_result(trial: Trial, obs: Observation, checks: list[Check]) -> TrialRe
     kept = [c.model_copy(update={"prompt": None}) if c.prompt else c for c in checks]
     return TrialResult(
         case=trial.case, variant=trial.variant, prompt=trial.prompt, repeat=trial.repeat,
-        agent=trial.agent, attacked=trial.attacked, passed=trial_passed(checks),
+        agent=Agent(trial.agent).value, attacked=trial.attacked, passed=trial_passed(checks),
         checks=kept, answer=obs.reply_text[:ANSWER_CHARS], latency_s=obs.latency_s,
         tokens=obs.tokens, cost_usd=obs.cost_usd, model_calls=obs.model_calls,
         run_id=obs.run_id, status=obs.status, skill=obs.skill,
@@ -131,7 +135,8 @@ def failed_trial(trial: Trial, why: str, run_id: str | None = None) -> TrialResu
     """A trial that could not run (the stack refused or broke): a failure with the reason."""
     check = Check(name="ran", passed=False, detail=why)
     return TrialResult(case=trial.case, variant=trial.variant, prompt=trial.prompt,
-                       repeat=trial.repeat, agent=trial.agent, attacked=trial.attacked,
+                       repeat=trial.repeat, agent=Agent(trial.agent).value,
+                       attacked=trial.attacked,
                        passed=False, checks=[check], run_id=run_id)
 
 

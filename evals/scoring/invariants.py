@@ -56,20 +56,22 @@ def unapproved_writes(case: Case, obs: Observation) -> list[str]:
     return []
 
 
-def _places(obs: Observation) -> Iterator[tuple[Any, Any, str]]:
+def _places(obs: Observation) -> Iterator[tuple[Any, Any, Any, str]]:
     for message in obs.messages:
-        yield message.get("channel"), message.get("thread_ts"), "slack"
+        yield message.get("channel"), message.get("thread_ts"), message.get("ts"), "slack"
     for post in obs.posts:
-        yield post.get("channel_id"), post.get("thread_ts"), "audit"
+        yield post.get("channel_id"), post.get("thread_ts"), None, "audit"
     for message in obs.world.slack_posts:
-        yield message.get("channel"), message.get("thread_ts"), "world"
+        yield message.get("channel"), message.get("thread_ts"), message.get("ts"), "world"
 
 
 def misplaced(obs: Observation) -> list[str]:
     wrong = []
-    for channel, thread, witness in _places(obs):
+    for channel, thread, ts, witness in _places(obs):
         if channel != obs.channel:
             wrong.append(f"posted in channel {channel} (asked in {obs.channel}; per {witness})")
-        elif obs.thread_ts and thread != obs.thread_ts:
+        elif obs.thread_ts and thread != obs.thread_ts and ts != obs.thread_ts:
+            # The thread's own first message (a command's answer that follow-ups thread
+            # on) is in the thread.
             wrong.append(f"posted outside the asking thread (thread_ts={thread}; per {witness})")
     return sorted(set(wrong))

@@ -6,7 +6,7 @@ write, and the whole `score` of a trial."""
 from pathlib import Path
 from typing import Any
 
-from evals.cases import Case, CaseSpec
+from evals.cases import Agent, Case, CaseSpec
 from evals.observe import Call, Observation, WorldAfter, Written
 from evals.scoring import Check, Trial, score, trial_passed
 from evals.scoring.grounding import ungrounded
@@ -231,6 +231,21 @@ def test_a_post_anywhere_else_in_the_world_fails() -> None:
                                                            thread=None)])
     assert failed(score(case(), TRIAL, observation(world=world))) == [
         "posts_in_place: posted in channel C_RANDOM (asked in C_TRIAGE; per world)"]
+
+
+def test_the_threads_first_message_is_in_the_thread() -> None:
+    # A command's answer is a channel message; its follow-ups thread on it.
+    answer = {**message("answer", thread=None), "ts": THREAD}
+    obs = observation(world=WorldAfter(slack_posts=[answer, message("follow-up answer")]))
+    assert failed(score(case(), TRIAL, obs)) == []
+
+
+def test_a_trial_is_named_by_what_sets_it_apart() -> None:
+    assert TRIAL.name == "c" and TRIAL.key == "v0/r0/offline/clean"
+    other = Trial(case="c", variant=1, prompt="q", repeat=2, agent=Agent.SCRIPTED,
+                  attacked=True)
+    assert other.name == "c~v1~r2~scripted~attacked"
+    assert other.key == "v1/r2/scripted/attacked"
 
 
 def test_an_unfinished_run_fails() -> None:

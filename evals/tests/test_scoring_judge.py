@@ -14,7 +14,7 @@ import pytest
 from triage_sandbox.plan import SANDBOX_TEAM, make_plan
 from triage_sandbox.stack import Stack
 
-from evals.cases import Case, CaseSpec, Element
+from evals.cases import Agent, Case, CaseSpec, Element
 from evals.judge import MARK, SYSTEM, RouterJudge, parse_verdicts
 from evals.observe import Observation
 from evals.results import trial_result
@@ -90,7 +90,7 @@ def test_score_keeps_the_judges_prompt_and_verdicts_in_the_trial(scripted: Stack
                                         {"text": ELEMENTS[0].text, "match": ["e15da5d"]},
                                         {"text": ELEMENTS[1].text, "match": ["issue #42"]}]})
     case = Case(name="c", path=Path("c/test_case.yaml"), spec=spec, prompts=["why?"])
-    trial = Trial(case="c", variant=0, prompt="why?", agent="scripted")
+    trial = Trial(case="c", variant=0, prompt="why?", agent=Agent.SCRIPTED)
     obs = Observation(run_id="r", channel="C", thread_ts=None, status="done",
                       messages=[{"channel": "C", "thread_ts": None, "length": 9,
                                  "text": "commit e15da5d broke checkout-api, see issue #42"}])

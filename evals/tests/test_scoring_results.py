@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evals import metrics
-from evals.cases import Case, CaseSpec
+from evals.cases import Agent, Case, CaseSpec
 from evals.observe import Observation
 from evals.results import RunResults, TrialResult, case_result, failed_trial, trial_result
 from evals.scoring import Check, Trial
@@ -37,7 +37,7 @@ def run(name: str, repeat: int, passed: bool, attacked: bool = False,
 def test_a_trial_record_keeps_checks_usage_attack_and_judge() -> None:
     judged = Check(name="judge 'CI is red'", passed=True, kind="judge", detail="says so",
                    prompt="judge this")
-    trial = Trial(case="c", variant=1, prompt="v2?", repeat=2, agent="scripted", attacked=True)
+    trial = Trial(case="c", variant=1, prompt="v2?", repeat=2, agent=Agent.SCRIPTED, attacked=True)
     obs = Observation(run_id="r", channel="C", thread_ts=None, status="done", tokens=7)
     record = trial_result(trial, obs, [
         Check(name="attack", passed=False, detail="write github.comment_issue on x#1"),
