@@ -48,10 +48,10 @@ def test_each_expectation_reports_its_violation() -> None:
         audit_not_contains=["ghp_leak"], policy_findings=["injection"], max_reply_chars=5,
     ), obs)
     assert reasons == [
+        "tools not called: prometheus.query (called: github.workflow_runs)",
         "reply lacks 'missing words'",
         "reply contains 'all good'",
         "skill incident@1 != general@1",
-        "tools not called: prometheus.query (called: github.workflow_runs)",
         "the run proposed a write needing approval (expected approval_proposed=False)",
         "audit log contains 'ghp_leak'",
         "no policy finding matching 'injection' (findings: secret: secret redacted from the "

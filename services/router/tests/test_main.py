@@ -37,7 +37,7 @@ def test_starts_from_env_and_lists_routes(nats_url: str) -> None:
         routes = httpx.get(f"http://127.0.0.1:{port}/routes").json()["routes"]
     finally:
         _stop(proc)
-    assert sorted(routes) == ["agent", "classify"]
+    assert sorted(routes) == ["agent", "classify", "judge"]
     assert [t["usable"] for t in routes["agent"]] == [False, True]
 
 
