@@ -19,6 +19,7 @@ from .channel import install_channel
 from .channel.settings import ChannelSettings
 from .people import DEMO_USERS
 from .slack_oauth import SandboxOAuth, install_oauth
+from .slack_socket import SocketHub, install_socket_mode
 from .slack_workspace import (
     BOT_ID,
     FaultSpec,
@@ -184,7 +185,7 @@ def _fault_response(fault: FaultSpec, code: str) -> JSONResponse:
 def build_slack_api(
     bot_token: str = "xoxb-sandbox-token", bot_user_id: str = "UBOT", team_id: str = "TSANDBOX",
     channel: ChannelSettings | None = None, client_id: str = "sandbox-client-id",
-    client_secret: str = "sandbox-client-secret",
+    client_secret: str = "sandbox-client-secret", app_token: str = "xapp-1-sandbox-app-token",
 ) -> FastAPI:
     """The stand-in; with `channel` settings it also serves the channel page at `/`.
     `client_id`/`client_secret` are the app credentials its OAuth install accepts."""
@@ -193,6 +194,8 @@ def build_slack_api(
     app.state.slack = ws
     install_channel(app, channel or ChannelSettings.disconnected())
     install_oauth(app, ws, SandboxOAuth(client_id, client_secret))  # before /api/{method}
+    app.state.socket = SocketHub(app_token)
+    install_socket_mode(app, app.state.socket)  # before /api/{method} too
 
     @app.api_route("/api/{method}", methods=["GET", "POST"])
     async def web_api(method: str, request: Request) -> JSONResponse:

@@ -27,6 +27,7 @@ from triage_contracts.testing.natsserver import free_port
 from triage_ingress.app import build_app
 from triage_ingress.settings import Settings
 from triage_sandbox.slack_api import SandboxSlack, build_slack_api
+from triage_sandbox.slack_socket import SocketHub
 
 SIGNING_SECRET = "test-signing-secret-5f2c9a"
 BOT_TOKEN = "xoxb-test-1234567890-abcdef"
@@ -132,6 +133,7 @@ class SlackStandIn:
     url: str
     state: SandboxSlack
     token: str = BOT_TOKEN
+    socket: SocketHub | None = None  # its Socket Mode side
 
     @property
     def api_url(self) -> str:
@@ -145,7 +147,7 @@ class SlackStandIn:
 async def slack_api() -> AsyncIterator[SlackStandIn]:
     app = build_slack_api(bot_token=BOT_TOKEN, bot_user_id=BOT_USER, team_id=TEAM)
     async with serving(app) as url:
-        yield SlackStandIn(url, app.state.slack)
+        yield SlackStandIn(url, app.state.slack, socket=app.state.socket)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:

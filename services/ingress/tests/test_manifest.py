@@ -83,3 +83,12 @@ def test_the_cli_prints_yaml_and_json_for_a_host() -> None:
                              timeout=60, check=True)
     assert json.loads(as_json.stdout)["oauth_config"]["redirect_urls"] == [
         BASE + "/slack/oauth_redirect"]
+
+
+def test_socket_mode_has_no_request_urls() -> None:
+    data = manifest.build(BASE, socket_mode=True)
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in data["settings"]["event_subscriptions"]
+    assert "request_url" not in data["settings"]["interactivity"]
+    assert "url" not in data["features"]["slash_commands"][0]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == list(manifest.BOT_EVENTS)

@@ -13,7 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "manifest":  # needs no configuration
         from .manifest import render
 
-        sys.stdout.write(render(args.base_url, args.oauth, args.json, args.token_rotation))
+        sys.stdout.write(render(args.base_url, args.oauth, args.json, args.token_rotation,
+                                args.socket_mode))
         return 0
     if args.command == "vault" and args.action == "keygen":
         return run_vault(args, Settings.model_construct())  # needs no configuration

@@ -1,6 +1,8 @@
 """Assembling the ingress: the Slack endpoints (edge role), the notify consumer (notifier
 role), health and metrics. No I/O here: connecting happens in the lifespan."""
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry
@@ -25,6 +27,7 @@ from .intake import Edge
 from .notifier import Notifier
 from .pacing import ChannelPacer
 from .settings import Settings
+from .socket_mode import SocketFrontDoor
 from .team_slack import TeamSlack
 from .token_rotation import TokenRotation
 from .vault import DEV_KEY_ID
@@ -97,14 +100,21 @@ def _notifier(settings: Settings, broker: NatsBroker, audit: AuditEmitter,
     return notifier
 
 
-def _hooks(stores: Stores | None, notifier: Notifier | None) -> tuple[Hook, Hook]:
+def _hooks(stores: Stores | None, notifier: Notifier | None,
+           socket: Callable[[], SocketFrontDoor | None]) -> tuple[Hook, Hook]:
     async def on_start() -> None:
         if stores is not None:
             await stores.open()
         if notifier is not None:
             await notifier.start()
+        door = socket()
+        if door is not None:  # after the broker: envelopes are published at once
+            await door.start()
 
     async def on_stop() -> None:
+        door = socket()
+        if door is not None:
+            await door.stop()
         if stores is not None:
             await stores.close()
 
@@ -120,7 +130,8 @@ def build_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(
         title="triage-ingress", version="0.1.0",
-        lifespan=broker_lifespan(broker, settings, *_hooks(stores, notifier)),
+        lifespan=broker_lifespan(broker, settings, *_hooks(
+            stores, notifier, lambda: getattr(app.state, "socket_mode", None))),
     )
     app.state.settings = settings
     app.state.broker = broker
@@ -133,6 +144,10 @@ def build_app(settings: Settings) -> FastAPI:
         app.include_router(commands.router)
         app.state.approval_buttons = _buttons(settings, audit, stores)
         app.include_router(interactivity.router)
+        if settings.slack_app_token is not None:
+            app.state.socket_mode = SocketFrontDoor(
+                settings.slack_app_token, settings.slack_api_url, app.state.edge, stores,
+                app.state.approval_buttons)
         if stores is not None and settings.install_flow_enabled:
             app.state.oauth = _oauth(settings, stores, audit)
             app.include_router(oauth.router)

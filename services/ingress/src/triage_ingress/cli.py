@@ -41,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     manifest.add_argument("--token-rotation", action="store_true",
                           help="tokens that expire (needs --oauth: refreshed with the client "
                                "secret)")
+    manifest.add_argument("--socket-mode", action="store_true",
+                          help="Socket Mode (SLACK_APP_TOKEN): no request URLs")
     manifest.add_argument("--json", action="store_true", help="JSON instead of YAML")
     return root
 

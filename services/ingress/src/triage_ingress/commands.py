@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter
 from triage_contracts.errors import ErrorCode, PermanentError
 
-from .intake import EdgeDep, enqueue
+from .intake import Edge, EdgeDep, enqueue
 from .normalize import from_command
 from .verify import VerifiedBody
 
@@ -32,8 +32,13 @@ def parse_form(body: bytes) -> dict[str, str]:
 
 @router.post("/slack/commands")
 async def slack_commands(body: VerifiedBody, edge: EdgeDep) -> dict[str, Any]:
-    form = parse_form(body)
-    request = from_command(form, fallback_trigger=hashlib.sha256(body).hexdigest())
+    return await on_command(edge, parse_form(body), hashlib.sha256(body).hexdigest())
+
+
+async def on_command(edge: Edge, form: dict[str, str], fallback_trigger: str
+                     ) -> dict[str, Any]:
+    """One `/triage` invocation, from HTTP or Socket Mode: the answer Slack shows the user."""
+    request = from_command(form, fallback_trigger=fallback_trigger)
     if request is None:
         return {"response_type": "ephemeral", "text": USAGE}
     await enqueue(edge, request)

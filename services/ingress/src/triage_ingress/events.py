@@ -12,7 +12,8 @@ from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.logs import get_logger
 
 from . import lifecycle
-from .intake import EdgeDep, enqueue
+from .installations import Stores
+from .intake import Edge, EdgeDep, enqueue
 from .normalize import Ignored, from_event_callback, parse_json, team_of
 from .verify import VerifiedBody
 
@@ -27,7 +28,13 @@ async def slack_events(
     edge: EdgeDep,
     x_slack_retry_num: str | None = Header(None),
 ) -> dict[str, Any]:
-    payload = parse_json(body)
+    return await on_event_payload(edge, http.app.state.stores, parse_json(body),
+                                  x_slack_retry_num)
+
+
+async def on_event_payload(edge: Edge, stores: Stores | None, payload: dict[str, Any],
+                           retry_num: str | None = None) -> dict[str, Any]:
+    """One Events API payload, from HTTP or Socket Mode (the same checks either way)."""
     kind = payload.get("type")
     if kind == "url_verification":
         challenge = payload.get("challenge")
@@ -38,12 +45,12 @@ async def slack_events(
         return {"ok": True, "ignored": f"callback type {kind!r}"}
     event = payload.get("event")
     if isinstance(event, dict) and event.get("type") in lifecycle.EVENTS:
-        return await lifecycle.handle(edge, http.app.state.stores, payload,
+        return await lifecycle.handle(edge, stores, payload,
                                       team_of(payload))
     request = from_event_callback(payload)
     if isinstance(request, Ignored):
         return {"ok": True, "ignored": request.reason}
     fresh = await enqueue(edge, request)
-    if x_slack_retry_num:
-        log.info("slack retry", retry_num=x_slack_retry_num, duplicate=not fresh)
+    if retry_num:
+        log.info("slack retry", retry_num=retry_num, duplicate=not fresh)
     return {"ok": True}

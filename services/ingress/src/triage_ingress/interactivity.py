@@ -6,6 +6,7 @@ the background (the person hears back through `response_url`). A modal submissio
 decided before answering, because only that answer can show a refusal inside the modal.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
@@ -29,6 +30,8 @@ from .verify import VerifiedBody
 
 router = APIRouter()
 ERROR_LIMIT = 150  # keep modal errors short enough to read under the input
+# Runs a click's decision after the answer (FastAPI's BackgroundTasks.add_task, or a task).
+Later = Callable[[Callable[[Click], Awaitable[None]], Click], None]
 
 
 class _Model(BaseModel):
@@ -117,17 +120,24 @@ def _run_hint(message: _Message | None) -> str | None:
 @router.post("/slack/interactivity")
 async def slack_interactivity(body: VerifiedBody, edge: EdgeDep, buttons: ButtonsDep,
                               tasks: BackgroundTasks) -> Response:
-    payload = parse_payload(body)
+    answer = await on_interaction(parse_payload(body), edge, buttons, tasks.add_task)
+    return Response(status_code=200) if answer is None else JSONResponse(answer)
+
+
+async def on_interaction(payload: dict[str, Any], edge: Edge, buttons: ApprovalButtons,
+                         later: Later) -> dict[str, Any] | None:
+    """One interaction, from HTTP or Socket Mode: the body to answer with (None: empty).
+    Clicks are decided `later` (after the answer: Slack wants it within 3 seconds)."""
     kind = payload.get("type")
     if kind == "block_actions":
-        on_block_actions(_model(BlockActions, payload), edge, buttons, tasks)
+        on_block_actions(_model(BlockActions, payload), edge, buttons, later)
     elif kind == "view_submission":
         return await on_view_submission(_model(ViewSubmission, payload), edge, buttons)
-    return Response(status_code=200)  # anything else (shortcuts, view_closed): nothing to do
+    return None  # anything else (shortcuts, view_closed): nothing to do
 
 
 def on_block_actions(clicked: BlockActions, edge: Edge, buttons: ApprovalButtons,
-                     tasks: BackgroundTasks) -> None:
+                     later: Later) -> None:
     team_id = _team(edge, clicked.team, clicked.user)
     for action in clicked.actions:
         if action.action_id not in (ActionId.APPROVE, ActionId.REJECT) or not action.value:
@@ -137,23 +147,22 @@ def on_block_actions(clicked: BlockActions, edge: Edge, buttons: ApprovalButtons
                       clicked.enterprise.id if clicked.enterprise else None)
         approve = action.action_id == ActionId.APPROVE
         work = buttons.approve if approve else buttons.start_reject
-        tasks.add_task(work, click)
+        later(work, click)
 
 
 async def on_view_submission(submitted: ViewSubmission, edge: Edge,
-                             buttons: ApprovalButtons) -> Response:
+                             buttons: ApprovalButtons) -> dict[str, Any] | None:
     view = submitted.view
     if view.callback_id != CallbackId.REJECT_MODAL:
-        return Response(status_code=200)
+        return None
     team_id = _team(edge, submitted.team, submitted.user)
     meta = _metadata(view.private_metadata)
     click = Click(team_id, submitted.user.id, meta.approval_id, meta.response_url,
                   run_hint=meta.run_id)
     problem = await buttons.decide(click, "reject", _reason(view.state))
     if problem is None:
-        return Response(status_code=200)  # an empty 200 closes the modal
-    return JSONResponse({"response_action": "errors",
-                         "errors": {REASON_BLOCK: problem[:ERROR_LIMIT]}})
+        return None  # an empty answer closes the modal
+    return {"response_action": "errors", "errors": {REASON_BLOCK: problem[:ERROR_LIMIT]}}
 
 
 def _metadata(raw: str) -> RejectModalMetadata:

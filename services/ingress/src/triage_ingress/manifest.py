@@ -43,7 +43,8 @@ def bot_scopes() -> list[str]:
     return [s.strip() for s in DEFAULT_SCOPES.split(",") if s.strip()]
 
 
-def build(base_url: str, oauth: bool = False, token_rotation: bool = False) -> dict[str, Any]:
+def build(base_url: str, oauth: bool = False, token_rotation: bool = False,
+          socket_mode: bool = False) -> dict[str, Any]:
     base = base_url.rstrip("/")
     manifest: dict[str, Any] = {
         "_metadata": {"major_version": 2, "minor_version": 1},
@@ -77,16 +78,22 @@ def build(base_url: str, oauth: bool = False, token_rotation: bool = False) -> d
     }
     if oauth:  # installs into many workspaces go through the ingress's OAuth v2 flow
         manifest["oauth_config"]["redirect_urls"] = [base + REDIRECT_PATH]
+    if socket_mode:  # Slack sends everything over the WebSocket: no request URLs
+        settings = manifest["settings"]
+        settings["socket_mode_enabled"] = True
+        del settings["event_subscriptions"]["request_url"]
+        del settings["interactivity"]["request_url"]
+        del manifest["features"]["slash_commands"][0]["url"]
     return manifest
 
 
 def render(base_url: str, oauth: bool = False, as_json: bool = False,
-           token_rotation: bool = False) -> str:
+           token_rotation: bool = False, socket_mode: bool = False) -> str:
     import json
 
     import yaml
 
-    data = build(base_url, oauth, token_rotation)
+    data = build(base_url, oauth, token_rotation, socket_mode)
     if as_json:
         return json.dumps(data, indent=2) + "\n"
     header = HEADER.format(base=base_url.rstrip("/"), oauth_flag=" --oauth" if oauth else "")

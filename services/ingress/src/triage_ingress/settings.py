@@ -28,6 +28,8 @@ class Role(StrEnum):
 
 class Settings(ServiceSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="Slack app signing secret")
+    slack_app_token: SecretStr | None = Field(
+        None, description="app-level token (xapp-…): receive Slack over Socket Mode too")
     slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...)")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
     slack_channel_rate: float = Field(
@@ -113,8 +115,10 @@ class Settings(ServiceSettings):
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
-        if self.serves_edge and not is_real_secret(self.slack_signing_secret):
-            problems.append("SLACK_SIGNING_SECRET must be set")
+        if self.serves_edge and not (is_real_secret(self.slack_signing_secret)
+                                     or is_real_secret(self.slack_app_token)):
+            problems.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) "
+                            "must be set")
         if self.serves_notifier and not (is_real_secret(self.slack_bot_token)
                                          or self.oauth_enabled):
             problems.append("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) must be set")
