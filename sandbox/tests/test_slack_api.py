@@ -166,3 +166,53 @@ async def test_unknown_method_and_missing_message(standin) -> None:
         await client(url).api_call("chat.doesNotExist", json={})
     with pytest.raises(SlackApiError, match="message_not_found"):
         await client(url).chat_update(channel="C1", ts="1.000000", text="x")
+
+
+# --- Slack's limits: what real Slack refuses, the stand-in refuses -----------------------
+
+
+def _section(text: str) -> dict[str, object]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+@pytest.mark.parametrize(("kwargs", "error", "said"), [
+    ({"text": "x" * 40_001}, "msg_too_long", None),
+    ({"text": "t", "blocks": [_section("x" * 3_001)]}, "invalid_blocks", "/blocks/0/text/text"),
+    ({"text": "t", "blocks": [_section("ok")] * 51}, "invalid_blocks", "no more than 50"),
+    ({"text": "t", "blocks": [{"type": "header", "text": {"type": "plain_text",
+                                                          "text": "h" * 151}}]},
+     "invalid_blocks", "/blocks/0/text/text"),
+    ({"text": "t", "blocks": [{"type": "carousel"}]}, "invalid_blocks", "unsupported type"),
+    ({"text": "t", "blocks": [{**_section("a"), "block_id": "b"},
+                              {**_section("b"), "block_id": "b"}]},
+     "invalid_blocks", "duplicate block_id"),
+])
+async def test_messages_over_slacks_limits_are_refused(standin, kwargs, error, said) -> None:
+    url, ws = standin
+    with pytest.raises(SlackApiError) as refused:
+        await client(url).chat_postMessage(channel="C1", **kwargs)
+    assert refused.value.response["error"] == error
+    if said is not None:
+        assert any(said in m for m in refused.value.response["response_metadata"]["messages"])
+    assert ws.messages == []
+    # Within the limits, the same message goes through.
+    await client(url).chat_postMessage(channel="C1", text="t", blocks=[_section("x" * 3_000)])
+
+
+async def test_only_the_apps_own_messages_can_be_edited(standin) -> None:
+    url, ws = standin
+    person = ws.add({"type": "message", "channel": "C1", "ts": ws.next_ts(), "user": "U1",
+                     "text": "my question", "blocks": [], "thread_ts": None, "edits": []})
+    with pytest.raises(SlackApiError) as refused:
+        await client(url).chat_update(channel="C1", ts=person["ts"], text="edited by a bot")
+    assert refused.value.response["error"] == "cant_update_message"
+    mine = await client(url).chat_postMessage(channel="C1", text="answer")
+    done = await client(url).chat_update(channel="C1", ts=mine["ts"], text="better answer")
+    assert done["text"] == "better answer"
+
+
+async def test_a_channel_the_bot_has_not_joined_refuses_posts(standin) -> None:
+    url, _ = standin
+    with pytest.raises(SlackApiError) as refused:
+        await client(url).chat_postMessage(channel="C_PRIVATE", text="hello")
+    assert refused.value.response["error"] == "not_in_channel"

@@ -10,6 +10,7 @@ page at `/` that plays a Slack channel in the browser (`channel/`).
 import asyncio
 import json
 import time
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from .channel import install_channel
 from .channel.settings import ChannelSettings
 from .people import DEMO_USERS
+from .slack_limits import block_problems, text_problem
 from .slack_oauth import SandboxOAuth, install_oauth
 from .slack_socket import SocketHub, install_socket_mode
 from .slack_workspace import (
@@ -48,6 +50,9 @@ def post_message(ws: SandboxSlack, args: JsonDict) -> JsonDict:
         return error("not_in_channel")
     if not text and not blocks:
         return error("no_text")
+    refused = _refused_content(text, blocks)
+    if refused is not None:
+        return refused
     message = ws.add({
         "type": "message", "channel": channel, "ts": ws.next_ts(), "user": ws.bot_user_id,
         "bot_id": BOT_ID, "team": ws.team_id, "text": text or "", "blocks": blocks or [],
@@ -57,10 +62,26 @@ def post_message(ws: SandboxSlack, args: JsonDict) -> JsonDict:
     return {"ok": True, "channel": channel, "ts": message["ts"], "message": public(message)}
 
 
+def _refused_content(text: Any, blocks: Any) -> JsonDict | None:
+    """Slack's answer to a message over its limits (None: within them)."""
+    problem = text_problem(str(text) if text is not None else None)
+    if problem is not None:
+        return error(problem)
+    problems = block_problems(blocks)
+    if problems:
+        return {**error("invalid_blocks"), "response_metadata": {"messages": problems}}
+    return None
+
+
 def update(ws: SandboxSlack, args: JsonDict) -> JsonDict:
     message = ws.find(str(args.get("channel")), str(args.get("ts")))
     if message is None:
         return error("message_not_found")
+    if message.get("bot_id") != BOT_ID:  # a person's message, or another app's
+        return error("cant_update_message")
+    refused = _refused_content(args.get("text"), json_field(args.get("blocks")))
+    if refused is not None:
+        return refused
     message["edits"].append({"text": message["text"], "blocks": message["blocks"],
                              "replaced_at": ws.next_ts()})
     if args.get("text") is not None:
