@@ -14,7 +14,12 @@ class ChannelSettings(BaseSettings):
     ingress_url: str | None = Field(None, description="Base URL of the ingress to send to")
     approval_url: str | None = Field(None, description="Approval web UI, linked from the page")
     channel_id: str = Field("C_TRIAGE", description="The one public channel of the sandbox")
-    timeout_s: float = Field(10.0, gt=0, description="Timeout of one call to the ingress")
+    timeout_s: float = Field(3.0, gt=0, description="Timeout of one call to the ingress "
+                                                   "(Slack waits 3 seconds)")
+    retry_delays_s: tuple[float, ...] = Field(
+        (1.0, 5.0, 15.0), description="Slack retries an event the ingress did not take "
+                                      "(timeout, 5xx) three times; Slack's own delays are "
+                                      "immediately, 1 minute and 5 minutes")
 
     @classmethod
     def disconnected(cls) -> "ChannelSettings":
