@@ -23,6 +23,7 @@ from triage_contracts.testing import PRODUCTION_NATS
 from triage_ingress.app import build_app
 from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings
 from triage_ingress.vault import new_key_entry
+from triage_sandbox.slack_api import FaultSpec
 
 NEW_TEAM = "T0NEW"
 DEFAULT_TEAM = "T0TEST"  # the team of the stand-in's single-workspace bot token
@@ -400,3 +401,32 @@ async def test_a_refresh_claimed_by_another_replica_waits_and_a_dead_ones_is_tak
     assert [c["args"]["grant_type"] for c in exchanges(slack_api)] == [None, "refresh_token"]
     with pytest.raises(KeyNotFoundError):
         await kv.get(key)  # released
+
+
+# --- who may install, and a token that must work before it is stored ----------------------
+
+
+async def test_only_allowed_workspaces_may_install(start_oauth_ingress, slack_api,
+                                                   browser) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None,
+                                        slack_install_teams=f"T0OTHER, {NEW_TEAM}")
+    assert (await install(ingress, browser, team="T0STRANGER")).status_code == 403
+    assert installed(ingress, "T0STRANGER") is None
+    audits = [AuditEvent.model_validate_json(m.data) for m in await ingress.stream("AUDIT")]
+    [refusal] = [a for a in audits if a.action == "slack.install"]
+    assert (refusal.team_id, refusal.outcome, refusal.detail["reason"]) == (
+        "T0STRANGER", "denied", "team_not_allowed")
+    assert (await install(ingress, browser)).status_code == 200
+    assert installed(ingress) is not None
+
+
+async def test_the_new_token_is_checked_with_auth_test_before_it_is_stored(
+        start_oauth_ingress, slack_api, browser) -> None:
+    ingress = await start_oauth_ingress(slack_bot_token=None)
+    assert (await install(ingress, browser)).status_code == 200
+    [check] = [c for c in slack_api.state.calls if c["method"] == "auth.test"]
+    assert check["team"] == NEW_TEAM and check["result"] == "ok"
+    slack_api.state.faults.append(FaultSpec(method="auth.test", error="invalid_auth"))
+    page = await install(ingress, browser, team="T0BROKEN")
+    assert page.status_code == 400 and "auth_test_invalid_auth" in page.text
+    assert installed(ingress, "T0BROKEN") is None

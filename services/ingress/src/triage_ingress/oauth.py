@@ -58,6 +58,16 @@ class OAuthFlow:
         response.delete_cookie(self.cookies.cookie_name, path="/")
         return response
 
+    async def refused(self, installation: Installation, reason: str) -> None:
+        """An install Slack completed but this deployment does not accept (audited: an
+        admin sees who tried; the token is dropped unused)."""
+        team = installation.team_id or installation.enterprise_id or ""
+        await self.audit.emit(
+            team, new_id("install-"), AuditKind.REQUEST, "slack.install",
+            actor=installation.user_id, outcome="denied",
+            detail={"reason": reason, "team_name": installation.team_name,
+                    "enterprise_id": installation.enterprise_id})
+
     async def record(self, installation: Installation) -> None:
         team = installation.team_id or installation.enterprise_id or ""
         await self.audit.emit(
@@ -106,6 +116,9 @@ async def slack_oauth_redirect(request: Request, code: str | None = None,
         return flow.failure("slack_unavailable_try_again", status=502)
     if not installation.team_id and not installation.enterprise_id:
         return flow.failure("no_team_in_answer")
+    if not flow.settings.install_allowed(installation.team_id, installation.enterprise_id):
+        await flow.refused(installation, "team_not_allowed")
+        return flow.failure("team_not_allowed", status=403)
     await flow.stores.save(installation)
     await flow.record(installation)
     log.info("slack workspace installed", team_id=installation.team_id)

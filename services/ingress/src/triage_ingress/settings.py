@@ -61,6 +61,9 @@ class Settings(ServiceSettings):
     slack_client_id: str | None = Field(None, description="Slack app client id")
     slack_client_secret: SecretStr | None = Field(None, description="Slack app client secret")
     slack_scopes: str = Field(DEFAULT_SCOPES, description="Bot scopes asked at install")
+    slack_install_teams: str = Field(
+        "", description="comma-separated team or enterprise ids that may install the app "
+                        "(empty: any workspace that completes Slack's consent)")
     slack_oauth_url: str = Field("https://slack.com/oauth/v2/authorize",
                                  description="Slack's authorize page (the sandbox's in dev)")
     # Behind a proxy the request's own URL is not what Slack knows: set it explicitly there.
@@ -112,6 +115,10 @@ class Settings(ServiceSettings):
         keys = (MasterKeys.parse(secret) if secret and secret.get_secret_value().strip()
                 else MasterKeys.development())
         return Vault(keys, allow_plaintext=not self.is_production())
+
+    def install_allowed(self, team_id: str | None, enterprise_id: str | None) -> bool:
+        allowed = {t.strip() for t in self.slack_install_teams.split(",") if t.strip()}
+        return not allowed or bool({team_id, enterprise_id} & allowed)
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()

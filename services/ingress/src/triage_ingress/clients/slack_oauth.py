@@ -40,7 +40,24 @@ class SlackOAuth:
     async def exchange(self, code: str, redirect_uri: str) -> Installation:
         # The sync WebClient runs in a thread: the event loop keeps serving meanwhile.
         data = await asyncio.to_thread(self._access, code, redirect_uri)
-        return installation_from(data)
+        installation = installation_from(data)
+        if installation.bot_token:
+            # The new token must work before it is stored (auth.test, as Bolt does); its
+            # answer also names the bot and the workspace's URL.
+            checked = await asyncio.to_thread(self._auth_test, installation.bot_token)
+            installation.bot_id = str(checked.get("bot_id") or "") or None
+            installation.team_name = installation.team_name or checked.get("team")
+        return installation
+
+    def _auth_test(self, token: str) -> dict[str, Any]:
+        try:
+            resp = self._web.auth_test(token=token)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            raise OAuthRefused(f"auth_test_{data.get('error') or 'failed'}") from exc
+        except (URLError, TimeoutError, OSError) as exc:
+            raise TemporaryError(f"Slack unreachable: {type(exc).__name__}") from exc
+        return dict(resp.data) if isinstance(resp.data, dict) else {}
 
     def _access(self, code: str, redirect_uri: str) -> dict[str, Any]:
         try:
