@@ -299,3 +299,47 @@ async def test_the_reject_modal_opens_with_the_clicking_workspaces_own_token(
     assert opened["view"]["callback_id"] == "approval_reject"
     [call] = [c for c in slack_api.state.calls if c["method"] == "views.open"]
     assert call["team"] == "T0NEW"  # the installed team's token, not a global one
+
+
+# --- ratings under an answer ----------------------------------------------------------------
+
+
+def rating_click(slack: SlackStandIn, run_id: str, user: str, action: str,
+                 value: str | None = None) -> bytes:
+    rating = {"type": "actions", "block_id": "feedback", "elements": [
+        {"type": "button", "action_id": a, "value": value or run_id,
+         "text": {"type": "plain_text", "text": a}} for a in ("feedback_good", "feedback_bad")]}
+    message = {"type": "message", "channel": CHANNEL, "ts": "1700000002.000300", "user": "UBOT",
+               "bot_id": "BSANDBOX", "text": "the answer", "thread_ts": THREAD,
+               "blocks": [rating]}
+    button = next(b for b in rating["elements"] if b["action_id"] == action)
+    slot = slack.state.open_response_slot(user, CHANNEL, message["ts"], THREAD)
+    return form_body(block_actions(TEAM, user, message, button, "feedback",
+                                   slack.state.new_trigger(user),
+                                   f"{slack.url}/sandbox/response/{slot}"))
+
+
+async def test_a_rating_is_audited_with_its_run_once_and_the_rater_thanked(
+        start_ingress, slack_api) -> None:
+    edge = await start_ingress(role="edge", slack_api_url=slack_api.api_url)
+    run_id = new_id("run-")
+    for _ in range(2):  # a double click counts once
+        body = rating_click(slack_api, run_id, VIEWER, "feedback_bad")
+        assert (await edge.post("/slack/interactivity", body, FORM)).status_code == 200
+    await until(lambda: len(told(slack_api)) == 2)
+    audit = await until(lambda: ingress_audit(edge))
+    assert [(e.audit_kind.value, e.action, e.actor, e.run_id, e.detail) for e in audit] == [
+        ("feedback", "feedback.bad", VIEWER, run_id, {"rating": "bad"})]
+    assert told(slack_api)[0]["text"].startswith("Thanks")
+
+
+async def test_a_rating_whose_value_is_no_run_id_is_ignored(start_ingress, slack_api) -> None:
+    edge = await start_ingress(role="edge", slack_api_url=slack_api.api_url)
+    body = rating_click(slack_api, "", VIEWER, "feedback_good", value="../../etc/passwd")
+    assert (await edge.post("/slack/interactivity", body, FORM)).status_code == 200
+    # A valid rating sent after it is audited alone: the first left nothing behind.
+    run_id = new_id("run-")
+    body = rating_click(slack_api, run_id, VIEWER, "feedback_good")
+    assert (await edge.post("/slack/interactivity", body, FORM)).status_code == 200
+    audit = await until(lambda: ingress_audit(edge))
+    assert [(e.action, e.run_id) for e in audit] == [("feedback.good", run_id)]

@@ -87,6 +87,9 @@ def test_answer_without_writes_replies_once_and_finishes() -> None:
     assert thread.record is not None and thread.record.follow_ups == 0
     assert thread.record.evidence and "CI #57 fails since" in thread.record.answer
     assert reply.message.notify_kind is NotifyKind.REPLY and reply.msg_id.endswith(":reply:cmd")
+    rating = next(b for b in reply.message.blocks if b.get("block_id") == "feedback")
+    assert [(e["action_id"], e["value"]) for e in rating["elements"]] == [
+        ("feedback_good", state.run_id), ("feedback_bad", state.run_id)]
     assert reply.message.thread_ts == "1700000000.000100"
     assert reply.message.text.startswith("*Triage:* CI #57 fails since `abc1234`")
     assert state.action is None and state.cost_usd == 3 * 0.0012
@@ -207,6 +210,7 @@ def test_channel_not_allowed_gets_a_polite_refusal_and_nothing_else() -> None:
     assert of(effects, PublishToolCall) == [] and of(effects, PublishModelCall) == []
     (reply,) = of(effects, PublishNotify)
     assert reply.message.text.startswith("Sorry, I only answer") and state.refused
+    assert all(b.get("block_id") != "feedback" for b in reply.message.blocks)  # no rating
     assert any(a.kind is AuditKind.POLICY for a in of(effects, EmitAudit))
 
 

@@ -300,6 +300,7 @@ class AuditKind(StrEnum):
     WRITE = "write"
     NOTIFY = "notify"
     ERROR = "error"
+    FEEDBACK = "feedback"  # a person rated an answer (its run's id)
 
 
 class AuditEvent(Message):

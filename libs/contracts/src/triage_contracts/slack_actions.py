@@ -11,6 +11,13 @@ from pydantic import BaseModel, ConfigDict
 class ActionId(StrEnum):
     APPROVE = "approval_approve"
     REJECT = "approval_reject"
+    # Under an answer: was it helpful? The value is the run id; the click is audited with
+    # the run (and exported as an eval candidate).
+    FEEDBACK_GOOD = "feedback_good"
+    FEEDBACK_BAD = "feedback_bad"
+
+
+FEEDBACK_BLOCK = "feedback"
 
 
 class CallbackId(StrEnum):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import SecretStr
 from sqlalchemy import Engine
 from triage_contracts.errors import ErrorCode, PermanentError
+from triage_contracts.messages import AuditKind
 
 from . import queries
 from .anchoring import Anchoring
@@ -57,8 +58,10 @@ def audit_router(token: SecretStr | None) -> APIRouter:
         engine: EngineDep, team: Team, run_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 100,
         after_seq: Annotated[int, Query(ge=0)] = 0,
+        kind: AuditKind | None = None,
     ) -> dict[str, Any]:
-        found = queries.events(engine, team, run_id, after_seq, limit)
+        found = queries.events(engine, team, run_id, after_seq, limit,
+                               kind.value if kind else None)
         next_after = found[-1]["seq"] if len(found) == limit else None
         return {"team_id": team, "events": found, "next_after_seq": next_after}
 

@@ -36,12 +36,14 @@ def teams(engine: Engine) -> list[dict[str, Any]]:
 
 def events(
     engine: Engine, team_id: str, run_id: str | None = None, after_seq: int = 0,
-    limit: int = 100,
+    limit: int = 100, kind: str | None = None,
 ) -> list[dict[str, Any]]:
     stmt = (select(AuditRow).where(AuditRow.team_id == team_id, AuditRow.seq > after_seq)
             .order_by(AuditRow.seq).limit(max(1, min(limit, MAX_LIMIT))))
     if run_id is not None:
         stmt = stmt.where(AuditRow.run_id == run_id)
+    if kind is not None:  # e.g. every rating of the team's answers (feedback)
+        stmt = stmt.where(AuditRow.kind == kind)
     with temporary_on_outage("reading events"), Session(engine) as session:
         return [row_to_dict(row) for row in session.scalars(stmt)]
 

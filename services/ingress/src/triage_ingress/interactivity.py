@@ -6,7 +6,9 @@ the background (the person hears back through `response_url`). A modal submissio
 decided before answering, because only that answer can show a refusal inside the modal.
 """
 
+import re
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
@@ -14,6 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triage_contracts import subjects
 from triage_contracts.errors import ErrorCode, PermanentError, first_location
+from triage_contracts.logs import get_logger
+from triage_contracts.messages import AuditKind
 from triage_contracts.slack_actions import (
     REASON_BLOCK,
     REASON_INPUT,
@@ -30,8 +34,10 @@ from .verify import VerifiedBody
 
 router = APIRouter()
 ERROR_LIMIT = 150  # keep modal errors short enough to read under the input
-# Runs a click's decision after the answer (FastAPI's BackgroundTasks.add_task, or a task).
-Later = Callable[[Callable[[Click], Awaitable[None]], Click], None]
+_RUN_ID = re.compile(r"^run-[A-Za-z0-9_-]{1,64}$")
+log = get_logger("triage.ingress.interactivity")
+# Runs work after the answer (FastAPI's BackgroundTasks.add_task, or an asyncio task).
+Later = Callable[[Callable[[], Awaitable[None]]], None]
 
 
 class _Model(BaseModel):
@@ -140,6 +146,11 @@ def on_block_actions(clicked: BlockActions, edge: Edge, buttons: ApprovalButtons
                      later: Later) -> None:
     team_id = _team(edge, clicked.team, clicked.user)
     for action in clicked.actions:
+        if action.action_id in FEEDBACK and action.value:
+            later(partial(record_feedback, edge, buttons, team_id, clicked.user.id,
+                          action.value, action.action_id == ActionId.FEEDBACK_GOOD,
+                          clicked.response_url))
+            continue
         if action.action_id not in (ActionId.APPROVE, ActionId.REJECT) or not action.value:
             continue  # not ours (or a link button): Slack only needs the 200
         click = Click(team_id, clicked.user.id, action.value, clicked.response_url,
@@ -147,7 +158,7 @@ def on_block_actions(clicked: BlockActions, edge: Edge, buttons: ApprovalButtons
                       clicked.enterprise.id if clicked.enterprise else None)
         approve = action.action_id == ActionId.APPROVE
         work = buttons.approve if approve else buttons.start_reject
-        later(work, click)
+        later(partial(work, click))
 
 
 async def on_view_submission(submitted: ViewSubmission, edge: Edge,
@@ -163,6 +174,25 @@ async def on_view_submission(submitted: ViewSubmission, edge: Edge,
     if problem is None:
         return None  # an empty answer closes the modal
     return {"response_action": "errors", "errors": {REASON_BLOCK: problem[:ERROR_LIMIT]}}
+
+
+FEEDBACK = (ActionId.FEEDBACK_GOOD, ActionId.FEEDBACK_BAD)
+THANKS = "Thanks: your rating is kept with this answer's run, for the people improving me."
+
+
+async def record_feedback(edge: Edge, buttons: ApprovalButtons, team_id: str, user_id: str,
+                          run_id: str, good: bool, response_url: str | None) -> None:
+    """A rating under an answer, audited with its run (one per person, rating and run:
+    a double click counts once); the person is thanked privately."""
+    if not _RUN_ID.match(run_id):
+        log.warning("feedback on a value that is no run id ignored")
+        return
+    verdict = "good" if good else "bad"
+    await edge.audit.emit(team_id, run_id, AuditKind.FEEDBACK, f"feedback.{verdict}",
+                          actor=user_id, dedupe_key=f"{run_id}:{user_id}:feedback:{verdict}",
+                          detail={"rating": verdict})
+    if response_url:
+        await buttons.slack.tell(response_url, THANKS)
 
 
 def _metadata(raw: str) -> RejectModalMetadata:

@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from triage_contracts.errors import PermanentError, TemporaryError
 from triage_contracts.logs import get_logger
 
-from .approval_buttons import ApprovalButtons, Click
+from .approval_buttons import ApprovalButtons
 from .commands import on_command
 from .events import on_event_payload
 from .installations import Stores
@@ -84,13 +84,13 @@ class SocketFrontDoor:
             return await on_interaction(payload, self.edge, self.buttons, self._later)
         return None  # hello, disconnect and future types: nothing to do
 
-    def _later(self, work: Callable[[Click], Awaitable[None]], click: Click) -> None:
-        task = asyncio.create_task(self._run(work, click))
+    def _later(self, work: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.create_task(self._run(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, work: Callable[[Click], Awaitable[None]], click: Click) -> None:
+    async def _run(self, work: Callable[[], Awaitable[None]]) -> None:
         try:
-            await work(click)
-        except Exception:  # a click decided in the background must not die silently
-            log.exception("approval click failed", approval_id=click.approval_id)
+            await work()
+        except Exception:  # a click handled in the background must not die silently
+            log.exception("interaction failed in the background")

@@ -9,6 +9,7 @@ from typing import Any
 
 from triage_contracts.messages import Evidence, RequestKind
 from triage_contracts.redact import redact_text
+from triage_contracts.slack_actions import FEEDBACK_BLOCK, ActionId
 
 from . import grounding
 from .approval_text import action_summary, context, outcome_line, section
@@ -87,7 +88,19 @@ def reply(state: RunState) -> tuple[str, list[dict[str, Any]]]:
         parts.append("\n".join(f"_Note: {escape(redact_text(note))}_" for note in notes[:8]))
     text = cap("\n\n".join(parts), TEXT_LIMIT)
     blocks = [section(cap(part, SECTION_LIMIT)) for part in _sections(parts)]
-    return text, [*blocks, context(context_line(state))]
+    rating = [] if state.refused else [feedback_buttons(state.run_id)]
+    return text, [*blocks, *rating, context(context_line(state))]
+
+
+def feedback_buttons(run_id: str) -> dict[str, Any]:
+    """Was this answer helpful? The clicks are audited with the run (see the ingress)."""
+    def button(action: ActionId, label: str) -> dict[str, Any]:
+        return {"type": "button", "action_id": action.value, "value": run_id,
+                "text": {"type": "plain_text", "text": label, "emoji": True}}
+
+    return {"type": "actions", "block_id": FEEDBACK_BLOCK, "elements": [
+        button(ActionId.FEEDBACK_GOOD, ":thumbsup: Helpful"),
+        button(ActionId.FEEDBACK_BAD, ":thumbsdown: Not helpful")]}
 
 
 def _sections(parts: list[str]) -> list[str]:
