@@ -163,3 +163,24 @@ def test_direct_message_and_slash_command(stack: Stack, page: Page) -> None:
     answer = page.locator('article.msg.bot[data-testid="message"]',
                           has_text="what changed in payments-api")
     expect(answer).to_contain_text(latest, timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_the_working_status_shows_in_the_thread_until_the_answer(stack: Stack,
+                                                                 page: Page) -> None:
+    """What the notifier does for a run's status (assistant.threads.setStatus), seen live
+    on the page, and cleared by the app's reply in that thread, as in Slack."""
+    open_channel(page, stack)
+    api = url(stack, "slack", "/api/")
+    auth = {"Authorization": f"Bearer {stack.plan.bot_token}"}
+    top = httpx.post(api + "chat.postMessage", headers=auth, timeout=10,
+                     json={"channel": "C_TRIAGE", "text": "status test question"}).json()
+    assert top["ok"], top
+    set_status = httpx.post(api + "assistant.threads.setStatus", headers=auth, timeout=10,
+                            json={"channel_id": "C_TRIAGE", "thread_ts": top["ts"],
+                                  "status": "Reading CI runs and commits…"}).json()
+    assert set_status == {"ok": True}
+    expect(page.get_by_test_id("thread-status")).to_have_text(
+        "triage Reading CI runs and commits…", timeout=CLICK_TIMEOUT_MS)
+    httpx.post(api + "chat.postMessage", headers=auth, timeout=10,
+               json={"channel": "C_TRIAGE", "thread_ts": top["ts"], "text": "the answer"})
+    expect(page.get_by_test_id("thread-status")).to_have_count(0, timeout=CLICK_TIMEOUT_MS)

@@ -59,7 +59,26 @@ def post_message(ws: SandboxSlack, args: JsonDict) -> JsonDict:
         "thread_ts": args.get("thread_ts") or None, "metadata": json_field(args.get("metadata")),
         "edits": [],
     })
+    if message["thread_ts"] and ws.statuses.pop((channel, message["thread_ts"]), None):
+        ws.notify({"type": "status", "channel": channel, "thread_ts": message["thread_ts"],
+                   "status": ""})  # the reply replaces the "is working" line
     return {"ok": True, "channel": channel, "ts": message["ts"], "message": public(message)}
+
+
+def set_status(ws: SandboxSlack, args: JsonDict) -> JsonDict:
+    """assistant.threads.setStatus: the thread's "is working" line ("" clears it)."""
+    channel, thread = str(args.get("channel_id") or ""), str(args.get("thread_ts") or "")
+    if not channel or not thread:
+        return error("invalid_arguments")
+    if channel in ws.not_joined:
+        return error("not_in_channel")
+    status = str(args.get("status") or "")
+    if status:
+        ws.statuses[(channel, thread)] = status
+    else:
+        ws.statuses.pop((channel, thread), None)
+    ws.notify({"type": "status", "channel": channel, "thread_ts": thread, "status": status})
+    return {"ok": True}
 
 
 def _refused_content(text: Any, blocks: Any) -> JsonDict | None:
@@ -169,6 +188,7 @@ METHODS = {
     "auth.test": auth_test, "chat.postMessage": post_message, "chat.update": update,
     "chat.postEphemeral": post_ephemeral, "conversations.replies": replies,
     "conversations.history": history, "users.info": users_info, "views.open": views_open,
+    "assistant.threads.setStatus": set_status,
 }
 
 

@@ -54,6 +54,9 @@ class SandboxSlack:
     post_rate: float | None = None
     post_burst: int = 3
     _post_buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Assistant statuses ("Reading CI runs…") by (channel, thread_ts); Slack clears one when
+    # the app posts in that thread.
+    statuses: dict[tuple[str, str], str] = field(default_factory=dict)
     # Conversations the bot is not a member of (a private channel nobody invited it to):
     # chat.postMessage there fails with not_in_channel, as in Slack.
     not_joined: set[str] = field(default_factory=lambda: {"C_PRIVATE"})

@@ -257,3 +257,23 @@ async def test_a_response_url_slack_refuses_is_reported_with_both_reasons(
     [result] = await results(notifier)
     assert not result.ok and result.error is not None
     assert result.error.startswith("not_in_channel; the command's response_url refused it")
+
+
+async def test_a_status_is_shown_in_the_thread_and_never_answered(notifier, slack_api,
+                                                                  wait_until) -> None:
+    status = request("investigate-t1-status", notify_kind="status", text="Reading CI runs…")
+    await send(notifier, status)
+    await wait_until(lambda: drained(notifier))
+    assert slack_api.state.statuses == {("C_TRIAGE", THREAD): "Reading CI runs…"}
+    assert await results(notifier) == []  # the run does not wait for it
+    assert slack_api.posts() == [] and await notifier.stream("AUDIT") == []
+    await send(notifier, request())  # the answer replaces the status, as in Slack
+    await wait_until(lambda: _count(notifier, 1))
+    assert slack_api.state.statuses == {}
+
+
+async def test_a_status_slack_refuses_changes_nothing(notifier, slack_api, wait_until) -> None:
+    await send(notifier, request("s", notify_kind="status", text="Reading…",
+                                 channel_id="C_PRIVATE"))
+    await wait_until(lambda: drained(notifier))
+    assert await results(notifier) == [] and slack_api.state.statuses == {}

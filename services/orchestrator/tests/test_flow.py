@@ -62,6 +62,8 @@ async def test_a_request_runs_to_exactly_one_reply(
     reply = workers.replies()[0]
     assert reply.thread_ts == req.thread_ts and reply.text.startswith("*Triage:* CI #57 failed")
     assert state.posted_ts == "1700000100.000001" and state.cost_usd == 3 * 0.0025
+    [status] = workers.statuses  # the one turn of reads was shown while it ran
+    assert status.text == "Reading CI runs and commits…" and status.thread_ts == req.thread_ts
 
     transport = httpx.ASGITransport(app=orchestrator)
     async with httpx.AsyncClient(transport=transport, base_url="http://o") as http:

@@ -3,9 +3,15 @@ messages, invalid calls, limits, writes queued for approval, crash-safe re-sendi
 
 from datetime import timedelta
 
-from triage_contracts.messages import ModelResult, Usage
+from triage_contracts.messages import ModelResult, NotifyKind, Usage
 from triage_orchestrator import engine
-from triage_orchestrator.commands import PublishApprovalRequest, PublishModelCall, PublishToolCall
+from triage_orchestrator.commands import (
+    PublishApprovalRequest,
+    PublishModelCall,
+    PublishNotify,
+    PublishToolCall,
+)
+from triage_orchestrator.progress import progress_text
 from triage_orchestrator.state import RunStatus
 
 from .factories import (
@@ -20,7 +26,7 @@ from .factories import (
     waiting_model,
     workflow,
 )
-from .flows import answer_tools, classified, of
+from .flows import READS, answer_tools, classified, of
 
 
 def test_classify_asks_the_model_with_the_skill_descriptions() -> None:
@@ -218,3 +224,23 @@ def test_model_failure_answers_from_the_evidence() -> None:
                          route="agent", ok=False, error="all targets failed")
     state, _ = engine.on_result(state, failed, now=NOW)
     assert "the model call failed (all targets failed)" in state.draft
+
+
+def test_each_turn_of_reads_tells_the_asker_what_it_reads() -> None:
+    state, _ = classified()
+    state, effects = engine.on_result(state, model_result(state, calls=READS), now=NOW)
+    [status] = [n for n in of(effects, PublishNotify)
+                if n.message.notify_kind is NotifyKind.STATUS]
+    assert status.message.text == progress_text([c.name for c in READS])
+    assert status.message.thread_ts == state.request.thread_ts
+    # Not awaited: the run waits on its tool calls only, and never re-sends a status.
+    assert status.message.step_id not in state.pending
+    assert all(p.command.msg_id != status.msg_id for p in state.pending.values())
+
+
+def test_the_status_names_what_the_tools_read() -> None:
+    assert progress_text(["github.workflow_runs"]) == "Reading CI runs…"
+    assert progress_text(["github.workflow_runs", "github.recent_commits",
+                          "prometheus.query_range", "github.recent_commits"]) == (
+        "Reading CI runs, commits and metrics…")
+    assert progress_text(["github.someday_tool"]) == "Reading GitHub…"

@@ -15,6 +15,7 @@ from triage_contracts.messages import (
     ApprovalRequest,
     ModelCall,
     ModelResult,
+    NotifyKind,
     NotifyRequest,
     NotifyResult,
     ProposedAction,
@@ -37,6 +38,7 @@ class Workers:
         self.tool_calls: list[ToolCall] = []
         self.model_calls: list[ModelCall] = []
         self.notifies: list[NotifyRequest] = []
+        self.statuses: list[NotifyRequest] = []
         self.approval_requests: list[ApprovalRequest] = []
         self.actions: list[ProposedAction] = []  # what the "model" proposes
         self.hold_tools = False  # True: record tool calls, answer later (answer_held)
@@ -68,6 +70,9 @@ class Workers:
 
         @subscribe(b, Consumers.NOTIFIER)
         async def notify(request: NotifyRequest) -> None:
+            if request.notify_kind is NotifyKind.STATUS:  # best effort: no result, as Slack's
+                self.statuses.append(request)
+                return
             self.notifies.append(request)
             ts = request.update_ts or f"1700000100.{len(self.notifies):06d}"
             await self._result(NotifyResult(team_id=request.team_id, run_id=request.run_id,

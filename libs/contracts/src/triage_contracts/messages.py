@@ -205,6 +205,9 @@ class ModelResult(Message):
 class NotifyKind(StrEnum):
     REPLY = "reply"
     APPROVAL_PROMPT = "approval_prompt"
+    # What the run is doing now ("Reading CI runs…"), shown in the asking thread while it
+    # works (Slack's assistant status). Best effort: never answered with a NotifyResult.
+    STATUS = "status"
 
 
 class NotifyRequest(Message):

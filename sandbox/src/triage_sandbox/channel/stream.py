@@ -43,6 +43,8 @@ def wire_view(user: str, view: JsonDict, names: Mapping[str, str]) -> JsonDict:
 
 
 def wire_event(event: JsonDict, names: Mapping[str, str]) -> JsonDict:
+    if event["type"] == "status":
+        return {key: event[key] for key in ("type", "channel", "thread_ts", "status")}
     if "message" in event:
         return {"type": event["type"], "message": wire_message(event["message"], names)}
     if event["type"] == "view_opened":
@@ -53,7 +55,9 @@ def wire_event(event: JsonDict, names: Mapping[str, str]) -> JsonDict:
 def snapshot(ws: SandboxSlack, names: Mapping[str, str]) -> JsonDict:
     return {"type": "snapshot",
             "messages": [wire_message(m, names) for m in ws.messages],
-            "views": [wire_view(v["user"], v["view"], names) for v in ws.views.values()]}
+            "views": [wire_view(v["user"], v["view"], names) for v in ws.views.values()],
+            "statuses": [{"channel": c, "thread_ts": t, "status": s}
+                         for (c, t), s in ws.statuses.items()]}
 
 
 async def _events(ws: SandboxSlack, request: Request) -> AsyncIterator[dict[str, str]]:

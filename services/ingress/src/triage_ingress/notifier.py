@@ -27,7 +27,7 @@ from triage_contracts.bus import jetstream, publish
 from triage_contracts.errors import ErrorCode, TemporaryError
 from triage_contracts.ids import stable_id
 from triage_contracts.logs import get_logger
-from triage_contracts.messages import AuditKind, NotifyRequest, NotifyResult
+from triage_contracts.messages import AuditKind, NotifyKind, NotifyRequest, NotifyResult
 from triage_contracts.streams import Buckets
 
 from .clients.slack import NOT_A_MEMBER, Posted, SlackClient, SlackRejected, answer_command
@@ -115,6 +115,9 @@ class Notifier:
 
     async def handle(self, req: NotifyRequest) -> None:
         with structlog.contextvars.bound_contextvars(run_id=req.run_id, team_id=req.team_id):
+            if req.notify_kind is NotifyKind.STATUS:
+                await self._show_status(req)
+                return
             try:
                 slack = await self.teams.for_team(req.team_id, req.enterprise_id)
             except NoSlackFor as exc:
@@ -122,6 +125,17 @@ class Notifier:
             else:
                 outcome = await self._deliver(req, slack)
             await self._report(req, outcome)
+
+    async def _show_status(self, req: NotifyRequest) -> None:
+        """Best effort, and never a result: the run does not wait for a status, and a
+        status Slack refuses (not an assistant thread, an old workspace) changes nothing."""
+        try:
+            slack = await self.teams.for_team(req.team_id, req.enterprise_id)
+            await slack.set_status(req)
+        except (SlackRejected, NoSlackFor) as exc:
+            log.debug("status not shown", error=getattr(exc, "error", str(exc)))
+        except TemporaryError as exc:  # not worth a redelivery: the next turn says more
+            log.debug("status not shown now", reason=str(exc))
 
     async def _deliver(self, req: NotifyRequest, slack: SlackClient) -> Outcome:
         key = record_key(req)

@@ -34,6 +34,7 @@ from .classify import render as fill
 from .commands import PublishModelCall, PublishToolCall, cmd_id
 from .context import Ctx
 from .evidence import from_result, merge
+from .progress import show_progress
 from .spec import Step
 from .state import CallStatus, Investigation, LoopCall, RunState
 
@@ -112,6 +113,7 @@ def on_model_result(state: RunState, step: Step, result: ModelResult, ctx: Ctx) 
         for index, requested in enumerate(result.tool_calls):
             _take(state, step, requested, inv.turn, index, ctx)
         turn = inv.turn_calls()
+        show_progress(state, step, [c.tool for c in turn if c.status == "pending"], ctx)
         valid = any(c.status in ("pending", "done", "queued_write") for c in turn)
         inv.invalid_turns = 0 if valid else inv.invalid_turns + 1
         if not any(c.status == "pending" for c in turn):

@@ -5,7 +5,7 @@
 
 const state = {
   config: null, me: null, kind: "channel", thread: null, shownView: null,
-  messages: new Map(), views: new Map(),
+  messages: new Map(), views: new Map(), statuses: new Map(),
 };
 const $ = (id) => document.getElementById(id);
 const keyOf = (m) => `${m.channel}/${m.ts}`;
@@ -150,6 +150,12 @@ function renderMessages() {
       replies.forEach((r) => thread.append(messageNode(r)));
       list.append(thread);
     }
+    const status = state.statuses.get(`${channelId()}/${ts}`);
+    if (status) {  // the app is working in this thread: Slack's "is thinking" line
+      const line = el("div", "thread-status", `triage ${status}`);
+      line.setAttribute("data-testid", "thread-status");
+      list.append(line);
+    }
     if (tops.has(ts) && tops.get(ts).ephemeral_to) continue;  // nobody replies to those
     const actions = el("div", "thread-actions");
     const reply = el("button", "", replies.length
@@ -248,6 +254,10 @@ function apply(change) {
     state.views.set(change.view.id, change.view);
   } else if (change.type === "view_closed") {
     state.views.delete(change.view_id);
+  } else if (change.type === "status") {
+    const key = `${change.channel}/${change.thread_ts}`;
+    if (change.status) state.statuses.set(key, change.status);
+    else state.statuses.delete(key);
   }
 }
 
@@ -257,6 +267,7 @@ function follow() {
     const data = JSON.parse(event.data);
     state.messages = new Map(data.messages.map((m) => [keyOf(m), m]));
     state.views = new Map(data.views.map((v) => [v.id, v]));
+    state.statuses = new Map((data.statuses || []).map((s) => [`${s.channel}/${s.thread_ts}`, s.status]));
     $("live").textContent = "live";
     $("live").className = "live on";
     render();

@@ -89,6 +89,13 @@ class SlackClient:
             )
         return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
 
+    async def set_status(self, req: NotifyRequest) -> None:
+        """The thread's "is working" status (Slack's assistant status; cleared by Slack
+        when the app replies in the thread)."""
+        async with _sorted_errors("assistant.threads.setStatus"):
+            await self._web.assistant_threads_setStatus(
+                channel_id=req.channel_id, thread_ts=req.thread_ts or "", status=req.text)
+
     async def update(self, req: NotifyRequest, ts: str) -> Posted:
         async with _sorted_errors("chat.update"):
             resp = await self._web.chat_update(
