@@ -170,7 +170,8 @@ def mock_stacks(agents: list[Agent], cases: list[Case], log_path: Path
     """One sandbox stack per agent kind (offline rules, scripted model, real model), each
     started once for all its trials and stopped by process group at the end."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stacks, log_path.open("w", encoding="utf-8") as log:
+    # The log outlives the stacks: their output threads write to it until they stop.
+    with log_path.open("w", encoding="utf-8") as log, ExitStack() as stacks:
         targets: dict[Agent, Target] = {}
         for agent in agents:
             env = stack_env(agent, cases)

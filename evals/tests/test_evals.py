@@ -8,12 +8,10 @@ Known failures are listed HERE by name, so CI stays green on them while a NEW fa
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from triage_sandbox.plan import make_plan
 from triage_sandbox.stack import Stack
 
 from evals import gate, runner
@@ -30,21 +28,14 @@ KNOWN_FAILURES: set[str] = set()
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data = tmp_path_factory.mktemp("evals-stack")
-    with (data / "stack.log").open("w") as log:
-        running = Stack(make_plan({"LOG_LEVEL": "INFO"}, data / "data", fixed_ports=False),
-                        out=log).start(timeout=90)
-        try:
-            yield running
-        finally:
-            running.stop()
-            print(f"stack logs: {data / 'stack.log'}")
+def stack(offline_stack: Stack) -> Stack:
+    return offline_stack  # conftest.py: one offline stack for the session
 
 
 @pytest.fixture(scope="module")
 def results_file(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    results = runner.run_cases(from_stack(stack), load_cases(CASES))
+    results = runner.run_cases(from_stack(stack, approval_ttl_s=runner.EXPIRY_TTL_S),
+                               load_cases(CASES))
     path = tmp_path_factory.mktemp("evals-results") / "latest.json"
     results.save(path)
     return path
