@@ -11,6 +11,7 @@ from triage_sandbox.stack import Stack
 from evals import runner
 from evals.cases import Agent, load_cases
 from evals.observe import Observation
+from evals.results import RunResults
 from evals.target import Target, from_stack
 from evals.trials import Trial
 
@@ -20,6 +21,11 @@ CASES = Path(__file__).parent / "runner_cases"
 @pytest.fixture(scope="module")
 def target(scripted_stack: Stack) -> Target:
     return from_stack(scripted_stack)
+
+
+@pytest.fixture(scope="module")
+def model_key(scripted_stack: Stack) -> str:
+    return scripted_stack.plan.model_token  # the key the scripted stand-in expects
 
 
 def run(target: Target, *names: str) -> dict[str, Observation]:
@@ -58,3 +64,25 @@ def test_a_follow_up_is_asked_in_the_answers_thread(target: Target) -> None:
     threads = {(p["channel"], p["thread_ts"]) for p in obs.world.slack_posts}
     assert len(obs.world.slack_posts) == 2 and threads == {(obs.channel, obs.thread_ts)}
     assert obs.model_calls >= 3
+
+
+def test_model_real_runs_the_cases_against_the_configured_model(
+        target: Target, model_key: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--model real` with OPENAI_API_KEY / OPENAI_BASE_URL: the scripted stand-in plays
+    the OpenAI-compatible endpoint of a stack started for it (the router's real SDK)."""
+    case = load_cases(CASES, names=["scripted-tools"])[0]
+    runner.load_script(target, case)
+    asked = httpx.get(target.url("openai") + "/sandbox/requests", timeout=5).json()
+    monkeypatch.setenv("OPENAI_API_KEY", model_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", target.url("openai") + "/v1")
+    out = tmp_path / "real.json"
+    code = runner.main(["--model", "real", "--cases", str(CASES), "--case", "scripted-tools",
+                        "--out", str(out)])
+    assert code == 0
+    [result] = RunResults.load(out).cases
+    assert (result.name, result.status, result.passed) == (
+        "scripted-tools~real", "done", True), result.reasons
+    # The model was asked: the classification and both turns of the investigation.
+    requests = httpx.get(target.url("openai") + "/sandbox/requests", timeout=5).json()
+    assert len(requests) - len(asked) == 3

@@ -184,7 +184,9 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             "SERVICE_LABELS": labels, **verifier,
         },
         "router": {"OPENAI_API_KEY": plan.model_token, "OPENAI_BASE_URL": f"{url['openai']}/v1"}
-        if plan.scripted_model else {},
+        if plan.scripted_model else
+        # A real model: the plan's environment says which (not only the launcher's own).
+        {k: env[k] for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL") if env.get(k)},
         "orchestrator": {"GITHUB_REPOS": repos, "APPROVAL_PUBLIC_URL": url["approval"],
                          "SERVICE_LABELS": labels, **verifier,
                          # Evals' expiry cases start a stack whose approvals expire soon.
