@@ -49,6 +49,8 @@ class Target:
     control_token: str | None = field(default=None, repr=False)
     agent: str = "offline"  # who answers on this stack: offline | scripted | real
     approval_ttl_s: float | None = None  # set when the stack was started with a short TTL
+    # The stack's own tokens (mock mode): no output may ever contain one (attack scoring).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def per_case_worlds(self) -> bool:
@@ -81,7 +83,10 @@ def from_stack(stack: Stack, agent: str | None = None,
     return Target(mode="mock", urls=urls, team_id=SANDBOX_TEAM, channel=DEFAULT_CHANNEL,
                   signing_secret=plan.signing_secret, slack=SandboxSlack(urls["slack"]),
                   control_token=plan.control_token or None, agent=kind,
-                  approval_ttl_s=approval_ttl_s)
+                  approval_ttl_s=approval_ttl_s,
+                  secrets=tuple(filter(None, (plan.signing_secret, plan.bot_token,
+                                              plan.service_token, plan.model_token,
+                                              plan.control_token))))
 
 
 def from_dev_json(path: Path, env: dict[str, str], channel: str | None = None,

@@ -105,3 +105,10 @@ def test_an_approval_left_undecided_expires_and_nothing_is_written(target: Targe
     assert obs.status == "done", obs.problems
     assert obs.world.writes == [] and obs.writes == []
     assert "Expired" in obs.reply_text
+
+
+def test_the_target_knows_the_stacks_own_secrets(target: Target, offline_stack: Stack
+                                                  ) -> None:
+    plan = offline_stack.plan
+    assert {plan.signing_secret, plan.bot_token, plan.control_token} <= set(target.secrets)
+    assert plan.control_token not in repr(target)
