@@ -32,7 +32,7 @@ from .observe import Observation, collect_world, combine, marks, observe
 from .results import DEFAULT_PATH, CaseResult, RunResults, table
 from .target import Target, from_dev_json, from_stack, live_env, send, send_follow_up
 from .trials import Trial, trials_of
-from .worlds import load_world
+from .worlds import check_worlds, load_world
 
 CASES_DIR = Path(__file__).parent / "cases"
 DEFAULT_TIMEOUT_S = 60.0
@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cases = load_cases(args.cases, args.tag, args.case)
+        if not args.live:
+            check_worlds(cases)  # before any stack starts
     except CaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from triage_sandbox.world import WorldError, resolve
+from triage_sandbox.world.load import build_world, spec_of
 from triage_sandbox.world_control import PATH
 
 from .cases import Case, CaseError
@@ -32,6 +33,20 @@ def world_data(case: Case, attacked: bool = False) -> dict[str, Any]:
     except WorldError as exc:
         raise CaseError(f"{case.path}: its world does not load: {exc}") from None
     return data
+
+
+def check_worlds(cases: list[Case]) -> None:
+    """Every case's world (and attack overlay) loads as a stand-in would load it: a bad
+    world stops the run before any stack starts, naming the case and the reason."""
+    for case in cases:
+        for attacked in ([False, True] if case.spec.attack else [False]):
+            data = world_data(case, attacked)
+            try:
+                build_world(spec_of(json.loads(json.dumps(data, default=_iso))),
+                            case.spec.now)
+            except (WorldError, KeyError, ValueError) as exc:
+                which = "attack world" if attacked else "world"
+                raise CaseError(f"{case.path}: its {which} does not load: {exc}") from None
 
 
 def load_world(target: Target, case: Case, attacked: bool = False) -> None:

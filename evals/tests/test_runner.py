@@ -3,6 +3,7 @@ each trial runs in its case's world (the attack overlay for the attacked one), t
 observation carries the trajectory with arguments, the evidence, the world's writes and
 every bot post, and the eval's approver decides as the case says."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,16 @@ def test_the_target_knows_the_stacks_own_secrets(target: Target, offline_stack: 
     plan = offline_stack.plan
     assert {plan.signing_secret, plan.bot_token, plan.control_token} <= set(target.secrets)
     assert plan.control_token not in repr(target)
+
+
+def test_a_world_that_does_not_load_stops_the_run_before_any_stack(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "cases" / "broken-world"
+    shutil.copytree(CASES / "own-world", folder)
+    (folder / "attack.yaml").write_text("extends: world.yaml\nrepos:\n  checkout-api:\n"
+                                        "    runs: [{commit: nope}]\n")
+    code = runner.main(["--cases", str(tmp_path / "cases"), "--out", str(tmp_path / "o.json")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "broken-world" in err and "attack world does not load" in err and "nope" in err
+    assert not (tmp_path / "stack.log").exists()
