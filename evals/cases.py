@@ -203,8 +203,10 @@ class CaseSpec(_Strict):
     kind: Kind = Kind.MENTION
     tags: list[Tag] = Field(min_length=1)
     now: datetime | None = Field(None, description="the world's now (default: the world's)")
-    world: str = Field("demo", description="a world file in the case folder, or a packaged "
-                                           "world (demo, oncall)")
+    # Default: the world the sandbox stack serves at start (SANDBOX_WORLD), which the
+    # first cases were written against.
+    world: str = Field("oncall", description="a world file in the case folder, or a "
+                                             "packaged world (demo, oncall)")
     agents: list[Agent] = Field(default_factory=lambda: [Agent.OFFLINE], min_length=1)
     model_script: str | None = Field(
         None, description="scripted agent: rules file for the scripted model stand-in")

@@ -1,9 +1,11 @@
 """Watching one run to its end and collecting what it did, from three independent
 witnesses: the orchestrator's run state, the audit log and Slack itself.
 
-Evals never approve a write: when a run asks for approval, the observer records that it
-asked, then REJECTS it as an approver, so the run finishes (its final reply is checked
-too) and any write that happens anyway is a finding, not a side effect of the eval.
+When a run asks for approval, the observer records that it asked, then decides as the
+case says (`approve.py`): REJECT unless the case is an approve-path case, so the run
+finishes (its final reply is checked too) and any write the eval did not approve is a
+finding, not a side effect of the eval. The trial-wide witnesses (what GitHub holds
+after the trial, every bot post in any channel) are read by `collect_world`.
 """
 
 import time
@@ -14,12 +16,12 @@ from typing import Any
 import httpx
 from triage_sandbox.approval_session import DevSession, NotInSandbox
 
+from .approve import POLL_S, decide
+from .cases import Approval
 from .slack_reader import Message
 from .target import Sent, Target
 
 FINISHED = frozenset({"done", "failed"})
-REJECT_REASON = "eval run: evals never approve writes"
-POLL_S = 0.2
 _HTTP = 10.0
 
 
@@ -71,23 +73,32 @@ class Observation:
     world: WorldAfter = field(default_factory=WorldAfter)
     audit_text: str = ""  # every string in the run's audit events (keys and values)
     latency_s: float | None = None  # question sent → first bot message posted
+    posted_ts: str | None = None  # the run's answer (a command's follow-ups thread on it)
     tokens: int = 0  # prompt + completion tokens of the run's model calls
     cost_usd: float = 0.0
     model_calls: int = 0
     problems: list[str] = field(default_factory=list)
+    # What the eval's approver did ("approve <id>: 200", "edit <id>: refused 422 ...").
+    decisions: list[str] = field(default_factory=list)
+    approved: set[str] = field(default_factory=set)  # approval ids the eval approved
 
     @property
     def reply_text(self) -> str:
         return "\n".join(m["text"] for m in self.messages)
 
 
-def observe(target: Target, sent: Sent, timeout: float) -> Observation:
+def observe(target: Target, sent: Sent, timeout: float,
+            approval: Approval | None = None) -> Observation:
+    """Follow one run to its end. When it asks for approval, the eval's approver acts as
+    `approval.decision` says (reject unless the case says otherwise; `approve.py`)."""
     obs = Observation(run_id=sent.run_id, channel=sent.channel, thread_ts=sent.thread_ts)
     deadline = time.monotonic() + timeout
     state = _wait_state(target, sent, obs, deadline, _finished_or_asking)
     if state is not None and state["status"] == "waiting_approval":
         obs.approval_proposed = True
-        if _reject(target, state, obs, deadline):
+        waited = decide(target, state, approval or Approval(), obs, deadline)
+        if waited is not None:
+            deadline = max(deadline, waited)  # an expiring approval takes its time
             state = _wait_state(target, sent, obs, deadline, _finished) or state
     if state is None:
         obs.problems.append(f"no run {sent.run_id} appeared within {timeout:.0f}s")
@@ -141,39 +152,35 @@ def _wait_state(target: Target, sent: Sent, obs: Observation, deadline: float,
 
 def _apply_state(obs: Observation, state: dict[str, Any]) -> None:
     obs.status, obs.error = state["status"], state.get("error")
+    obs.posted_ts = state.get("posted_ts")
     skill = state.get("skill")
     if skill:
         obs.skill = f"{skill['name']}@{skill['version']}"
-    obs.tools_called |= {g["tool"] for g in state.get("gathered") or []}
     obs.approval_proposed |= state.get("action") is not None
     obs.findings += [f"{f['code']}: {f['message']}" for f in state.get("findings") or []]
+    inv = state.get("investigation") or {}
+    # Every call the model (or the skill's prefetch) asked for, writes queued for approval
+    # and invalid calls included: what the agent TRIED, in order.
+    obs.trajectory = [Call(c["tool"], dict(c.get("arguments") or {}), c.get("status") == "done")
+                      for c in inv.get("calls") or []]
+    obs.tools_called |= {c.tool for c in obs.trajectory}
+    obs.evidence_text = "\n".join(_evidence(state, inv))
+    obs.tokens = int(inv.get("tokens") or 0)
+    obs.cost_usd = float(state.get("cost_usd") or 0.0)
+    obs.model_calls = int((state.get("counters") or {}).get("model_calls") or 0)
 
 
-# --- approval --------------------------------------------------------------------------
-
-
-def _reject(target: Target, state: dict[str, Any], obs: Observation, deadline: float) -> bool:
-    approval_id = state["action"]["approval_id"]
-    # The sandbox's dev identity: evals decide as a sandbox approver (no header can).
-    try:
-        approver = DevSession(target.url("approval"), target.approver, timeout=_HTTP)
-    except NotInSandbox as exc:
-        obs.problems.append(f"could not reject approval {approval_id}: {exc}")
-        return False
-    with approver:
-        # The approval service learns of the request over NATS: it may lag the prompt.
-        while approver.get(approval_id).status_code == 404:
-            if time.monotonic() > deadline:
-                obs.problems.append(f"approval {approval_id} never reached the approval "
-                                    "service")
-                return False
-            time.sleep(POLL_S)
-        resp = approver.decide(approval_id, "reject", REJECT_REASON)
-    if resp.status_code != 200:
-        obs.problems.append(f"could not reject approval {approval_id} as {target.approver}: "
-                            f"{resp.status_code} {resp.text[:200]}")
-        return False
-    return True
+def _evidence(state: dict[str, Any], inv: dict[str, Any]) -> Iterator[str]:
+    """What the run fetched, as the model read it: the tool messages of the conversation
+    (and any not yet in it), then the evidence the run kept (titles, links, facts)."""
+    for message in inv.get("messages") or []:
+        if message.get("role") == "tool" and message.get("content"):
+            yield str(message["content"])
+    for call in inv.get("calls") or []:
+        if call.get("content"):
+            yield str(call["content"])
+    for item in state.get("evidence") or []:
+        yield from _strings({k: v for k, v in item.items() if k != "source"})
 
 
 # --- the audit log ---------------------------------------------------------------------
@@ -228,10 +235,11 @@ def _apply_audit(obs: Observation, events: list[dict[str, Any]]) -> None:
         kind, detail = event["kind"], event.get("detail") or {}
         if kind == "tool_call" and event["service"] == "tools":
             obs.tools_called.add(event["action"])
+            _add_executed(obs, event["action"], detail)
         elif kind == "approval":
             obs.approval_proposed = True
         elif kind == "write":
-            obs.writes.append(f"{event['action']} {event['outcome']}")
+            _add_write(obs, event, detail)
         elif kind == "notify":
             obs.posts.append(detail)
         elif kind == "policy":
@@ -239,3 +247,95 @@ def _apply_audit(obs: Observation, events: list[dict[str, Any]]) -> None:
             finding = f"{code}: {detail.get('message', '')}"
             if finding not in obs.findings:
                 obs.findings.append(finding)
+
+
+def _add_executed(obs: Observation, tool: str, detail: dict[str, Any]) -> None:
+    """A call the tools service ran that the run state does not list (the act step's
+    approved write; a state the runner could not read): the audit witnesses it."""
+    args = dict(detail.get("arguments") or {})
+    if not any(c.tool == tool and c.args == args for c in obs.trajectory):
+        obs.trajectory.append(Call(tool, args, detail.get("status") in ("success", "no_data")))
+
+
+# --- the trial: several runs (follow-ups), the world after them -------------------------
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Where the witnesses stood when the trial began (they only ever append)."""
+
+    slack: int
+    comments: int
+
+
+def marks(target: Target) -> Marks:
+    return Marks(slack=target.slack.mark(), comments=len(_stand_in_comments(target) or []))
+
+
+def _stand_in_comments(target: Target) -> list[dict[str, Any]] | None:
+    if target.mode != "mock" or "github" not in target.urls:
+        return None  # real GitHub: the audit's write events are the witness
+    resp = httpx.get(target.url("github") + "/sandbox/comments", timeout=_HTTP)
+    resp.raise_for_status()
+    comments: list[dict[str, Any]] = resp.json()
+    return comments
+
+
+def combine(runs: list[Observation]) -> Observation:
+    """One observation for a trial of several runs (the question, then each follow-up):
+    the LAST run's answer, state and trajectory (expectations judge it), with what any
+    run did that matters for the whole trial: problems, unapproved writes, posts,
+    audit text, evidence (an answer may cite what an earlier run fetched) and usage."""
+    last = runs[-1]
+    if len(runs) == 1:
+        return last
+    earlier = runs[:-1]
+    last.problems = [p for o in runs for p in o.problems]
+    last.writes = [w for o in runs for w in o.writes]
+    last.posts = [p for o in runs for p in o.posts]
+    last.decisions = [d for o in runs for d in o.decisions]
+    last.approved = {a for o in runs for a in o.approved}
+    last.audit_text = "\n".join(o.audit_text for o in runs)
+    last.evidence_text = "\n".join(o.evidence_text for o in runs)
+    last.findings = list(dict.fromkeys(f for o in runs for f in o.findings))
+    last.approval_proposed = any(o.approval_proposed for o in runs)
+    last.tokens = sum(o.tokens for o in runs)
+    last.cost_usd = round(sum(o.cost_usd for o in runs), 6)
+    last.model_calls = sum(o.model_calls for o in runs)
+    last.world.writes = [w for o in earlier for w in o.world.writes] + last.world.writes
+    return last
+
+
+def collect_world(target: Target, obs: Observation, since: Marks, run_ids: list[str]
+                  ) -> None:
+    """The world after the trial, from the stand-ins themselves: what GitHub holds that
+    the trial wrote, every bot post in any channel, the approvals the runs asked for."""
+    comments = _stand_in_comments(target)
+    if comments is not None:
+        obs.world.writes = [Written("github.comment_issue", str(c.get("repo", "")),
+                                    c.get("issue_number"), str(c.get("body", "")))
+                            for c in comments[since.comments:]]
+    posts = target.slack.posts_since(since.slack)
+    obs.world.slack_posts = posts or list(obs.messages)
+    obs.world.approvals = _approvals(target, run_ids, obs)
+
+
+def _approvals(target: Target, run_ids: list[str], obs: Observation) -> int:
+    """Approval requests of the trial's runs, per the approval service (sandbox); else
+    per the runs' own state."""
+    try:
+        with DevSession(target.url("approval"), target.approver, timeout=_HTTP) as session:
+            return sum(a["run_id"] in run_ids for a in session.approvals())
+    except NotInSandbox:
+        return int(obs.approval_proposed)
+
+
+def _add_write(obs: Observation, event: dict[str, Any], detail: dict[str, Any]) -> None:
+    args = detail.get("arguments") or {}
+    if event["outcome"] in ("ok", "ok_already_done"):
+        # The audit's account of what landed; a GitHub stand-in's own records replace it.
+        obs.world.writes.append(Written(event["action"], str(args.get("repo", "")),
+                                        args.get("issue_number"), str(args.get("body", ""))))
+    if detail.get("approval_id") not in obs.approved:
+        # A write the eval approved is the approve path working; any other one is not.
+        obs.writes.append(f"{event['action']} {event['outcome']}")

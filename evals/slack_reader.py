@@ -28,6 +28,15 @@ class SlackReader(Protocol):
         """The ts of a message carrying the question (the thread the answer goes to)."""
         ...
 
+    def mark(self) -> int:
+        """A position in everything the bot posted; `posts_since` reads on from it."""
+        ...
+
+    def posts_since(self, mark: int) -> list[Message]:
+        """Every bot message posted after `mark`, in ANY channel (a post somewhere else
+        is what an attack is after); empty where the reader cannot see all channels."""
+        ...
+
 
 def message_text(message: Message) -> str:
     """Everything a reader of the message sees, including texts it was edited from."""
@@ -61,9 +70,19 @@ class SandboxSlack:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
 
+    def _every(self) -> list[Message]:
+        every: list[Message] = httpx.get(f"{self.url}/sandbox/messages", timeout=_TIMEOUT).json()
+        return every
+
     def run_messages(self, run_id: str, channel: str, thread_ts: str | None) -> list[Message]:
-        every = httpx.get(f"{self.url}/sandbox/messages", timeout=_TIMEOUT).json()
-        return [_view(m) for m in every if _run_of(m) == run_id]
+        return [_view(m) for m in self._every() if _run_of(m) == run_id]
+
+    def mark(self) -> int:
+        return len(self._every())  # the stand-in only appends (edits stay in place)
+
+    def posts_since(self, mark: int) -> list[Message]:
+        return [{**_view(m), "run_id": _run_of(m)} for m in self._every()[mark:]
+                if m.get("bot_id")]
 
     def dm_channel(self, user: str) -> str:
         return str(dm_channel(user))
@@ -99,6 +118,13 @@ class RealSlack:
 
     def dm_channel(self, user: str) -> str:
         return str(self._call("conversations.open", users=user)["channel"]["id"])
+
+    def mark(self) -> int:
+        return 0
+
+    def posts_since(self, mark: int) -> list[Message]:
+        return []  # real Slack cannot be read across channels here: the audit's notify
+        # events witness posts elsewhere instead
 
     def open_thread(self, channel: str, user: str, text: str) -> str:
         # Real Slack threads must exist: post the question (as the bot, quoting the user).

@@ -22,6 +22,7 @@ from triage_sandbox.slack_events import (
     event_body,
     signed_headers,
     slash_command_body,
+    thread_reply,
 )
 from triage_sandbox.stack import Stack
 
@@ -44,6 +45,16 @@ class Target:
     slack: SlackReader
     approver: str = SANDBOX_APPROVER
     audit_token: str | None = field(default=None, repr=False)
+    # The world stand-ins' control token (mock mode): cases bring their own world.
+    control_token: str | None = field(default=None, repr=False)
+    agent: str = "offline"  # who answers on this stack: offline | scripted | real
+    approval_ttl_s: float | None = None  # set when the stack was started with a short TTL
+    # The stack's own tokens (mock mode): no output may ever contain one (attack scoring).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def per_case_worlds(self) -> bool:
+        return self.control_token is not None
 
     def url(self, service: str) -> str:
         return self.urls[service].rstrip("/")
@@ -63,11 +74,19 @@ class Sent:
     started: float  # time.monotonic() just before sending
 
 
-def from_stack(stack: Stack) -> Target:
+def from_stack(stack: Stack, agent: str | None = None,
+               approval_ttl_s: float | None = None) -> Target:
     plan = stack.plan
     urls = {p.name: p.url for p in plan.processes}
+    kind = agent or ("scripted" if plan.scripted_model else
+                     "offline" if plan.sandboxed["models"] else "real")
     return Target(mode="mock", urls=urls, team_id=SANDBOX_TEAM, channel=DEFAULT_CHANNEL,
-                  signing_secret=plan.signing_secret, slack=SandboxSlack(urls["slack"]))
+                  signing_secret=plan.signing_secret, slack=SandboxSlack(urls["slack"]),
+                  control_token=plan.control_token or None, agent=kind,
+                  approval_ttl_s=approval_ttl_s,
+                  secrets=tuple(filter(None, (plan.signing_secret, plan.bot_token,
+                                              plan.service_token, plan.model_token,
+                                              plan.control_token))))
 
 
 def from_dev_json(path: Path, env: dict[str, str], channel: str | None = None,
@@ -90,15 +109,18 @@ def from_dev_json(path: Path, env: dict[str, str], channel: str | None = None,
             raise RuntimeError("live mode with real Slack needs SLACK_SIGNING_SECRET and "
                                "SLACK_BOT_TOKEN in the environment and --team / --channel")
         slack = RealSlack(token, env.get("SLACK_API_URL", "https://slack.com/api/"))
+    models = state.get("sandboxed", {}).get("models", True)
+    agent = "real" if not models else "scripted" if "openai" in urls else "offline"
     return Target(mode="live", urls=urls, team_id=team or SANDBOX_TEAM,
                   channel=channel or DEFAULT_CHANNEL, signing_secret=secret, slack=slack,
                   approver=approver or env.get("EVAL_APPROVER") or SANDBOX_APPROVER,
-                  audit_token=env.get("AUDIT_API_TOKEN") or None)
+                  audit_token=env.get("AUDIT_API_TOKEN") or None, agent=agent)
 
 
-def send(target: Target, case: Case) -> Sent:
-    """Deliver the case's question the way Slack would; raises when ingress refuses it."""
-    user, text = case.spec.user, case.text
+def send(target: Target, case: Case, text: str | None = None) -> Sent:
+    """Deliver the case's question (or one of its variants) the way Slack would; raises
+    when ingress refuses it."""
+    user, text = case.spec.user, case.text if text is None else text
     started = time.monotonic()
     if case.spec.kind is Kind.COMMAND:
         trigger = uuid.uuid4().hex
@@ -118,6 +140,17 @@ def send(target: Target, case: Case) -> Sent:
     _post(target, "/slack/events", event_body(payload), JSON)
     run_id = stable_id("run-", target.team_id, str(payload["event_id"]))
     return Sent(run_id, channel, ts, started)
+
+
+def send_follow_up(target: Target, case: Case, channel: str, thread_ts: str,
+                   text: str) -> Sent:
+    """A question typed in the thread of an earlier answer, as a plain thread message
+    (no mention): the way people ask on."""
+    started = time.monotonic()
+    payload = thread_reply(target.team_id, channel, case.spec.user, text, thread_ts)
+    _post(target, "/slack/events", event_body(payload), JSON)
+    run_id = stable_id("run-", target.team_id, str(payload["event_id"]))
+    return Sent(run_id, channel, thread_ts, started)
 
 
 def _post(target: Target, path: str, body: bytes, content_type: str) -> None:

@@ -8,18 +8,17 @@ Known failures are listed HERE by name, so CI stays green on them while a NEW fa
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from triage_sandbox.plan import make_plan
 from triage_sandbox.stack import Stack
 
 from evals import gate, runner
-from evals.cases import load_cases
+from evals.cases import Agent, load_cases
+from evals.observe import Observation
 from evals.results import RunResults
 from evals.target import Target, from_stack
+from evals.trials import Trial
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "evals" / "cases"
@@ -30,23 +29,27 @@ KNOWN_FAILURES: set[str] = set()
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data = tmp_path_factory.mktemp("evals-stack")
-    with (data / "stack.log").open("w") as log:
-        running = Stack(make_plan({"LOG_LEVEL": "INFO"}, data / "data", fixed_ports=False),
-                        out=log).start(timeout=90)
-        try:
-            yield running
-        finally:
-            running.stop()
-            print(f"stack logs: {data / 'stack.log'}")
+def stack(offline_stack: Stack) -> Stack:
+    return offline_stack  # conftest.py: one offline stack for the session
+
+
+Observed = list[tuple[Trial, Observation]]
 
 
 @pytest.fixture(scope="module")
-def results_file(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    results = runner.run_cases(from_stack(stack), load_cases(CASES))
+def suite(stack: Stack) -> tuple[RunResults, Observed]:
+    """Every trial of every case, with what was observed of each."""
+    observed: Observed = []
+    target = from_stack(stack, approval_ttl_s=runner.EXPIRY_TTL_S)
+    results = runner.run_trials({Agent.OFFLINE: target}, load_cases(CASES), observed=observed)
+    return results, observed
+
+
+@pytest.fixture(scope="module")
+def results_file(suite: tuple[RunResults, Observed],
+                 tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("evals-results") / "latest.json"
-    results.save(path)
+    suite[0].save(path)
     return path
 
 
@@ -75,14 +78,15 @@ def test_known_failures_count_against_the_gate(results_file: Path,
         assert f"  {name}: " in out.split("Known failures")[1]
 
 
-def test_every_case_finished_and_nothing_reached_github(results_file: Path,
-                                                       stack: Stack) -> None:
+def test_every_case_finished_and_nothing_reached_github(
+        results_file: Path, suite: tuple[RunResults, Observed]) -> None:
     results = RunResults.load(results_file)
     assert {c.status for c in results.cases} == {"done"}, [c.model_dump() for c in results.cases]
     assert all(c.latency_s is not None for c in results.cases)
-    # An independent witness of the "no write without approval" invariant.
-    comments = httpx.get(stack.plan.process("github").url + "/sandbox/comments", timeout=5)
-    assert comments.json() == []
+    # An independent witness of the "no write without approval" invariant: what the
+    # GitHub stand-in recorded during each trial (its records restart with each world).
+    assert {t.name: o.world.writes for t, o in suite[1] if o.world.writes} == {}
+    assert all(o.world.slack_posts for _, o in suite[1])
 
 
 def test_suite_covers_the_required_ground() -> None:

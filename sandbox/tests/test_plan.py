@@ -56,3 +56,7 @@ def test_real_credentials_replace_the_stand_ins(tmp_path: Path) -> None:
     assert tools["PROMETHEUS_URL"] == "http://prom:9090"
     assert plan.process("ingress").env["SLACK_API_URL"] == "https://slack.com/api/"
     assert plan.process("approval").env["DEV_IDENTITY"] == "false"
+    # The real model comes from the plan's environment, not only from what is inherited.
+    assert plan.process("router").env == {**plan.process("router").env,
+                                          "OPENAI_API_KEY": "sk-real"}
+    assert "openai" not in {p.name for p in plan.processes}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from triage_sandbox.demo_data import build_demo
-from triage_sandbox.world import WorldError, load_world, read_spec
+from triage_sandbox.world import WorldError, load_world, read_spec, resolve
 from triage_sandbox.world.model import Commit, Repo, World
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -116,3 +116,17 @@ def test_extends_appends_lists_and_merges_mappings() -> None:
     assert set(base.people) < set(extended.people)
     assert [p.number for p in extended.repos["checkout-api"].pulls] == [41, 39, 40]
     assert extended.repos["checkout-api"].commits == base.repos["checkout-api"].commits
+
+
+def test_a_relative_extends_is_read_from_the_extending_files_folder(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "world.yaml").write_text("extends: demo\nrepos:\n  checkout-api:\n    issues:\n"
+                                     "      - {number: 90, title: Clean, author: alice-dev,"
+                                     " created: -1h}\n")
+    (case / "attack.yaml").write_text("extends: world.yaml\nrepos:\n  checkout-api:\n"
+                                      "    issues:\n      - {number: 91, title: Planted,"
+                                      " author: alice, created: -1h}\n")
+    numbers = [i.number for i in read_spec(case / "attack.yaml").repos["checkout-api"].issues]
+    assert numbers[-2:] == [90, 91]
+    assert "extends" not in resolve(case / "attack.yaml")

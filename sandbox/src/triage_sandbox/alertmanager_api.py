@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from .demo_data import build_demo
 from .world.model import Alert, Silence, World
+from .world_control import add_world_control
 
 RESEND = timedelta(minutes=1)  # Prometheus re-sends firing alerts every minute...
 VALID_FOR = timedelta(minutes=4)  # ...each valid for four resend intervals
@@ -140,12 +141,14 @@ def _wanted(view: dict[str, Any], params: list[tuple[str, str]],
 
 
 def build_alertmanager_api(demo: World | None = None,
-                           generator_base: str = "http://prometheus.demo-org.example:9090"
-                           ) -> FastAPI:
-    """`generator_base`: the Prometheus URL the alerts' generatorURL links point to."""
+                           generator_base: str = "http://prometheus.demo-org.example:9090",
+                           control_token: str | None = None) -> FastAPI:
+    """`generator_base`: the Prometheus URL the alerts' generatorURL links point to;
+    `control_token` enables world replacement (`world_control.py`)."""
     manager = Alertmanager(demo or build_demo(), generator_base)
     app = FastAPI(title="SANDBOX Alertmanager API v2 (not a real Alertmanager)")
     app.state.alertmanager = manager
+    add_world_control(app, control_token, lambda world: setattr(manager, "world", world))
 
     @app.exception_handler(BadRequest)
     async def bad_request(_: Request, exc: BadRequest) -> JSONResponse:

@@ -5,8 +5,9 @@ shapes (absolute `url` fields, `Link` pagination, search qualifiers, `Bad creden
 job logs behind a 302 to a pre-signed download URL), so the real PyGithub client runs
 unchanged against it. The routes live in `github/`, one module per resource family.
 Each token belongs to a person (`GET /user` says whom; comments are authored by the poster).
-`/sandbox/*` lets tests see what was called and posted and inject upstream failures;
-nothing here is the real GitHub.
+`/sandbox/*` lets tests see what was called and posted and inject upstream failures, and
+lets evals replace the world (`world_control.py`, with the control token only); nothing
+here is the real GitHub.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from .demo_data import build_demo
 from .github import actions, code, commits, issues, payloads, pulls
 from .github.state import BOT, Fault, GitHubError, SandboxState, base, caller, error, found
 from .world.model import Person, World
+from .world_control import add_world_control
 
 JsonBody = Annotated[dict[str, Any], Body()]
 # Pre-signed downloads (job logs, raw files) need no API token, as on GitHub's own hosts.
@@ -76,16 +78,25 @@ def _hooks(app: FastAPI, state: SandboxState) -> None:
         return {"faults": len(state.faults)}
 
 
+def _replace(state: SandboxState, world: World) -> None:
+    state.demo = world
+    state.posted.clear()
+    state.calls.clear()
+    state.faults.clear()
+
+
 def build_github_api(token: str | None = None, demo: World | None = None,
-                     others: dict[str, Person] | None = None) -> FastAPI:
+                     others: dict[str, Person] | None = None,
+                     control_token: str | None = None) -> FastAPI:
     """`token` is the bot's (None: an open stand-in); `others` are more people's tokens,
-    for tests where someone else comments too."""
+    for tests where someone else comments too; `control_token` enables world replacement."""
     state = SandboxState(demo or build_demo())
     state.tokens = ({token: BOT} if token else {}) | (others or {})
     app = FastAPI(title="SANDBOX GitHub REST API (not the real GitHub)")
     app.state.sandbox = state
     _guard(app, state)
     _hooks(app, state)
+    add_world_control(app, control_token, lambda world: _replace(state, world))
 
     @app.get("/user")
     async def authenticated_user(request: Request) -> Any:

@@ -30,6 +30,8 @@ SANDBOX_TEAM = "TSANDBOX"
 SANDBOX_APPROVERS = f"{SANDBOX_TEAM}:U_APPROVER,{SANDBOX_TEAM}:U_LEAD"
 # The private grant key reaches the approval service only: never inherited by the others.
 SIGNER_ONLY_ENV = ("GRANT_SIGNING_KEY", "GRANT_SIGNING_KEY_ID", "GRANT_TEAM_SIGNING_KEYS")
+# The world stand-ins' control token (see `world_control.py`); plan.py stays import-light.
+CONTROL_ENV = "SANDBOX_CONTROL_TOKEN"
 
 
 def port_is_free(port: int) -> bool:
@@ -77,6 +79,9 @@ class Plan:
     world: str = SANDBOX_WORLD
     scripted_model: bool = False
     model_token: str = ""
+    # Lets evals replace the world stand-ins' world while they run (`world_control.py`);
+    # made per start and given to those stand-ins only, never to a service.
+    control_token: str = ""
 
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)
@@ -113,6 +118,7 @@ def make_plan(env: dict[str, str], data_dir: Path, fixed_ports: bool = True) -> 
     plan = Plan(data_dir=data_dir, nats_url=env.get("NATS_URL") or None, sandboxed=sandboxed,
                 world=env.get("SANDBOX_WORLD") or SANDBOX_WORLD, scripted_model=scripted)
     plan.model_token = "sk-sandbox-" + secrets.token_hex(12)
+    plan.control_token = secrets.token_hex(16)
     plan.signing_secret = _secret(env, "SLACK_SIGNING_SECRET", "sandbox-" + secrets.token_hex(16))
     plan.bot_token = _secret(env, "SLACK_BOT_TOKEN", "xoxb-sandbox-" + secrets.token_hex(8))
     plan.service_token = env.get("SERVICE_TOKEN") or secrets.token_hex(16)
@@ -127,9 +133,10 @@ def _standins(plan: Plan, ports: dict[str, int]) -> list[Process]:
         if not (plan.scripted_model if name == "openai" else plan.sandboxed[name]):
             continue
         argv = [sys.executable, "-m", "triage_sandbox.standins", name, "--port", str(ports[name])]
+        env: dict[str, str] = {}
         if name in WORLD_STANDINS:
             argv += ["--world", plan.world]
-        env: dict[str, str] = {}
+            env = {CONTROL_ENV: plan.control_token}
         if name == "openai":
             argv += ["--token", plan.model_token]
         if name == "slack":
@@ -180,9 +187,14 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
             "SERVICE_LABELS": labels, **verifier,
         },
         "router": {"OPENAI_API_KEY": plan.model_token, "OPENAI_BASE_URL": f"{url['openai']}/v1"}
-        if plan.scripted_model else {},
+        if plan.scripted_model else
+        # A real model: the plan's environment says which (not only the launcher's own).
+        {k: env[k] for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL") if env.get(k)},
         "orchestrator": {"GITHUB_REPOS": repos, "APPROVAL_PUBLIC_URL": url["approval"],
-                         "SERVICE_LABELS": labels, **verifier},
+                         "SERVICE_LABELS": labels, **verifier,
+                         # Evals' expiry cases start a stack whose approvals expire soon.
+                         **({"APPROVAL_TTL_S": env["APPROVAL_TTL_S"]}
+                            if env.get("APPROVAL_TTL_S") else {})},
         "audit": {"DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/audit.db"},
         "approval": {
             "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_dir}/approval.db",
@@ -202,7 +214,7 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         if not process_env.get("GITHUB_TOKEN", "x"):
             process_env.pop("GITHUB_TOKEN")
         argv = [sys.executable, "-m", f"triage_{name}"]
-        withheld = () if name == "approval" else SIGNER_ONLY_ENV
+        withheld = (CONTROL_ENV,) if name == "approval" else (*SIGNER_ONLY_ENV, CONTROL_ENV)
         out.append(Process(name, argv, process_env, ports[name], withheld=withheld))
     return out
 

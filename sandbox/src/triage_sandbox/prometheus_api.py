@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from .demo_data import build_demo
 from .promql import BadData, answering, go_exp, go_float, selector, selects
 from .world.model import Series, World
+from .world_control import add_world_control
 
 MAX_POINTS = 11_000  # Prometheus's per-series resolution limit for range queries
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -147,10 +148,24 @@ def _alerts(world: World) -> list[dict[str, Any]]:
     return out
 
 
-def build_prometheus_api(demo: World | None = None) -> FastAPI:
-    world = demo or build_demo()
+class _Served:
+    """The world being served; replaced whole by `PUT /sandbox/world`."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+
+def build_prometheus_api(demo: World | None = None, control_token: str | None = None
+                         ) -> FastAPI:
+    """`control_token` enables world replacement (`world_control.py`)."""
+    served = _Served(demo or build_demo())
     app = FastAPI(title="SANDBOX Prometheus HTTP API (not a real Prometheus)")
-    app.state.demo = world
+    app.state.demo = served.world
+
+    def replace(world: World) -> None:
+        served.world = app.state.demo = world
+
+    add_world_control(app, control_token, replace)
 
     @app.exception_handler(BadData)
     async def bad_data(_: Request, exc: BadData) -> JSONResponse:
@@ -159,22 +174,22 @@ def build_prometheus_api(demo: World | None = None) -> FastAPI:
     @app.api_route("/api/v1/query", methods=["GET", "POST"])
     async def instant(request: Request) -> JSONResponse:
         params, _ = await _params(request)
-        return _ok(_instant(world, params))
+        return _ok(_instant(served.world, params))
 
     @app.api_route("/api/v1/query_range", methods=["GET", "POST"])
     async def range_query(request: Request) -> JSONResponse:
         params, _ = await _params(request)
-        return _ok(_range(world, params))
+        return _ok(_range(served.world, params))
 
     @app.api_route("/api/v1/series", methods=["GET", "POST"])
     async def series(request: Request) -> JSONResponse:
         params, match = await _params(request)
-        return _ok([_labels(s) for s in _selected(world, params, match, required=True)])
+        return _ok([_labels(s) for s in _selected(served.world, params, match, required=True)])
 
     @app.api_route("/api/v1/labels", methods=["GET", "POST"])
     async def labels(request: Request) -> JSONResponse:
         params, match = await _params(request)
-        found = _selected(world, params, match, required=False)
+        found = _selected(served.world, params, match, required=False)
         return _ok(sorted({name for s in found for name in _labels(s)}))
 
     @app.get("/api/v1/label/{name}/values")
@@ -182,12 +197,12 @@ def build_prometheus_api(demo: World | None = None) -> FastAPI:
         if not _LABEL.fullmatch(name):
             raise BadData(f'invalid label name: "{name}"')
         params, match = await _params(request)
-        found = _selected(world, params, match, required=False)
+        found = _selected(served.world, params, match, required=False)
         return _ok(sorted({v for s in found if (v := _labels(s).get(name)) is not None}))
 
     @app.get("/api/v1/alerts")
     async def alerts() -> JSONResponse:
-        return _ok({"alerts": _alerts(world)})
+        return _ok({"alerts": _alerts(served.world)})
 
     _static(app)
     return app

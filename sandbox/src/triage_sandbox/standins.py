@@ -4,7 +4,8 @@ Each stand-in speaks the real payload shapes of the system it replaces, so the s
 real connectors (slack-sdk, PyGithub, httpx, the openai SDK) are used unchanged against
 it. GitHub, Prometheus and Alertmanager tell the story of one world: the demo by default,
 or the world file given with `--world` (or `SANDBOX_WORLD`), by path or packaged name
-(`demo`, `oncall`)."""
+(`demo`, `oncall`). Started with SANDBOX_CONTROL_TOKEN, those three also take a new world
+while running (`PUT /sandbox/world`, `world_control.py`), as evals do per case."""
 
 import argparse
 import logging
@@ -14,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from .world import WorldError
+from .world_control import CONTROL_ENV
 
 log = logging.getLogger("triage.sandbox")
 NAMES = ("slack", "github", "prometheus", "alertmanager", "openai")
@@ -41,17 +43,18 @@ def build(name: str, token: str | None, signing_secret: str | None = None,
         story = build_demo(world=world or "demo")
     except WorldError as exc:
         raise SystemExit(f"SANDBOX {name}: {exc}") from None
+    control = os.environ.get(CONTROL_ENV) or None
     if name == "github":
         from .github_api import build_github_api
 
-        return build_github_api(token=token, demo=story)
+        return build_github_api(token=token, demo=story, control_token=control)
     if name == "prometheus":
         from .prometheus_api import build_prometheus_api
 
-        return build_prometheus_api(story)
+        return build_prometheus_api(story, control_token=control)
     from .alertmanager_api import build_alertmanager_api
 
-    return build_alertmanager_api(story)
+    return build_alertmanager_api(story, control_token=control)
 
 
 def main() -> None:

@@ -2,11 +2,16 @@
 
 `load_world("demo")` loads a world shipped with the sandbox (`world/<name>.yaml`); any
 other value is a path. A file may `extends:` another world: mappings merge key by key,
-lists are appended, other values are replaced. Commit SHAs are derived from the
+lists are appended, other values are replaced. A relative `extends` path is read from the
+extending file's folder (so a case folder's attack overlay can extend its clean world
+whatever the current directory). `resolve()` gives the merged mapping, which is what an
+eval sends to a running stand-in (`PUT /sandbox/world`, where only packaged names may
+be extended: a stand-in reads no paths it is sent). Commit SHAs are derived from the
 repository, message and time when the file gives none, so they stay the same from one
 load to the next (evals cite them).
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +31,22 @@ class WorldError(ValueError):
     """A world file that cannot be read, validated or resolved (says which and why)."""
 
 
-def world_path(source: str | Path) -> Path:
+def world_path(source: str | Path, folder: Path | None = None) -> Path:
+    """A packaged world by name, else a path (relative ones from `folder` when given)."""
     packaged = PACKAGED / f"{source}.yaml"
-    return packaged if isinstance(source, str) and packaged.is_file() else Path(source)
+    if isinstance(source, str) and packaged.is_file():
+        return packaged
+    path = Path(source)
+    return folder / path if folder is not None and not path.is_absolute() else path
+
+
+def packaged(name: str) -> Path:
+    """A packaged world only (what a running stand-in may be asked to extend)."""
+    path = PACKAGED / f"{name}.yaml"
+    if "/" in name or "\\" in name or not path.is_file():
+        raise WorldError(f"extends: {name!r} is not a packaged world (a world sent to a "
+                         "stand-in may extend only those; resolve() the file first)")
+    return path
 
 
 def _merge(base: Any, extra: Any) -> Any:
@@ -46,14 +64,36 @@ def _raw(path: Path, depth: int = 0) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise WorldError(f"cannot read world file {path}: {exc}") from exc
+    return _extend(data, str(path), lambda parent: _raw(world_path(parent, path.parent),
+                                                        depth + 1))
+
+
+def _extend(data: Any, where: str, parent_of: Callable[[str], dict[str, Any]]
+            ) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise WorldError(f"{path}: a world file holds a mapping at the top")
+        raise WorldError(f"{where}: a world file holds a mapping at the top")
     # Top-level `x-...` keys only hold YAML anchors for reuse (as in docker-compose files).
-    data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
-    parent = data.pop("extends", None)
+    own: dict[str, Any] = {k: v for k, v in data.items() if not str(k).startswith("x-")}
+    parent = own.pop("extends", None)
     if parent is None:
-        return data
-    return _merge(_raw(world_path(parent), depth + 1), data)  # type: ignore[no-any-return]
+        return own
+    merged: dict[str, Any] = _merge(parent_of(str(parent)), own)
+    return merged
+
+
+def resolve(source: str | Path) -> dict[str, Any]:
+    """The world file's mapping with every `extends` merged in (no `extends` left)."""
+    return _raw(world_path(source))
+
+
+def spec_of(data: Any, where: str = "world") -> WorldSpec:
+    """A world sent as data (a running stand-in's `PUT /sandbox/world`): it may extend a
+    packaged world by name, never a path."""
+    merged = _extend(data, where, lambda parent: _raw(packaged(parent)))
+    try:
+        return WorldSpec.model_validate(merged)
+    except ValidationError as exc:
+        raise WorldError(f"{where}: {exc}") from exc
 
 
 def read_spec(source: str | Path) -> WorldSpec:
@@ -75,6 +115,7 @@ def load_world(source: str | Path, now: datetime | None = None) -> World:
 
 
 def build_world(spec: WorldSpec, now: datetime | None = None) -> World:
+    """Raises KeyError/ValueError on dangling references (load_world says which file)."""
     anchor = (now or spec.now or datetime.now(UTC)).replace(microsecond=0)
     clock = Clock(anchor)
     people = {login: Person(login, p.name, p.id, p.member) for login, p in spec.people.items()}
