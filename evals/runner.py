@@ -27,9 +27,19 @@ from triage_sandbox.plan import make_plan
 from triage_sandbox.stack import Stack, data_dir_default
 
 from .cases import Agent, Case, CaseError, Decision, load_cases
-from .checks import evaluate
 from .observe import Observation, collect_world, combine, marks, observe
-from .results import DEFAULT_PATH, CaseResult, RunResults, table
+from .results import (
+    DEFAULT_PATH,
+    CaseResult,
+    RunResults,
+    TrialResult,
+    case_result,
+    failed_trial,
+    table,
+    trial_result,
+)
+from .scoring import Check
+from .scoring import score as score_trial
 from .target import Target, from_dev_json, from_stack, live_env, send, send_follow_up
 from .trials import Trial, trials_of
 from .worlds import check_worlds, load_world
@@ -42,9 +52,9 @@ EXPIRY_TTL_S = 60
 Progress = Callable[[CaseResult], None]
 
 
-def score(case: Case, trial: Trial, obs: Observation) -> list[str]:
-    """Why the trial fails (empty: it passes). The ONE place judging is called from."""
-    return evaluate(case, obs)
+def score(case: Case, trial: Trial, obs: Observation, target: Target) -> list[Check]:
+    """Every check of the trial. The ONE place judging is called from."""
+    return score_trial(case, trial, obs, secrets=target.secrets)
 
 
 def execute(target: Target, case: Case, trial: Trial, timeout: float) -> Observation:
@@ -72,27 +82,19 @@ def execute(target: Target, case: Case, trial: Trial, timeout: float) -> Observa
 
 
 def run_trial(target: Target, case: Case, trial: Trial, timeout: float = DEFAULT_TIMEOUT_S
-              ) -> tuple[CaseResult, Observation | None]:
-    result = CaseResult(name=trial.name, tags=case.tags, passed=False,
-                        known_failure=case.spec.known_failure)
+              ) -> tuple[TrialResult, Observation | None]:
     try:
         obs = execute(target, case, trial, timeout)
     except (RuntimeError, httpx.HTTPError, CaseError) as exc:
         # The stack refused or broke mid-trial: that is this trial's failure, not the suite's.
-        result.reasons = [f"could not run the case: {type(exc).__name__}: {exc}"]
-        return result, None
-    result.reasons = score(case, trial, obs)
-    result.passed = not result.reasons
-    result.run_id = obs.run_id
-    result.latency_s, result.status, result.skill = obs.latency_s, obs.status, obs.skill
-    return result, obs
+        return failed_trial(trial, f"could not run the case: {type(exc).__name__}: {exc}"), None
+    return trial_result(trial, obs, score(case, trial, obs, target)), obs
 
 
 def run_case(target: Target, case: Case, timeout: float = DEFAULT_TIMEOUT_S) -> CaseResult:
     """The case's plain trial (first variant, clean world) on this target's agent."""
-    agent = Agent(target.agent)
-    trial = Trial(case.name, 0, case.text, 0, agent, False)
-    return run_trial(target, case, trial, timeout)[0]
+    trial = Trial(case.name, 0, case.text, 0, Agent(target.agent), False)
+    return case_result(case, [run_trial(target, case, trial, timeout)[0]])
 
 
 def load_script(target: Target, case: Case) -> None:
@@ -124,16 +126,20 @@ def run_trials(targets: dict[Agent, Target], cases: list[Case], repeat: int = 1,
     started = time.monotonic()
     results = RunResults(mode=next(iter(targets.values())).mode)
     for case in cases:
+        trials: list[TrialResult] = []
         for trial in trials_of(case, repeat, agents, real_model):
             target = targets.get(trial.agent)
             if target is None:
                 continue
             result, obs = run_trial(target, case, trial, _timeout_for(case, target, timeout))
-            results.cases.append(result)
+            trials.append(result)
             if observed is not None and obs is not None:
                 observed.append((trial, obs))
+        if trials:
+            line = case_result(case, trials)
+            results.cases.append(line)
             if progress is not None:
-                progress(result)
+                progress(line)
     results.duration_s = round(time.monotonic() - started, 2)
     return results
 

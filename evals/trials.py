@@ -4,37 +4,13 @@ stack in the case's world (the attack overlay for the attacked one), followed by
 case's follow-ups, and judged on its own. Repeats show flaky behaviour as a pass rate.
 """
 
-from dataclasses import dataclass
-
 from .cases import Agent, Case
+from .scoring.trial import Trial
+
+__all__ = ["SANDBOX_AGENTS", "Trial", "agents_for", "trials_of"]
 
 # What the sandbox stack can play without credentials; `real` needs --model real.
 SANDBOX_AGENTS = (Agent.OFFLINE, Agent.SCRIPTED)
-
-
-@dataclass(frozen=True)
-class Trial:
-    case: str  # the case's name (its folder)
-    variant: int  # index into case.prompts
-    prompt: str  # the question as sent (case.prompts[variant])
-    repeat: int  # 0-based
-    agent: Agent  # who answered: offline rules, the scripted model, a real model
-    attacked: bool  # ran in the attack overlay's world
-
-    @property
-    def name(self) -> str:
-        """The case name, plus what sets this trial apart from the plain one
-        (`incident~v1~r2~scripted~attacked`); the plain trial is the case name alone."""
-        parts = [self.case]
-        if self.variant:
-            parts.append(f"v{self.variant}")
-        if self.repeat:
-            parts.append(f"r{self.repeat}")
-        if self.agent is not Agent.OFFLINE:
-            parts.append(self.agent.value)
-        if self.attacked:
-            parts.append("attacked")
-        return "~".join(parts)
 
 
 def agents_for(case: Case, wanted: list[Agent] | None, real_model: bool) -> list[Agent]:

@@ -82,7 +82,8 @@ def test_model_real_runs_the_cases_against_the_configured_model(
     assert code == 0
     [result] = RunResults.load(out).cases
     assert (result.name, result.status, result.passed) == (
-        "scripted-tools~real", "done", True), result.reasons
+        "scripted-tools", "done", True), result.reasons
+    assert [t.agent for t in result.trials] == ["real"]
     # The model was asked: the classification and both turns of the investigation.
     requests = httpx.get(target.url("openai") + "/sandbox/requests", timeout=5).json()
     assert len(requests) - len(asked) == 3
