@@ -143,6 +143,22 @@ async def test_unknown_and_invalid(service: Service, bus: Bus) -> None:
     assert expire.status_code == 422
 
 
+async def test_an_approval_with_edited_arguments_is_refused_not_applied(
+        service: Service, bus: Bus) -> None:
+    """A decision approves the action as shown: an edit in the body is refused with the
+    reason (it used to be dropped silently, and the original action was approved)."""
+    req = await bus.request(approval_request())
+    await service.wait_stored(req.approval_id)
+    session = service.person("U_ALICE")
+    edited = {**req.action.model_dump(mode="json"), "arguments": {
+        **req.action.arguments, "body": "edited by the approver"}}
+    resp = await session.decide(req.approval_id, "approve", action=edited)
+    assert resp.status_code == 422, resp.text
+    assert "action" in resp.text and "Extra inputs are not permitted" in resp.text
+    assert (await service.item(req.approval_id)).json()["status"] == "pending"
+    assert await bus.decisions() == []
+
+
 async def test_mismatched_digest_is_dead_lettered(service: Service, bus: Bus) -> None:
     req = await bus.request(approval_request(action_digest="0" * 64))
     [letter] = await eventually(bus.dead_letters)

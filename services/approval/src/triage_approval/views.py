@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .db import ApprovalRow
 
@@ -38,6 +38,11 @@ class ApprovalList(BaseModel):
 
 
 class DecisionBody(BaseModel):
+    # Strict: a decision approves the action exactly as it was shown. Anything else in the
+    # body (edited arguments, another digest) is refused with the reason, never dropped
+    # silently: an approver who edited must learn that the edit was not applied.
+    model_config = ConfigDict(extra="forbid")
+
     decision: str = Field(description="approve | reject", max_length=32)
     reason: str = Field("", max_length=4000)
     # Required from, and only honoured from, a trusted service presenting SERVICE_TOKEN

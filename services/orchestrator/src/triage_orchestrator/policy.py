@@ -14,13 +14,30 @@ from triage_contracts.messages import Evidence, ProposedAction
 from triage_contracts.redact import find_secrets, redact_text
 from triage_contracts.tools import WRITE_TOOLS, check_arguments
 
+from .slack_text import visible
 from .state import Finding
 
 INJECTION = re.compile(
-    r"ignore\s+(?:(?:all|previous|prior|the|above)\s+)+instructions"
-    r"|system\s+prompt|you\s+are\s+now|disregard",
+    r"ignore\s+(?:(?:all|previous|prior|the|above|your)\s+)+instructions"
+    r"|system\s+prompt|you\s+are\s+now|disregard"
+    # Fake notes from the system or an admin, and instructions addressed to the agent.
+    r"|\[\s*(?:system|admin|assistant|note\s+to\s+(?:the\s+)?(?:ai|assistant|bot))\b"
+    r"|new\s+instructions|(?:message|instructions?)\s+(?:to|for)\s+(?:the\s+)?"
+    r"(?:ai|assistant|bot|agent|triage\s+bot)\b",
     re.IGNORECASE,
 )
+
+
+def _signals(text: str) -> bool:
+    # Invisible characters removed first: a zero-width space must not split a phrase
+    # past this check, and text spelled in tag characters is read as plain text.
+    return INJECTION.search(visible(_untag(text))) is not None
+
+
+def _untag(text: str) -> str:
+    """Unicode tag characters (U+E0020-U+E007E) mirror ASCII: spell out what they hide."""
+    return "".join(chr(ord(c) - 0xE0000) if 0xE0020 <= ord(c) <= 0xE007E else c
+                   for c in text)
 _OUTPUT_HEAD = re.compile(r'<tool_output tool="([^"]+)" call="([^"]+)"')
 EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
@@ -64,10 +81,10 @@ def injection_signals(evidence: list[Evidence], tool_outputs: list[str] | None =
     hits = []
     for item in evidence:
         text = " ".join([item.title, item.detail, str(item.attributes)])
-        if INJECTION.search(text):
-            hits.append(item.title[:80])
+        if _signals(text):
+            hits.append(visible(item.title)[:80])
     for output in tool_outputs or []:
-        if INJECTION.search(output) and (head := _OUTPUT_HEAD.search(output)):
+        if _signals(output) and (head := _OUTPUT_HEAD.search(output)):
             hits.append(f"output of {head.group(1)} ({head.group(2)})")
     return list(dict.fromkeys(hits))
 
@@ -128,7 +145,7 @@ def review(
             message="some fetched data contained instructions aimed at the agent (ignored): "
                     + "; ".join(signals[:3])))
     # The asker can try it too: a write the question itself steered is just as suspicious.
-    if INJECTION.search(question):
+    if _signals(question):
         signals.append("the question")
         outcome.findings.append(Finding(
             code="injection", severity="warning",

@@ -14,9 +14,23 @@ _STRIKE = re.compile(r"~~(.+?)~~")
 _UNSAFE_IN_URL = {"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20", '"': "%22"}
 
 
+# Characters that show nothing but carry text: Unicode tag characters (a whole hidden
+# message can be spelled in them), zero-width spaces and joiners that split words past a
+# filter, bidi overrides that reorder what is shown. The zero-width joiner (U+200D) stays:
+# emoji sequences need it.
+INVISIBLE = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064"
+                       "\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+
+
+def visible(text: str) -> str:
+    """`text` without the characters that show nothing (see INVISIBLE)."""
+    return INVISIBLE.sub("", text)
+
+
 def escape(text: str) -> str:
-    """Slack's three control characters; the order matters (& first)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters (the order matters: & first), and no hidden
+    characters: what the bot posts is what people see."""
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def safe_url(url: str) -> str:
