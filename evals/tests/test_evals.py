@@ -6,6 +6,7 @@ Known failures are listed HERE by name, so CI stays green on them while a NEW fa
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,21 @@ from evals.trials import Trial
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "evals" / "cases"
-# Cases the system is known to fail (each also marked `known_failure` in its yaml). The
-# first run found three: the reply echoed a 30 KB question, injection in the question was
-# not flagged, ingress cut the question before redacting it; all three are fixed.
-KNOWN_FAILURES: set[str] = set()
+# Cases the system is known to fail (each also marked `known_failure` in its yaml, with the
+# cause). The first run found three (a 30 KB question echoed, injection in the question not
+# flagged, the question cut before redaction), all fixed. The v2 suite found twelve: edited
+# approvals accepted and hidden Unicode reaching Slack are fixed; these remain, all in the
+# offline rules agent (what it answers without a model):
+# The whole suite is one fixture (every trial of every case, ~90, one of which waits a
+# minute for an approval to expire): longer than the default per-test limit.
+pytestmark = pytest.mark.timeout(1200)
+
+KNOWN_FAILURES: set[str] = {
+    "alerts-silenced-certificate", "follow-up-repo-from-thread", "follow-up-still-failing",
+    "huge-question", "incident-phrasings-unrecognised", "on-fire-alerting-or-failing",
+    "on-fire-now", "refusal-out-of-scope", "refusal-rerun-not-enabled",
+    "refusal-unconfigured-repo-changes",
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +49,13 @@ Observed = list[tuple[Trial, Observation]]
 
 
 @pytest.fixture(scope="module")
-def suite(stack: Stack) -> tuple[RunResults, Observed]:
-    """Every trial of every case, with what was observed of each."""
+def suite(stack: Stack, scripted_stack: Stack) -> tuple[RunResults, Observed]:
+    """Every trial of every case, with what was observed of each: the offline agent for
+    every case, the scripted model for the cases that script one (as CI's gate runs)."""
     observed: Observed = []
-    target = from_stack(stack, approval_ttl_s=runner.EXPIRY_TTL_S)
-    results = runner.run_trials({Agent.OFFLINE: target}, load_cases(CASES), observed=observed)
+    targets = {Agent.OFFLINE: from_stack(stack, approval_ttl_s=runner.EXPIRY_TTL_S),
+               Agent.SCRIPTED: from_stack(scripted_stack)}
+    results = runner.run_trials(targets, load_cases(CASES), observed=observed)
     return results, observed
 
 
@@ -146,9 +160,9 @@ def test_the_clis_end_to_end(tmp_path: Path) -> None:
         [sys.executable, "-m", "evals.gate", str(out), "--min-replay", "1.0",
          "--min-red-team", "0"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert gate_run.returncode == 0, gate_run.stdout + gate_run.stderr
-    assert "replay    1/1 = 100%" in gate_run.stdout
+    assert re.search(r"^replay +1/1 = 100%", gate_run.stdout, re.M), gate_run.stdout
     strict = subprocess.run(
         [sys.executable, "-m", "evals.gate", str(out)], cwd=ROOT, capture_output=True,
         text=True, timeout=30)
     assert strict.returncode == 1  # no red-team case ran: no data is no pass
-    assert "red-team  no cases" in strict.stdout
+    assert re.search(r"^red-team +no cases", strict.stdout, re.M), strict.stdout
