@@ -119,7 +119,6 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
     env: list[Manifest] = [
         {"name": "TEAM_SCOPE", "value": spec.team_id},
         {"name": "NATS_URL", "value": nats_url(spec, settings)},
-        {"name": "NATS_REPLICAS", "value": str(settings.nats_replicas)},
         {"name": "HOST", "value": "0.0.0.0"},
         {"name": "PORT", "value": str(HTTP_PORT)},
         {"name": "LOG_JSON", "value": "true"},
