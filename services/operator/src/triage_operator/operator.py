@@ -20,6 +20,7 @@ from triage_contracts.natsauth import nats_auth
 from . import consumers, directory, resources
 from .clients.kube import KubeClient, KubeRejected, KubeUnavailable
 from .consumers import ConsumerConflict, ConsumerRef, NatsUnavailable
+from .metrics import OperatorMetrics, observed
 from .resources import GROUP, PLURAL, VERSION, Owner
 from .settings import Settings
 from .spec import InvalidSpec, WorkspaceSpec, parse_spec
@@ -35,6 +36,7 @@ class Memo:
 
     settings: Settings
     kube: KubeClient
+    metrics: OperatorMetrics
 
 
 def operator_settings(settings: Settings) -> kopf.OperatorSettings:
@@ -59,14 +61,16 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
     kopf.on.login(registry=registry)(login)
     kopf.on.cleanup(registry=registry)(close_clients)
     for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
-        on(GROUP, VERSION, PLURAL, registry=registry)(reconcile)
-    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)(cleanup)
+        on(GROUP, VERSION, PLURAL, registry=registry, id="reconcile")(
+            observed("reconcile", reconcile))
+    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="cleanup")(
+        observed("cleanup", cleanup))
     if settings.resync_interval_s > 0:
         # Drift repair: a Deployment deleted by hand, consumers lost with a JetStream reset,
         # or a conflict resolved since (e.g. the shared consumer removed) heal on the next tick.
         kopf.on.timer(GROUP, VERSION, PLURAL, registry=registry, id="resync",
                       interval=settings.resync_interval_s,
-                      idle=settings.resync_interval_s)(reconcile)
+                      idle=settings.resync_interval_s)(observed("resync", reconcile))
     return registry
 
 
