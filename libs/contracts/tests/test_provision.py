@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import nats
 import pytest
-from nats.aio.msg import Msg
 from fastapi import FastAPI
+from nats.aio.msg import Msg
 from triage_contracts.broker import build_broker
 from triage_contracts.consume import subscribe
 from triage_contracts.natsauth import nats_auth

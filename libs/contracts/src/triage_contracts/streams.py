@@ -2,12 +2,14 @@
 
 `provision(js, replicas)` creates what is missing and updates only what drifted (equal
 configs are never written again: an update of a replicated stream is a cluster-wide
-operation), so the definitions here are the single source of truth. Only the `provisioner` NATS identity may run it (the
-chart's hook Job, `python -m triage_contracts.provision`, the test and dev servers at
-start); services create only their own durable consumers (docs/security-nats.md).
+operation), so the definitions here are the single source of truth. Only the
+`provisioner` NATS identity may run it (the chart's hook Job, `python -m
+triage_contracts.provision`, the test and dev servers at start); services create only
+their own durable consumers (docs/security-nats.md).
 """
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
@@ -194,11 +196,11 @@ OWNED_FIELDS = ("subjects", "retention", "max_age", "duplicate_window", "storage
 
 
 def stream_drift(current: api.StreamConfig, wanted: api.StreamConfig,
-                 replicas: int | None) -> dict[str, object]:
+                 replicas: int | None) -> dict[str, Any]:
     """The fields to change (name -> wanted value); empty when the stream is as wanted.
     `replicas=None` keeps the count the stream has (a 3-node cluster's R3 is never
     lowered by a caller that did not ask for a count)."""
-    changes: dict[str, object] = {name: getattr(wanted, name) for name in OWNED_FIELDS
+    changes: dict[str, Any] = {name: getattr(wanted, name) for name in OWNED_FIELDS
                                   if getattr(current, name) != getattr(wanted, name)}
     if replicas is not None and current.num_replicas != replicas:
         changes["num_replicas"] = replicas
@@ -206,7 +208,7 @@ def stream_drift(current: api.StreamConfig, wanted: api.StreamConfig,
 
 
 async def _converge(js: JetStreamContext, current: api.StreamConfig,
-                    changes: dict[str, object]) -> None:
+                    changes: dict[str, Any]) -> None:
     """One update with the drifted fields only, and none at all when nothing drifted."""
     if changes:
         await js.update_stream(replace(current, **changes))
@@ -227,10 +229,10 @@ async def provision_streams(js: JetStreamContext, replicas: int | None = None) -
 
 
 def _limits_drift(current: api.StreamConfig, ttl: float | None,
-                  replicas: int | None) -> dict[str, object]:
+                  replicas: int | None) -> dict[str, Any]:
     """A bucket's or object store's own stream: only its age limit and replica count are
     ours to converge (the rest belongs to the KV/object store layout)."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if (current.max_age or 0.0) != (ttl or 0.0):
         changes["max_age"] = ttl or 0.0
     if replicas is not None and current.num_replicas != replicas:
