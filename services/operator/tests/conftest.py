@@ -66,6 +66,15 @@ class Cluster:
             return cond
         return None
 
+    def was(self, name: str, status: str, reason: str) -> dict[str, Any] | None:
+        """A Ready condition the Workspace had at any point (kmock keeps every version), so a
+        transient state is seen however late the poll comes on a loaded machine."""
+        for version in self.kmock.objects[self.WS, self.NS, name].history.raw:
+            for cond in ((version or {}).get("status") or {}).get("conditions") or []:
+                if (cond["type"], cond["status"], cond["reason"]) == ("Ready", status, reason):
+                    return dict(cond)
+        return None
+
     async def api(self, method: str, name: str | None = None, body: Any = None
                   ) -> dict[str, Any]:
         url = f"{self.WS_URL}/{name}" if name else self.WS_URL
