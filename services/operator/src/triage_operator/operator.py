@@ -121,7 +121,8 @@ async def reconcile(name: str, namespace: str | None, uid: str, spec: Any, meta:
     made = await _sync_consumers(ws, status, patch, memo.settings, retry, generation)
     patch.status["teamId"] = ws.team_id
     patch.status["consumers"] = [ref.as_status() for ref in made]
-    owner = Owner(name=name, namespace=namespace, uid=uid)
+    owner = Owner(name=name, namespace=namespace, uid=uid,
+                  release=memo.settings.worker_release)
     deployed = await _apply_objects(owner, ws, status, patch, memo, retry, generation)
     patch.status["deployments"] = deployed
     patch.status["configMap"] = resources.configmap_name(name)
