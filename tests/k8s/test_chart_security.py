@@ -256,11 +256,13 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
         "app.kubernetes.io/component": "ingress"}}}]
     # Plus the provisioning Job's (DNS and NATS only).
     assert {component(p) for p in policies.values()} == WORKERS | {"provisioner"}
-    # The operator's per-workspace workers are covered too, selected by its labels.
+    # The operator's per-workspace workers are covered too, selected by its labels and the
+    # release (test_chart_workspaces.py checks they match the workers the operator builds).
     for worker in ("orchestrator", "tools"):
         selector = policies[f"triage-workspace-{worker}"]["spec"]["podSelector"]["matchLabels"]
         assert selector == {"app.kubernetes.io/managed-by": "triage-operator",
-                            "app.kubernetes.io/component": worker}
+                            "app.kubernetes.io/component": worker,
+                            "triage.dev/release": "triage"}
     for name, policy in policies.items():
         peers = ingress_peers(policy)
         if name == "triage-ingress":  # Slack calls from the internet; requests are signed

@@ -51,27 +51,49 @@ def mounts(manifest: dict[str, Any]) -> dict[str, str]:
             if m["name"] in volumes}
 
 
-async def test_workspace_workers_get_what_the_shared_workers_get(render) -> None:
-    rendered = await render(VALUES)
-    configmaps = {c["metadata"]["name"]: c.get("data") or {} for c in rendered.of_kind("ConfigMap")}
-    operator_env = env(rendered.get("Deployment", "triage-operator"), configmaps)
-    settings = Settings(_env_file=None, **{  # type: ignore[arg-type]
+def configmaps(rendered: Any) -> dict[str, dict[str, str]]:
+    return {c["metadata"]["name"]: c.get("data") or {} for c in rendered.of_kind("ConfigMap")}
+
+
+def operator_settings(rendered: Any) -> Settings:
+    """The operator's settings as its container gets them from the chart."""
+    operator_env = env(rendered.get("Deployment", "triage-operator"), configmaps(rendered))
+    return Settings(_env_file=None, **{  # type: ignore[arg-type]
         key.lower(): value for key, value in operator_env.items()
         if key.startswith("WORKER_") or key in ("NATS_URL", "LOG_LEVEL")})
+
+
+async def test_workspace_network_policies_select_this_releases_workers_only(render) -> None:
+    rendered = await render(load_values("workspaces"))
+    settings = operator_settings(rendered)
+    ws = parse_spec("acme", {"teamId": "T0001"})
+    ours = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
+    theirs = Owner(name="acme2", namespace="triage", uid="u2", release="other-release")
+    for component in ("orchestrator", "tools"):
+        policy = rendered.get("NetworkPolicy", f"triage-workspace-{component}")
+        selector = policy["spec"]["podSelector"]["matchLabels"].items()
+        pod_labels = deployment(ours, ws, settings, component)["spec"]["template"]["metadata"]
+        other_labels = deployment(theirs, ws, settings, component)["spec"]["template"]["metadata"]
+        assert selector <= pod_labels["labels"].items()
+        assert not selector <= other_labels["labels"].items()
+
+
+async def test_workspace_workers_get_what_the_shared_workers_get(render) -> None:
+    rendered = await render(VALUES)
+    settings, configmaps_ = operator_settings(rendered), configmaps(rendered)
     ws = parse_spec("acme", {"teamId": "T0001"})
     owner = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
 
     for component, names in PARITY_ENV.items():
         shared = rendered.get("Deployment", f"triage-{component}")
         worker = deployment(owner, ws, settings, component)
-        shared_env, worker_env = env(shared, configmaps), env(worker, configmaps)
+        shared_env, worker_env = env(shared, configmaps_), env(worker, configmaps_)
         assert {n: worker_env.get(n) for n in names} == {n: shared_env.get(n) for n in names}
         assert container(worker)["image"] == container(shared)["image"]
         assert worker["spec"]["template"]["spec"]["imagePullSecrets"] == \
             shared["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
-        shared_files = {path: cm for path, cm in mounts(shared).items()}
-        assert shared_files.items() <= mounts(worker).items()
-    orchestrator = env(deployment(owner, ws, settings, "orchestrator"), configmaps)
+        assert mounts(shared).items() <= mounts(worker).items()
+    orchestrator = env(deployment(owner, ws, settings, "orchestrator"), configmaps_)
     assert orchestrator["APPROVAL_PUBLIC_URL"] == "https://approvals.acme.example"
     assert container(deployment(owner, ws, settings, "orchestrator"))["image"] == \
         "registry.acme.example/orch:7"
