@@ -96,7 +96,7 @@ async def test_keda_scales_queue_workers_on_consumer_lag(render) -> None:
     assert router["scaleTargetRef"]["name"] == "triage-router"
     assert (router["minReplicaCount"], router["maxReplicaCount"]) == (1, 20)
     trigger = router["triggers"][0]["metadata"]
-    assert trigger == {"natsServerMonitoringEndpoint": "nats.nats.svc.cluster.local:8222",
+    assert trigger == {"natsServerMonitoringEndpoint": "nats-headless.nats.svc.cluster.local:8222",
                        "account": "$G", "stream": "WORK", "consumer": "router",
                        "lagThreshold": "3", "useHttps": "false"}
     deployments = {d["metadata"]["name"] for d in rendered.of_kind("Deployment")}
