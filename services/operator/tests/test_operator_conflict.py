@@ -92,3 +92,21 @@ async def test_a_claim_left_by_a_vanished_workspace_is_taken_over(k8s, nats_url)
         await k8s.api("POST", body=k8s.workspace("acme", team="T0008"))
         await k8s.eventually(lambda: k8s.is_ready("acme"))
     assert await holder(nats_url, "T0008") == "acme"
+
+
+async def test_a_pair_from_before_team_claims_keeps_the_holders_consumers(k8s, nats_url):
+    """Two Workspaces of one team made by an older operator both recorded the team's
+    consumers; deleting the one that does not hold the claim leaves them to the other."""
+    async with k8s.operator(k8s.settings(nats_url)):
+        await k8s.api("POST", body=k8s.workspace("first", team="T0006"))
+        await k8s.eventually(lambda: k8s.is_ready("first"))
+        recorded = k8s.current(k8s.WS, "first")["status"]["consumers"]
+        legacy = k8s.workspace("second", team="T0006") | {
+            "status": {"teamId": "T0006", "consumers": recorded}}
+        await k8s.api("POST", body=legacy)
+        await k8s.eventually(lambda: k8s.is_ready("second", "False", "Conflict"))
+
+        await k8s.api("DELETE", "second")
+        await k8s.eventually(lambda: k8s.current(k8s.WS, "second") is None)
+        assert await team_consumers(nats_url, "T0006") == all_of("T0006")
+        assert await holder(nats_url, "T0006") == "first"

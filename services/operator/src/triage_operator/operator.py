@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import kopf
-from triage_contracts.natsauth import nats_auth
+from triage_contracts.natsauth import NatsAuth, nats_auth
 
 from . import consumers, directory, resources
 from .clients.kube import KubeClient, KubeRejected, KubeUnavailable
@@ -203,15 +203,10 @@ async def _apply_objects(owner: Owner, ws: WorkspaceSpec, status: Any, patch: ko
 async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo: Memo,
                   retry: int, logger: Logger, **_: Any) -> None:
     """Workers first (so nothing re-creates consumers), then the config, then consumers.
-    Explicit deletes: owner-reference GC is a safety net, not the mechanism. Only what this
-    Workspace owns goes: the consumers its status records, plus its team's when it holds
-    the team's claim (a reconcile cut short may not have recorded them), never those of a
-    Workspace that holds the same teamId."""
+    Explicit deletes: owner-reference GC is a safety net, not the mechanism."""
     settings = memo.settings
     namespace = namespace or settings.operator_namespace
-    owned, url = _recorded(status), settings.nats_url
-    teams = {status.get("teamId")} - {None}
-    wait, auth = settings.nats_connect_timeout_s, nats_auth(settings)
+    url, wait, auth = settings.nats_url, settings.nats_connect_timeout_s, nats_auth(settings)
     ws: WorkspaceSpec | None = None
     try:
         ws = parse_spec(name, dict(spec))
@@ -219,9 +214,7 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
     except InvalidSpec:
         pass  # an invalid spec never got consumers beyond those recorded in status
     try:
-        if ws is not None and await directory.holder(url, ws.team_id, wait, auth) == name:
-            owned = _union(owned, consumers.refs(consumers.desired(ws.team_id)))
-            teams.add(ws.team_id)
+        owned, teams = await _owned(name, ws, status, url, wait, auth)
         for component in resources.COMPONENTS:
             await memo.kube.delete("apps/v1", "Deployment", namespace,
                                    resources.deployment_name(name, component))
@@ -234,3 +227,19 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
                                   delay=_backoff(settings, retry)) from exc
     logger.info(f"workspace {name} cleaned up: deployments, config map, {len(owned)} consumers, "
                 f"approver directory")
+
+
+async def _owned(name: str, ws: WorkspaceSpec | None, status: Any, url: str, wait: float,
+                 auth: NatsAuth) -> tuple[list[ConsumerRef], set[str]]:
+    """What a deletion may remove: the consumers the status records, plus the team's when
+    this Workspace holds its claim (a reconcile cut short may not have recorded them), less
+    those of any team another Workspace holds (two Workspaces of one team from before
+    claims existed recorded the same consumers). Also the teams whose claims are ours."""
+    teams = {team for team in (status.get("teamId"), ws and ws.team_id) if team}
+    holders = {team: await directory.holder(url, team, wait, auth) for team in teams}
+    others = {team for team, holder in holders.items() if holder not in (None, name)}
+    refs = _recorded(status)
+    if ws is not None and holders.get(ws.team_id) == name:
+        refs = _union(refs, consumers.refs(consumers.desired(ws.team_id)))
+    kept = [ref for ref in refs if not any(ref.name.endswith(f"-{team}") for team in others)]
+    return kept, teams - others
