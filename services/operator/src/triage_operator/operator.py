@@ -153,8 +153,8 @@ async def _claim_team(name: str, namespace: str, ws: WorkspaceSpec, status: Any,
         _report(patch, status, False, reason, str(exc), generation)
         raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
     if holder:
-        message = (f"teamId {ws.team_id} belongs to Workspace {holder}: this one runs nothing "
-                   f"until {holder} is deleted or changes its teamId")
+        message = (f"teamId {ws.team_id} belongs to Workspace {holder}: nothing is done for "
+                   f"this one until {holder} is deleted or changes its teamId")
         _report(patch, status, False, "Conflict", message, generation, conflict=message)
         raise kopf.PermanentError(message)
 
