@@ -96,7 +96,7 @@ async def test_keda_scales_queue_workers_on_consumer_lag(render) -> None:
     assert router["scaleTargetRef"]["name"] == "triage-router"
     assert (router["minReplicaCount"], router["maxReplicaCount"]) == (1, 20)
     trigger = router["triggers"][0]["metadata"]
-    assert trigger == {"natsServerMonitoringEndpoint": "nats.nats.svc.cluster.local:8222",
+    assert trigger == {"natsServerMonitoringEndpoint": "nats-headless.nats.svc.cluster.local:8222",
                        "account": "$G", "stream": "WORK", "consumer": "router",
                        "lagThreshold": "3", "useHttps": "false"}
     deployments = {d["metadata"]["name"] for d in rendered.of_kind("Deployment")}
@@ -112,10 +112,35 @@ async def test_keda_triggers_name_the_consumers_the_services_create(render) -> N
     streams = {spec.name for spec in STREAMS}
     triggers = [trigger["metadata"] for scaled in rendered.of_kind("ScaledObject")
                 for trigger in scaled["spec"]["triggers"]]
-    assert len(triggers) == 6
+    assert len(triggers) == 7
     for meta in triggers:
         assert meta["stream"] in streams
         assert (meta["stream"], meta["consumer"]) in known
+
+
+async def test_orchestrator_scales_on_every_consumer_it_drains(render) -> None:
+    """Events, results and approval decisions: a backlog of decisions is work too."""
+    rendered = await render(load_values("keda"))
+    triggers = rendered.get("ScaledObject", "triage-orchestrator")["spec"]["triggers"]
+    orchestrator = [Consumers.ORCHESTRATOR_EVENTS, Consumers.ORCHESTRATOR_RESULTS,
+                    Consumers.ORCHESTRATOR_DECISIONS]
+    assert [(t["metadata"]["stream"], t["metadata"]["consumer"]) for t in triggers] == \
+        [(spec.stream, spec.durable) for spec in orchestrator]
+
+
+@pytest.mark.parametrize("value_set", ["defaults", "workspaces"])
+async def test_pod_templates_carry_the_common_and_version_labels(render, value_set) -> None:
+    rendered = await render(load_values(value_set))
+    templates = [(w["metadata"]["name"], w["spec"]["template"]["metadata"]["labels"])
+                 for w in rendered.of_kind("Deployment") + rendered.of_kind("Job")]
+    assert templates
+    for name, labels in templates:
+        assert labels["app.kubernetes.io/version"] and labels["helm.sh/chart"], name
+        assert labels["app.kubernetes.io/part-of"] == "triage", name
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", name
+    for deploy in rendered.of_kind("Deployment"):  # the selector still matches its pods
+        selector = deploy["spec"]["selector"]["matchLabels"].items()
+        assert selector <= deploy["spec"]["template"]["metadata"]["labels"].items()
 
 
 async def test_team_scoped_release_scales_on_the_team_consumers(render) -> None:

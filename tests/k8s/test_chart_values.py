@@ -132,3 +132,17 @@ def _is_group(lines: list[str], number: int) -> bool:
     """A block whose first child is documented (e.g. `secrets.slack:` then `# -- ...`)."""
     return lines[number].rstrip().endswith(":") and number + 1 < len(lines) and \
         lines[number + 1].strip().startswith("#")
+
+
+@pytest.mark.parametrize("value", [0, "0", "0%"])
+async def test_a_disruption_budget_that_blocks_every_drain_is_refused(render, value) -> None:
+    with pytest.raises(RenderError) as exc:
+        await render({"pdb": {"maxUnavailable": value}})
+    assert "at '/pdb/maxUnavailable'" in str(exc.value)
+
+
+async def test_min_replicas_above_max_replicas_is_refused(render) -> None:
+    with pytest.raises(RenderError) as exc:
+        await render({"tools": {"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}})
+    assert "tools.autoscaling.minReplicas (5) must not exceed maxReplicas (2)" in str(exc.value)
+    await render({"tools": {"autoscaling": {"minReplicas": 2, "maxReplicas": 2}}})  # equal: ok

@@ -219,6 +219,14 @@ async def test_operator_starts_with_the_chart_env_and_becomes_ready(
     async with running(image_venv("operator"), "triage_operator", env, workdir) as service:
         assert await probe(service, "/readyz") == 200
         assert await probe(service, "/healthz") == 200
+        # Prometheus scrapes where the pod's annotations say: the operator's own metrics.
+        pod = rendered.get("Deployment", "triage-operator")["spec"]["template"]
+        annotations = pod["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == rendered.get(
+            "ConfigMap", "triage-env")["data"]["PORT"]  # the port it serves in the cluster
+        scraped = await service.client.get(annotations["prometheus.io/path"], timeout=5.0)
+        assert scraped.status_code == 200
+        assert "triage_operator_reconciles_total" in scraped.text
         # kopf watches the Workspaces of exactly the release namespace (readiness comes
         # first, so wait for the watch request while the operator still runs).
         watched: list[str] = []

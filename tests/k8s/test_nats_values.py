@@ -40,6 +40,24 @@ def test_jetstream_cluster_with_file_storage_and_fsync_always() -> None:
     assert CHART_VALUES["nats"]["monitoringEndpoint"].endswith(":8222")
 
 
+def test_keda_asks_each_node_at_a_name_the_headless_service_resolves() -> None:
+    """KEDA's nats-jetstream scaler, on a cluster, asks every node at `<node>.<endpoint
+    host>`, the node being its server name (the official chart names servers after their
+    pods). A StatefulSet pod has a DNS name only under its headless Service
+    (`<pod>.<release>-headless.<ns>.svc.cluster.local`), which is also the only Service
+    serving the monitor port: the endpoint must be that Service."""
+    release, namespace = re.search(r"helm install (\S+) nats/nats --namespace (\S+)",
+                                   (CHART / "nats-values.yaml").read_text()).groups()
+    host, port = CHART_VALUES["nats"]["monitoringEndpoint"].rsplit(":", 1)
+    assert port == str(NATS_VALUES["config"]["monitor"]["port"])
+    for index in range(NATS_VALUES["config"]["cluster"]["replicas"]):
+        pod = f"{release}-{index}"
+        scaler_asks = f"{pod}.{host}"
+        assert scaler_asks == f"{pod}.{release}-headless.{namespace}.svc.cluster.local"
+    keda = load_values("keda")["nats"]["monitoringEndpoint"]
+    assert keda == CHART_VALUES["nats"]["monitoringEndpoint"]
+
+
 def test_nats_is_not_a_chart_dependency() -> None:
     """The official chart cannot be fetched while rendering: it is installed separately."""
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())

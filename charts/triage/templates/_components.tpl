@@ -36,6 +36,7 @@ orchestrator:
   consumers:
     - {stream: EVENTS, consumer: orchestrator-events}
     - {stream: RESULTS, consumer: orchestrator-results}
+    - {stream: APPROVALS, consumer: orchestrator-decisions}
   egress: [nats]
 tools:
   image: tools

@@ -254,4 +254,33 @@ and /metrics on a port of its own. */}}
   value: {{ include "triage.fullname" .root }}-grant-keys
 - name: WORKER_NATS_SECRET
   value: {{ $v.nats.credentialsSecret | quote }}
+{{- /* Parity with the shared orchestrator and tools: the same images, pull secrets, files
+and endpoints (docs/kubernetes.md), and the release label the workspace NetworkPolicies
+select on. */}}
+- name: WORKER_RELEASE
+  value: {{ .root.Release.Name | quote }}
+- name: WORKER_IMAGE_ORCHESTRATOR
+  value: {{ include "triage.image" (dict "root" .root "name" "orchestrator" "traits" (dict "image" "orchestrator")) | quote }}
+- name: WORKER_IMAGE_TOOLS
+  value: {{ include "triage.image" (dict "root" .root "name" "tools" "traits" (dict "image" "tools")) | quote }}
+{{- with $v.imagePullSecrets }}
+{{- $names := list }}
+{{- range . }}{{- $names = append $names .name }}{{- end }}
+- name: WORKER_IMAGE_PULL_SECRETS
+  value: {{ join "," $names | quote }}
+{{- end }}
+- name: WORKER_LOG_LEVEL
+  value: {{ $v.config.logLevel | quote }}
+- name: WORKER_APPROVAL_PUBLIC_URL
+  value: {{ $v.orchestrator.approvalPublicUrl | default (include "triage.approvalPublicUrl" .root) | quote }}
+- name: WORKER_WORKFLOW_CONFIG_MAP
+  value: {{ include "triage.fullname" .root }}-workflow
+- name: WORKER_SKILLS_CONFIG_MAP
+  value: {{ include "triage.fullname" .root }}-skills
+- name: WORKER_GITHUB_API_URL
+  value: {{ $v.tools.githubApiUrl | quote }}
+- name: WORKER_PROMETHEUS_URL
+  value: {{ $v.tools.prometheusUrl | quote }}
+- name: WORKER_ALERTMANAGER_URL
+  value: {{ $v.tools.alertmanagerUrl | quote }}
 {{- end -}}

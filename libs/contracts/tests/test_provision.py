@@ -2,15 +2,18 @@
 every stream, bucket and object store (idempotently), a service identity cannot, and a
 service started before it stops with a message that says what to run."""
 
+import asyncio
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import nats
 import pytest
 from fastapi import FastAPI
+from nats.aio.msg import Msg
 from triage_contracts.broker import build_broker
 from triage_contracts.consume import subscribe
 from triage_contracts.natsauth import nats_auth
@@ -82,3 +85,51 @@ async def test_a_service_started_before_the_provisioner_says_what_to_run(
     with pytest.raises(RuntimeError, match="run the provisioner first"):
         await lifespan.__aenter__()
     await broker.stop()
+
+
+async def updates_during(server: NatsServer, work: Any) -> list[str]:
+    """The streams JetStream reports updated (advisories) while `work(js)` runs. A marker
+    update made afterwards closes the window: advisories arrive in order, so once the
+    marker's is in, every earlier one is too (no timed wait for "nothing more")."""
+    nc = await nats.connect(server.admin_url)
+    seen: list[str] = []
+    marker, name = asyncio.Event(), f"MARKER_{secrets.token_hex(4)}"
+
+    async def on_update(msg: Msg) -> None:
+        seen.append(msg.subject.rsplit(".", 1)[-1])
+        if seen[-1] == name:
+            marker.set()
+
+    try:
+        js = nc.jetstream()
+        await js.add_stream(name=name, subjects=[f"{name}.>"])
+        await nc.subscribe("$JS.EVENT.ADVISORY.STREAM.UPDATED.>", cb=on_update)
+        await nc.flush()
+        await work(js)
+        await js.update_stream(name=name, subjects=[f"{name}.>"], max_msgs=10)
+        await asyncio.wait_for(marker.wait(), timeout=30)
+    finally:
+        await nc.close()
+    return seen[:-1]
+
+
+async def test_provisioning_again_writes_nothing_and_heals_only_drift(bare: NatsServer) -> None:
+    """An update of a replicated stream is a cluster-wide operation: equal configs are
+    never written again, a drifted field is the only one changed, and a run without a
+    replica count keeps the count a stream has."""
+    assert await updates_during(bare, lambda js: provision(js, 1)) == []  # created only
+    assert await updates_during(bare, lambda js: provision(js, 1)) == []
+    assert await updates_during(bare, provision) == []  # no count given: nothing lowered
+
+    async def drift_then_provision(js: Any) -> None:
+        info = await js.stream_info("EVENTS")
+        info.config.max_age, info.config.max_bytes = 2 * 86400.0, 1 << 30  # by hand
+        await js.update_stream(info.config)
+        await provision(js, 1)
+
+    assert await updates_during(bare, drift_then_provision) == ["EVENTS", "EVENTS"]
+    nc = await nats.connect(bare.admin_url)
+    info = await nc.jetstream().stream_info("EVENTS")
+    await nc.close()
+    assert info.config.max_age == STREAMS[0].max_age  # healed
+    assert info.config.max_bytes == 1 << 30  # not ours: kept

@@ -15,6 +15,7 @@ import aiohttp
 import kmock
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from triage_contracts.testing.natsserver import free_port
 from triage_operator.__main__ import run
 from triage_operator.settings import Settings
@@ -65,6 +66,15 @@ class Cluster:
             return cond
         return None
 
+    def was(self, name: str, status: str, reason: str) -> dict[str, Any] | None:
+        """A Ready condition the Workspace had at any point (kmock keeps every version), so a
+        transient state is seen however late the poll comes on a loaded machine."""
+        for version in self.kmock.objects[self.WS, self.NS, name].history.raw:
+            for cond in ((version or {}).get("status") or {}).get("conditions") or []:
+                if (cond["type"], cond["status"], cond["reason"]) == ("Ready", status, reason):
+                    return dict(cond)
+        return None
+
     async def api(self, method: str, name: str | None = None, body: Any = None
                   ) -> dict[str, Any]:
         url = f"{self.WS_URL}/{name}" if name else self.WS_URL
@@ -78,6 +88,32 @@ class Cluster:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while not (result := check()):
+            if loop.time() > deadline:
+                raise AssertionError(f"condition not met within {within}s")
+            await asyncio.sleep(0.1)
+        return result
+
+    @staticmethod
+    async def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """Every sample the operator's /metrics serves, by (name, labels), read with
+        Prometheus's own parser."""
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            assert resp.status == 200 and resp.content_type == "text/plain"
+            text = await resp.text()
+        return {(s.name, frozenset(s.labels.items())): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}
+
+    async def runs(self, port: int, handler: str, outcome: str = "ok") -> float:
+        """How many times the operator's handler ended with `outcome` (its metrics)."""
+        labels = frozenset({"handler": handler, "outcome": outcome}.items())
+        return (await self.scrape(port)).get(("triage_operator_reconciles_total", labels), 0.0)
+
+    async def eventually_async(self, check: Callable[[], Any], within: float = 30.0) -> Any:
+        """`eventually` for a coroutine check (a scrape, a NATS lookup)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not (result := await check()):
             if loop.time() > deadline:
                 raise AssertionError(f"condition not met within {within}s")
             await asyncio.sleep(0.1)

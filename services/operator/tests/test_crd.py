@@ -119,3 +119,26 @@ def test_the_documented_example_is_valid(crd_manifest: dict[str, Any]) -> None:
 def test_names_too_long_for_the_worker_deployments_are_rejected() -> None:
     with pytest.raises(InvalidSpec, match="longer than 40"):
         parse_spec("a" * 41, GOOD["spec"])
+
+
+def defaulted(node: dict[str, Any], value: Any) -> Any:
+    """Structural-schema defaulting as the API server applies it: a missing property with
+    a `default` gets it, then defaults apply inside every object present (the server's
+    algorithm: defaults of nested fields only under a parent that exists)."""
+    if not isinstance(value, dict) or node.get("type") != "object":
+        return value
+    result = dict(value)
+    for key, child in (node.get("properties") or {}).items():
+        if key not in result and "default" in child:
+            result[key] = copy.deepcopy(child["default"])
+        if key in result:
+            result[key] = defaulted(child, result[key])
+    return result
+
+
+def test_omitted_workers_default_to_one_replica(crd_manifest: dict[str, Any]) -> None:
+    body = with_change({"workers": None})
+    stored = defaulted(schema(crd_manifest), body)
+    assert stored["spec"]["workers"]["replicas"] == 1  # kubectl get ws shows it
+    assert stored["spec"]["budgetUsdPerDay"] == 12.5  # a given value is kept
+    assert parse_spec("acme", stored["spec"]).workers.replicas == 1

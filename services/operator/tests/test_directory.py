@@ -55,12 +55,12 @@ async def test_deleting_one_workspace_keeps_anothers_entry(k8s, nats_url):
     async with k8s.operator(k8s.settings(nats_url)):
         await k8s.api("POST", body=k8s.workspace("old", team="T0009", approvers=["U0001"]))
         await k8s.eventually(lambda: k8s.is_ready("old"))
-        # The team moved to a new Workspace, which now owns the entry.
+        # A second Workspace for the team is refused: the entry stays the first one's.
         await k8s.api("POST", body=k8s.workspace("new", team="T0009", approvers=["U0002"]))
-        await k8s.eventually(lambda: k8s.is_ready("new"))
-        assert (await entry(nats_url, "T0009")).workspace == "new"
+        await k8s.eventually(lambda: k8s.is_ready("new", "False", "Conflict"))
+        assert (await entry(nats_url, "T0009")).workspace == "old"
 
-        await k8s.api("DELETE", "old")
-        await k8s.eventually(lambda: k8s.current(k8s.WS, "old") is None)
+        await k8s.api("DELETE", "new")
+        await k8s.eventually(lambda: k8s.current(k8s.WS, "new") is None)
         kept = await entry(nats_url, "T0009")
-        assert kept is not None and kept.workspace == "new" and kept.approvers == ["U0002"]
+        assert kept is not None and kept.workspace == "old" and kept.approvers == ["U0001"]

@@ -33,3 +33,28 @@ async def test_not_ready_before_kopf_and_not_live_without_it():
         assert (await get(f"http://127.0.0.1:{port}/readyz"))[0] == 200
     finally:
         await runner.cleanup()
+
+
+def sample(samples: dict, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def test_metrics_count_reconciles_their_time_and_errors(k8s, nats_url):
+    settings = k8s.settings(nats_url)
+    async with k8s.operator(settings):
+        await k8s.api("POST", body=k8s.workspace("acme"))
+        await k8s.api("POST", body=k8s.workspace("broken", team="lowercase"))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+        await k8s.eventually(lambda: k8s.is_ready("broken", "False", "InvalidSpec"))
+        samples = await k8s.scrape(settings.port)
+        await k8s.api("DELETE", "acme")
+        await k8s.eventually(lambda: k8s.current(k8s.WS, "acme") is None)
+        after = await k8s.scrape(settings.port)
+
+    assert sample(samples, "triage_operator_reconciles_total",
+                  handler="reconcile", outcome="ok") >= 1
+    assert sample(samples, "triage_operator_reconciles_total",
+                  handler="reconcile", outcome="failed") >= 1
+    assert sample(samples, "triage_operator_errors_total", reason="InvalidSpec") >= 1
+    assert sample(samples, "triage_operator_reconcile_seconds_count", handler="reconcile") >= 2
+    assert sample(after, "triage_operator_reconciles_total", handler="cleanup", outcome="ok") == 1

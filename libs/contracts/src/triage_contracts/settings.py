@@ -39,7 +39,10 @@ class ServiceSettings(BaseSettings):
     )
 
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
-    nats_replicas: int = Field(1, ge=1, le=5, description="Stream replicas (3 in production)")
+    # Only the provisioner uses it. Unset keeps an existing stream's count (new ones get 1):
+    # a run without it never lowers a 3-node cluster's R3 streams to R1.
+    nats_replicas: int | None = Field(None, ge=1, le=5,
+                                      description="Stream replicas (3 in production)")
     # This service's own NATS identity (docs/security-nats.md); development falls back to
     # the identity's name and its `dev-only-` password, production refuses that.
     nats_user: str | None = Field(None, description="NATS user (the service's identity)")

@@ -1,12 +1,15 @@
 """Stream, consumer, key-value and object store definitions, provisioned idempotently.
 
-`provision(js)` creates what is missing and updates what drifted, so the definitions here
-are the single source of truth. Only the `provisioner` NATS identity may run it (the
-chart's hook Job, `python -m triage_contracts.provision`, the test and dev servers at
-start); services create only their own durable consumers (docs/security-nats.md).
+`provision(js, replicas)` creates what is missing and updates only what drifted (equal
+configs are never written again: an update of a replicated stream is a cluster-wide
+operation), so the definitions here are the single source of truth. Only the
+`provisioner` NATS identity may run it (the chart's hook Job, `python -m
+triage_contracts.provision`, the test and dev servers at start); services create only
+their own durable consumers (docs/security-nats.md).
 """
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
@@ -186,21 +189,58 @@ class ObjectStores:
         return [v for v in vars(cls).values() if isinstance(v, ObjectStoreSpec)]
 
 
-async def provision_streams(js: JetStreamContext, replicas: int = 1) -> None:
+# The stream fields `STREAMS` owns. Anything else (limits an operator set by hand, fields a
+# newer server fills in) is left as the server has it, so provisioning never fights.
+OWNED_FIELDS = ("subjects", "retention", "max_age", "duplicate_window", "storage",
+                "description")
+
+
+def stream_drift(current: api.StreamConfig, wanted: api.StreamConfig,
+                 replicas: int | None) -> dict[str, Any]:
+    """The fields to change (name -> wanted value); empty when the stream is as wanted.
+    `replicas=None` keeps the count the stream has (a 3-node cluster's R3 is never
+    lowered by a caller that did not ask for a count)."""
+    changes: dict[str, Any] = {name: getattr(wanted, name) for name in OWNED_FIELDS
+                                  if getattr(current, name) != getattr(wanted, name)}
+    if replicas is not None and current.num_replicas != replicas:
+        changes["num_replicas"] = replicas
+    return changes
+
+
+async def _converge(js: JetStreamContext, current: api.StreamConfig,
+                    changes: dict[str, Any]) -> None:
+    """One update with the drifted fields only, and none at all when nothing drifted."""
+    if changes:
+        await js.update_stream(replace(current, **changes))
+
+
+async def provision_streams(js: JetStreamContext, replicas: int | None = None) -> None:
     for spec in STREAMS:
-        config = spec.config(replicas)
+        config = spec.config(replicas or 1)
         try:
-            await js.stream_info(spec.name)
+            info = await js.stream_info(spec.name)
         except NotFoundError:
             try:
                 await js.add_stream(config)
                 continue
             except BadRequestError:  # another replica created it meanwhile
-                pass
-        await js.update_stream(config)
+                info = await js.stream_info(spec.name)
+        await _converge(js, info.config, stream_drift(info.config, config, replicas))
 
 
-async def provision_buckets(js: JetStreamContext, replicas: int = 1) -> None:
+def _limits_drift(current: api.StreamConfig, ttl: float | None,
+                  replicas: int | None) -> dict[str, Any]:
+    """A bucket's or object store's own stream: only its age limit and replica count are
+    ours to converge (the rest belongs to the KV/object store layout)."""
+    changes: dict[str, Any] = {}
+    if (current.max_age or 0.0) != (ttl or 0.0):
+        changes["max_age"] = ttl or 0.0
+    if replicas is not None and current.num_replicas != replicas:
+        changes["num_replicas"] = replicas
+    return changes
+
+
+async def provision_buckets(js: JetStreamContext, replicas: int | None = None) -> None:
     for spec in Buckets.all():
         try:
             info = await js.stream_info(f"KV_{spec.name}")
@@ -208,35 +248,29 @@ async def provision_buckets(js: JetStreamContext, replicas: int = 1) -> None:
             await js.create_key_value(
                 api.KeyValueConfig(
                     bucket=spec.name, history=spec.history, ttl=spec.ttl,
-                    description=spec.description, replicas=replicas,
+                    description=spec.description, replicas=replicas or 1,
                     storage=api.StorageType.FILE,
                 )
             )
             continue
         # An existing bucket keeps its data; only drifted limits are updated in place.
-        wanted_age = spec.ttl or 0.0
-        if (info.config.max_age or 0.0) != wanted_age:
-            info.config.max_age = wanted_age
-            await js.update_stream(info.config)
+        await _converge(js, info.config, _limits_drift(info.config, spec.ttl, replicas))
 
 
-async def provision_object_stores(js: JetStreamContext, replicas: int = 1) -> None:
+async def provision_object_stores(js: JetStreamContext, replicas: int | None = None) -> None:
     for spec in ObjectStores.all():
         try:
             info = await js.stream_info(f"OBJ_{spec.name}")
         except NotFoundError:
             try:
                 await js.create_object_store(spec.name, api.ObjectStoreConfig(
-                    description=spec.description, ttl=spec.ttl, replicas=replicas,
+                    description=spec.description, ttl=spec.ttl, replicas=replicas or 1,
                     storage=api.StorageType.FILE))
                 continue
             except BadRequestError:  # another replica created it meanwhile
                 info = await js.stream_info(f"OBJ_{spec.name}")
-        # An existing store keeps its objects; only a drifted age limit is updated.
-        wanted_age = spec.ttl or 0.0
-        if (info.config.max_age or 0.0) != wanted_age:
-            info.config.max_age = wanted_age
-            await js.update_stream(info.config)
+        # An existing store keeps its objects; only drifted limits are updated.
+        await _converge(js, info.config, _limits_drift(info.config, spec.ttl, replicas))
 
 
 async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
@@ -245,7 +279,9 @@ async def provision_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     await js.add_consumer(spec.stream, spec.config())
 
 
-async def provision(js: JetStreamContext, replicas: int = 1) -> None:
+async def provision(js: JetStreamContext, replicas: int | None = None) -> None:
+    """Create what is missing, update only what drifted. `replicas`: the count every stream
+    should have (NATS_REPLICAS); None keeps existing counts and creates new streams at 1."""
     await provision_streams(js, replicas)
     await provision_buckets(js, replicas)
     await provision_object_stores(js, replicas)

@@ -7,10 +7,12 @@ import asyncio
 import logging
 
 import kopf
+from prometheus_client import CollectorRegistry
 from triage_contracts.logs import configure_logging
 
 from .clients.kube import KubeClient
 from .health import build_health_app, start_health
+from .metrics import OperatorMetrics
 from .operator import Memo, build_registry, operator_settings
 from .settings import Settings
 
@@ -19,9 +21,10 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     """Run until cancelled, `stop_flag` is set, or a signal arrives."""
     ready = asyncio.Event()
     liveness_url = f"http://127.0.0.1:{settings.liveness_port}/healthz"
-    memo = Memo(settings=settings, kube=KubeClient())
-    runner = await start_health(build_health_app(liveness_url, ready), settings.host,
-                                settings.port)
+    metrics = OperatorMetrics(CollectorRegistry())
+    memo = Memo(settings=settings, kube=KubeClient(), metrics=metrics)
+    runner = await start_health(build_health_app(liveness_url, ready, metrics.registry),
+                                settings.host, settings.port)
     try:
         await kopf.operator(
             registry=build_registry(settings),

@@ -1,4 +1,5 @@
-"""The health listener the chart probes: /healthz and /readyz on one port (8080).
+"""The health listener the chart probes: /healthz and /readyz on one port (8080), and
+/metrics (the operator's `OperatorMetrics`) that Prometheus scrapes there.
 
 kopf's liveness endpoint serves a single path, so kopf listens on a loopback port and
 /healthz relays its answer (it runs kopf's probe handlers and stops answering when the
@@ -9,11 +10,13 @@ import asyncio
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 RELAY_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
-def build_health_app(liveness_url: str, ready: asyncio.Event) -> web.Application:
+def build_health_app(liveness_url: str, ready: asyncio.Event,
+                     metrics: CollectorRegistry | None = None) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         try:
             async with aiohttp.ClientSession(timeout=RELAY_TIMEOUT) as session:
@@ -28,8 +31,13 @@ def build_health_app(liveness_url: str, ready: asyncio.Event) -> web.Application
             return web.json_response({"status": "ready"})
         return web.json_response({"status": "starting"}, status=503)
 
+    async def prometheus(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(metrics or CollectorRegistry()),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     app = web.Application()
-    app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
+    app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz),
+                    web.get("/metrics", prometheus)])
     return app
 
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import kopf
-from triage_contracts.natsauth import nats_auth
+from triage_contracts.natsauth import NatsAuth, nats_auth
 
 from . import consumers, directory, resources
 from .clients.kube import KubeClient, KubeRejected, KubeUnavailable
 from .consumers import ConsumerConflict, ConsumerRef, NatsUnavailable
+from .metrics import OperatorMetrics, observed
 from .resources import GROUP, PLURAL, VERSION, Owner
 from .settings import Settings
 from .spec import InvalidSpec, WorkspaceSpec, parse_spec
@@ -35,6 +36,7 @@ class Memo:
 
     settings: Settings
     kube: KubeClient
+    metrics: OperatorMetrics
 
 
 def operator_settings(settings: Settings) -> kopf.OperatorSettings:
@@ -59,14 +61,16 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
     kopf.on.login(registry=registry)(login)
     kopf.on.cleanup(registry=registry)(close_clients)
     for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
-        on(GROUP, VERSION, PLURAL, registry=registry)(reconcile)
-    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)(cleanup)
+        on(GROUP, VERSION, PLURAL, registry=registry, id="reconcile")(
+            observed("reconcile", reconcile))
+    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="cleanup")(
+        observed("cleanup", cleanup))
     if settings.resync_interval_s > 0:
         # Drift repair: a Deployment deleted by hand, consumers lost with a JetStream reset,
         # or a conflict resolved since (e.g. the shared consumer removed) heal on the next tick.
         kopf.on.timer(GROUP, VERSION, PLURAL, registry=registry, id="resync",
                       interval=settings.resync_interval_s,
-                      idle=settings.resync_interval_s)(reconcile)
+                      idle=settings.resync_interval_s)(observed("resync", reconcile))
     return registry
 
 
@@ -89,9 +93,10 @@ def _backoff(settings: Settings, retry: int) -> float:
 
 
 def _report(patch: kopf.Patch, status: Any, ok: bool, reason: str, message: str,
-            generation: int | None) -> None:
+            generation: int | None, conflict: str | None = None) -> None:
     previous = list(status.get("conditions") or [])
-    patch.status["conditions"] = conditions(ok, reason, message, generation, previous)
+    patch.status["conditions"] = conditions(ok, reason, message, generation, previous,
+                                            conflict)
 
 
 def _recorded(status: Any) -> list[ConsumerRef]:
@@ -112,18 +117,54 @@ async def reconcile(name: str, namespace: str | None, uid: str, spec: Any, meta:
     except InvalidSpec as exc:
         _report(patch, status, False, "InvalidSpec", str(exc), generation)
         raise kopf.PermanentError(f"invalid Workspace spec: {exc}") from exc
+    await _claim_team(name, namespace, ws, status, patch, memo, retry, generation)
     made = await _sync_consumers(ws, status, patch, memo.settings, retry, generation)
-    await _sync_directory(name, ws, status, patch, memo.settings, retry, generation)
-    owner = Owner(name=name, namespace=namespace, uid=uid)
-    deployed = await _apply_objects(owner, ws, status, patch, memo, retry, generation)
     patch.status["teamId"] = ws.team_id
     patch.status["consumers"] = [ref.as_status() for ref in made]
+    owner = Owner(name=name, namespace=namespace, uid=uid,
+                  release=memo.settings.worker_release)
+    deployed = await _apply_objects(owner, ws, status, patch, memo, retry, generation)
     patch.status["deployments"] = deployed
     patch.status["configMap"] = resources.configmap_name(name)
     patch.status["observedGeneration"] = generation
     message = f"{len(made)} consumers and {len(deployed)} deployments in sync"
     _report(patch, status, True, "Reconciled", message, generation)
     logger.info(f"workspace {name} (team {ws.team_id}) reconciled: {message}")
+
+
+async def _claim_team(name: str, namespace: str, ws: WorkspaceSpec, status: Any,
+                      patch: kopf.Patch, memo: Memo, retry: int, generation: int | None
+                      ) -> None:
+    """Make the team this Workspace's (its directory entry, with its approvers) before
+    anything else is touched, and withdraw a previous teamId's entry. A team another live
+    Workspace holds is a `Conflict`: nothing is changed, not retried (the resync looks
+    again, so the team is taken over once its holder is deleted or moves)."""
+    settings = memo.settings
+    url, wait = resources.nats_url(ws, settings), settings.nats_connect_timeout_s
+    previous, auth = status.get("teamId"), nats_auth(settings)
+    try:
+        holder = await directory.claim(url, name, ws, wait, auth)
+        if holder and not await _holds(memo.kube, namespace, holder, ws.team_id):
+            holder = await directory.claim(url, name, ws, wait, auth, stale=holder)
+        if not holder and previous and previous != ws.team_id:
+            await directory.withdraw(url, name, previous, wait, auth)
+    except (NatsUnavailable, KubeUnavailable, KubeRejected) as exc:
+        reason = "NatsUnavailable" if isinstance(exc, NatsUnavailable) else "KubernetesApiError"
+        _report(patch, status, False, reason, str(exc), generation)
+        raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
+    if holder:
+        message = (f"teamId {ws.team_id} belongs to Workspace {holder}: nothing is done for "
+                   f"this one until {holder} is deleted or changes its teamId")
+        _report(patch, status, False, "Conflict", message, generation, conflict=message)
+        raise kopf.PermanentError(message)
+
+
+async def _holds(kube: KubeClient, namespace: str, holder: str, team: str) -> bool:
+    """Whether the Workspace named in a claim still exists with that teamId (a claim left
+    by a Workspace deleted while the operator was away is stale). One being deleted still
+    holds the team until its cleanup has removed what it runs."""
+    body = await kube.get(f"{GROUP}/{VERSION}", "Workspace", namespace, holder)
+    return body is not None and (body.get("spec") or {}).get("teamId") == team
 
 
 async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
@@ -141,20 +182,6 @@ async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
         if isinstance(exc, ConsumerConflict):
             _report(patch, status, False, "ConsumerConflict", str(exc), generation)
             raise kopf.PermanentError(str(exc)) from exc
-        _report(patch, status, False, "NatsUnavailable", str(exc), generation)
-        raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
-
-
-async def _sync_directory(name: str, ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
-                          settings: Settings, retry: int, generation: int | None) -> None:
-    """Publish the team's approvers; withdraw the entry of a previous teamId."""
-    url, wait = resources.nats_url(ws, settings), settings.nats_connect_timeout_s
-    previous, auth = status.get("teamId"), nats_auth(settings)
-    try:
-        await directory.publish(url, name, ws, wait, auth)
-        if previous and previous != ws.team_id:
-            await directory.withdraw(url, name, previous, wait, auth)
-    except NatsUnavailable as exc:
         _report(patch, status, False, "NatsUnavailable", str(exc), generation)
         raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
 
@@ -179,27 +206,40 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
     Explicit deletes: owner-reference GC is a safety net, not the mechanism."""
     settings = memo.settings
     namespace = namespace or settings.operator_namespace
-    owned = _recorded(status)
-    url = settings.nats_url
-    teams = {status.get("teamId")} - {None}
+    url, wait, auth = settings.nats_url, settings.nats_connect_timeout_s, nats_auth(settings)
+    ws: WorkspaceSpec | None = None
     try:
         ws = parse_spec(name, dict(spec))
-        owned = _union(owned, consumers.refs(consumers.desired(ws.team_id)))
         url = resources.nats_url(ws, settings)
-        teams.add(ws.team_id)
     except InvalidSpec:
         pass  # an invalid spec never got consumers beyond those recorded in status
     try:
+        owned, teams = await _owned(name, ws, status, url, wait, auth)
         for component in resources.COMPONENTS:
             await memo.kube.delete("apps/v1", "Deployment", namespace,
                                    resources.deployment_name(name, component))
         await memo.kube.delete("v1", "ConfigMap", namespace, resources.configmap_name(name))
-        await consumers.remove(url, owned, settings.nats_connect_timeout_s, nats_auth(settings))
+        await consumers.remove(url, owned, wait, auth)
         for team in sorted(teams):
-            await directory.withdraw(url, name, team, settings.nats_connect_timeout_s,
-                                     nats_auth(settings))
+            await directory.withdraw(url, name, team, wait, auth)
     except (KubeRejected, KubeUnavailable, NatsUnavailable) as exc:
         raise kopf.TemporaryError(f"cleanup of {name} failed: {exc}",
                                   delay=_backoff(settings, retry)) from exc
     logger.info(f"workspace {name} cleaned up: deployments, config map, {len(owned)} consumers, "
                 f"approver directory")
+
+
+async def _owned(name: str, ws: WorkspaceSpec | None, status: Any, url: str, wait: float,
+                 auth: NatsAuth) -> tuple[list[ConsumerRef], set[str]]:
+    """What a deletion may remove: the consumers the status records, plus the team's when
+    this Workspace holds its claim (a reconcile cut short may not have recorded them), less
+    those of any team another Workspace holds (two Workspaces of one team from before
+    claims existed recorded the same consumers). Also the teams whose claims are ours."""
+    teams = {team for team in (status.get("teamId"), ws and ws.team_id) if team}
+    holders = {team: await directory.holder(url, team, wait, auth) for team in teams}
+    others = {team for team, holder in holders.items() if holder not in (None, name)}
+    refs = _recorded(status)
+    if ws is not None and holders.get(ws.team_id) == name:
+        refs = _union(refs, consumers.refs(consumers.desired(ws.team_id)))
+    kept = [ref for ref in refs if not any(ref.name.endswith(f"-{team}") for team in others)]
+    return kept, teams - others

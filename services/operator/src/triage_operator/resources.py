@@ -20,6 +20,7 @@ KIND = "Workspace"
 COMPONENTS = ("orchestrator", "tools")
 MANAGED_BY = "triage-operator"
 WORKSPACE_LABEL = f"{GROUP}/workspace"
+RELEASE_LABEL = f"{GROUP}/release"
 HASH_ANNOTATION = f"{GROUP}/config-hash"
 CONFIG_DIR = "/etc/triage/workspace"
 HTTP_PORT = 8080
@@ -36,6 +37,8 @@ class Owner:
     name: str
     namespace: str
     uid: str
+    # The Helm release whose operator made the objects (its NetworkPolicies select on it).
+    release: str | None = None
 
 
 def configmap_name(workspace: str) -> str:
@@ -53,6 +56,8 @@ def labels(owner: Owner, component: str | None = None) -> dict[str, str]:
         "app.kubernetes.io/instance": configmap_name(owner.name),
         WORKSPACE_LABEL: owner.name,
     }
+    if owner.release:
+        result[RELEASE_LABEL] = owner.release
     if component:
         result |= {"app.kubernetes.io/name": f"triage-{component}",
                    "app.kubernetes.io/component": component}
@@ -102,7 +107,40 @@ def nats_url(spec: WorkspaceSpec, settings: Settings) -> str:
 
 
 def image(spec: WorkspaceSpec, settings: Settings, component: str) -> str:
-    return (spec.image or settings.worker_image).replace("{component}", component)
+    """spec.image, else the component's own image, else WORKER_IMAGE."""
+    own = {"orchestrator": settings.worker_image_orchestrator,
+           "tools": settings.worker_image_tools}[component]
+    return (spec.image or own or settings.worker_image).replace("{component}", component)
+
+
+WORKFLOW_DIR = "/etc/triage/workflow"
+SKILLS_DIR = "/etc/triage/skills"
+# The chart's files mounted like the shared orchestrator's (ConfigMap, mount path, env var).
+_MOUNTED = {"orchestrator": (("worker_workflow_config_map", "workflow", WORKFLOW_DIR),
+                             ("worker_skills_config_map", "skills", SKILLS_DIR))}
+
+
+def _mounts(settings: Settings, component: str) -> list[tuple[str, str, str]]:
+    """(ConfigMap, volume name, path) of the chart's files this worker reads."""
+    found = [(getattr(settings, field), volume, path)
+             for field, volume, path in _MOUNTED.get(component, ())]
+    return [(name, volume, path) for name, volume, path in found if name]
+
+
+def _parity(settings: Settings, component: str) -> list[Manifest]:
+    """What the shared workers get from the chart and the per-workspace ones need too."""
+    values: dict[str, str | None] = {"LOG_LEVEL": settings.worker_log_level or settings.log_level}
+    if component == "orchestrator":
+        values |= {"APPROVAL_PUBLIC_URL": settings.worker_approval_public_url}
+        if settings.worker_workflow_config_map:
+            values["WORKFLOW_FILE"] = f"{WORKFLOW_DIR}/workflow.yaml"
+        if settings.worker_skills_config_map:
+            values["SKILLS_DIR"] = SKILLS_DIR
+    else:
+        values |= {"GITHUB_API_URL": settings.worker_github_api_url,
+                   "PROMETHEUS_URL": settings.worker_prometheus_url,
+                   "ALERTMANAGER_URL": settings.worker_alertmanager_url}
+    return [{"name": name, "value": value} for name, value in values.items() if value]
 
 
 # Which workspace config keys each worker reads through its settings (env var ← key).
@@ -119,12 +157,12 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
     env: list[Manifest] = [
         {"name": "TEAM_SCOPE", "value": spec.team_id},
         {"name": "NATS_URL", "value": nats_url(spec, settings)},
-        {"name": "NATS_REPLICAS", "value": str(settings.nats_replicas)},
         {"name": "HOST", "value": "0.0.0.0"},
         {"name": "PORT", "value": str(HTTP_PORT)},
         {"name": "LOG_JSON", "value": "true"},
         {"name": "ENVIRONMENT", "value": settings.environment},
         {"name": "WORKSPACE_CONFIG_DIR", "value": CONFIG_DIR},
+        *_parity(settings, component),
     ]
     for var, key in _CONFIG_ENV[component].items():
         ref = {"name": configmap_name(owner.name), "key": key}
@@ -177,12 +215,14 @@ def container(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: 
             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
         },
         "volumeMounts": [{"name": "workspace-config", "mountPath": CONFIG_DIR, "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+                         {"name": "tmp", "mountPath": "/tmp"},
+                         *({"name": volume, "mountPath": path, "readOnly": True}
+                           for _, volume, path in _mounts(settings, component))],
     }
 
 
 def pod_spec(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> Manifest:
-    return {
+    pod: Manifest = {
         "automountServiceAccountToken": False,  # workers never talk to the Kubernetes API
         "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_USER,
                             "runAsGroup": RUN_AS_USER, "fsGroup": RUN_AS_USER,
@@ -190,8 +230,13 @@ def pod_spec(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: s
         "containers": [container(owner, spec, settings, component)],
         "volumes": [{"name": "workspace-config",
                      "configMap": {"name": configmap_name(owner.name)}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                    *({"name": volume, "configMap": {"name": name}}
+                      for name, volume, _ in _mounts(settings, component))],
     }
+    if settings.worker_image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in settings.worker_image_pull_secrets]
+    return pod
 
 
 def template_hash(pod: Manifest, config: dict[str, str]) -> str:

@@ -5,9 +5,10 @@ the image, the default NATS URL, the shared Secret with cluster-wide keys, the C
 public grant keys.
 """
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 from triage_contracts.settings import ServiceSettings
 
 
@@ -20,6 +21,26 @@ class Settings(ServiceSettings):
         description="Worker image; `{component}` becomes orchestrator|tools",
     )
     worker_image_pull_policy: str = "IfNotPresent"
+    # Per-component images (the chart's orchestrator.image / tools.image): they win over
+    # WORKER_IMAGE; a Workspace's spec.image wins over both.
+    worker_image_orchestrator: str | None = Field(None, description="Orchestrator worker image")
+    worker_image_tools: str | None = Field(None, description="Tools worker image")
+    # Comma-separated Secret names, as the shared pods' imagePullSecrets.
+    worker_image_pull_secrets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="imagePullSecrets of the workers (comma list)")
+    # The Helm release: a label on the workers, which the release's NetworkPolicies select.
+    worker_release: str | None = Field(None, description="Release label of the workers")
+    # Parity with the shared workers (the chart passes the values they get).
+    worker_log_level: str | None = Field(None, description="Workers' LOG_LEVEL (default: ours)")
+    worker_approval_public_url: str | None = Field(
+        None, description="APPROVAL_PUBLIC_URL: links to the approval UI in Slack messages")
+    worker_workflow_config_map: str | None = Field(
+        None, description="ConfigMap with workflow.yaml, mounted as WORKFLOW_FILE")
+    worker_skills_config_map: str | None = Field(
+        None, description="ConfigMap of *.SKILL.md files, mounted as SKILLS_DIR")
+    worker_github_api_url: str | None = Field(None, description="Tools' GITHUB_API_URL")
+    worker_prometheus_url: str | None = Field(None, description="Tools' PROMETHEUS_URL")
+    worker_alertmanager_url: str | None = Field(None, description="Tools' ALERTMANAGER_URL")
     # A Secret with the keys every worker needs whatever the workspace (VAULT_MASTER_KEY).
     worker_env_secret: str | None = Field(None, description="Secret mounted via envFrom in workers")
     # A Secret with a `<component>-password` key per worker (the chart's NATS credentials):
@@ -38,5 +59,11 @@ class Settings(ServiceSettings):
     retry_max_delay_s: float = Field(300.0, gt=0)
     # Periodic re-reconcile of every Workspace (drift repair); 0 disables it.
     resync_interval_s: float = Field(300.0, ge=0)
+    @field_validator("worker_image_pull_secrets", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) \
+            else value
+
     # How long kopf waits for its own patch to come back through the watch stream.
     consistency_timeout_s: float = Field(5.0, ge=0)

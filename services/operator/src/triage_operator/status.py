@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 READY = "Ready"
+# Present (True) only while another Workspace holds this one's teamId.
+CONFLICT = "Conflict"
 
 
 def ready_condition(ok: bool, reason: str, message: str, generation: int | None,
@@ -24,7 +26,18 @@ def ready_condition(ok: bool, reason: str, message: str, generation: int | None,
 
 
 def conditions(ok: bool, reason: str, message: str, generation: int | None,
-               previous: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """The full conditions list with Ready replaced (other types are kept)."""
-    others = [c for c in previous or [] if c.get("type") != READY]
-    return [ready_condition(ok, reason, message, generation, previous), *others]
+               previous: list[dict[str, Any]] | None, conflict: str | None = None
+               ) -> list[dict[str, Any]]:
+    """The full conditions list with Ready replaced, Conflict set while `conflict` says
+    why and dropped otherwise (other types are kept)."""
+    others = [c for c in previous or [] if c.get("type") not in (READY, CONFLICT)]
+    result = [ready_condition(ok, reason, message, generation, previous), *others]
+    if conflict:
+        before = next((c for c in previous or [] if c.get("type") == CONFLICT), None)
+        since = (before or {}).get("lastTransitionTime")
+        result.append({
+            "type": CONFLICT, "status": "True", "reason": "TeamIdClaimed",
+            "message": conflict[:1000], "observedGeneration": generation,
+            "lastTransitionTime": since or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        })
+    return result

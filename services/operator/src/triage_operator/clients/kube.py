@@ -1,10 +1,11 @@
 """A minimal Kubernetes API client on aiohttp, using the credentials kopf logged in with.
 
 Why not a full client library: the operator touches two kinds (ConfigMap, Deployment) with
-four verbs, kopf already brings aiohttp, and kopf's `ConnectionInfo` (from the in-cluster
-service account or a kubeconfig) knows how to build the headers and TLS context. So the
-operator's own requests go to exactly the server kopf watches — a real cluster, or a test
-emulator — with no second configuration path to get wrong.
+three verbs and reads Workspaces by name, kopf already brings aiohttp, and kopf's
+`ConnectionInfo` (from the in-cluster service account or a kubeconfig) knows how to build
+the headers and TLS context. So the operator's own requests go to exactly the server kopf
+watches (a real cluster, or a test emulator) with no second configuration path to get
+wrong.
 """
 
 import json
@@ -17,7 +18,7 @@ from triage_contracts.logs import get_logger
 
 log = get_logger(__name__)
 
-_PLURALS = {"ConfigMap": "configmaps", "Deployment": "deployments"}
+_PLURALS = {"ConfigMap": "configmaps", "Deployment": "deployments", "Workspace": "workspaces"}
 MERGE_PATCH = "application/merge-patch+json"
 FIELD_MANAGER = "triage-operator"
 
@@ -99,6 +100,15 @@ class KubeClient:
         if status == 409:
             status, data = await self.request("PATCH", f"{path}/{meta['name']}", manifest,
                                               MERGE_PATCH)
+        _check(status, data)
+        return data
+
+    async def get(self, api_version: str, kind: str, namespace: str, name: str
+                  ) -> dict[str, Any] | None:
+        """The object, or None if it does not exist."""
+        status, data = await self.request("GET", object_path(api_version, kind, namespace, name))
+        if status == 404:
+            return None
         _check(status, data)
         return data
 

@@ -1,0 +1,99 @@
+"""The per-workspace workers the operator makes are at parity with the shared ones the chart
+renders: the operator's settings come from the chart, and the Deployment it builds from
+them carries the same images, pull secrets, files and endpoints as the shared orchestrator
+and tools (so Slack links do not point at 127.0.0.1, a private registry works, and the
+workflow and skills are the release's). Compared on one install with both present."""
+
+from typing import Any
+
+from chartkit import load_values
+from triage_operator.resources import Owner, deployment
+from triage_operator.settings import Settings
+from triage_operator.spec import parse_spec
+
+PARITY_ENV = {
+    "orchestrator": ["APPROVAL_PUBLIC_URL", "WORKFLOW_FILE", "SKILLS_DIR", "LOG_LEVEL"],
+    "tools": ["GITHUB_API_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "LOG_LEVEL"],
+}
+VALUES: dict[str, Any] = load_values("workspaces") | {
+    "sharedWorkers": {"enabled": True},  # rendered beside the operator, to compare with
+    "imagePullSecrets": [{"name": "regcred"}],
+    "orchestrator": {"image": {"repository": "registry.acme.example/orch", "tag": "7"},
+                     "approvalPublicUrl": "https://approvals.acme.example"},
+    "tools": {"prometheusUrl": "http://prometheus.monitoring:9090",
+              "alertmanagerUrl": "http://alertmanager.monitoring:9093",
+              "githubApiUrl": "https://ghe.acme.example/api/v3"},
+}
+
+
+def container(manifest: dict[str, Any]) -> dict[str, Any]:
+    return dict(manifest["spec"]["template"]["spec"]["containers"][0])
+
+
+def env(manifest: dict[str, Any], configmaps: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A container's environment as the kubelet resolves plain values and envFrom
+    ConfigMaps (references to Secrets and fields are left out)."""
+    found: dict[str, str] = {}
+    for source in container(manifest).get("envFrom", []):
+        if "configMapRef" in source:
+            found |= configmaps[source["configMapRef"]["name"]]
+    for item in container(manifest).get("env", []):
+        if "value" in item:
+            found[item["name"]] = item["value"]
+    return found
+
+
+def mounts(manifest: dict[str, Any]) -> dict[str, str]:
+    """Mount path -> the ConfigMap mounted there."""
+    pod = manifest["spec"]["template"]["spec"]
+    volumes = {v["name"]: v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+    return {m["mountPath"]: volumes[m["name"]] for m in container(manifest)["volumeMounts"]
+            if m["name"] in volumes}
+
+
+def configmaps(rendered: Any) -> dict[str, dict[str, str]]:
+    return {c["metadata"]["name"]: c.get("data") or {} for c in rendered.of_kind("ConfigMap")}
+
+
+def operator_settings(rendered: Any) -> Settings:
+    """The operator's settings as its container gets them from the chart."""
+    operator_env = env(rendered.get("Deployment", "triage-operator"), configmaps(rendered))
+    return Settings(_env_file=None, **{  # type: ignore[arg-type]
+        key.lower(): value for key, value in operator_env.items()
+        if key.startswith("WORKER_") or key in ("NATS_URL", "LOG_LEVEL")})
+
+
+async def test_workspace_network_policies_select_this_releases_workers_only(render) -> None:
+    rendered = await render(load_values("workspaces"))
+    settings = operator_settings(rendered)
+    ws = parse_spec("acme", {"teamId": "T0001"})
+    ours = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
+    theirs = Owner(name="acme2", namespace="triage", uid="u2", release="other-release")
+    for component in ("orchestrator", "tools"):
+        policy = rendered.get("NetworkPolicy", f"triage-workspace-{component}")
+        selector = policy["spec"]["podSelector"]["matchLabels"].items()
+        pod_labels = deployment(ours, ws, settings, component)["spec"]["template"]["metadata"]
+        other_labels = deployment(theirs, ws, settings, component)["spec"]["template"]["metadata"]
+        assert selector <= pod_labels["labels"].items()
+        assert not selector <= other_labels["labels"].items()
+
+
+async def test_workspace_workers_get_what_the_shared_workers_get(render) -> None:
+    rendered = await render(VALUES)
+    settings, configmaps_ = operator_settings(rendered), configmaps(rendered)
+    ws = parse_spec("acme", {"teamId": "T0001"})
+    owner = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
+
+    for component, names in PARITY_ENV.items():
+        shared = rendered.get("Deployment", f"triage-{component}")
+        worker = deployment(owner, ws, settings, component)
+        shared_env, worker_env = env(shared, configmaps_), env(worker, configmaps_)
+        assert {n: worker_env.get(n) for n in names} == {n: shared_env.get(n) for n in names}
+        assert container(worker)["image"] == container(shared)["image"]
+        assert worker["spec"]["template"]["spec"]["imagePullSecrets"] == \
+            shared["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+        assert mounts(shared).items() <= mounts(worker).items()
+    orchestrator = env(deployment(owner, ws, settings, "orchestrator"), configmaps_)
+    assert orchestrator["APPROVAL_PUBLIC_URL"] == "https://approvals.acme.example"
+    assert container(deployment(owner, ws, settings, "orchestrator"))["image"] == \
+        "registry.acme.example/orch:7"
