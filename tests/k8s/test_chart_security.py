@@ -335,3 +335,24 @@ async def test_public_routes(render) -> None:
     assert approval["http"]["paths"][0]["backend"]["service"]["name"] == "triage-approval"
     assert approval["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "http"}
     assert len(exposed.of_kind("Ingress")) == 2
+
+
+async def test_socket_mode_and_token_rotation_reach_only_the_pods_that_use_them(render) -> None:
+    """Socket Mode: the app-level token to the edge only. Token rotation: the notifier
+    refreshes expiring bot tokens, so it (and only it, besides the edge) gets the client
+    secret. The install allow-list reaches the edge."""
+    values = load_values("oauth")
+    values["ingress"] = {**values.get("ingress", {}), "socketMode": {"enabled": True},
+                         "oauth": {**values["ingress"]["oauth"], "tokenRotation": True,
+                                   "allowedTeams": "T0ACME, E0ORG"}}
+    rendered = await render(values)
+    refs = {component(d): secret_refs(d) for d in rendered.of_kind("Deployment")}
+    assert refs["ingress"]["SLACK_APP_TOKEN"] == ("triage-slack", "app-token")
+    assert [c for c, r in refs.items() if "SLACK_APP_TOKEN" in r] == ["ingress"]
+    assert sorted(c for c, r in refs.items() if "SLACK_CLIENT_SECRET" in r) == [
+        "ingress", "notifier"]
+    edge = env_of(rendered.get("Deployment", "triage-ingress"))
+    assert edge["SLACK_INSTALL_TEAMS"] == "T0ACME, E0ORG"
+    plain = await render(load_values("oauth"))
+    assert "SLACK_CLIENT_SECRET" not in secret_refs(plain.get("Deployment", "triage-notifier"))
+    assert "SLACK_APP_TOKEN" not in secret_refs(plain.get("Deployment", "triage-ingress"))

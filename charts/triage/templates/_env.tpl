@@ -94,6 +94,10 @@ exchanges codes, so only it gets the client secret. Nothing else gets the vault 
 - name: SLACK_SCOPES
   value: {{ . | quote }}
 {{- end }}
+{{- with $oauth.allowedTeams }}
+- name: SLACK_INSTALL_TEAMS
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -109,6 +113,10 @@ exchanges codes, so only it gets the client secret. Nothing else gets the vault 
 {{- end }}
 {{- include "triage.env.installations" . }}
 {{- include "triage.env.installFlow" . }}
+{{- if $v.ingress.socketMode.enabled }}
+{{ include "triage.secretEnv" (dict "env" "SLACK_APP_TOKEN" "ref" $v.secrets.slack "key" "appTokenKey" "path" "secrets.slack") }}
+{{- end }}
+
 {{- if $v.approval.enabled }}
 {{- /* Slack approval buttons: the edge forwards the signed click to approval, vouched for
 by the service token (the approval service trusts the Slack identity only from it). */}}
@@ -119,12 +127,17 @@ by the service token (the approval service trusts the Slack identity only from i
 {{- end -}}
 
 {{- define "triage.env.notifier" -}}
+{{- $v := .root.Values -}}
 - name: ROLE
   value: "notifier"
 - name: SLACK_API_URL
-  value: {{ .root.Values.ingress.slackApiUrl | quote }}
+  value: {{ $v.ingress.slackApiUrl | quote }}
 {{ include "triage.env.slackBotToken" . }}
 {{- include "triage.env.installations" . }}
+{{- if and $v.ingress.oauth.clientId $v.ingress.oauth.tokenRotation }}
+{{- /* Token rotation: the notifier refreshes expiring bot tokens with the app's secret. */}}
+{{ include "triage.secretEnv" (dict "env" "SLACK_CLIENT_SECRET" "ref" $v.secrets.slack "key" "clientSecretKey" "path" "secrets.slack") }}
+{{- end }}
 {{- end -}}
 
 {{- define "triage.env.orchestrator" -}}
