@@ -172,7 +172,8 @@ def _apply_state(obs: Observation, state: dict[str, Any]) -> None:
 
 def _evidence(state: dict[str, Any], inv: dict[str, Any]) -> Iterator[str]:
     """What the run fetched, as the model read it: the tool messages of the conversation
-    (and any not yet in it), then the evidence the run kept (titles, links, facts)."""
+    (and any not yet in it), the evidence the run kept (titles, links, facts), and what its
+    approved writes answered."""
     for message in inv.get("messages") or []:
         if message.get("role") == "tool" and message.get("content"):
             yield str(message["content"])
@@ -181,6 +182,10 @@ def _evidence(state: dict[str, Any], inv: dict[str, Any]) -> Iterator[str]:
             yield str(call["content"])
     for item in state.get("evidence") or []:
         yield from _strings({k: v for k, v in item.items() if k != "source"})
+    # What an approved write answered (the new comment's link is the answer's to cite).
+    for outcome in state.get("write_results") or []:
+        if outcome.get("ok"):
+            yield from _strings({k: v for k, v in outcome.items() if k in ("url", "data")})
 
 
 # --- the audit log ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from triage_sandbox.stack import Stack
 
 from evals import gate, runner
-from evals.cases import Agent, load_cases
+from evals.cases import Agent, Decision, load_cases
 from evals.observe import Observation
 from evals.results import RunResults
 from evals.target import Target, from_stack
@@ -99,7 +99,13 @@ def test_every_case_finished_and_nothing_reached_github(
     assert all(c.latency_s is not None for c in results.cases)
     # An independent witness of the "no write without approval" invariant: what the
     # GitHub stand-in recorded during each trial (its records restart with each world).
-    assert {t.name: o.world.writes for t, o in suite[1] if o.world.writes} == {}
+    # Only the cases whose approver approves may have written, and only once.
+    approving = {c.name for c in load_cases(CASES)
+                 if c.spec.approval.decision is Decision.APPROVE}
+    unapproved = {t.name: o.world.writes for t, o in suite[1]
+                  if o.world.writes and t.case not in approving}
+    assert unapproved == {}
+    assert all(len(o.world.writes) == 1 for t, o in suite[1] if t.case in approving)
     assert all(o.world.slack_posts for _, o in suite[1])
 
 
