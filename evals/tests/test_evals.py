@@ -34,7 +34,7 @@ pytestmark = pytest.mark.timeout(1200)
 
 KNOWN_FAILURES: set[str] = {
     "alerts-silenced-certificate", "follow-up-repo-from-thread", "follow-up-still-failing",
-    "huge-question", "incident-phrasings-unrecognised", "on-fire-alerting-or-failing",
+    "huge-question", "on-fire-alerting-or-failing",
     "on-fire-now", "refusal-out-of-scope", "refusal-rerun-not-enabled",
     "refusal-unconfigured-repo-changes",
 }

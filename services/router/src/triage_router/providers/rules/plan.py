@@ -18,8 +18,8 @@ Call = tuple[str, dict[str, Any]]
 MAX_CALLS_PER_TURN = 6
 INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("alerts", re.compile(r"\b(alerts?|alerting|firing|pag(ed|ing|er))\b", re.I)),
-    ("incident", re.compile(r"\b(fail\w*|broken|red|errors?|5\d\d s?|down|outage)\b|why is",
-                            re.I)),
+    ("incident", re.compile(r"\b(fail\w*|broke|broken|red|errors?|5\d\ds?|down|outage)\b"
+                            r"|why is", re.I)),
     ("latency", re.compile(r"\b(latency|slow\w*|p9\d|regression)\b", re.I)),
     ("changes", re.compile(r"what changed|\b(changes?|deploy\w*|merged|shipped|"
                            r"yesterday|today|recent\w*)\b", re.I)),
