@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
 
 from . import metrics
 from .cases import Tag
-from .results import CaseResult, RunResults
+from .results import CaseResult, RunResults, load_for_cli
 
 CONFIG = Path(__file__).with_name("gate.yaml")
 
@@ -181,12 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         if rate is not None:
             given[tag] = rate
     minimums |= given
-    try:
-        results = RunResults.load(args.results)
-        previous = RunResults.load(args.previous) if args.previous else None
-    except (OSError, ValueError, ValidationError) as exc:
-        print(f"error: cannot read the results: {exc}", file=sys.stderr)
+    loaded = load_for_cli(args.results, args.previous)
+    if loaded is None:
         return 2
+    results, previous = loaded
     verdict = judge(results, minimums, frozenset(args.exclude), required | set(given),
                     previous)
     print(report(verdict))

@@ -12,11 +12,9 @@ from html import escape
 from pathlib import Path
 from string import Template
 
-from pydantic import ValidationError
-
 from . import metrics
 from .report_svg import Bar, bars, rate_colour
-from .results import CaseResult, RunResults, TrialResult
+from .results import CaseResult, RunResults, TrialResult, load_for_cli
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
 
@@ -176,12 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--previous", type=Path, help="an earlier results file to compare")
     parser.add_argument("--out", type=Path, default=Path("evals/results/report.html"))
     args = parser.parse_args(argv)
-    try:
-        results = RunResults.load(args.results)
-        previous = RunResults.load(args.previous) if args.previous else None
-    except (OSError, ValueError, ValidationError) as exc:
-        print(f"error: cannot read the results: {exc}", file=sys.stderr)
+    loaded = load_for_cli(args.results, args.previous)
+    if loaded is None:
         return 2
+    results, previous = loaded
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(results, previous), encoding="utf-8")
     print(f"report: {args.out}")

@@ -9,10 +9,11 @@ per skill, the security metrics) are computed from the trials by `evals.metrics`
 stored twice.
 """
 
+import sys
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triage_contracts.ids import utcnow
 
 from .cases import Agent, Case
@@ -112,6 +113,17 @@ class RunResults(_Model):
     @classmethod
     def load(cls, path: Path) -> "RunResults":
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def load_for_cli(path: Path, previous: Path | None
+                 ) -> tuple[RunResults, RunResults | None] | None:
+    """A results file and the one to compare with, for the gate and the report; None
+    (after saying why on stderr) when either cannot be read."""
+    try:
+        return RunResults.load(path), RunResults.load(previous) if previous else None
+    except (OSError, ValueError, ValidationError) as exc:
+        print(f"error: cannot read the results: {exc}", file=sys.stderr)
+        return None
 
 
 def trial_result(trial: Trial, obs: Observation, checks: list[Check]) -> TrialResult:
