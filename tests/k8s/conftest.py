@@ -60,7 +60,8 @@ async def render(tmp_path: Path) -> AsyncIterator[RenderFn]:
                                      "triage", NAMESPACE)
             if not outcome["ok"]:
                 raise RenderError(outcome["error"])
-            docs = [d for d in yaml.safe_load_all(outcome["manifest"]) if d]
+            texts = [outcome["manifest"], *outcome.get("hooks", [])]
+            docs = [d for text in texts for d in yaml.safe_load_all(text) if d]
             return Rendered(docs, outcome["notes"], api)
 
         yield _render

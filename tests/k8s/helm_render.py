@@ -25,7 +25,10 @@ async def install(kubeconfig: str, chart: str, values: dict[str, Any], release: 
     config = helm_sdkpy.Configuration(namespace=namespace, kubeconfig=kubeconfig)
     result = await helm_sdkpy.Install(config).run(
         release, chart, values=values, wait=False, timeout=60)
-    return {"ok": True, "manifest": result.get("manifest", ""), "notes": _notes(result)}
+    # Hooks (the provisioning Job, the `helm test` pod) are kept apart from the manifest.
+    hooks = [str(hook.get("manifest", "")) for hook in result.get("hooks") or []]
+    return {"ok": True, "manifest": result.get("manifest", ""), "hooks": hooks,
+            "notes": _notes(result)}
 
 
 def _notes(result: dict[str, Any]) -> str:

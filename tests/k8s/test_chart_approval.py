@@ -121,7 +121,11 @@ async def test_metrics_have_a_port_only_the_scraper_reaches(render) -> None:
     edge = [{"podSelector": {"matchLabels": {  # Slack button clicks forwarded by the edge
         "app.kubernetes.io/name": "triage", "app.kubernetes.io/instance": "triage",
         "app.kubernetes.io/component": "ingress"}}}]
+    helm_test = [{"podSelector": {"matchLabels": {  # `helm test` asks /readyz
+        "app.kubernetes.io/name": "triage", "app.kubernetes.io/instance": "triage",
+        "app.kubernetes.io/component": "tests"}}}]
     assert policy == [{"ports": [{"port": 8080, "protocol": "TCP"}], "from": controller},
                       {"ports": [{"port": 8080, "protocol": "TCP"}], "from": edge},
+                      {"ports": [{"port": 8080, "protocol": "TCP"}], "from": helm_test},
                       {"ports": [{"port": 9090, "protocol": "TCP"}], "from": monitoring}]
     assert approval_env(rendered)["METRICS_PORT"] == "9090"

@@ -254,8 +254,12 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
     edge_pods = [{"podSelector": {"matchLabels": {
         "app.kubernetes.io/name": "triage", "app.kubernetes.io/instance": "triage",
         "app.kubernetes.io/component": "ingress"}}}]
-    # Plus the provisioning Job's (DNS and NATS only).
-    assert {component(p) for p in policies.values()} == WORKERS | {"provisioner"}
+    # The `helm test` pod reaches every component's port 8080, and nothing else does.
+    test_pod = [{"podSelector": {"matchLabels": {
+        "app.kubernetes.io/name": "triage", "app.kubernetes.io/instance": "triage",
+        "app.kubernetes.io/component": "tests"}}}]
+    # Plus the provisioning Job's (DNS and NATS only) and the `helm test` pod's.
+    assert {component(p) for p in policies.values()} == WORKERS | {"provisioner", "tests"}
     # The operator's per-workspace workers are covered too, selected by its labels and the
     # release (test_chart_workspaces.py checks they match the workers the operator builds).
     for worker in ("orchestrator", "tools"):
@@ -266,10 +270,12 @@ async def test_only_slack_endpoints_and_approval_ui_are_reachable(render) -> Non
     for name, policy in policies.items():
         peers = ingress_peers(policy)
         if name == "triage-ingress":  # Slack calls from the internet; requests are signed
-            assert peers == ["ANYONE", monitoring]
+            assert peers == ["ANYONE", test_pod, monitoring]
         elif name == "triage-approval":  # the authenticating proxy's namespace, the edge
-            assert peers == [ingress_controller, edge_pods, monitoring]
-        else:
+            assert peers == [ingress_controller, edge_pods, test_pod, monitoring]
+        elif component(policy) in WORKERS and "workspace" not in name:
+            assert peers == [test_pod, monitoring], name
+        else:  # the provisioner, the operator's workers, the test pod itself
             assert peers == [monitoring], name
         metrics_port = 9090 if name == "triage-approval" else 8080
         *public, scrape = policy["spec"]["ingress"]
@@ -301,14 +307,21 @@ async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
         "workspace-orchestrator": {"dns", "nats"},
         "workspace-tools": {"dns", "nats", "externalApis", "observability"},
         "provisioner": {"dns", "nats"},
+        "tests": {"dns", "nats"},
     }
-    # Beyond those classes, the only pod-to-pod call: the edge to approval's port 8080.
+    # Beyond those classes, the only pod-to-pod calls: the edge to approval's port 8080, and
+    # the `helm test` pod to every component's.
     # A peer with a podSelector and no namespaceSelector: a pod of this namespace.
     calls = {name: [r for r in p["spec"]["egress"]
                     if any(set(peer) == {"podSelector"} for peer in r.get("to", []))]
              for p in rendered.of_kind("NetworkPolicy")
              if (name := p["metadata"]["name"]) != "triage-default-deny"}
-    assert {name for name, rules in calls.items() if rules} == {"triage-ingress"}
+    assert {name for name, rules in calls.items() if rules} == {"triage-ingress", "triage-tests"}
+    checked = {r["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+               for r in calls["triage-tests"]}
+    assert checked == WORKERS
+    assert {p for r in calls["triage-tests"] for p in map(str, r["ports"])} == {
+        str({"port": 8080, "protocol": "TCP"})}
     (rule,) = calls["triage-ingress"]
     assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
     assert rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "approval"

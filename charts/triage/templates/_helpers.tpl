@@ -52,12 +52,24 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
-{{/* Image of a component: (dict "root" $ "name" "notifier" "traits" $traits) */}}
+{{/* Image of a component: (dict "root" $ "name" "notifier" "traits" $traits). A digest
+pins the exact image (repo@sha256:...): what runs is what was scanned, whatever a tag now
+points at. */}}
 {{- define "triage.image" -}}
 {{- $values := index .root.Values .name -}}
 {{- $repo := $values.image.repository | default (printf "%s/triage-%s" .root.Values.image.repositoryPrefix .traits.image) -}}
+{{- with $values.image.digest -}}
+{{- printf "%s@%s" $repo . -}}
+{{- else -}}
 {{- $tag := $values.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
 {{- printf "%s:%s" $repo $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pull policy of a component: its own, else image.pullPolicy. */}}
+{{- define "triage.pullPolicy" -}}
+{{- $values := index .root.Values .name -}}
+{{- $values.image.pullPolicy | default .root.Values.image.pullPolicy -}}
 {{- end -}}
 
 {{/* An env var from a required Secret: (dict "env" "X" "ref" .Values.secrets.slack "field" "existingSecret" "key" "botTokenKey" "path" "secrets.slack") */}}

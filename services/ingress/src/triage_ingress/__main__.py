@@ -1,6 +1,7 @@
 """`triage-ingress` / `python -m triage_ingress`: settings from the environment, then serve;
 `python -m triage_ingress vault ...` runs the connector vault's operator commands and
-`python -m triage_ingress manifest ...` prints the Slack app manifest."""
+`python -m triage_ingress manifest ...` prints the Slack app manifest and
+`python -m triage_ingress selftest ...` is what `helm test` runs (selftest.py)."""
 
 import sys
 
@@ -9,7 +10,12 @@ from .settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["selftest"]:  # its own options; needs no service configuration
+        from .selftest import main as selftest
+
+        return selftest(argv[1:])
+    args = parser().parse_args(argv)
     if args.command == "manifest":  # needs no configuration
         from .manifest import render
 
