@@ -6,8 +6,8 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from triage_orchestrator.split import FENCE, pieces, sections
 from triage_orchestrator.slack_text import escape, link
+from triage_orchestrator.split import FENCE, pieces, sections
 
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.,:-", min_size=1, max_size=30)
 LINK = st.builds(lambda n, t: link(f"https://gh.test/o/r/pull/{n}", t),
