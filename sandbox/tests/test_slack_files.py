@@ -80,3 +80,11 @@ async def test_upload_url_without_a_length_is_invalid(standin) -> None:
     with pytest.raises(SlackApiError) as refused:
         await client(url).api_call("files.getUploadURLExternal", params={"filename": "a"})
     assert refused.value.response["error"] == "invalid_arguments"
+
+
+async def test_a_multipart_upload_is_taken_too(standin) -> None:
+    url, _ = standin
+    got = await client(url).files_getUploadURLExternal(filename="b.txt", length=5)
+    async with httpx.AsyncClient() as web:
+        sent = await web.post(got["upload_url"], files={"file": ("b.txt", b"hello")})
+    assert sent.text == "OK - 5"

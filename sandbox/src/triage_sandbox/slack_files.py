@@ -16,8 +16,9 @@ import json
 import secrets
 from typing import Any
 
-from fastapi import FastAPI, Request, UploadFile
+from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
+from starlette.datastructures import UploadFile
 
 from .slack_workspace import BOT_ID, JsonDict, SandboxSlack, error
 
