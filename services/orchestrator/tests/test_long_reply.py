@@ -3,9 +3,10 @@ raw evidence as a file; every message within Slack's limits."""
 
 from typing import Any
 
-from triage_contracts.messages import NotifyKind
+from triage_contracts.messages import Evidence, NotifyKind
 from triage_orchestrator import engine
 from triage_orchestrator.commands import EmitAudit, PublishNotify
+from triage_orchestrator.evidence_file import CUT_NOTE, FILE_LIMIT, evidence_file
 from triage_orchestrator.reply_pages import BLOCK_LIMIT, MESSAGE_CHARS, TEXT_LIMIT, paginate
 from triage_orchestrator.split import SECTION_LIMIT
 from triage_orchestrator.state import RunState, RunStatus
@@ -104,3 +105,18 @@ def test_pages_respect_the_character_budget() -> None:
     assert [len(p.blocks) for p in pages] == [4, 5, 2]  # 4 + 4 + 1, "continued" on later ones
     assert all(sum(len(b.get("text", {}).get("text", "")) for b in p.blocks
                    if b["type"] == "section") <= MESSAGE_CHARS for p in pages)
+
+
+def test_the_evidence_file_is_redacted_bounded_and_plain() -> None:
+    state, _ = investigated(answer=LONG)
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    state.evidence.append(Evidence(source="github.log", title="job log",
+                                   detail=f"export GITHUB_TOKEN={token}\x1b[31m red\x00"))
+    state.evidence.append(Evidence(source="github.log", title="huge", detail="é" * 400_000))
+    attached = evidence_file(state, answer_sections=2)
+    assert attached is not None
+    assert token not in attached.content and "[REDACTED:" in attached.content
+    assert "\x1b" not in attached.content and "\x00" not in attached.content
+    assert len(attached.content.encode()) <= FILE_LIMIT + len(CUT_NOTE)
+    assert attached.content.endswith(CUT_NOTE)
+    assert evidence_file(state, answer_sections=1) is None  # a short answer: no file

@@ -7,12 +7,18 @@ second pass costs little and guards the file against a connector that forgot). A
 answer gets no file: the thread stays light where the message already says it all.
 """
 
+import re
+
 from triage_contracts.messages import NotifyFile
 from triage_contracts.redact import redact_text
 
 from .state import RunState
 
-FILE_LIMIT = 400_000  # characters: well under NATS' 1 MB message limit once JSON-encoded
+# Bytes of UTF-8: with control characters (other than newline and tab) dropped, JSON escaping
+# at most doubles them, so the notify message stays under NATS' default 1 MB payload limit.
+FILE_LIMIT = 300_000
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+CUT_NOTE = "\n[cut: the file's limit was reached]\n"
 
 
 def evidence_file(state: RunState, answer_sections: int) -> NotifyFile | None:
@@ -20,9 +26,11 @@ def evidence_file(state: RunState, answer_sections: int) -> NotifyFile | None:
     outputs = _tool_outputs(state)
     if state.refused or answer_sections <= 1 or not (state.evidence or outputs):
         return None
-    text = redact_text("\n".join([*_header(state), *_evidence(state), *outputs]))
-    if len(text) > FILE_LIMIT:
-        text = text[:FILE_LIMIT] + "\n[cut: the file's limit was reached]\n"
+    text = _CONTROL.sub("", redact_text("\n".join([*_header(state), *_evidence(state),
+                                                     *outputs])))
+    data = text.encode()
+    if len(data) > FILE_LIMIT:
+        text = data[:FILE_LIMIT].decode(errors="ignore") + CUT_NOTE
     return NotifyFile(filename=f"evidence-{state.run_id}.txt",
                       title="Evidence behind this answer", content=text)
 
