@@ -9,7 +9,15 @@ the file are rendered again from the state for every step: nothing they depend o
 while the reply step runs, and the run state does not carry them twice.
 """
 
-from triage_contracts.messages import AuditKind, NotifyKind, NotifyRequest, NotifyResult
+from typing import Any
+
+from triage_contracts.messages import (
+    AuditKind,
+    NotifyFile,
+    NotifyKind,
+    NotifyRequest,
+    NotifyResult,
+)
 from triage_contracts.redact import redact_text
 
 from . import render
@@ -45,12 +53,15 @@ def enter_reply(state: RunState, step: Step, ctx: Ctx) -> bool:
     return True
 
 
-def _request(state: RunState, step_id: str, **fields: object) -> NotifyRequest:
+def _request(state: RunState, step_id: str, kind: NotifyKind, text: str,
+             blocks: list[dict[str, Any]] | None = None, file: NotifyFile | None = None,
+             response_url: str | None = None) -> NotifyRequest:
     request = state.request
     return NotifyRequest(
-        team_id=state.team_id, run_id=state.run_id, step_id=step_id,
+        team_id=state.team_id, run_id=state.run_id, step_id=step_id, notify_kind=kind,
         enterprise_id=request.enterprise_id, channel_id=request.channel_id,
-        thread_ts=request.thread_ts, **fields)  # type: ignore[arg-type]
+        thread_ts=request.thread_ts, text=text, blocks=blocks or [], file=file,
+        response_url=response_url)
 
 
 def _send_page(state: RunState, step: Step, n: int, ctx: Ctx) -> None:
@@ -58,8 +69,8 @@ def _send_page(state: RunState, step: Step, n: int, ctx: Ctx) -> None:
     step_id = page_step(step, n)
     # Only the first message may go through a slash command's response_url: the later
     # ones follow it wherever it went (the notifier falls back per message).
-    message = _request(state, step_id, notify_kind=NotifyKind.REPLY, text=page.text,
-                       blocks=page.blocks, response_url=state.request.response_url)
+    message = _request(state, step_id, NotifyKind.REPLY, page.text, page.blocks,
+                       response_url=state.request.response_url)
     ctx.send(state, step.id, step_id,
              PublishNotify(message=message, msg_id=cmd_id(state.run_id, step_id)))
 
@@ -69,8 +80,7 @@ def _send_file(state: RunState, step: Step, ctx: Ctx) -> bool:
     if attached is None:
         return False
     step_id = f"{step.id}-{FILE_SUFFIX}"
-    message = _request(state, step_id, notify_kind=NotifyKind.FILE, text=FILE_COMMENT,
-                       file=attached)
+    message = _request(state, step_id, NotifyKind.FILE, FILE_COMMENT, file=attached)
     ctx.send(state, step.id, step_id,
              PublishNotify(message=message, msg_id=cmd_id(state.run_id, step_id)))
     return True
