@@ -4,35 +4,18 @@ process on real NATS. Several turns, parallel calls fed back with their ids, tex
 tool-call turns, malformed and unknown calls answered as tool errors, grounding and
 escaping of what the model and GitHub wrote, a follow-up in the thread."""
 
-import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from triage_contracts.ids import stable_id
-from triage_sandbox.plan import SANDBOX_TEAM, make_plan
+from triage_sandbox.plan import SANDBOX_TEAM
 from triage_sandbox.slack_events import thread_reply
 from triage_sandbox.stack import Stack
 
 from .helpers import mention, post_event, settle, thread_messages, wait_for
 
 REPO = "demo-org/checkout-api"
-
-
-@pytest.fixture
-def scripted(tmp_path: Path) -> Iterator[Stack]:
-    plan = make_plan({"LOG_LEVEL": "INFO", "SANDBOX_MODEL": "scripted"}, tmp_path / "data",
-                     fixed_ports=False)
-    out = io.StringIO()
-    running = Stack(plan, out=out).start(timeout=90)
-    try:
-        yield running
-    finally:
-        running.stop()
-        (tmp_path / "stack.log").write_text(out.getvalue())
 
 
 def call(name: str, arguments: Any, call_id: str) -> dict[str, Any]:

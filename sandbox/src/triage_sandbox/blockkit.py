@@ -200,7 +200,18 @@ def blocks(items: Any, names: Mapping[str, str] | None = None) -> str:
 
 
 def message_html(message: JsonDict, names: Mapping[str, str] | None = None) -> str:
-    """A message's body: its blocks when it has some (as Slack shows them), else its text."""
+    """A message's body: its blocks when it has some (as Slack shows them), else its text;
+    then the files shared with it, each a download link."""
     if isinstance(message.get("blocks"), list) and message["blocks"]:
-        return blocks(message["blocks"], names)
-    return f'<div class="bk-text">{mrkdwn(str(message.get("text", "")), names)}</div>'
+        body = blocks(message["blocks"], names)
+    else:
+        body = f'<div class="bk-text">{mrkdwn(str(message.get("text", "")), names)}</div>'
+    return body + "".join(_file(f) for f in message.get("files") or [] if isinstance(f, dict))
+
+
+def _file(file: JsonDict) -> str:
+    href = _esc(str(file.get("url_private_download") or "#"))
+    label = _esc(str(file.get("title") or file.get("name") or "file"))
+    return (f'<a class="bk-file" data-testid="file" href="{href}" download>'
+            f'\U0001F4C4 {label} <span class="bk-file-name">{_esc(str(file.get("name")))}'
+            f'</span></a>')

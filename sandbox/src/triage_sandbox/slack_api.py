@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from .channel import install_channel
 from .channel.settings import ChannelSettings
 from .people import DEMO_USERS
+from .slack_files import FILE_METHODS, install_files
 from .slack_limits import block_problems, text_problem
 from .slack_oauth import SandboxOAuth, install_oauth
 from .slack_socket import SocketHub, install_socket_mode
@@ -188,7 +189,7 @@ METHODS = {
     "auth.test": auth_test, "chat.postMessage": post_message, "chat.update": update,
     "chat.postEphemeral": post_ephemeral, "conversations.replies": replies,
     "conversations.history": history, "users.info": users_info, "views.open": views_open,
-    "assistant.threads.setStatus": set_status,
+    "assistant.threads.setStatus": set_status, **FILE_METHODS,
 }
 
 
@@ -237,10 +238,12 @@ def build_slack_api(
     install_oauth(app, ws, SandboxOAuth(client_id, client_secret))  # before /api/{method}
     app.state.socket = SocketHub(app_token)
     install_socket_mode(app, app.state.socket)  # before /api/{method} too
+    install_files(app, ws)
 
     @app.api_route("/api/{method}", methods=["GET", "POST"])
     async def web_api(method: str, request: Request) -> JSONResponse:
         args = await _arguments(request)
+        ws.base_url = str(request.base_url)  # where upload URLs must point
         if args is None:
             return JSONResponse(error("invalid_json"))
         token = _token(request, args)

@@ -60,6 +60,10 @@ class SandboxSlack:
     # Conversations the bot is not a member of (a private channel nobody invited it to):
     # chat.postMessage there fails with not_in_channel, as in Slack.
     not_joined: set[str] = field(default_factory=lambda: {"C_PRIVATE"})
+    # Files of the external upload flow (`slack_files.py`) by id, and the address the Web
+    # API was last called at (upload URLs point there, as Slack's point to files.slack.com).
+    files: dict[str, JsonDict] = field(default_factory=dict)
+    base_url: str = "http://127.0.0.1/"
     _subscribers: list[asyncio.Queue[JsonDict]] = field(default_factory=list)
     _last_us: int = 0
 

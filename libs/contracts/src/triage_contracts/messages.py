@@ -208,6 +208,19 @@ class NotifyKind(StrEnum):
     # What the run is doing now ("Reading CI runs…"), shown in the asking thread while it
     # works (Slack's assistant status). Best effort: never answered with a NotifyResult.
     STATUS = "status"
+    # A file shared in the thread (the raw evidence of a long answer): `file` is set.
+    FILE = "file"
+
+
+class NotifyFile(BaseModel):
+    """A text file the notifier shares in the thread (Slack's external upload flow). The
+    name is deterministic per run step: it is how a retry finds an earlier upload."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    filename: str
+    title: str
+    content: str = Field(repr=False)  # redacted by the sender
 
 
 class NotifyRequest(Message):
@@ -226,6 +239,8 @@ class NotifyRequest(Message):
     # The asking slash command's response_url: where the notifier answers when Slack says
     # the bot is not in the channel (see TriageRequest.response_url).
     response_url: str | None = Field(None, repr=False)
+    # With NotifyKind.FILE: the file to share; `text` is its comment in the thread.
+    file: NotifyFile | None = None
 
 
 class NotifyResult(Message):

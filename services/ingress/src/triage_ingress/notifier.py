@@ -15,6 +15,7 @@ learn that its reply did not arrive).
 import json
 import re
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import structlog
@@ -84,6 +85,18 @@ def _done(posted: Posted, reused: bool = False) -> Outcome:
     return Outcome(ok=True, channel=posted.channel, ts=posted.ts or None, reused=reused)
 
 
+def _send(slack: SlackClient, req: NotifyRequest) -> Awaitable[Posted]:
+    if req.file is not None:
+        return slack.upload(req)
+    return slack.update(req, req.update_ts) if req.update_ts else slack.post(req)
+
+
+def _method(req: NotifyRequest) -> str:
+    if req.file is not None:
+        return "files.upload"
+    return "chat.update" if req.update_ts else "chat.postMessage"
+
+
 class Notifier:
     def __init__(self, broker: NatsBroker, teams: TeamSlack, audit: AuditEmitter,
                  claim_stale_s: float = 120.0,
@@ -145,8 +158,7 @@ class Notifier:
         try:
             if not req.update_ts:  # Slack's per-channel limit is on new messages
                 await self.pacer.wait(req.channel_id)
-            posted = await (slack.update(req, req.update_ts) if req.update_ts
-                            else slack.post(req))
+            posted = await _send(slack, req)
         except SlackRejected as exc:
             if exc.error in NOT_A_MEMBER and self._answerable(req):
                 answered = await self._answer_command(req, key, claimed, exc.error)
@@ -167,7 +179,7 @@ class Notifier:
         """Only a new message of a slash command, and only to Slack's own response_url host
         (the URL came in a signed request; the prefix keeps answers from going elsewhere)."""
         url = req.response_url
-        return (url is not None and req.update_ts is None
+        return (url is not None and req.update_ts is None and req.file is None
                 and url.startswith(self.response_url_prefix))
 
     async def _answer_command(self, req: NotifyRequest, key: str, claimed: int,
@@ -258,7 +270,7 @@ class Notifier:
                       msg_id=step_key)
         await self.audit.emit(
             req.team_id, req.run_id, AuditKind.NOTIFY,
-            "chat.update" if req.update_ts else "chat.postMessage",
+            _method(req),
             outcome="ok" if outcome.ok else "error", dedupe_key=step_key,
             detail={"step_id": req.step_id, "notify_kind": req.notify_kind.value,
                     "channel_id": outcome.channel, "ts": outcome.ts, "thread_ts": req.thread_ts,

@@ -18,7 +18,7 @@ from triage_contracts.settings import ServiceSettings, is_real_secret
 from .vault import DEV_KEY_ID, MasterKeys, Vault
 
 DEFAULT_SCOPES = ("app_mentions:read,chat:write,commands,im:history,channels:history,"
-                  "assistant:write")
+                  "assistant:write,files:write")
 
 
 class Role(StrEnum):

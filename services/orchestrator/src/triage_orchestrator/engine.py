@@ -22,7 +22,7 @@ from triage_contracts.messages import (
     TriageRequest,
 )
 
-from . import loop, read_steps, render, write_steps
+from . import loop, read_steps, render, reply_step, write_steps
 from .commands import (
     Command,
     Effect,
@@ -47,7 +47,7 @@ ENTER: dict[StepKind, Callable[[RunState, Step, Ctx], bool]] = {
     StepKind.POLICY: read_steps.enter_policy,
     StepKind.APPROVAL: write_steps.enter_approval,
     StepKind.ACT: write_steps.enter_act,
-    StepKind.REPLY: read_steps.enter_reply,
+    StepKind.REPLY: reply_step.enter_reply,
 }
 ON_RESULT: dict[tuple[StepKind, type], Callable[[RunState, Step, Any, Ctx], None]] = {
     (StepKind.CLASSIFY, ModelResult): read_steps.on_classify_result,
@@ -55,7 +55,7 @@ ON_RESULT: dict[tuple[StepKind, type], Callable[[RunState, Step, Any, Ctx], None
     (StepKind.INVESTIGATE, ModelResult): loop.on_model_result,
     (StepKind.APPROVAL, NotifyResult): write_steps.on_prompt_result,
     (StepKind.ACT, ToolResult): write_steps.on_act_result,
-    (StepKind.REPLY, NotifyResult): read_steps.on_reply_result,
+    (StepKind.REPLY, NotifyResult): reply_step.on_reply_result,
 }
 ANSWERS: dict[type, type] = {
     PublishToolCall: ToolResult, PublishModelCall: ModelResult, PublishNotify: NotifyResult,

@@ -1,5 +1,5 @@
-"""Step handlers of the reading half of a run: classify, policy and reply (the
-investigation itself is `loop.py`).
+"""Step handlers of the reading half of a run: classify and policy (the investigation
+itself is `loop.py`, the reply `reply_step.py`).
 
 Each `enter_*` mutates the (already copied) state, queues commands on the context and
 returns True when the step must wait for answers. Each `on_*` applies one answer.
@@ -13,24 +13,19 @@ from triage_contracts.messages import (
     AuditKind,
     ModelCall,
     ModelResult,
-    NotifyKind,
-    NotifyRequest,
-    NotifyResult,
     ProposedAction,
 )
-from triage_contracts.redact import redact_text
 
 from . import policy, render
 from .classify import classify_messages, hinted, pick_repo, skill_named, unknown_repos
-from .commands import PublishModelCall, PublishNotify, RecordThread, ThreadContext, cmd_id
+from .commands import PublishModelCall, cmd_id
 from .context import Ctx
 from .loop import writes_offered
 from .skills import Skill
 from .spec import Step
-from .state import Finding, PlannedAction, RunState, RunStatus
+from .state import Finding, PlannedAction, RunState
 
 CLASSIFY_TOKENS = 20
-THREAD_EVIDENCE = 30
 
 
 def add_finding(state: RunState, ctx: Ctx, finding: Finding) -> None:
@@ -130,64 +125,3 @@ def _plan(state: RunState, action: ProposedAction, suspicious: bool, ctx: Ctx) -
         suspicious=suspicious,
         expires_at=ctx.now + timedelta(seconds=state.config.approval_ttl_s),
     )
-
-
-def enter_reply(state: RunState, step: Step, ctx: Ctx) -> bool:
-    text, blocks = render.reply(state)
-    message = NotifyRequest(
-        team_id=state.team_id, run_id=state.run_id, step_id=step.id,
-        enterprise_id=state.request.enterprise_id, response_url=state.request.response_url,
-        notify_kind=NotifyKind.REPLY, channel_id=state.request.channel_id,
-        thread_ts=state.request.thread_ts, text=text, blocks=blocks,
-    )
-    # The thread is remembered BEFORE the answer can appear in Slack: a reply typed the
-    # moment the answer shows is then already a follow-up (the record is stored before
-    # this state is saved, so a crash cannot lose it either).
-    _remember_thread(state, ctx)
-    ctx.send(state, step.id, step.id,
-             PublishNotify(message=message, msg_id=cmd_id(state.run_id, step.id)))
-    return True
-
-
-def _remember_thread(state: RunState, ctx: Ctx) -> None:
-    request = state.request
-    if state.refused or not request.thread_ts:
-        return
-    earlier = state.thread
-    record = ThreadContext(
-        run_id=state.run_id, question=redact_text(request.text)[:2_000],
-        answer=redact_text(state.draft)[:4_000], evidence=state.evidence[:THREAD_EVIDENCE],
-        follow_ups=earlier.follow_ups + 1 if earlier else 0)
-    ctx.out.append(RecordThread(team_id=state.team_id, channel_id=request.channel_id,
-                                thread_ts=request.thread_ts, record=record))
-
-
-def _unremember_thread(state: RunState, ctx: Ctx) -> None:
-    """The answer never reached Slack: the thread goes back to what it held before (or
-    to no record, so replies there are not taken for follow-ups of an unseen answer)."""
-    request = state.request
-    if state.refused or not request.thread_ts:
-        return
-    ctx.out.append(RecordThread(team_id=state.team_id, channel_id=request.channel_id,
-                                thread_ts=request.thread_ts, record=state.thread))
-
-
-def on_reply_result(state: RunState, step: Step, result: NotifyResult, ctx: Ctx) -> None:
-    if result.ok:
-        state.posted_ts = result.ts
-        state.status = RunStatus.DONE
-    else:
-        state.status = RunStatus.FAILED
-        state.error = redact_text(f"the reply could not be posted: {result.error}")
-        _unremember_thread(state, ctx)
-    inv = state.investigation
-    ctx.audit(state, AuditKind.STEP, "run finished", "run:finished",
-              outcome=state.status.value,
-              detail={"cost_usd_total": round(state.cost_usd, 6),
-                      "tool_calls": state.counters.tool_calls,
-                      "model_calls": state.counters.model_calls,
-                      "turns": inv.turn if inv else 0,
-                      "stopped": inv.stopped if inv else None,
-                      "skill": state.skill.name if state.skill else None,
-                      "skill_sha256": state.skill.sha256 if state.skill else None,
-                      "posted_ts": state.posted_ts, "error": state.error})

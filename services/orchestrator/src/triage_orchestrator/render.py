@@ -12,15 +12,16 @@ from triage_contracts.redact import redact_text
 from triage_contracts.slack_actions import FEEDBACK_BLOCK, ActionId
 
 from . import grounding
-from .approval_text import action_summary, context, outcome_line, section
+from .approval_text import action_summary, context, outcome_line
+from .reply_pages import Page, paginate
 from .slack_text import cap, escape, link
+from .split import sections
 from .state import RunState
 
-TEXT_LIMIT = 3900  # Slack advises message text under 4000 characters (truncates at 40k)
-SECTION_LIMIT = 2900
 QUOTE_LIMIT = 300
 NOTE_CODES = ("budget", "timeout", "unknown_repo", "grounding", "injection")
-__all__ = ["action_summary", "evidence_list", "ground", "partial_answer", "reply"]
+__all__ = ["Page", "action_summary", "answer_text", "evidence_list", "ground", "partial_answer",
+           "reply"]
 
 
 def evidence_list(evidence: list[Evidence], limit: int = 8) -> str:
@@ -77,19 +78,22 @@ def _asked(state: RunState) -> list[str]:
     return [f"> <@{state.request.user_id}> asked: {cap(question, QUOTE_LIMIT)}"]
 
 
-def reply(state: RunState) -> tuple[str, list[dict[str, Any]]]:
-    answer = state.reply_text or escape(redact_text(state.draft)) or _fallback(state)
-    parts = [*_asked(state), answer]
+def answer_text(state: RunState) -> str:
+    return state.reply_text or escape(redact_text(state.draft)) or _fallback(state)
+
+
+def reply(state: RunState) -> list[Page]:
+    """The reply as one message, or several when it is long (`reply_pages.py`)."""
+    parts = [*_asked(state), *sections(answer_text(state))]
     line = outcome_line(state)
     if line:
-        parts.append(line)
+        parts += sections(line)
     notes = _notes(state)
     if notes:
-        parts.append("\n".join(f"_Note: {escape(redact_text(note))}_" for note in notes[:8]))
-    text = cap("\n\n".join(parts), TEXT_LIMIT)
-    blocks = [section(cap(part, SECTION_LIMIT)) for part in _sections(parts)]
+        parts += sections("\n".join(f"_Note: {escape(redact_text(note))}_"
+                                     for note in notes[:8]))
     rating = [] if state.refused else [feedback_buttons(state.run_id)]
-    return text, [*blocks, *rating, context(context_line(state))]
+    return paginate(parts, [*rating, context(context_line(state))])
 
 
 def feedback_buttons(run_id: str) -> dict[str, Any]:
@@ -101,11 +105,6 @@ def feedback_buttons(run_id: str) -> dict[str, Any]:
     return {"type": "actions", "block_id": FEEDBACK_BLOCK, "elements": [
         button(ActionId.FEEDBACK_GOOD, ":thumbsup: Helpful"),
         button(ActionId.FEEDBACK_BAD, ":thumbsdown: Not helpful")]}
-
-
-def _sections(parts: list[str]) -> list[str]:
-    """At most four sections (question, answer, outcome, notes), each within Slack's limit."""
-    return [part for part in parts if part][:4]
 
 
 def _fallback(state: RunState) -> str:

@@ -19,6 +19,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from triage_contracts.errors import ErrorCode, PermanentError, TemporaryError
 from triage_contracts.messages import NotifyRequest
 
+from .slack_files import share, shared_here
+
 EVENT_TYPE = "triage_message"
 # Slack errors that say the bot cannot post in that conversation (a private channel it was
 # not invited to, a DM between people): a slash command's response_url still can.
@@ -89,6 +91,12 @@ class SlackClient:
             )
         return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
 
+    async def upload(self, req: NotifyRequest) -> Posted:
+        """Share `req.file` in the thread (Slack answers no message ts for it)."""
+        async with _sorted_errors("files.upload"):
+            await share(self._web, req)
+        return Posted(channel=req.channel_id, ts="")
+
     async def set_status(self, req: NotifyRequest) -> None:
         """The thread's "is working" status (Slack's assistant status; cleared by Slack
         when the app replies in the thread)."""
@@ -114,7 +122,7 @@ class SlackClient:
                 resp = await self._web.conversations_history(
                     channel=req.channel_id, include_all_metadata=True, limit=100)
         for message in resp.get("messages") or []:
-            if _marks(message.get("metadata") or {}, req):
+            if _marks(message.get("metadata") or {}, req) or shared_here(message, req):
                 return Posted(channel=req.channel_id, ts=str(message["ts"]))
         return None
 
