@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from .channel import install_channel
 from .channel.settings import ChannelSettings
 from .people import DEMO_USERS
+from .slack_assistant import METHODS as ASSISTANT_METHODS
 from .slack_limits import block_problems, text_problem
 from .slack_oauth import SandboxOAuth, install_oauth
 from .slack_socket import SocketHub, install_socket_mode
@@ -188,7 +189,7 @@ METHODS = {
     "auth.test": auth_test, "chat.postMessage": post_message, "chat.update": update,
     "chat.postEphemeral": post_ephemeral, "conversations.replies": replies,
     "conversations.history": history, "users.info": users_info, "views.open": views_open,
-    "assistant.threads.setStatus": set_status,
+    "assistant.threads.setStatus": set_status, **ASSISTANT_METHODS,
 }
 
 
