@@ -30,6 +30,7 @@ from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, NotifyKind, NotifyRequest, NotifyResult
 from triage_contracts.streams import Buckets
 
+from . import streaming
 from .clients.slack import NOT_A_MEMBER, Posted, SlackClient, SlackRejected, answer_command
 from .pacing import ChannelPacer
 from .team_slack import NOT_CONFIGURED, NoSlackFor, TeamSlack
@@ -146,7 +147,7 @@ class Notifier:
             if not req.update_ts:  # Slack's per-channel limit is on new messages
                 await self.pacer.wait(req.channel_id)
             posted = await (slack.update(req, req.update_ts) if req.update_ts
-                            else slack.post(req))
+                            else self._post(req, slack, key, claimed))
         except SlackRejected as exc:
             if exc.error in NOT_A_MEMBER and self._answerable(req):
                 answered = await self._answer_command(req, key, claimed, exc.error)
@@ -162,6 +163,12 @@ class Notifier:
             raise
         await self.kv.put(key, json.dumps({"channel": posted.channel, "ts": posted.ts}).encode())
         return _done(posted)
+
+    async def _post(self, req: NotifyRequest, slack: SlackClient, key: str,
+                    claimed: int) -> Posted:
+        if streaming.streamable(req):  # an assistant thread: the answer grows in place
+            return await streaming.post_streamed(slack, self.kv, key, claimed, req)
+        return await slack.post(req)
 
     def _answerable(self, req: NotifyRequest) -> bool:
         """Only a new message of a slash command, and only to Slack's own response_url host
@@ -208,7 +215,7 @@ class Notifier:
             return _done(_record(value, req.channel_id), reused=True)
         self._wait_for_live_claim(key, claimed_at)
         # Editing to the same content again is harmless: only a new post is looked for.
-        found = None if req.update_ts else await self._lookup(req, slack)
+        found = None if req.update_ts else await self._lookup(req, slack, value)
         if found is not None:
             await self.kv.put(key, json.dumps({"channel": found.channel,
                                                "ts": found.ts}).encode())
@@ -233,8 +240,12 @@ class Notifier:
             raise TemporaryError(f"{key} is being posted elsewhere", ErrorCode.CONFLICT,
                                  delay=self.claim_stale_s - age)
 
-    async def _lookup(self, req: NotifyRequest, slack: SlackClient) -> Posted | None:
+    async def _lookup(self, req: NotifyRequest, slack: SlackClient,
+                      claim: bytes) -> Posted | None:
+        stream = streaming.started(claim)
         try:
+            if stream is not None:  # an interrupted stream: complete that message
+                return await streaming.finish(slack, req, stream)
             return await slack.find_posted(req)
         except SlackRejected as exc:
             # Without history access we cannot look: posting risks a duplicate, giving up
