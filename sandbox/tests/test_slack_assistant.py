@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from triage_sandbox.blockkit import message_html
+from triage_sandbox.channel.stream import snapshot, wire_event
 from triage_sandbox.slack_api import SandboxSlack, build_slack_api
 
 from .test_slack_api import serving
@@ -93,3 +95,34 @@ async def test_suggested_prompts_and_title_are_kept_per_thread(slack) -> None:
     assert await _refused(web.assistant_threads_setTitle(
         channel_id="D1", thread_ts="1.0", title="")) == "invalid_arguments"
 
+
+
+async def test_the_channel_page_hears_the_stream_title_and_prompts(slack) -> None:
+    """What /sandbox/stream sends the page: the growing text, then text and closing blocks
+    (as Slack shows a finished stream), and the thread's title and prompts."""
+    web, ws = slack
+    events = ws.subscribe()
+    started = await web.chat_startStream(channel="D1", thread_ts="1.0", markdown_text="CI ")
+    await web.chat_appendStream(channel="D1", ts=started["ts"], markdown_text="is *red*")
+    await web.chat_stopStream(channel="D1", ts=started["ts"], blocks=[
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "run r1"}]}])
+    await web.assistant_threads_setTitle(channel_id="D1", thread_ts="1.0", title="CI &lt;x&gt;")
+    wired = [wire_event(events.get_nowait(), {}) for _ in range(events.qsize())]
+    grown = [(e["message"]["streaming"], e["message"]["html"]) for e in wired if "message" in e]
+    assert grown[0] == (True, '<div class="bk-text">CI </div>')
+    assert grown[1] == (True, '<div class="bk-text">CI is <b>red</b></div>')
+    assert grown[2][0] is False and grown[2][1].startswith(
+        '<div class="bk-text">CI is <b>red</b></div>') and "run r1" in grown[2][1]
+    assert wired[-1] == {"type": "title", "channel": "D1", "thread_ts": "1.0",
+                         "title": "CI &lt;x&gt;"}
+    assert snapshot(ws, {})["assistant"] == [
+        {"channel": "D1", "thread_ts": "1.0", "title": "CI &lt;x&gt;"}]
+
+
+async def test_an_edit_with_blocks_replaces_a_streamed_text(slack) -> None:
+    web, ws = slack
+    started = await web.chat_startStream(channel="D1", thread_ts="1.0", markdown_text="draft")
+    await web.chat_stopStream(channel="D1", ts=started["ts"])
+    await web.chat_update(channel="D1", ts=started["ts"], text="final", blocks=[
+        {"type": "section", "text": {"type": "mrkdwn", "text": "final"}}])
+    assert "draft" not in message_html(ws.messages[0])

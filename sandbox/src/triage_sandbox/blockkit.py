@@ -200,7 +200,10 @@ def blocks(items: Any, names: Mapping[str, str] | None = None) -> str:
 
 
 def message_html(message: JsonDict, names: Mapping[str, str] | None = None) -> str:
-    """A message's body: its blocks when it has some (as Slack shows them), else its text."""
-    if isinstance(message.get("blocks"), list) and message["blocks"]:
-        return blocks(message["blocks"], names)
-    return f'<div class="bk-text">{mrkdwn(str(message.get("text", "")), names)}</div>'
+    """A message's body: its blocks when it has some (as Slack shows them), else its text;
+    a streamed message shows its text and then the blocks its stream closed with."""
+    text = f'<div class="bk-text">{mrkdwn(str(message.get("text", "")), names)}</div>'
+    has_blocks = isinstance(message.get("blocks"), list) and bool(message["blocks"])
+    if message.get("streamed"):
+        return text + (blocks(message["blocks"], names) if has_blocks else "")
+    return blocks(message["blocks"], names) if has_blocks else text

@@ -108,6 +108,7 @@ def update(ws: SandboxSlack, args: JsonDict) -> JsonDict:
         message["text"] = args["text"]
     if args.get("blocks") is not None:
         message["blocks"] = json_field(args["blocks"])
+        message.pop("streamed", None)  # new blocks replace a streamed text too
     message["edited"] = {"user": ws.bot_user_id, "ts": message["edits"][-1]["replaced_at"]}
     ws.changed(message)
     return {"ok": True, "channel": message["channel"], "ts": message["ts"],

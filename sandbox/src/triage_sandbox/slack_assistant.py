@@ -86,6 +86,7 @@ def start_stream(ws: SandboxSlack, args: JsonDict) -> JsonDict:
         "type": "message", "channel": channel, "ts": ws.next_ts(), "user": ws.bot_user_id,
         "bot_id": BOT_ID, "team": ws.team_id, "text": text or "", "blocks": [],
         "thread_ts": thread, "metadata": None, "edits": [], "streaming": True,
+        "streamed": True,  # shown as Slack shows it: the text, then any closing blocks
     })
     if ws.statuses.pop((channel, thread), None):  # the answer replaces "is working"
         ws.notify({"type": "status", "channel": channel, "thread_ts": thread, "status": ""})

@@ -176,7 +176,7 @@ def json_field(value: Any) -> Any:
 
 def public(message: JsonDict, with_metadata: bool = True) -> JsonDict:
     """A message as the Web API returns it (without the sandbox's bookkeeping)."""
-    hidden = {"channel", "edits", "ephemeral_to", "streaming"}
+    hidden = {"channel", "edits", "ephemeral_to", "streaming", "streamed"}
     hidden |= set() if with_metadata else {"metadata"}
     return {k: v for k, v in message.items() if k not in hidden and v is not None}
 
