@@ -30,7 +30,7 @@ from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, NotifyKind, NotifyRequest, NotifyResult
 from triage_contracts.streams import Buckets
 
-from . import streaming
+from . import placeholder, streaming
 from .clients.slack import NOT_A_MEMBER, Posted, SlackClient, SlackRejected, answer_command
 from .pacing import ChannelPacer
 from .team_slack import NOT_CONFIGURED, NoSlackFor, TeamSlack
@@ -128,11 +128,15 @@ class Notifier:
             await self._report(req, outcome)
 
     async def _show_status(self, req: NotifyRequest) -> None:
-        """Best effort, and never a result: the run does not wait for a status, and a
-        status Slack refuses (not an assistant thread, an old workspace) changes nothing."""
+        """Best effort, and never a result: the run does not wait for a status. Where
+        Slack refuses the assistant status (not an assistant thread, an old workspace),
+        the run's placeholder message shows it instead (placeholder.py)."""
         try:
             slack = await self.teams.for_team(req.team_id, req.enterprise_id)
-            await slack.set_status(req)
+            try:
+                await slack.set_status(req)
+            except SlackRejected:  # no assistant status here: a placeholder message instead
+                await placeholder.show(slack, self.kv, req)
         except (SlackRejected, NoSlackFor) as exc:
             log.debug("status not shown", error=getattr(exc, "error", str(exc)))
         except TemporaryError as exc:  # not worth a redelivery: the next turn says more
@@ -166,6 +170,9 @@ class Notifier:
 
     async def _post(self, req: NotifyRequest, slack: SlackClient, key: str,
                     claimed: int) -> Posted:
+        replaced = await placeholder.take(self.kv, req)
+        if replaced is not None:  # the run's progress message becomes its first message
+            return await slack.update(req, replaced.ts)
         if streaming.streamable(req):  # an assistant thread: the answer grows in place
             return await streaming.post_streamed(slack, self.kv, key, claimed, req)
         return await slack.post(req)
