@@ -119,6 +119,15 @@ async def test_the_channel_page_hears_the_stream_title_and_prompts(slack) -> Non
         {"channel": "D1", "thread_ts": "1.0", "title": "CI &lt;x&gt;"}]
 
 
+def test_the_page_shows_a_streams_markdown_like_slack() -> None:
+    streamed = {"streamed": True, "blocks": [],
+                "text": "**CI** is ~~green~~ [run #7](https://ci.example/runs/7)"}
+    assert message_html(streamed) == (
+        '<div class="bk-text"><b>CI</b> is <s>green</s> '
+        '<a href="https://ci.example/runs/7" target="_blank" rel="noopener noreferrer">'
+        'run #7</a></div>')
+
+
 async def test_an_edit_with_blocks_replaces_a_streamed_text(slack) -> None:
     web, ws = slack
     started = await web.chat_startStream(channel="D1", thread_ts="1.0", markdown_text="draft")

@@ -5,7 +5,7 @@ and still one answer after a crash midway."""
 
 import pytest
 from triage_contracts.messages import NotifyRequest
-from triage_ingress.streaming import closing_blocks, pieces
+from triage_ingress.streaming import closing_blocks, markdown, pieces
 from triage_sandbox.slack_api import FaultSpec
 
 from .test_notifier import _count, drained, request, results, send
@@ -36,6 +36,15 @@ def test_pieces_rejoin_to_the_text_and_break_between_words() -> None:
     assert "".join(cut) == ANSWER and len(cut) > 5
     assert all(len(p) <= 100 and p.endswith(" ") for p in cut[:-1])
     assert pieces("", 10) == [] and pieces("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def test_mrkdwn_becomes_the_markdown_a_stream_takes_and_stays_escaped() -> None:
+    assert markdown("*CI* is ~green~ red: <https://ci.example/runs/7|run #7>") == (
+        "**CI** is ~~green~~ red: [run #7](https://ci.example/runs/7)")
+    # Brackets and parentheses cannot end the link early; escaped text stays escaped.
+    assert markdown("<https://x.example/a(b)|[x](https://evil.example)>") == (
+        "[&#91;x&#93;(https://evil.example)](https://x.example/a%28b%29)")
+    assert markdown("&lt;!channel&gt; 2*3*4 snake_case") == "&lt;!channel&gt; 2*3*4 snake_case"
 
 
 def test_the_sections_are_not_repeated_below_the_streamed_text() -> None:

@@ -13,9 +13,14 @@ that write: an empty message may stay behind, never a second answer.
 Streaming is presentation: where Slack refuses it (not a DM, a workspace without the
 methods), the answer is posted as before; a stream Slack stops accepting midway (it
 expired) is completed with `chat.update`.
+
+The answer arrives as Slack mrkdwn (escaped, for a post); a stream takes markdown, so links,
+bold and strike-through are rewritten (`markdown`). The escaped `&lt; &gt; &amp;` stay
+entities, shown as the characters: no mention or link can come from untrusted text.
 """
 
 import json
+import re
 import time
 
 from nats.js.errors import KeyWrongLastSequenceError
@@ -29,6 +34,9 @@ from .clients.slack import Posted, SlackClient, SlackRejected
 log = get_logger("triage.ingress.streaming")
 PIECE = 400  # characters per chat.appendStream: small enough to be seen growing
 DM_PREFIX = "D"  # Slack's ids of direct conversations (the app's assistant threads)
+_LINK = re.compile(r"<(https?://[^|>\s]+)\|([^>]*)>")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_STRIKE = re.compile(r"(?<![\w~])~([^~\n]+)~(?![\w~])")
 
 
 def streamable(req: NotifyRequest) -> bool:
@@ -47,6 +55,23 @@ def pieces(text: str, size: int = PIECE) -> list[str]:
         out.append(text[:cut])
         text = text[cut:]
     return [*out, text] if text else out
+
+
+def markdown(mrkdwn: str) -> str:
+    """Slack mrkdwn as the markdown a stream takes: `<url|label>` links become
+    `[label](url)` (brackets in the label and parentheses in the URL encoded so neither can
+    end the link early), `*bold*` becomes `**bold**`, `~strike~` becomes `~~strike~~`."""
+    text = _LINK.sub(lambda m: f"[{_label(m[2])}]({_target(m[1])})", mrkdwn)
+    text = _BOLD.sub(lambda m: f"**{m[1]}**", text)
+    return _STRIKE.sub(lambda m: f"~~{m[1]}~~", text)
+
+
+def _label(text: str) -> str:
+    return text.replace("[", "&#91;").replace("]", "&#93;")
+
+
+def _target(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29")
 
 
 def closing_blocks(blocks: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -89,7 +114,7 @@ async def post_streamed(slack: SlackClient, kv: KeyValue, key: str, revision: in
 
 async def _fill(slack: SlackClient, req: NotifyRequest, stream: Posted) -> Posted:
     try:
-        for piece in pieces(req.text):
+        for piece in pieces(markdown(req.text)):
             await slack.append_stream(stream, piece)
         await slack.stop_stream(req, stream, closing_blocks(req.blocks))
     except SlackRejected as exc:
