@@ -1,7 +1,7 @@
 """The AI-app surface on the sandbox page, end to end in Chromium: a question in the DM with
 the app shows the run's status while it works, the answer streams into the thread (the
-message grows, marked as streaming, before its closing blocks arrive), and its feedback
-buttons work. The stand-in is told to be slow at the start and the end of the stream
+message grows, marked as streaming, before its closing blocks arrive), its feedback
+buttons work, and a question asked in the thread gives the thread its title. The stand-in is told to be slow at the start and the end of the stream
 (`/sandbox/faults` with no error, only a delay) so each stage stays on screen long enough
 to be seen; nothing else about the run is staged."""
 
@@ -61,3 +61,9 @@ def test_status_then_a_streamed_answer_then_feedback(stack: Stack, page: Page,
     expect(thread.get_by_test_id("ephemeral")).to_contain_text(
         "Thanks: your rating is kept", timeout=CLICK_TIMEOUT_MS)
     page.screenshot(path=str(screenshots / "sandbox-dm-streamed-answer.png"))
+
+    # A question asked in the thread (as in Slack's assistant view) titles the thread.
+    page.locator(".thread-actions button").first.click()
+    say(page, "and is CI <green> on payments-api?")
+    expect(page.get_by_test_id("thread-title")).to_have_text(
+        "and is CI <green> on payments-api?", timeout=ANSWER_TIMEOUT_MS)

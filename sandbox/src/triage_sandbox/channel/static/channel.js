@@ -172,11 +172,14 @@ function renderMessages() {
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
+// Slack's three escaped characters, shown as the characters (as Slack shows text it was sent).
+const unslack = (text) => text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
 function renderDressing(list, ts) {
   const dressing = state.assistant.get(`${channelId()}/${ts}`);
   if (!dressing) return;
   if (dressing.title) {
-    const title = el("div", "thread-title", dressing.title);
+    const title = el("div", "thread-title", unslack(dressing.title));
     title.setAttribute("data-testid", "thread-title");
     list.append(title);
   }
