@@ -1,9 +1,10 @@
 """The AI-app surface on the sandbox page, end to end in Chromium: a question in the DM with
 the app shows the run's status while it works, the answer streams into the thread (the
 message grows, marked as streaming, before its closing blocks arrive), its feedback
-buttons work, and a question asked in the thread gives the thread its title. The stand-in is told to be slow at the start and the end of the stream
-(`/sandbox/faults` with no error, only a delay) so each stage stays on screen long enough
-to be seen; nothing else about the run is staged."""
+buttons work, and a question asked in the thread gives the thread its title. The stand-in
+is told to be slow at the start and the end of the stream (`/sandbox/faults` with no
+error, only a delay) so each stage stays on screen long enough to be seen; nothing else
+about the run is staged."""
 
 from pathlib import Path
 

@@ -14,10 +14,11 @@ from typing import Any
 from triage_contracts.messages import RequestKind, TriageRequest
 from triage_contracts.redact import redact_text
 
+from .streaming import DM_PREFIX  # Slack's ids of direct conversations (assistant threads)
+
 EVENTS = frozenset({"assistant_thread_started", "assistant_thread_context_changed"})
 PROMPTS_TITLE = "Try asking"
 TITLE_LIMIT = 60
-DM_PREFIX = "D"  # Slack's ids of direct conversations (assistant threads live there)
 # One per skill: CI, an incident, a pull request, an issue (the wording routes to them).
 PROMPTS: tuple[dict[str, str], ...] = (
     {"title": "Why is CI failing?",
