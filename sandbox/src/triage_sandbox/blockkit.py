@@ -24,6 +24,9 @@ EMOJI = {":white_check_mark:": "✅", ":warning:": "⚠️", ":no_entry:": "⛔"
          ":eyes:": "👀", ":robot_face:": "🤖", ":memo:": "📝", ":link:": "🔗"}
 _SAFE_SCHEMES = ("https://", "http://", "mailto:")
 
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\((https?://[^)\s]+)\)")
+_MD_BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
+_MD_STRIKE = re.compile(r"~~([^~\n]+)~~")
 
 def _unslack(text: str) -> str:
     """Slack escapes only &, < and > in message text; undo that before HTML-escaping."""
@@ -199,13 +202,26 @@ def blocks(items: Any, names: Mapping[str, str] | None = None) -> str:
     return "".join(block(item, names) for item in items or [] if isinstance(items, list))
 
 
+def from_markdown(text: str) -> str:
+    """A stream's markdown (links, bold, strike-through) back as mrkdwn, to show it with
+    the one renderer: `[label](url)`, `**bold**` and `~~strike~~`."""
+    text = _MD_LINK.sub(lambda m: f"<{m[2]}|{m[1]}>", text)
+    return _MD_STRIKE.sub(r"~\1~", _MD_BOLD.sub(r"*\1*", text))
+
+
 def message_html(message: JsonDict, names: Mapping[str, str] | None = None) -> str:
     """A message's body: its blocks when it has some (as Slack shows them), else its text;
-    then the files shared with it, each a download link."""
-    if isinstance(message.get("blocks"), list) and message["blocks"]:
-        body = blocks(message["blocks"], names)
+    a streamed message shows its text and then the blocks its stream closed with; then the
+    files shared with it, each a download link."""
+    raw = str(message.get("text", ""))
+    if message.get("streamed"):
+        raw = from_markdown(raw)
+    text = f'<div class="bk-text">{mrkdwn(raw, names)}</div>'
+    has_blocks = isinstance(message.get("blocks"), list) and bool(message["blocks"])
+    if message.get("streamed"):
+        body = text + (blocks(message["blocks"], names) if has_blocks else "")
     else:
-        body = f'<div class="bk-text">{mrkdwn(str(message.get("text", "")), names)}</div>'
+        body = blocks(message["blocks"], names) if has_blocks else text
     return body + "".join(_file(f) for f in message.get("files") or [] if isinstance(f, dict))
 
 

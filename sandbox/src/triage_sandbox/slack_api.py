@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from .channel import install_channel
 from .channel.settings import ChannelSettings
 from .people import DEMO_USERS
+from .slack_assistant import METHODS as ASSISTANT_METHODS
 from .slack_files import FILE_METHODS, install_files
 from .slack_limits import block_problems, text_problem
 from .slack_oauth import SandboxOAuth, install_oauth
@@ -108,6 +109,7 @@ def update(ws: SandboxSlack, args: JsonDict) -> JsonDict:
         message["text"] = args["text"]
     if args.get("blocks") is not None:
         message["blocks"] = json_field(args["blocks"])
+        message.pop("streamed", None)  # new blocks replace a streamed text too
     message["edited"] = {"user": ws.bot_user_id, "ts": message["edits"][-1]["replaced_at"]}
     ws.changed(message)
     return {"ok": True, "channel": message["channel"], "ts": message["ts"],
@@ -189,7 +191,7 @@ METHODS = {
     "auth.test": auth_test, "chat.postMessage": post_message, "chat.update": update,
     "chat.postEphemeral": post_ephemeral, "conversations.replies": replies,
     "conversations.history": history, "users.info": users_info, "views.open": views_open,
-    "assistant.threads.setStatus": set_status, **FILE_METHODS,
+    "assistant.threads.setStatus": set_status, **ASSISTANT_METHODS, **FILE_METHODS,
 }
 
 

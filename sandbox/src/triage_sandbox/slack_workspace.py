@@ -57,6 +57,8 @@ class SandboxSlack:
     # Assistant statuses ("Reading CI runs…") by (channel, thread_ts); Slack clears one when
     # the app posts in that thread.
     statuses: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Assistant threads' suggested prompts and titles by (channel, thread_ts).
+    assistant_threads: dict[tuple[str, str], JsonDict] = field(default_factory=dict)
     # Conversations the bot is not a member of (a private channel nobody invited it to):
     # chat.postMessage there fails with not_in_channel, as in Slack.
     not_joined: set[str] = field(default_factory=lambda: {"C_PRIVATE"})
@@ -178,7 +180,8 @@ def json_field(value: Any) -> Any:
 
 def public(message: JsonDict, with_metadata: bool = True) -> JsonDict:
     """A message as the Web API returns it (without the sandbox's bookkeeping)."""
-    hidden = {"channel", "edits", "ephemeral_to"} | (set() if with_metadata else {"metadata"})
+    hidden = {"channel", "edits", "ephemeral_to", "streaming", "streamed"}
+    hidden |= set() if with_metadata else {"metadata"}
     return {k: v for k, v in message.items() if k not in hidden and v is not None}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
-from triage_ingress import lifecycle, manifest
+from triage_ingress import assistant, lifecycle, manifest
 from triage_ingress.normalize import Ignored, from_event_callback
 from triage_ingress.settings import DEFAULT_SCOPES
 from triage_sandbox.slack_events import app_mention, direct_message, thread_reply
@@ -36,11 +36,12 @@ def test_the_committed_manifest_is_the_current_rendering() -> None:
 
 def test_every_subscribed_event_is_handled() -> None:
     events = manifest.build(BASE)["settings"]["event_subscriptions"]["bot_events"]
-    assert sorted(events) == sorted([*SAMPLES, *lifecycle.EVENTS])
+    assert sorted(events) == sorted([*SAMPLES, *lifecycle.EVENTS, *assistant.EVENTS])
     for name in SAMPLES:
         outcome = from_event_callback(SAMPLES[name])
         assert not isinstance(outcome, Ignored), (name, outcome)
-    # The lifecycle events are handled before normalisation (test_lifecycle.py).
+    # The lifecycle and assistant events are handled before normalisation
+    # (test_lifecycle.py, test_assistant.py).
 
 
 def test_the_bot_scopes_are_what_the_install_asks_for() -> None:

@@ -28,6 +28,7 @@ def wire_message(message: JsonDict, names: Mapping[str, str]) -> JsonDict:
         "thread_ts": message.get("thread_ts"), "user": user, "author": names.get(user, user),
         "bot": bool(message.get("bot_id")), "ephemeral_to": message.get("ephemeral_to"),
         "edited": bool(message.get("edited")), "text": message.get("text", ""),
+        "streaming": bool(message.get("streaming")),
         "html": blockkit.message_html(message, names),
     }
 
@@ -45,6 +46,8 @@ def wire_view(user: str, view: JsonDict, names: Mapping[str, str]) -> JsonDict:
 def wire_event(event: JsonDict, names: Mapping[str, str]) -> JsonDict:
     if event["type"] == "status":
         return {key: event[key] for key in ("type", "channel", "thread_ts", "status")}
+    if event["type"] in ("title", "suggested_prompts"):  # an assistant thread's dressing
+        return dict(event)
     if "message" in event:
         return {"type": event["type"], "message": wire_message(event["message"], names)}
     if event["type"] == "view_opened":
@@ -57,7 +60,9 @@ def snapshot(ws: SandboxSlack, names: Mapping[str, str]) -> JsonDict:
             "messages": [wire_message(m, names) for m in ws.messages],
             "views": [wire_view(v["user"], v["view"], names) for v in ws.views.values()],
             "statuses": [{"channel": c, "thread_ts": t, "status": s}
-                         for (c, t), s in ws.statuses.items()]}
+                         for (c, t), s in ws.statuses.items()],
+            "assistant": [{"channel": c, "thread_ts": t, **dressing}
+                          for (c, t), dressing in ws.assistant_threads.items()]}
 
 
 async def _events(ws: SandboxSlack, request: Request) -> AsyncIterator[dict[str, str]]:

@@ -17,6 +17,7 @@ from triage_contracts.runtime import Hook, broker_lifespan
 
 from . import commands, events, interactivity, oauth
 from .approval_buttons import ApprovalButtons
+from .assistant_calls import AssistantCalls
 from .clients.approval import ApprovalApi
 from .clients.slack import SlackClient
 from .clients.slack_interactive import SlackInteractive
@@ -52,15 +53,14 @@ def _slack(settings: Settings) -> SlackClient | None:
                        timeout=settings.slack_timeout_s)
 
 
-def _buttons(settings: Settings, audit: AuditEmitter, stores: Stores | None) -> ApprovalButtons:
+def _buttons(settings: Settings, audit: AuditEmitter, slack: SlackInteractive
+             ) -> ApprovalButtons:
     api = None
     if settings.approval_url:
         api = ApprovalApi(settings.approval_url, settings.service_token,
                           settings.approval_timeout_s)
     else:
         log.warning("APPROVAL_URL is not set: Slack approval buttons will only explain that")
-    slack = SlackInteractive(settings.slack_bot_token, settings.slack_api_url,
-                             timeout=settings.slack_timeout_s, teams=stores)
     return ApprovalButtons(api, slack, audit)
 
 
@@ -139,10 +139,13 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.notifier = notifier
     app.state.stores = stores
     if settings.serves_edge:
-        app.state.edge = Edge(settings, broker, audit, _verifier(settings))
+        slack = SlackInteractive(settings.slack_bot_token, settings.slack_api_url,
+                                 timeout=settings.slack_timeout_s, teams=stores)
+        app.state.edge = Edge(settings, broker, audit, _verifier(settings),
+                              AssistantCalls(slack))
         app.include_router(events.router)
         app.include_router(commands.router)
-        app.state.approval_buttons = _buttons(settings, audit, stores)
+        app.state.approval_buttons = _buttons(settings, audit, slack)
         app.include_router(interactivity.router)
         if settings.slack_app_token is not None:
             app.state.socket_mode = SocketFrontDoor(

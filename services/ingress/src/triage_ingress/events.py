@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request
 from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.logs import get_logger
 
-from . import lifecycle
+from . import assistant, lifecycle
 from .installations import Stores
 from .intake import Edge, EdgeDep, enqueue
 from .normalize import Ignored, from_event_callback, parse_json, team_of
@@ -47,10 +47,25 @@ async def on_event_payload(edge: Edge, stores: Stores | None, payload: dict[str,
     if isinstance(event, dict) and event.get("type") in lifecycle.EVENTS:
         return await lifecycle.handle(edge, stores, payload,
                                       team_of(payload))
+    if isinstance(event, dict) and event.get("type") in assistant.EVENTS:
+        return _thread_opened(edge, payload)
     request = from_event_callback(payload)
     if isinstance(request, Ignored):
         return {"ok": True, "ignored": request.reason}
     fresh = await enqueue(edge, request)
+    titled = assistant.asked(request) if fresh else None
+    if titled is not None and edge.assistant is not None:  # a question in an assistant thread
+        edge.assistant.title(*titled)
     if retry_num:
         log.info("slack retry", retry_num=retry_num, duplicate=not fresh)
+    return {"ok": True}
+
+
+def _thread_opened(edge: Edge, payload: dict[str, Any]) -> dict[str, Any]:
+    """Suggested prompts for an assistant thread: never a run, and never an error."""
+    thread = assistant.opened(payload, team_of(payload))
+    scope = edge.settings.team_scope
+    if thread is None or edge.assistant is None or (scope and thread.team_id != scope):
+        return {"ok": True, "ignored": "no assistant thread to dress here"}
+    edge.assistant.suggest(thread)
     return {"ok": True}

@@ -20,6 +20,7 @@ from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, TriageRequest
 from triage_contracts.redact import redact_text
 
+from .assistant_calls import AssistantCalls
 from .settings import Settings
 
 log = get_logger("triage.ingress.intake")
@@ -33,6 +34,8 @@ class Edge:
     broker: NatsBroker
     audit: AuditEmitter
     verifier: SignatureVerifier | None  # None: no signing secret configured
+    # Suggested prompts and thread titles (best effort); None: not offered.
+    assistant: AssistantCalls | None = None
 
 
 def get_edge(request: Request) -> Edge:

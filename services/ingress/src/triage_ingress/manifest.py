@@ -8,6 +8,8 @@ for https://triage.example.com, kept current by the ingress tests.
 
 from typing import Any
 
+from .assistant import EVENTS as ASSISTANT_EVENT_SET
+from .assistant import PROMPTS
 from .oauth import REDIRECT_PATH
 from .settings import DEFAULT_SCOPES
 
@@ -20,7 +22,9 @@ COMMAND = "/triage"
 REQUEST_EVENTS = ("app_mention", "message.channels", "message.im")
 # The app's own removal (lifecycle.py deletes the workspace's stored credentials).
 LIFECYCLE_EVENTS = ("app_uninstalled", "tokens_revoked")
-BOT_EVENTS = REQUEST_EVENTS + LIFECYCLE_EVENTS
+# The app's assistant view opening a thread (assistant.py answers with suggested prompts).
+ASSISTANT_EVENTS = tuple(sorted(ASSISTANT_EVENT_SET))
+BOT_EVENTS = REQUEST_EVENTS + LIFECYCLE_EVENTS + ASSISTANT_EVENTS
 EXAMPLE_BASE_URL = "https://triage.example.com"
 
 HEADER = """\
@@ -37,6 +41,9 @@ LONG_DESCRIPTION = (
     "Prometheus and Alertmanager, answers in the thread with links to what it read, and "
     "asks a human to approve anything that would write (a comment, a label) before doing "
     "it. Every step is recorded in a tamper-evident audit log.")
+
+ASSISTANT_DESCRIPTION = ("Ask why CI is failing, what broke in production, or about a pull "
+                         "request or an issue: answers cite what was read.")
 
 
 def bot_scopes() -> list[str]:
@@ -59,6 +66,9 @@ def build(base_url: str, oauth: bool = False, token_rotation: bool = False,
             "app_home": {"home_tab_enabled": False, "messages_tab_enabled": True,
                          "messages_tab_read_only_enabled": False},
             "bot_user": {"display_name": "triage", "always_online": True},
+            # Slack's Agents & AI Apps view: a DM thread with status, title and prompts.
+            "assistant_view": {"assistant_description": ASSISTANT_DESCRIPTION,
+                               "suggested_prompts": [dict(p) for p in PROMPTS]},
             "slash_commands": [{
                 "command": COMMAND, "url": base + COMMANDS_PATH,
                 "description": "Ask the triage agent about an engineering problem",

@@ -15,7 +15,6 @@ learn that its reply did not arrive).
 import json
 import re
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import structlog
@@ -31,6 +30,7 @@ from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind, NotifyKind, NotifyRequest, NotifyResult
 from triage_contracts.streams import Buckets
 
+from . import placeholder, streaming
 from .clients.slack import NOT_A_MEMBER, Posted, SlackClient, SlackRejected, answer_command
 from .pacing import ChannelPacer
 from .team_slack import NOT_CONFIGURED, NoSlackFor, TeamSlack
@@ -85,12 +85,6 @@ def _done(posted: Posted, reused: bool = False) -> Outcome:
     return Outcome(ok=True, channel=posted.channel, ts=posted.ts or None, reused=reused)
 
 
-def _send(slack: SlackClient, req: NotifyRequest) -> Awaitable[Posted]:
-    if req.file is not None:
-        return slack.upload(req)
-    return slack.update(req, req.update_ts) if req.update_ts else slack.post(req)
-
-
 def _method(req: NotifyRequest) -> str:
     if req.file is not None:
         return "files.upload"
@@ -140,11 +134,15 @@ class Notifier:
             await self._report(req, outcome)
 
     async def _show_status(self, req: NotifyRequest) -> None:
-        """Best effort, and never a result: the run does not wait for a status, and a
-        status Slack refuses (not an assistant thread, an old workspace) changes nothing."""
+        """Best effort, and never a result: the run does not wait for a status. Where
+        Slack refuses the assistant status (not an assistant thread, an old workspace),
+        the run's placeholder message shows it instead (placeholder.py)."""
         try:
             slack = await self.teams.for_team(req.team_id, req.enterprise_id)
-            await slack.set_status(req)
+            try:
+                await slack.set_status(req)
+            except SlackRejected:  # no assistant status here: a placeholder message instead
+                await placeholder.show(slack, self.kv, req)
         except (SlackRejected, NoSlackFor) as exc:
             log.debug("status not shown", error=getattr(exc, "error", str(exc)))
         except TemporaryError as exc:  # not worth a redelivery: the next turn says more
@@ -158,7 +156,7 @@ class Notifier:
         try:
             if not req.update_ts:  # Slack's per-channel limit is on new messages
                 await self.pacer.wait(req.channel_id)
-            posted = await _send(slack, req)
+            posted = await self._send(req, slack, key, claimed)
         except SlackRejected as exc:
             if exc.error in NOT_A_MEMBER and self._answerable(req):
                 answered = await self._answer_command(req, key, claimed, exc.error)
@@ -174,6 +172,23 @@ class Notifier:
             raise
         await self.kv.put(key, json.dumps({"channel": posted.channel, "ts": posted.ts}).encode())
         return _done(posted)
+
+    async def _send(self, req: NotifyRequest, slack: SlackClient, key: str,
+                    claimed: int) -> Posted:
+        if req.file is not None:
+            return await slack.upload(req)
+        if req.update_ts:
+            return await slack.update(req, req.update_ts)
+        return await self._post(req, slack, key, claimed)
+
+    async def _post(self, req: NotifyRequest, slack: SlackClient, key: str,
+                    claimed: int) -> Posted:
+        replaced = await placeholder.take(self.kv, req)
+        if replaced is not None:  # the run's progress message becomes its first message
+            return await slack.update(req, replaced.ts)
+        if streaming.streamable(req):  # an assistant thread: the answer grows in place
+            return await streaming.post_streamed(slack, self.kv, key, claimed, req)
+        return await slack.post(req)
 
     def _answerable(self, req: NotifyRequest) -> bool:
         """Only a new message of a slash command, and only to Slack's own response_url host
@@ -220,7 +235,7 @@ class Notifier:
             return _done(_record(value, req.channel_id), reused=True)
         self._wait_for_live_claim(key, claimed_at)
         # Editing to the same content again is harmless: only a new post is looked for.
-        found = None if req.update_ts else await self._lookup(req, slack)
+        found = None if req.update_ts else await self._lookup(req, slack, value)
         if found is not None:
             await self.kv.put(key, json.dumps({"channel": found.channel,
                                                "ts": found.ts}).encode())
@@ -245,8 +260,12 @@ class Notifier:
             raise TemporaryError(f"{key} is being posted elsewhere", ErrorCode.CONFLICT,
                                  delay=self.claim_stale_s - age)
 
-    async def _lookup(self, req: NotifyRequest, slack: SlackClient) -> Posted | None:
+    async def _lookup(self, req: NotifyRequest, slack: SlackClient,
+                      claim: bytes) -> Posted | None:
+        stream = streaming.started(claim)
         try:
+            if stream is not None:  # an interrupted stream: complete that message
+                return await streaming.finish(slack, req, stream)
             return await slack.find_posted(req)
         except SlackRejected as exc:
             # Without history access we cannot look: posting risks a duplicate, giving up

@@ -6,6 +6,7 @@
 const state = {
   config: null, me: null, kind: "channel", thread: null, shownView: null,
   messages: new Map(), views: new Map(), statuses: new Map(),
+  assistant: new Map(),  // an assistant thread's title and suggested prompts
 };
 const $ = (id) => document.getElementById(id);
 const keyOf = (m) => `${m.channel}/${m.ts}`;
@@ -97,7 +98,8 @@ function time(ts) {
 
 function messageNode(m) {
   const node = el("article", `msg${m.bot ? " bot" : ""}${m.ephemeral_to ? " ephemeral" : ""}`);
-  Object.assign(node.dataset, {ts: m.ts, channel: m.channel});
+  Object.assign(node.dataset, {ts: m.ts, channel: m.channel, streaming: String(!!m.streaming)});
+  if (m.streaming) node.classList.add("streaming");  // Slack's answer still growing
   node.setAttribute("data-testid", m.ephemeral_to ? "ephemeral" : "message");
   node.append(el("div", "avatar", (m.author || "?").slice(0, 1).toUpperCase()));
   const body = el("div", "body");
@@ -141,6 +143,7 @@ function renderMessages() {
   const roots = [...new Set([...tops.keys(), ...threads.keys()])].sort();
   list.replaceChildren();
   for (const ts of roots) {
+    renderDressing(list, ts);
     list.append(tops.has(ts) ? messageNode(tops.get(ts)) : placeholder(ts));
     const replies = threads.get(ts) || [];
     if (replies.length) {
@@ -167,6 +170,36 @@ function renderMessages() {
     list.append(actions);
   }
   if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+// Slack's three escaped characters, shown as the characters (as Slack shows text it was sent).
+const unslack = (text) => text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
+function renderDressing(list, ts) {
+  const dressing = state.assistant.get(`${channelId()}/${ts}`);
+  if (!dressing) return;
+  if (dressing.title) {
+    const title = el("div", "thread-title", unslack(dressing.title));
+    title.setAttribute("data-testid", "thread-title");
+    list.append(title);
+  }
+  const prompts = el("div", "thread-prompts");
+  prompts.setAttribute("data-testid", "thread-prompts");
+  for (const prompt of dressing.prompts || []) {  // a click puts the prompt in the composer
+    const chip = el("button", "prompt", prompt.title);
+    chip.type = "button";
+    chip.addEventListener("click", () => { state.thread = ts; $("composer").value = prompt.message; renderComposer(); });
+    prompts.append(chip);
+  }
+  if (prompts.childElementCount) list.append(prompts);
+}
+
+function dress(change) {
+  const key = `${change.channel}/${change.thread_ts}`;
+  const dressing = {...(state.assistant.get(key) || {})};
+  if (change.title !== undefined && change.type !== "suggested_prompts") dressing.title = change.title;
+  if (change.prompts !== undefined) dressing.prompts = change.prompts;
+  state.assistant.set(key, dressing);
 }
 
 async function onClick(event) {
@@ -258,6 +291,8 @@ function apply(change) {
     const key = `${change.channel}/${change.thread_ts}`;
     if (change.status) state.statuses.set(key, change.status);
     else state.statuses.delete(key);
+  } else if (change.type === "title" || change.type === "suggested_prompts") {
+    dress(change);
   }
 }
 
@@ -268,6 +303,8 @@ function follow() {
     state.messages = new Map(data.messages.map((m) => [keyOf(m), m]));
     state.views = new Map(data.views.map((v) => [v.id, v]));
     state.statuses = new Map((data.statuses || []).map((s) => [`${s.channel}/${s.thread_ts}`, s.status]));
+    state.assistant = new Map();
+    (data.assistant || []).forEach(dress);
     $("live").textContent = "live";
     $("live").className = "live on";
     render();

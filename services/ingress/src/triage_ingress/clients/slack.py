@@ -104,6 +104,25 @@ class SlackClient:
             await self._web.assistant_threads_setStatus(
                 channel_id=req.channel_id, thread_ts=req.thread_ts or "", status=req.text)
 
+    async def start_stream(self, req: NotifyRequest) -> Posted:
+        """An empty message in the thread that `append_stream` grows (see streaming.py)."""
+        async with _sorted_errors("chat.startStream"):
+            resp = await self._web.chat_startStream(channel=req.channel_id,
+                                                    thread_ts=req.thread_ts or "")
+        return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
+
+    async def append_stream(self, stream: Posted, text: str) -> None:
+        async with _sorted_errors("chat.appendStream"):
+            await self._web.chat_appendStream(channel=stream.channel, ts=stream.ts,
+                                              markdown_text=text)
+
+    async def stop_stream(self, req: NotifyRequest, stream: Posted,
+                          blocks: list[dict[str, Any]] | None = None) -> None:
+        """Finish the stream: `blocks` below the streamed text, and the step's metadata."""
+        async with _sorted_errors("chat.stopStream"):
+            await self._web.chat_stopStream(channel=stream.channel, ts=stream.ts,
+                                            blocks=blocks or None, metadata=metadata(req))
+
     async def update(self, req: NotifyRequest, ts: str) -> Posted:
         async with _sorted_errors("chat.update"):
             resp = await self._web.chat_update(

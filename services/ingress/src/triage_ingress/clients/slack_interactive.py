@@ -63,14 +63,18 @@ class SlackInteractive:
                 return token
         return self._default
 
-    async def open_view(self, trigger_id: str, view: dict[str, Any], team_id: str,
-                        enterprise_id: str | None = None) -> str:
-        """Open a modal for the user behind `trigger_id`; its view id, or SlackRejected."""
+    async def web(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient:
+        """A Web API client speaking for that workspace; SlackRejected without a token."""
         token = await self._token(team_id, enterprise_id)
         if token is None:
             raise SlackRejected("not_configured")
-        web = AsyncWebClient(token=token.get_secret_value(), base_url=self._api_url,
-                             timeout=self._timeout)
+        return AsyncWebClient(token=token.get_secret_value(), base_url=self._api_url,
+                              timeout=self._timeout)
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any], team_id: str,
+                        enterprise_id: str | None = None) -> str:
+        """Open a modal for the user behind `trigger_id`; its view id, or SlackRejected."""
+        web = await self.web(team_id, enterprise_id)
         try:
             resp = await web.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:

@@ -1,0 +1,109 @@
+"""Progress where Slack refuses the assistant status (a channel thread in a workspace that
+does not allow `assistant.threads.setStatus` there): one placeholder message per run,
+"Looking into it… Reading CI runs…", edited in place at each status, and then replaced by
+the run's first message (the answer, or an approval prompt) through `chat.update`.
+
+Replaced rather than followed, as Slack's AI samples did before streaming ("Thinking…",
+then the answer edited in): the thread keeps one message per answer and no stale
+progress line stays behind.
+
+Exactly once, in the idempotency bucket (`notify.<team>.<run>.placeholder`): the first
+status claims the key (compare-and-set, one winner) before posting, so a concurrent or
+redelivered status never posts a second placeholder; the first message to take it
+records its step (`used_by`), so a redelivery of that step edits the same message again
+(an edit is repeatable) and any later message is posted as usual. Statuses after that
+change nothing, and a status edit under way marks the record (`editing_at`) so that the
+answer waits for it: progress never lands over the answer.
+"""
+
+import json
+import time
+from typing import Any
+
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+from triage_contracts.errors import ErrorCode, TemporaryError
+from triage_contracts.logs import get_logger
+from triage_contracts.messages import NotifyRequest
+
+from .clients.slack import Posted, SlackClient
+
+log = get_logger("triage.ingress.placeholder")
+LOOKING = "Looking into it…"
+EDIT_S = 15.0  # a status edit marked longer ago than this died with its notifier
+
+
+def key(req: NotifyRequest) -> str:
+    return f"notify.{req.team_id}.{req.run_id}.placeholder"
+
+
+def progress(req: NotifyRequest) -> NotifyRequest:
+    """The placeholder's text for a status (statuses are the orchestrator's own words)."""
+    return req.model_copy(update={"text": f"_{LOOKING} {req.text}_", "blocks": []})
+
+
+async def _read(kv: KeyValue, name: str) -> tuple[dict[str, Any], int] | None:
+    """The record (without a finished or abandoned edit mark) and its revision."""
+    try:
+        entry = await kv.get(name)
+    except KeyNotFoundError:
+        return None
+    return json.loads(entry.value or b"{}"), entry.revision or 0
+
+
+def _dump(record: dict[str, Any]) -> bytes:
+    return json.dumps(record).encode()
+
+
+def _editing(record: dict[str, Any]) -> bool:
+    return time.time() - float(record.get("editing_at") or 0.0) < EDIT_S
+
+
+def _base(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "editing_at"}
+
+
+async def show(slack: SlackClient, kv: KeyValue, req: NotifyRequest) -> None:
+    """Post the run's placeholder, or edit it to this status (best effort, like a status)."""
+    found = await _read(kv, key(req))
+    if found is None:
+        try:
+            revision = await kv.create(key(req), _dump({"claimed_at": time.time()}))
+        except KeyWrongLastSequenceError:
+            return  # another status is posting it: this one is already out of date
+        posted = await slack.post(progress(req))
+        await kv.update(key(req), _dump({"channel": posted.channel, "ts": posted.ts}),
+                        last=revision)
+        return
+    record, revision = found
+    if not record.get("ts") or record.get("used_by") or _editing(record):
+        return  # not posted yet, answered already, or another status is editing it
+    base = _base(record)
+    try:  # marked first: the answer waits for this edit rather than race it
+        revision = await kv.update(key(req), _dump({**base, "editing_at": time.time()}),
+                                   last=revision)
+    except KeyWrongLastSequenceError:
+        return  # the answer took it, or another status is editing: this one is stale
+    try:
+        await slack.update(progress(req), str(record["ts"]))
+    finally:
+        await kv.update(key(req), _dump(base), last=revision)
+
+
+async def take(kv: KeyValue, req: NotifyRequest) -> Posted | None:
+    """The placeholder `req` replaces: unused yet, or already taken by this same step."""
+    found = await _read(kv, key(req))
+    if found is None or not found[0].get("ts"):
+        return None
+    record, revision = found
+    if record.get("used_by") not in (None, req.step_id):
+        return None
+    if record.get("used_by") is None:
+        if _editing(record):
+            raise TemporaryError(f"{key(req)} is being edited", ErrorCode.CONFLICT, delay=1.0)
+        try:
+            await kv.update(key(req), _dump({**_base(record), "used_by": req.step_id}),
+                            last=revision)
+        except KeyWrongLastSequenceError:
+            return await take(kv, req)  # a status is marking it: look again
+    return Posted(channel=str(record["channel"]), ts=str(record["ts"]))
