@@ -152,6 +152,16 @@ async def test_zero_replicas_pauses_the_workers(k8s, nats_url):
     assert k8s.current(k8s.DEPLOY, "triage-ws-paused-tools")["spec"]["replicas"] == 0
 
 
+async def test_secret_refs_no_worker_uses_are_named_in_the_status(k8s, nats_url):
+    refs = {"github": "acme-github", "slack": "acme-slack", "openai": "acme-openai"}
+    async with k8s.operator(k8s.settings(nats_url)):
+        await k8s.api("POST", body=k8s.workspace("keys", secretRefs=refs))
+        cond = await k8s.eventually(lambda: k8s.is_ready("keys"))
+    assert cond["message"].endswith("not used by this workspace's workers (the shared "
+                                    "services hold these secrets): secretRefs.openai, "
+                                    "secretRefs.slack")
+
+
 async def test_resync_repairs_drift_in_cluster_and_nats(k8s, nats_url):
     async with k8s.operator(k8s.settings(nats_url, resync_interval_s=1.0)):
         await k8s.api("POST", body=k8s.workspace("acme"))

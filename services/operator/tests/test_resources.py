@@ -11,6 +11,7 @@ from triage_operator.resources import (
     configmap,
     deployment,
     deployments,
+    unused_secret_refs,
 )
 from triage_operator.settings import Settings
 from triage_operator.spec import InvalidSpec, WorkspaceSpec, parse_spec
@@ -75,6 +76,13 @@ def test_tools_get_only_the_github_secret_and_orchestrator_none() -> None:
     refs = [[e["secretRef"]["name"] for e in d["spec"]["template"]["spec"]["containers"][0]
              ["envFrom"]] for d in (tools, orchestrator)]
     assert refs == [["common", "acme-github"], ["common"]]
+
+
+def test_secret_refs_no_worker_mounts_are_named() -> None:
+    every = spec(secretRefs={"github": "g", "slack": "s", "openai": "o", "database": "d"})
+    assert unused_secret_refs(every) == [
+        "secretRefs.database", "secretRefs.openai", "secretRefs.slack"]
+    assert unused_secret_refs(spec(secretRefs={"github": "g"})) == []
 
 
 def test_image_template_and_spec_override() -> None:

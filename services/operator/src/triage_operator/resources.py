@@ -153,6 +153,16 @@ _CONFIG_ENV = {
 _SECRETS = {"orchestrator": (), "tools": ("github",)}
 
 
+def unused_secret_refs(spec: WorkspaceSpec) -> list[str]:
+    """The `secretRefs` set on the Workspace that no worker of it mounts: Slack, the model
+    vendor and the database are spoken to by the shared notifier, router, approval and
+    audit services with the release's Secrets, never by a workspace's workers. Reported in
+    the status, so a platform team does not believe a per-team key is in use."""
+    mounted = {kind for kinds in _SECRETS.values() for kind in kinds}
+    given = spec.secret_refs.model_dump(exclude_none=True)
+    return [f"secretRefs.{kind}" for kind in sorted(given) if kind not in mounted]
+
+
 def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
     env: list[Manifest] = [
         {"name": "TEAM_SCOPE", "value": spec.team_id},
