@@ -176,6 +176,12 @@ async def test_resync_repairs_drift_in_cluster_and_nats(k8s, nats_url):
         assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools") is None
 
         await k8s.eventually(lambda: k8s.current(k8s.DEPLOY, "triage-ws-acme-tools"))
+
+        # Waited on, not asserted once: a resync that began before the consumer was
+        # deleted brings the Deployment back without it; the next one repairs it.
+        async def repaired() -> bool:
+            filters = await consumer_filters(nats_url, "T0001")
+            return filters["tools-T0001"] == "triage.work.tool.T0001.>"
+
+        await k8s.eventually_async(repaired)
         await k8s.eventually(lambda: k8s.is_ready("acme"))
-    assert (await consumer_filters(nats_url, "T0001"))["tools-T0001"] == \
-        "triage.work.tool.T0001.>"
