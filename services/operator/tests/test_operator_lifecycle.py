@@ -1,7 +1,6 @@
 """The real operator against kmock's Kubernetes API and a real nats-server: a Workspace is
 created, changed and deleted, and the cluster and JetStream follow."""
 
-import json
 from typing import Any
 
 import nats
@@ -61,7 +60,7 @@ async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_
 
     data = k8s.current(k8s.CM, "triage-ws-acme")["data"]
     assert data["channels"] == "C0001" and data["github-repos"] == "acme/checkout-api"
-    assert json.loads(data["workspace.json"])["budgetUsdPerDay"] == 3.5
+    assert data["tools"] == "github.search_issues,prometheus.query"
 
     for component in ("orchestrator", "tools"):
         deploy = k8s.current(k8s.DEPLOY, f"triage-ws-acme-{component}")
@@ -80,8 +79,8 @@ async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_
         assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-        assert {"name": "workspace-config", "configMap": {"name": "triage-ws-acme"}} \
-            in pod["volumes"]
+        repos = {"configMapKeyRef": {"name": "triage-ws-acme", "key": "github-repos"}}
+        assert {"name": "GITHUB_REPOS", "valueFrom": repos} in container["env"]
     tools = k8s.current(k8s.DEPLOY, "triage-ws-acme-tools")["spec"]["template"]["spec"]
     assert [e["secretRef"]["name"] for e in tools["containers"][0]["envFrom"]] == \
         ["triage-common", "acme-github"]
