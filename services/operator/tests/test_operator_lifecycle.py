@@ -172,7 +172,7 @@ async def test_resync_repairs_drift_in_cluster_and_nats(k8s, nats_url):
         nc = await nats.connect(nats_url)
         await nc.jetstream().delete_consumer("WORK", "tools-T0001")
         await nc.close()
-        assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools") is None
+        # (Not asserted absent here: under load a resync may already have put it back.)
 
         await k8s.eventually(lambda: k8s.current(k8s.DEPLOY, "triage-ws-acme-tools"))
 
