@@ -12,7 +12,7 @@ from triage_contracts.errors import PermanentError
 from triage_contracts.health import MetricsListener
 from triage_contracts.streams import Buckets, provision
 from triage_contracts.testing.natsserver import free_port
-from triage_contracts.workspaces import WorkspaceDirectory, directory_key
+from triage_contracts.workspaces import RouteTarget, WorkspaceDirectory, directory_key
 
 
 def test_entries_round_trip_and_tolerate_newer_fields() -> None:
@@ -22,6 +22,15 @@ def test_entries_round_trip_and_tolerate_newer_fields() -> None:
     newer = WorkspaceDirectory.model_validate(
         {**entry.model_dump(mode="json"), "channels": ["C1"]})
     assert newer.approvers == ["U1", "U2"]
+
+
+def test_routes_and_budget_round_trip_and_an_older_entry_has_neither() -> None:
+    entry = WorkspaceDirectory(team_id="T1", workspace="acme", budget_usd_per_day=2.5,
+                               model_routes={"agent": [RouteTarget(provider="offline",
+                                                                   model="offline-rules-1")]})
+    assert WorkspaceDirectory.model_validate_json(entry.model_dump_json()) == entry
+    older = WorkspaceDirectory.model_validate({"team_id": "T1", "workspace": "acme"})
+    assert older.model_routes == {} and older.budget_usd_per_day is None
 
 
 def test_keys_are_safe_tokens() -> None:

@@ -11,8 +11,12 @@ import httpx
 import pytest
 from nats.js.kv import KeyValue
 from triage_contracts.bus import jetstream
+from triage_contracts.natsauth import nats_auth
 from triage_contracts.streams import Buckets
 from triage_contracts.workspaces import WorkspaceDirectory, directory_key
+from triage_operator.directory import claim
+from triage_operator.settings import Settings as OperatorSettings
+from triage_operator.spec import parse_spec
 
 from .conftest import TEAM, Bus, Service, approval_request, make_settings, serve, stop
 from .idp import IdP
@@ -89,3 +93,19 @@ async def test_an_unreadable_entry_leaves_fewer_approvers(service: Service, bus:
     assert (await service.decide(req.approval_id, "U_MALLORY", "approve")).status_code == 403
     # APPROVERS still applies (U_ALICE approves for every team).
     assert (await service.decide(req.approval_id, "U_ALICE", "approve")).status_code == 200
+
+
+async def test_the_operators_entry_for_a_workspace_names_its_approvers(
+        bare: Service, bus: Bus, nats_url: str) -> None:
+    """End to end from the Workspace spec: the operator's own `directory.claim` (as the
+    operator's NATS identity) publishes `spec.approvers`, and only they may decide."""
+    team = "T0ACME"
+    ws = parse_spec("acme", {"teamId": team, "approvers": ["U0LEAD"]})
+    auth = nats_auth(OperatorSettings(_env_file=None))  # type: ignore[call-arg]
+    assert await claim(nats_url, "acme", ws, 5.0, auth) is None
+    req = await bus.request(approval_request(team=team))
+    await bare.wait_stored(req.approval_id, team=team)
+    stranger = await bare.decide(req.approval_id, "U0OTHER", "approve", team=team)
+    assert stranger.status_code == 403
+    assert (await bare.decide(req.approval_id, "U0LEAD", "approve", team=team)).status_code \
+        == 200

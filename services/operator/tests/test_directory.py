@@ -1,12 +1,12 @@
-"""The real operator against kmock and a real nats-server keeps each Workspace's approvers
-in the workspace directory (the KV bucket the approval service reads): written on create
-and on every change, moved with the teamId, withdrawn on delete, and never another
-Workspace's entry."""
+"""The real operator against kmock and a real nats-server keeps each Workspace's approvers,
+model routes and budget in the workspace directory (the KV bucket the approval service and
+the router read): written on create and on every change, moved with the teamId, withdrawn
+on delete, and never another Workspace's entry."""
 
 import nats
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from triage_contracts.streams import Buckets
-from triage_contracts.workspaces import WorkspaceDirectory
+from triage_contracts.workspaces import RouteTarget, WorkspaceDirectory
 
 
 async def entry(nats_url: str, team: str) -> WorkspaceDirectory | None:
@@ -32,6 +32,11 @@ async def test_approvers_follow_the_workspace(k8s, nats_url):
         first = await entry(nats_url, "T0001")
         assert first is not None and first.workspace == "acme"
         assert first.approvers == ["U0001"] and first.team_id == "T0001"
+        # What the router routes and budgets the team's model calls by.
+        assert first.budget_usd_per_day == 3.5
+        assert first.model_routes == {"draft": [
+            RouteTarget(provider="openai", model="gpt-4o-mini"),
+            RouteTarget(provider="offline", model="offline")]}
 
         await k8s.api("PATCH", "acme", {"metadata": {"generation": 2},
                                         "spec": {"approvers": ["U0001", "U0002"]}})

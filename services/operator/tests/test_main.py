@@ -11,9 +11,13 @@ import aiohttp
 from triage_contracts.testing.natsserver import free_port
 
 
-async def wait_http_ready(port: int, proc: asyncio.subprocess.Process) -> None:
+async def wait_http_ready(port: int, proc: asyncio.subprocess.Process,
+                          within: float = 120.0) -> None:
+    """A generous bound: a fresh Python process importing kopf took over 15 s to answer on
+    a loaded 2-core machine."""
+    deadline = asyncio.get_running_loop().time() + within
     async with aiohttp.ClientSession() as session:
-        for _ in range(150):
+        while asyncio.get_running_loop().time() < deadline:
             assert proc.returncode is None, "the operator process exited during start-up"
             try:
                 async with session.get(f"http://127.0.0.1:{port}/readyz") as resp:

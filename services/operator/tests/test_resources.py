@@ -11,6 +11,7 @@ from triage_operator.resources import (
     configmap,
     deployment,
     deployments,
+    unused_secret_refs,
 )
 from triage_operator.settings import Settings
 from triage_operator.spec import InvalidSpec, WorkspaceSpec, parse_spec
@@ -51,7 +52,20 @@ def test_configmap_is_valid_and_carries_the_workspace_config() -> None:
     kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
     assert manifest["metadata"]["name"] == "triage-ws-acme"
     assert manifest["data"]["tools"] == "github.search_issues"
-    assert '"offline"' in manifest["data"]["model-routes.json"]
+
+
+def test_the_configmap_holds_only_keys_a_worker_reads() -> None:
+    """Approvers, routes and the budget go through the workspace directory: an unread
+    copy here would mislead, and roll the workers on every change of them."""
+    read = {e["valueFrom"]["configMapKeyRef"]["key"]
+            for manifest in deployments(OWNER, spec(), settings())
+            for e in manifest["spec"]["template"]["spec"]["containers"][0]["env"]
+            if "configMapKeyRef" in e.get("valueFrom", {})}
+    assert set(configmap(OWNER, spec())["data"]) == read
+    before = template_hash(deployment(OWNER, spec(), settings(), "tools"))
+    edited = spec(approvers=["U0002"], budgetUsdPerDay=9,
+                  modelRoutes={"agent": [{"provider": "offline", "model": "offline-rules-1"}]})
+    assert template_hash(deployment(OWNER, edited, settings(), "tools")) == before
 
 
 def test_the_workspace_pins_its_skills_and_tools_in_the_orchestrator() -> None:
@@ -75,6 +89,13 @@ def test_tools_get_only_the_github_secret_and_orchestrator_none() -> None:
     refs = [[e["secretRef"]["name"] for e in d["spec"]["template"]["spec"]["containers"][0]
              ["envFrom"]] for d in (tools, orchestrator)]
     assert refs == [["common", "acme-github"], ["common"]]
+
+
+def test_secret_refs_no_worker_mounts_are_named() -> None:
+    every = spec(secretRefs={"github": "g", "slack": "s", "openai": "o", "database": "d"})
+    assert unused_secret_refs(every) == [
+        "secretRefs.database", "secretRefs.openai", "secretRefs.slack"]
+    assert unused_secret_refs(spec(secretRefs={"github": "g"})) == []
 
 
 def test_image_template_and_spec_override() -> None:

@@ -94,8 +94,8 @@ async def test_the_workspace_tool_list_narrows_the_catalogue(start_tools: Any,
     async with start_tools(narrowed) as tools:
         result = await tools.call("github.comment_issue", {
             "repo": "demo-org/checkout-api", "issue_number": 42, "body": "x"})
-    assert result.status == ToolStatus.ERROR and "unknown tool 'github.comment_issue'" in \
-        str(result.error)
+    assert result.status == ToolStatus.ERROR and "tool 'github.comment_issue' is not enabled " \
+        "for this workspace" in str(result.error)
 
 
 async def test_service_labels_default_to_the_repository_name() -> None:

@@ -186,7 +186,8 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
             + object_store(ObjectStores.OUTPUTS.name))),
         Identity("router", "runs model calls within budgets", (
             consume(Consumers.ROUTER, teams=scoped) + publishes("result.>") + emits("router")
-            + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget"))),
+            + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget")
+            + kv_read(Buckets.WORKSPACES.name))),
         Identity("audit", "the only reader of AUDIT",
                  consume(Consumers.AUDIT, teams=scoped) + emits("audit", audit=False)),
         Identity("approval", "the only publisher of decisions", (

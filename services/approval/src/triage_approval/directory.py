@@ -18,14 +18,12 @@ import time
 
 from faststream.nats import NatsBroker
 from nats import errors as nats_errors
-from nats.js import errors as js_errors
 from nats.js.kv import KeyValue
-from pydantic import ValidationError
 from triage_contracts.bus import TRANSIENT_NATS_ERRORS, jetstream, kv_keys
 from triage_contracts.errors import TemporaryError
 from triage_contracts.logs import get_logger
 from triage_contracts.streams import Buckets
-from triage_contracts.workspaces import WorkspaceDirectory, directory_key
+from triage_contracts.workspaces import WorkspaceDirectory, directory_key, read_entry
 
 from . import approvers
 from .approvers import StaticApprovers
@@ -91,7 +89,7 @@ class Directory:
 
     async def _entry(self, team_id: str) -> WorkspaceDirectory | None:
         try:
-            return await _read(await self._bucket(), directory_key(team_id))
+            return await read_entry(await self._bucket(), directory_key(team_id))
         except NATS_FAILURES as exc:
             raise DirectoryUnavailable(f"workspace directory unavailable: "
                                        f"{type(exc).__name__}") from exc
@@ -100,7 +98,7 @@ class Directory:
         try:
             kv = await self._bucket()
             keys = await kv_keys(jetstream(self.broker), Buckets.WORKSPACES.name)
-            entries = [await _read(kv, key) for key in keys]
+            entries = [await read_entry(kv, key) for key in keys]
         except NATS_FAILURES as exc:
             raise DirectoryUnavailable(f"workspace directory unavailable: "
                                        f"{type(exc).__name__}") from exc
@@ -109,25 +107,3 @@ class Directory:
     async def _bucket(self) -> KeyValue:
         return await jetstream(self.broker).key_value(Buckets.WORKSPACES.name)
 
-
-async def _read(kv: KeyValue, key: str) -> WorkspaceDirectory | None:
-    try:
-        found = await kv.get(key)
-    except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
-        return None  # never published, or its Workspace is gone
-    return _parse(key, found.value)
-
-
-def _parse(key: str, value: bytes | None) -> WorkspaceDirectory | None:
-    """An entry, or None for one that cannot be read (logged): ignoring it can only leave
-    fewer approvers, never more."""
-    try:
-        entry = WorkspaceDirectory.model_validate_json(value or b"")
-    except ValidationError as exc:
-        log.warning("unreadable workspace directory entry ignored", key=key,
-                    error_count=exc.error_count())
-        return None
-    if entry.team_id != key:
-        log.warning("workspace directory entry under another team's key ignored", key=key)
-        return None
-    return entry

@@ -1,6 +1,7 @@
-"""The workspace directory: each Workspace's approvers, published where the approval
-service reads them (`WorkspaceDirectory` under the team's key in the `triage-workspaces`
-KV bucket), so approver lists live in the Workspace resource and nowhere else.
+"""The workspace directory: each Workspace's approvers, model routes and daily budget,
+published where the shared services read them (`WorkspaceDirectory` under the team's key in
+the `triage-workspaces` KV bucket: approval reads the approvers, the router the routes and
+the budget), so they live in the Workspace resource and nowhere else.
 
 The entry is also the team's claim: the Workspace it names owns the team's consumers and
 entry, and a second Workspace with the same `teamId` is refused (`claim` returns the
@@ -19,7 +20,7 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 from triage_contracts.natsauth import NatsAuth
 from triage_contracts.streams import Buckets
-from triage_contracts.workspaces import WorkspaceDirectory, directory_key
+from triage_contracts.workspaces import RouteTarget, WorkspaceDirectory, directory_key
 
 from .consumers import NatsUnavailable, jetstream
 from .spec import WorkspaceSpec
@@ -27,7 +28,10 @@ from .spec import WorkspaceSpec
 
 def entry(name: str, ws: WorkspaceSpec) -> WorkspaceDirectory:
     """What the directory says about this Workspace (pure)."""
-    return WorkspaceDirectory(team_id=ws.team_id, workspace=name, approvers=list(ws.approvers))
+    routes = {route: [RouteTarget(provider=t.provider, model=t.model) for t in targets]
+              for route, targets in ws.model_routes.items()}
+    return WorkspaceDirectory(team_id=ws.team_id, workspace=name, approvers=list(ws.approvers),
+                              model_routes=routes, budget_usd_per_day=ws.budget_usd_per_day)
 
 
 async def _read(kv: KeyValue, key: str) -> tuple[WorkspaceDirectory | None, int]:

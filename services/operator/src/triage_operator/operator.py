@@ -128,6 +128,9 @@ async def reconcile(name: str, namespace: str | None, uid: str, spec: Any, meta:
     patch.status["configMap"] = resources.configmap_name(name)
     patch.status["observedGeneration"] = generation
     message = f"{len(made)} consumers and {len(deployed)} deployments in sync"
+    if unused := resources.unused_secret_refs(ws):
+        message += (f"; not used by this workspace's workers (the shared services hold "
+                    f"these secrets): {', '.join(unused)}")
     _report(patch, status, True, "Reconciled", message, generation)
     logger.info(f"workspace {name} (team {ws.team_id}) reconciled: {message}")
 

@@ -22,7 +22,6 @@ MANAGED_BY = "triage-operator"
 WORKSPACE_LABEL = f"{GROUP}/workspace"
 RELEASE_LABEL = f"{GROUP}/release"
 HASH_ANNOTATION = f"{GROUP}/config-hash"
-CONFIG_DIR = "/etc/triage/workspace"
 HTTP_PORT = 8080
 # A numeric non-root user, so the kubelet can enforce runAsNonRoot (the images use 10001).
 RUN_AS_USER = 10001
@@ -76,24 +75,15 @@ def _metadata(owner: Owner, name: str, component: str | None = None) -> Manifest
 
 
 def config_data(spec: WorkspaceSpec) -> dict[str, str]:
-    """The workspace config as ConfigMap keys: comma lists for env vars, JSON for the rest."""
-    routes = {name: [target.model_dump() for target in targets]
-              for name, targets in spec.model_routes.items()}
-    document = {
-        "teamId": spec.team_id, "channels": spec.channels, "approvers": spec.approvers,
-        "modelRoutes": routes, "budgetUsdPerDay": spec.budget_usd_per_day,
-        "tools": spec.tools, "skills": spec.skills, "githubRepos": spec.github_repos,
-    }
+    """The workspace config as ConfigMap keys the workers read as env vars (`_CONFIG_ENV`),
+    and nothing else: approvers, model routes and the budget reach the shared services
+    through the workspace directory (`directory.py`), so a copy here would be unread and
+    would roll the workers on every change of them."""
     return {
-        "team-id": spec.team_id,
         "channels": ",".join(spec.channels),
-        "approvers": ",".join(spec.approvers),
         "tools": ",".join(spec.tools),
         "skills": ",".join(spec.skills),
         "github-repos": ",".join(spec.github_repos),
-        "budget-usd-per-day": str(spec.budget_usd_per_day),
-        "model-routes.json": json.dumps({"routes": routes}, indent=2, sort_keys=True),
-        "workspace.json": json.dumps(document, indent=2, sort_keys=True),
     }
 
 
@@ -153,6 +143,16 @@ _CONFIG_ENV = {
 _SECRETS = {"orchestrator": (), "tools": ("github",)}
 
 
+def unused_secret_refs(spec: WorkspaceSpec) -> list[str]:
+    """The `secretRefs` set on the Workspace that no worker of it mounts: Slack, the model
+    vendor and the database are spoken to by the shared notifier, router, approval and
+    audit services with the release's Secrets, never by a workspace's workers. Reported in
+    the status, so a platform team does not believe a per-team key is in use."""
+    mounted = {kind for kinds in _SECRETS.values() for kind in kinds}
+    given = spec.secret_refs.model_dump(exclude_none=True)
+    return [f"secretRefs.{kind}" for kind in sorted(given) if kind not in mounted]
+
+
 def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
     env: list[Manifest] = [
         {"name": "TEAM_SCOPE", "value": spec.team_id},
@@ -161,7 +161,6 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
         {"name": "PORT", "value": str(HTTP_PORT)},
         {"name": "LOG_JSON", "value": "true"},
         {"name": "ENVIRONMENT", "value": settings.environment},
-        {"name": "WORKSPACE_CONFIG_DIR", "value": CONFIG_DIR},
         *_parity(settings, component),
     ]
     for var, key in _CONFIG_ENV[component].items():
@@ -214,8 +213,7 @@ def container(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: 
             "runAsNonRoot": True, "readOnlyRootFilesystem": True,
             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "workspace-config", "mountPath": CONFIG_DIR, "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"},
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
                          *({"name": volume, "mountPath": path, "readOnly": True}
                            for _, volume, path in _mounts(settings, component))],
     }
@@ -228,9 +226,7 @@ def pod_spec(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: s
                             "runAsGroup": RUN_AS_USER, "fsGroup": RUN_AS_USER,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container(owner, spec, settings, component)],
-        "volumes": [{"name": "workspace-config",
-                     "configMap": {"name": configmap_name(owner.name)}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
                     *({"name": volume, "configMap": {"name": name}}
                       for name, volume, _ in _mounts(settings, component))],
     }

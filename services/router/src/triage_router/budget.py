@@ -52,11 +52,14 @@ class TeamBudget:
         entry = await self._get(key)
         return DayLedger.decode(entry.value if entry else None)
 
-    async def reserve(self, key: str, slot: str, attempt: str, usd: float) -> Change:
+    async def reserve(self, key: str, slot: str, attempt: str, usd: float,
+                      limit_usd: float | None = None) -> Change:
+        """Hold `usd` within `limit_usd` (the team's own, from its Workspace), else within
+        the limit every team gets."""
         until = self._clock().timestamp() + self.hold_ttl_s
         hold = Hold(round(usd, 8), attempt, until)
-        return await self._apply(key, lambda d, now: ledger.reserve(
-            d, slot, hold, self.limit_usd, now))
+        limit = self.limit_usd if limit_usd is None else limit_usd
+        return await self._apply(key, lambda d, now: ledger.reserve(d, slot, hold, limit, now))
 
     async def settle(self, key: str, slot: str, attempt: str, cost: float) -> Change:
         return await self._apply(key, lambda d, now: ledger.settle(d, slot, attempt, cost, now))

@@ -1,4 +1,5 @@
-"""One model call, end to end: stored answer, route lookup, budget, fallback, accounting,
+"""One model call, end to end: stored answer, route lookup (the team's Workspace may
+replace a route, `teams.py`), budget (the team's own daily limit), fallback, accounting,
 result, audit.
 
 Every call ends in exactly one of three ways, so the orchestrator never waits forever:
@@ -14,6 +15,7 @@ import time
 from typing import Any
 
 from faststream.nats import NatsBroker
+from nats.js.kv import KeyValue
 from prometheus_client import CollectorRegistry
 from structlog.contextvars import bound_contextvars
 from triage_contracts import subjects
@@ -43,6 +45,7 @@ from .providers.base import Provider
 from .routes import RoutesConfig, load_routes
 from .settings import Settings
 from .spend import CallSpend, slot_of
+from .teams import routing, team_entry
 
 log = get_logger("triage.router")
 SERVICE = "router"
@@ -61,6 +64,7 @@ class ModelRouter:
         self.providers: dict[str, Provider] = {}
         self.budget: TeamBudget | None = None
         self.answers: AnswerStore | None = None
+        self.workspaces: KeyValue | None = None
 
     async def start(self) -> None:
         """Called once the broker is connected and streams/buckets are provisioned."""
@@ -70,6 +74,7 @@ class ModelRouter:
         self.budget = TeamBudget(self.settings.daily_budget_usd, kv,
                                  self.settings.budget_hold_ttl_s)
         self.answers = AnswerStore(kv)
+        self.workspaces = await jetstream(self.broker).key_value(Buckets.WORKSPACES.name)
         log.info("routes loaded", routes=sorted(self.routes.routes),
                  providers=sorted(self.providers))
 
@@ -91,12 +96,13 @@ class ModelRouter:
 
     async def _route(self, call: ModelCall) -> None:
         assert self.routes is not None and self.budget is not None
-        targets = self.routes.get(call.route)
-        spend = CallSpend(call, self.budget, new_id("attempt-"))
+        assert self.workspaces is not None
+        team = routing(call.route, await team_entry(self.workspaces, call.team_id),
+                       self.routes, self.settings.daily_budget_usd)
+        targets = team.targets
+        spend = CallSpend(call, self.budget, new_id("attempt-"), team.limit_usd)
         if targets is None:
-            known = ", ".join(sorted(self.routes.routes))
-            await self._refuse(call, spend, f"unknown route {call.route!r} (known: {known})",
-                               "unknown_route", [])
+            await self._refuse(call, spend, team.problem or "", "unknown_route", [])
             return
         await spend.begin()
         started = time.monotonic()

@@ -20,9 +20,12 @@ from .routes import Target
 log = get_logger("triage.router.spend")
 
 class CallSpend:
-    def __init__(self, call: ModelCall, budget: TeamBudget, attempt: str) -> None:
+    def __init__(self, call: ModelCall, budget: TeamBudget, attempt: str,
+                 limit_usd: float | None = None) -> None:
         self.call = call
         self.budget = budget
+        # The team's daily limit (its Workspace's budgetUsdPerDay), else the router's.
+        self.limit_usd = budget.limit_usd if limit_usd is None else limit_usd
         self.attempt = attempt
         self.slot = slot_of(call)
         self.key = budget.key(call.team_id)  # the day this delivery started in
@@ -44,13 +47,14 @@ class CallSpend:
         if worst <= 0:
             await self.release()  # a free target needs no hold
             return None
-        change = await self.budget.reserve(self.key, self.slot, self.attempt, worst)
+        change = await self.budget.reserve(self.key, self.slot, self.attempt, worst,
+                                           self.limit_usd)
         self.charged += change.charged_usd
         self.held = worst if change.ok else 0.0
         if not change.ok:
             return Outcome.TEAM_BUDGET, (f"worst case {usd(worst)} does not fit in what is "
                                          f"left of the team's daily model budget of "
-                                         f"{usd(self.budget.limit_usd)}")
+                                         f"{usd(self.limit_usd)}")
         return None
 
     async def lost(self) -> float:

@@ -28,7 +28,10 @@ def build_registry(settings: Settings, pager: OutputPager | None = None) -> Tool
     for tool in [*github_tools(github, settings.github_repos, timeout),
                  *ObservabilityTools(prometheus, alertmanager).tools(timeout),
                  *pager.tools()]:
-        # A tool the workspace did not enable does not exist for it ("unknown tool").
+        # A tool the workspace did not enable is never registered: it cannot run, and a
+        # call to it is refused with the reason (`ToolRegistry.get`).
         if not enabled or tool.name in enabled:
             registry.add(tool)
+        else:
+            registry.withhold(tool.name)
     return registry

@@ -96,8 +96,14 @@ class ToolRegistry:
         self.budget_s = budget_s
         self._tools: dict[str, Tool] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        # Tools this workspace's allow-list leaves out: refused by name, not "unknown", so
+        # the model stops asking and the audit says why.
+        self._withheld: set[str] = set()
         for tool in tools:
             self.add(tool)
+
+    def withhold(self, name: str) -> None:
+        self._withheld.add(name)
 
     def add(self, tool: Tool) -> None:
         if tool.name in self._tools:
@@ -113,6 +119,10 @@ class ToolRegistry:
 
     def get(self, name: str) -> Tool:
         tool = self._tools.get(name)
+        if tool is None and name in self._withheld:
+            raise ToolError(f"tool {name!r} is not enabled for this workspace (ENABLED_TOOLS, "
+                            f"the Workspace's spec.tools); enabled tools: {self.names()}",
+                            ErrorCode.POLICY_DENIED)
         if tool is None:
             raise ToolError(f"unknown tool {name!r}; available tools: {self.names()}",
                             ErrorCode.UNKNOWN_TOOL)
