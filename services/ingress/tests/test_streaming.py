@@ -45,6 +45,9 @@ def test_mrkdwn_becomes_the_markdown_a_stream_takes_and_stays_escaped() -> None:
     assert markdown("<https://x.example/a(b)|[x](https://evil.example)>") == (
         "[&#91;x&#93;(https://evil.example)](https://x.example/a%28b%29)")
     assert markdown("&lt;!channel&gt; 2*3*4 snake_case") == "&lt;!channel&gt; 2*3*4 snake_case"
+    # A markdown link in untrusted text stays text: only the bot's own links are links.
+    assert markdown("see [the fix](https://evil.example/x) and <https://ci.example/1|run>") == (
+        "see &#91;the fix&#93;(https://evil.example/x) and [run](https://ci.example/1)")
 
 
 def test_the_sections_are_not_repeated_below_the_streamed_text() -> None:

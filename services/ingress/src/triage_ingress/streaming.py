@@ -61,7 +61,13 @@ def markdown(mrkdwn: str) -> str:
     """Slack mrkdwn as the markdown a stream takes: `<url|label>` links become
     `[label](url)` (brackets in the label and parentheses in the URL encoded so neither can
     end the link early), `*bold*` becomes `**bold**`, `~strike~` becomes `~~strike~~`."""
-    text = _LINK.sub(lambda m: f"[{_label(m[2])}]({_target(m[1])})", mrkdwn)
+    # Brackets outside the bot's own links are encoded first: `[label](url)` written by the
+    # model or found in GitHub text would otherwise become a masked link in markdown.
+    parts, at = [], 0
+    for m in _LINK.finditer(mrkdwn):
+        parts += [_label(mrkdwn[at:m.start()]), f"[{_label(m[2])}]({_target(m[1])})"]
+        at = m.end()
+    text = "".join([*parts, _label(mrkdwn[at:])])
     text = _BOLD.sub(lambda m: f"**{m[1]}**", text)
     return _STRIKE.sub(lambda m: f"~~{m[1]}~~", text)
 
