@@ -216,3 +216,17 @@ async def test_a_channel_the_bot_has_not_joined_refuses_posts(standin) -> None:
     with pytest.raises(SlackApiError) as refused:
         await client(url).chat_postMessage(channel="C_PRIVATE", text="hello")
     assert refused.value.response["error"] == "not_in_channel"
+
+
+async def test_a_public_channel_the_bot_is_not_in_takes_posts_only_with_chat_write_public(
+        standin) -> None:
+    url, ws = standin
+    with pytest.raises(SlackApiError) as refused:
+        await client(url).chat_postMessage(channel="C_OPEN", text="hello")
+    assert refused.value.response["error"] == "not_in_channel"
+    ws.bot_scopes.add("chat:write.public")
+    posted = await client(url).chat_postMessage(channel="C_OPEN", text="hello")
+    assert posted["channel"] == "C_OPEN"
+    with pytest.raises(SlackApiError) as private:  # the scope opens public channels only
+        await client(url).chat_postMessage(channel="C_PRIVATE", text="hello")
+    assert private.value.response["error"] == "not_in_channel"

@@ -267,6 +267,8 @@ def build_slack_api(
             result = error("token_expired")
         elif method not in METHODS:
             result = error("unknown_method")
+        elif method == "chat.postMessage" and not ws.may_post(token, str(args.get("channel"))):
+            result = error("not_in_channel")
         elif method == "chat.postMessage" and ws.over_post_limit(str(args.get("channel"))):
             call["result"] = "ratelimited"
             return _fault_response(FaultSpec(method=method), "ratelimited")

@@ -79,7 +79,7 @@ def refresh(ws: SandboxSlack, form: JsonDict) -> JsonDict:
         return error("invalid_refresh_token")
     found = ws.installed[old]
     token = f"xoxb-sandbox-{found['team_id'].lower()}-{secrets.token_hex(12)}"
-    ws.install(token, found["team_id"], found["bot_user_id"])
+    ws.install(token, found["team_id"], found["bot_user_id"], ",".join(found["scopes"]))
     return {"ok": True, "access_token": token, "token_type": "bot", "app_id": APP_ID,
             "bot_user_id": found["bot_user_id"], "team": {"id": found["team_id"]},
             "enterprise": None, "is_enterprise_install": False, **_rotating(ws, token)}
@@ -104,7 +104,7 @@ def access(ws: SandboxSlack, oauth: SandboxOAuth, creds: tuple[str, str],
     owner = enterprise if org_wide else grant["team_id"]
     token = f"xoxb-sandbox-{owner.lower()}-{secrets.token_hex(12)}"
     bot_user_id = f"UBOT{owner[-4:]}"
-    ws.install(token, owner, bot_user_id)
+    ws.install(token, owner, bot_user_id, str(grant["scope"] or ""))
     return {"ok": True, "access_token": token, "token_type": "bot", "scope": grant["scope"],
             "bot_user_id": bot_user_id, "app_id": APP_ID,
             "team": None if org_wide else {"id": owner, "name": f"Sandbox {owner}"},

@@ -62,6 +62,13 @@ class SandboxSlack:
     # Conversations the bot is not a member of (a private channel nobody invited it to):
     # chat.postMessage there fails with not_in_channel, as in Slack.
     not_joined: set[str] = field(default_factory=lambda: {"C_PRIVATE"})
+    # Public channels the bot is not in: Slack lets a token with `chat:write.public` post
+    # there (nothing else), and answers not_in_channel to one without.
+    open_not_joined: set[str] = field(default_factory=lambda: {"C_OPEN"})
+    # The scopes of the configured bot token (installed tokens carry their grant's).
+    bot_scopes: set[str] = field(default_factory=lambda: {
+        "app_mentions:read", "chat:write", "commands", "im:history", "channels:history",
+        "assistant:write", "files:write"})
     # Files of the external upload flow (`slack_files.py`) by id, and the address the Web
     # API was last called at (upload URLs point there, as Slack's point to files.slack.com).
     files: dict[str, JsonDict] = field(default_factory=dict)
@@ -98,8 +105,17 @@ class SandboxSlack:
                 return fault
         return None
 
-    def install(self, token: str, team_id: str, bot_user_id: str) -> None:
-        self.installed[token] = {"team_id": team_id, "bot_user_id": bot_user_id}
+    def install(self, token: str, team_id: str, bot_user_id: str, scopes: str = "") -> None:
+        self.installed[token] = {"team_id": team_id, "bot_user_id": bot_user_id,
+                                 "scopes": sorted(s for s in scopes.split(",") if s)}
+
+    def scopes_of(self, token: str) -> set[str]:
+        found = self.installed.get(token)
+        return set(found["scopes"]) if found else set(self.bot_scopes)
+
+    def may_post(self, token: str, channel: str) -> bool:
+        """chat.postMessage into a public channel the bot is not in needs chat:write.public."""
+        return channel not in self.open_not_joined or "chat:write.public" in self.scopes_of(token)
 
     def over_post_limit(self, channel: str) -> bool:
         """Take one post from the channel's bucket; True when it is empty (a 429)."""

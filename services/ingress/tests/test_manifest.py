@@ -52,6 +52,13 @@ def test_the_bot_scopes_are_what_the_install_asks_for() -> None:
             "chat:write"} <= set(scopes)
 
 
+def test_public_channels_add_chat_write_public_and_nothing_else() -> None:
+    plain = manifest.build(BASE)["oauth_config"]["scopes"]["bot"]
+    public = manifest.build(BASE, public_channels=True)["oauth_config"]["scopes"]["bot"]
+    assert "chat:write.public" not in plain  # opt-in: admins may refuse apps that post anywhere
+    assert public == [*plain, "chat:write.public"]
+
+
 async def test_every_url_is_served_by_the_ingress(start_ingress: StartIngress,
                                                   tmp_path: Path) -> None:
     ingress = await start_ingress(slack_client_id="123.456", slack_client_secret="c-secret",

@@ -233,6 +233,29 @@ async def test_a_command_in_a_channel_the_bot_is_not_in_is_answered_via_its_resp
     assert slot not in "".join(a.model_dump_json() for a in audits)  # a bearer capability
 
 
+@pytest.mark.parametrize("public_scope", [False, True])
+async def test_a_public_channel_the_bot_is_not_in_is_answered_in_it_with_chat_write_public(
+        start_ingress, slack_api, wait_until, public_scope: bool) -> None:
+    """With `chat:write.public` (manifest --public-channels) the answer is a real message in
+    the channel, threadable and editable; without it, the command's response_url."""
+    if public_scope:
+        slack_api.state.bot_scopes.add("chat:write.public")
+    notifier = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
+                                   slack_response_url_prefix=f"{slack_api.url}/sandbox/response/")
+    slot = slack_api.state.open_response_slot("U_REQUESTER", "C_OPEN", "", None)
+    url = f"{slack_api.url}/sandbox/response/{slot}"
+    await send(notifier, request(channel_id="C_OPEN", thread_ts=None, response_url=url))
+    await wait_until(lambda: _count(notifier, 1))
+    [result] = await results(notifier)
+    assert result.ok
+    [message] = slack_api.state.messages
+    assert message["channel"] == "C_OPEN" and message["text"] == request().text
+    if public_scope:
+        assert result.ts == message["ts"] and slack_api.state.responses == []
+    else:
+        assert result.ts is None and len(slack_api.state.responses) == 1
+
+
 @pytest.mark.parametrize("response_url", [
     None,  # a mention: nothing else to try
     "https://attacker.example/collect",  # not under the configured Slack prefix

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         from .manifest import render
 
         sys.stdout.write(render(args.base_url, args.oauth, args.json, args.token_rotation,
-                                args.socket_mode))
+                                args.socket_mode, args.public_channels))
         return 0
     if args.command == "vault" and args.action == "keygen":
         return run_vault(args, Settings.model_construct())  # needs no configuration

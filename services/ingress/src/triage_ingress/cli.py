@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
                                "secret)")
     manifest.add_argument("--socket-mode", action="store_true",
                           help="Socket Mode (SLACK_APP_TOKEN): no request URLs")
+    manifest.add_argument("--public-channels", action="store_true",
+                          help="add chat:write.public: answers in public channels the bot was "
+                               "not added to (with OAuth, add it to SLACK_SCOPES too)")
     manifest.add_argument("--json", action="store_true", help="JSON instead of YAML")
     return root
 

@@ -46,12 +46,19 @@ ASSISTANT_DESCRIPTION = ("Ask why CI is failing, what broke in production, or ab
                          "request or an issue: answers cite what was read.")
 
 
-def bot_scopes() -> list[str]:
-    return [s.strip() for s in DEFAULT_SCOPES.split(",") if s.strip()]
+# Posting into public channels the bot was never added to (a /triage typed anywhere gets
+# its answer in the channel, not through the command's response_url): opt-in, since many
+# workspaces' admins refuse apps that can post everywhere.
+PUBLIC_CHANNELS_SCOPE = "chat:write.public"
+
+
+def bot_scopes(public_channels: bool = False) -> list[str]:
+    scopes = [s.strip() for s in DEFAULT_SCOPES.split(",") if s.strip()]
+    return [*scopes, PUBLIC_CHANNELS_SCOPE] if public_channels else scopes
 
 
 def build(base_url: str, oauth: bool = False, token_rotation: bool = False,
-          socket_mode: bool = False) -> dict[str, Any]:
+          socket_mode: bool = False, public_channels: bool = False) -> dict[str, Any]:
     base = base_url.rstrip("/")
     manifest: dict[str, Any] = {
         "_metadata": {"major_version": 2, "minor_version": 1},
@@ -75,7 +82,7 @@ def build(base_url: str, oauth: bool = False, token_rotation: bool = False,
                 "usage_hint": "why is checkout-api failing since this morning?",
                 "should_escape": False}],
         },
-        "oauth_config": {"scopes": {"bot": bot_scopes()}},
+        "oauth_config": {"scopes": {"bot": bot_scopes(public_channels)}},
         "settings": {
             "event_subscriptions": {"request_url": base + EVENTS_PATH,
                                     "bot_events": list(BOT_EVENTS)},
@@ -98,12 +105,13 @@ def build(base_url: str, oauth: bool = False, token_rotation: bool = False,
 
 
 def render(base_url: str, oauth: bool = False, as_json: bool = False,
-           token_rotation: bool = False, socket_mode: bool = False) -> str:
+           token_rotation: bool = False, socket_mode: bool = False,
+           public_channels: bool = False) -> str:
     import json
 
     import yaml
 
-    data = build(base_url, oauth, token_rotation, socket_mode)
+    data = build(base_url, oauth, token_rotation, socket_mode, public_channels)
     if as_json:
         return json.dumps(data, indent=2) + "\n"
     header = HEADER.format(base=base_url.rstrip("/"), oauth_flag=" --oauth" if oauth else "")
