@@ -52,9 +52,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
+{{/* The values of a component: (dict "root" $ "name" "tools"). The install controller's
+live under operator.installController (it runs the operator's image, beside it). */}}
+{{- define "triage.componentValues" -}}
+{{- if eq .name "install-controller" -}}
+{{- toYaml .root.Values.operator.installController -}}
+{{- else -}}
+{{- toYaml (index .root.Values .name) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Image of a component: (dict "root" $ "name" "notifier" "traits" $traits) */}}
 {{- define "triage.image" -}}
-{{- $values := index .root.Values .name -}}
+{{- $values := fromYaml (include "triage.componentValues" .) -}}
 {{- $repo := $values.image.repository | default (printf "%s/triage-%s" .root.Values.image.repositoryPrefix .traits.image) -}}
 {{- $tag := $values.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
 {{- printf "%s:%s" $repo $tag -}}
