@@ -18,8 +18,14 @@ from triage_contracts import subjects
 from triage_contracts.bus import publish
 from triage_contracts.errors import TemporaryError
 from triage_contracts.ids import new_id
-from triage_contracts.messages import (AuditEvent, AuditKind, InstallEvent, InstallKind,
-                                       NotifyRequest, NotifyResult)
+from triage_contracts.messages import (
+    AuditEvent,
+    AuditKind,
+    InstallEvent,
+    InstallKind,
+    NotifyRequest,
+    NotifyResult,
+)
 from triage_contracts.testing import PRODUCTION_NATS
 from triage_ingress.app import build_app
 from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings

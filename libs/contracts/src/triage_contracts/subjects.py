@@ -55,5 +55,6 @@ def team_of(subject: str) -> str:
     """The team token of any triage subject (position depends on the family)."""
     parts = subject.split(".")
     family = parts[1]
-    index = {"event": 2, "install": 2, "result": 2, "audit": 2, "dlq": 2, "work": 3, "approval": 3}[family]
+    index = {"event": 2, "install": 2, "result": 2, "audit": 2, "dlq": 2, "work": 3,
+             "approval": 3}[family]
     return parts[index]
