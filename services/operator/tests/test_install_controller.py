@@ -113,3 +113,15 @@ async def test_an_org_wide_install_deploys_nothing(k8s, nats_url, kind):
         action = await send.controller.handle(org)
         assert isinstance(action, Leave) and "org-wide" in action.reason
     assert not [key for key in k8s.kmock.objects if key[0] == k8s.WS]
+
+
+async def test_the_charts_role_grants_exactly_what_the_controller_uses(k8s, nats_url):
+    """Every request of an install, a removal and a conflict is allowed by the chart's
+    install-controller Role, and every verb it grants is used."""
+    await k8s.api("POST", body=k8s.workspace("acme", team="T0HAND"))
+    async with controller(k8s, nats_url) as send:
+        for ev in (event(InstallKind.INSTALLED), event(InstallKind.UNINSTALLED, event_id="E2"),
+                   event(InstallKind.INSTALLED, team="T0HAND", event_id="E3")):
+            await send.controller.handle(ev)
+    assert k8s.used() == k8s.granted("install-controller-rbac.yaml")
+
