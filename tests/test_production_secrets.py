@@ -12,6 +12,7 @@ from triage_approval.settings import Settings as ApprovalSettings
 from triage_audit.settings import Settings as AuditSettings
 from triage_contracts.settings import Environment, ServiceSettings
 from triage_ingress.settings import Settings as IngressSettings
+from triage_operator.install.settings import Settings as InstallControllerSettings
 from triage_operator.settings import Settings as OperatorSettings
 from triage_orchestrator.settings import Settings as OrchestratorSettings
 from triage_router.settings import Settings as RouterSettings
@@ -20,7 +21,7 @@ from triage_tools.settings import Settings as ToolsSettings
 SERVICES: dict[str, type[ServiceSettings]] = {
     "ingress": IngressSettings, "orchestrator": OrchestratorSettings, "tools": ToolsSettings,
     "router": RouterSettings, "audit": AuditSettings, "approval": ApprovalSettings,
-    "operator": OperatorSettings}
+    "operator": OperatorSettings, "install-controller": InstallControllerSettings}
 SECRET_NAME = re.compile(r"(token|secret|password|passwd|api_key|private|master_key|"
                          r"signing_key|checkpoint_key)s?$")
 # Named like a secret, but not one: public keys, the path of a key file (the file is the

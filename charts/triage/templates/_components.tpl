@@ -2,7 +2,9 @@
 The static traits of every component, in one place so that every template (deployments,
 services, autoscalers, NetworkPolicies) loops over the same facts:
   image      - image name suffix (triage-<image>); the notifier runs the ingress image
-  module     - the Python package the image runs (python -m <module>)
+  module     - the Python package the image runs (python -m <module>); where it is not the
+               image's own entry point, the container's command says so
+  beside     - deployed only while that component is enabled too
   role       - ingress ROLE (edge / notifier / all)
   public     - reachable from outside the release: "slack" or "approval"
   shared     - a shared (all-team) worker, off when sharedWorkers.enabled=false
@@ -66,6 +68,11 @@ operator:
   image: operator
   module: triage_operator
   egress: [nats, kubernetesApi]
+install-controller:
+  image: operator
+  module: triage_operator.install
+  beside: operator
+  egress: [nats, kubernetesApi]
 {{- end -}}
 
 {{/* The enabled components as a dict name -> traits (with the component's values merged in
@@ -73,8 +80,9 @@ under "values"). */}}
 {{- define "triage.components" -}}
 {{- $out := dict -}}
 {{- range $name, $traits := fromYaml (include "triage.componentTraits" .) -}}
-{{- $values := index $.Values $name -}}
+{{- $values := fromYaml (include "triage.componentValues" (dict "root" $ "name" $name)) -}}
 {{- $on := $values.enabled -}}
+{{- if and $traits.beside (not (index $.Values $traits.beside).enabled) -}}{{- $on = false -}}{{- end -}}
 {{- if and $traits.shared (not $.Values.sharedWorkers.enabled) -}}{{- $on = false -}}{{- end -}}
 {{- if $on -}}
 {{- $_ := set $out $name $traits -}}

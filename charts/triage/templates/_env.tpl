@@ -297,3 +297,13 @@ select on. */}}
 - name: WORKER_ALERTMANAGER_URL
   value: {{ $v.tools.alertmanagerUrl | quote }}
 {{- end -}}
+
+{{/* The install controller creates Workspaces in the release namespace from the template. */}}
+{{- define "triage.env.install-controller" -}}
+- name: OPERATOR_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: WORKSPACE_TEMPLATE
+  value: {{ .root.Values.operator.installController.template | toJson | quote }}
+{{- end -}}

@@ -52,11 +52,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
+{{/* The values of a component: (dict "root" $ "name" "tools"). The install controller's
+live under operator.installController (it runs the operator's image, beside it). */}}
+{{- define "triage.componentValues" -}}
+{{- if eq .name "install-controller" -}}
+{{- toYaml .root.Values.operator.installController -}}
+{{- else -}}
+{{- toYaml (index .root.Values .name) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Image of a component: (dict "root" $ "name" "notifier" "traits" $traits). A digest
 pins the exact image (repo@sha256:...): what runs is what was scanned, whatever a tag now
 points at. */}}
 {{- define "triage.image" -}}
-{{- $values := index .root.Values .name -}}
+{{- $values := fromYaml (include "triage.componentValues" .) -}}
 {{- $repo := $values.image.repository | default (printf "%s/triage-%s" .root.Values.image.repositoryPrefix .traits.image) -}}
 {{- with $values.image.digest -}}
 {{- printf "%s@%s" $repo . -}}
@@ -68,7 +78,7 @@ points at. */}}
 
 {{/* Pull policy of a component: its own, else image.pullPolicy. */}}
 {{- define "triage.pullPolicy" -}}
-{{- $values := index .root.Values .name -}}
+{{- $values := fromYaml (include "triage.componentValues" .) -}}
 {{- $values.image.pullPolicy | default .root.Values.image.pullPolicy -}}
 {{- end -}}
 

@@ -11,6 +11,8 @@ def test_subjects_carry_the_team_and_refuse_unsafe_tokens() -> None:
     assert subjects.event("T1", "mention") == "triage.event.T1.mention"
     assert subjects.team_of(subjects.work("tool", "T9", "github_search")) == "T9"
     assert subjects.team_of(subjects.approval_decision("T7")) == "T7"
+    # A poison install event is dead-lettered under its team too (consume.py).
+    assert subjects.team_of(subjects.install("T5", "installed")) == "T5"
     with pytest.raises(PermanentError):
         subjects.event("T1.>", "mention")
 

@@ -18,7 +18,14 @@ from triage_contracts import subjects
 from triage_contracts.bus import publish
 from triage_contracts.errors import TemporaryError
 from triage_contracts.ids import new_id
-from triage_contracts.messages import AuditEvent, AuditKind, NotifyRequest, NotifyResult
+from triage_contracts.messages import (
+    AuditEvent,
+    AuditKind,
+    InstallEvent,
+    InstallKind,
+    NotifyRequest,
+    NotifyResult,
+)
 from triage_contracts.testing import PRODUCTION_NATS
 from triage_ingress.app import build_app
 from triage_ingress.settings import DEFAULT_SCOPES, Role, Settings
@@ -58,6 +65,12 @@ def installed(ingress, team: str = NEW_TEAM):
         enterprise_id=None, team_id=team)
 
 
+async def install_events(ingress) -> list[tuple[str, InstallEvent]]:
+    """What the install controller would read: (subject, event), oldest first."""
+    return [(m.subject, InstallEvent.model_validate_json(m.data))
+            for m in await ingress.stream("INSTALLS")]
+
+
 def exchanges(slack_api) -> list[dict[str, Any]]:
     return [c for c in slack_api.state.calls if c["method"] == "oauth.v2.access"]
 
@@ -86,6 +99,12 @@ async def test_install_stores_the_team_token_and_audits_without_it(
     assert (audit.team_id, audit.audit_kind, audit.actor) == (NEW_TEAM, AuditKind.REQUEST,
                                                               "U_LEAD")
     assert all(token not in m.data.decode() for m in await ingress.stream("AUDIT"))
+    # The deployment side is told, after the token was stored, and never sees the token.
+    [(subject, event)] = await install_events(ingress)
+    assert subject == f"triage.install.{NEW_TEAM}.installed"
+    assert (event.install_kind, event.team_id, event.team_name, event.enterprise_id) == (
+        InstallKind.INSTALLED, NEW_TEAM, "Sandbox T0NEW", None)
+    assert all(token not in m.data.decode() for m in await ingress.stream("INSTALLS"))
 
 
 async def test_debug_logging_shows_neither_the_token_nor_the_client_secret(
@@ -265,6 +284,12 @@ async def test_uninstall_deletes_the_teams_credentials_and_audits_it(
         NEW_TEAM, "slack", True)
     [token] = slack_api.state.installed
     assert token not in audit.model_dump_json()
+    # One removal event for both deliveries (Slack's event id is the Nats-Msg-Id).
+    kinds = [(s, e.install_kind, e.event_id) for s, e in await install_events(ingress)]
+    assert kinds == [(f"triage.install.{NEW_TEAM}.installed", InstallKind.INSTALLED,
+                      kinds[0][2]),
+                     (f"triage.install.{NEW_TEAM}.uninstalled", InstallKind.UNINSTALLED,
+                      "Ev0UNINSTALL")]
     # A reply still on its way to the removed workspace is told why it cannot be posted.
     [result] = await notify_results(ingress, [notify(NEW_TEAM, "a")], wait_until)
     assert (result.ok, result.error) == (False, f"workspace {NEW_TEAM} is not installed")
@@ -286,6 +311,8 @@ async def test_revoked_tokens_delete_the_bot_only_when_the_bot_token_went(
     assert audit.action == "slack.tokens_revoked"
     assert audit.detail["credentials_deleted"] is deleted
     assert audit.detail["revoked"] == {k: len(v) for k, v in tokens.items()}
+    removals = [e.install_kind for _, e in await install_events(ingress)][1:]
+    assert removals == ([InstallKind.TOKENS_REVOKED] if deleted else [])
 
 
 async def test_a_forged_uninstall_deletes_nothing(start_oauth_ingress, browser) -> None:
@@ -295,6 +322,7 @@ async def test_a_forged_uninstall_deletes_nothing(start_oauth_ingress, browser) 
                               secret="not-the-signing-secret")
     assert resp.status_code == 401
     assert installed(ingress) is not None and await lifecycle_audits(ingress) == []
+    assert [e.install_kind for _, e in await install_events(ingress)] == [InstallKind.INSTALLED]
 
 
 # --- Enterprise Grid ----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from triage_operator.__main__ import run
 from triage_operator.settings import Settings
 
 CRD_PATH = Path(__file__).parents[1] / "crd" / "workspace.yaml"
+CHART_TEMPLATES = Path(__file__).parents[3] / "charts" / "triage" / "templates"
 
 
 class Cluster:
@@ -119,6 +120,30 @@ class Cluster:
             await asyncio.sleep(0.1)
         return result
 
+    def used(self) -> set[tuple[str, str, str]]:
+        """(group, resource, RBAC verb) of what the code under test (kopf, the operator's or
+        the install controller's client) asked the API for; not the test's own requests,
+        nor discovery documents (open to every authenticated user)."""
+        found = set()
+        for request in self.kmock:
+            resource, agent = request.resource, dict(request.headers).get("User-Agent", "")
+            if resource is None or resource.plural is None or agent.startswith("kmock/"):
+                continue
+            name = resource.plural + (f"/{request.subresource}" if request.subresource else "")
+            found.add((resource.group, name, _verb(request)))
+        return found
+
+    @staticmethod
+    def granted(template: str) -> set[tuple[str, str, str]]:
+        """(group, resource, verb) of the first Role's rules in a chart template (the block
+        is plain YAML)."""
+        text = (CHART_TEMPLATES / template).read_text()
+        start = text.index("rules:")
+        rules = yaml.safe_load(text[start:text.index("---", start)])
+        return {(group, resource, verb) for rule in rules["rules"]
+                for group in rule["apiGroups"] for resource in rule["resources"]
+                for verb in rule["verbs"]}
+
     def workspace(self, name: str, team: str = "T0001", **spec: Any) -> dict[str, Any]:
         return {
             "apiVersion": "triage.dev/v1alpha1", "kind": "Workspace",
@@ -169,6 +194,14 @@ async def _wait_ready(settings: Settings, task: asyncio.Task[None]) -> None:
                         return
             await asyncio.sleep(0.05)
     raise AssertionError("operator never became ready")
+
+
+def _verb(request: Any) -> str:
+    action = request.action.name.lower()  # list, watch, create, update, delete, fetch...
+    method = request.method.name.lower()
+    if method == "get":
+        return "watch" if action == "watch" else ("get" if request.name else "list")
+    return {"post": "create", "patch": "patch", "put": "update", "delete": "delete"}[method]
 
 
 def crd() -> dict[str, Any]:

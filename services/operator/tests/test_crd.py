@@ -73,8 +73,11 @@ def test_crd_names_scope_and_columns(crd_manifest: dict[str, Any]) -> None:
     version = spec["versions"][0]
     assert version["name"] == "v1alpha1" and version["subresources"] == {"status": {}}
     columns = {c["name"]: c for c in version["additionalPrinterColumns"] if not c.get("priority")}
-    assert list(columns) == ["Team", "Ready", "Replicas", "Age"]
+    assert list(columns) == ["Team", "Phase", "Ready", "Replicas", "Age"]
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
+    assert columns["Phase"]["jsonPath"] == ".status.phase"
+    phases = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]["phase"]
+    assert phases["enum"] == ["Installed", "Ready", "Degraded", "Uninstalling"]
 
 
 def test_good_workspace_passes_schema_and_operator(crd_manifest: dict[str, Any]) -> None:

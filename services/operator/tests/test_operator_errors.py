@@ -55,6 +55,7 @@ async def test_invalid_spec_is_rejected_with_a_reason_and_not_retried(k8s, nats_
 
     assert f"spec.{field}" in cond["message"]
     assert "teamId" not in k8s.current(k8s.WS, "broken")["status"]
+    assert k8s.current(k8s.WS, "broken")["status"]["phase"] == "Degraded"
     assert k8s.current(k8s.CM, "triage-ws-broken") is None
     assert k8s.current(k8s.DEPLOY, "triage-ws-broken-tools") is None
     assert await consumer_names(nats_url) == []  # no consumer for a broken spec

@@ -53,6 +53,7 @@ async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_
 
     body = k8s.current(k8s.WS, "acme")
     assert body["status"]["observedGeneration"] == 1
+    assert body["status"]["phase"] == "Ready"  # what `kubectl get workspaces` shows
     assert body["status"]["deployments"] == ["triage-ws-acme-orchestrator",
                                              "triage-ws-acme-tools"]
     assert {c["name"] for c in body["status"]["consumers"]} == set(expected("T0001"))

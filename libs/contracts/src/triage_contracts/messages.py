@@ -349,7 +349,38 @@ class DeadLetter(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
+# --- installs (ingress -> install controller) ---------------------------------------------
+
+
+class InstallKind(StrEnum):
+    INSTALLED = "installed"
+    UNINSTALLED = "uninstalled"  # Slack's app_uninstalled
+    # Slack's tokens_revoked with the bot token among them: the workspace cannot be served.
+    TOKENS_REVOKED = "tokens_revoked"
+
+
+class InstallEvent(BaseModel):
+    """A workspace gained or lost the app. Published only after the ingress has stored (or
+    deleted) the credentials, so a consumer may act on it at once; `event_id` is the
+    Nats-Msg-Id (Slack's event id for removals), so retries are stored once. No run: an
+    install belongs to no question."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = 1
+    kind: Literal["install_event"] = "install_event"
+    message_id: str = Field(default_factory=new_id)
+    event_id: str
+    install_kind: InstallKind
+    # An org-wide (Enterprise Grid) install has no team of its own: then the enterprise id.
+    team_id: TeamId
+    enterprise_id: str | None = None
+    is_enterprise_install: bool = False
+    team_name: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
 ALL_MESSAGES: tuple[type[BaseModel], ...] = (
     TriageRequest, ToolCall, ToolResult, ModelCall, ModelResult, NotifyRequest, NotifyResult,
-    ApprovalRequest, ApprovalDecision, AuditEvent, DeadLetter,
+    ApprovalRequest, ApprovalDecision, AuditEvent, DeadLetter, InstallEvent,
 )

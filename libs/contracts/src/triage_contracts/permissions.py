@@ -8,7 +8,8 @@ server) and the official NATS chart's values (`charts/triage/nats-values.yaml`).
 
 Invariants the tests check against a real server:
 - only approval publishes decisions; only the notifier (and `ingress-all`, the one-process
-  edge+notifier) consumes notify work; only audit reads AUDIT;
+  edge+notifier) consumes notify work; only audit reads AUDIT; only the edge publishes
+  install events and only the install controller consumes them;
 - only the provisioner creates or updates streams, buckets and object stores; nobody
   deletes or purges a stream (the object store's purge of replaced chunks excepted);
 - a service writes only its own audit and dead-letter subjects and its own key prefixes;
@@ -166,7 +167,7 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
     scoped = tuple(teams)
     notifier = (consume(Consumers.NOTIFIER, teams=scoped) + publishes("result.>")
                 + emits("ingress") + kv_write(Buckets.IDEMPOTENCY.name, "notify"))
-    edge = publishes("event.>") + emits("ingress", dead_letters=False)
+    edge = publishes("event.>", "install.*.*") + emits("ingress", dead_letters=False)
     return (
         Identity("ingress", "Slack edge (ROLE=edge): publishes inbound requests", edge),
         Identity("notifier", "ingress with ROLE=notifier: posts to Slack, reports results",
@@ -197,6 +198,8 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
         Identity("operator", "per-workspace consumers and the workspace directory", (
             operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK"))
             + kv_write(Buckets.WORKSPACES.name))),
+        Identity("install-controller", "creates and deletes Workspaces on installs (opt-in)",
+                 consume(Consumers.INSTALL_CONTROLLER) + emits("install-controller", audit=False)),
         Identity("provisioner", "creates and updates streams, buckets, object stores (a Job)",
                  provisioning()),
     )

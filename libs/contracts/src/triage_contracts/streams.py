@@ -70,6 +70,11 @@ STREAMS: tuple[StreamSpec, ...] = (
         description="Audit events; the audit service consumes them durably",
     ),
     StreamSpec(
+        "INSTALLS", [f"{s.PREFIX}.install.>"], max_age=90 * DAY,
+        duplicate_window=EVENT_DUPLICATE_WINDOW,
+        description="Workspace installs and removals; the install controller consumes them",
+    ),
+    StreamSpec(
         "DLQ", [f"{s.PREFIX}.dlq.>"], max_age=30 * DAY,
         description="Dead letters with the reason they could not be processed",
     ),
@@ -133,6 +138,12 @@ class Consumers:
     # One message per fetch: a concurrent batch would chain events out of stream order.
     AUDIT = ConsumerSpec(
         "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=-1, max_ack_pending=1024,
+        fetch_batch=1)
+
+    # Unlimited deliveries: a Kubernetes API outage delays a workspace, never loses it. One
+    # message per fetch: an install and the removal right after it apply in stream order.
+    INSTALL_CONTROLLER = ConsumerSpec(
+        "install-controller", "INSTALLS", f"{s.PREFIX}.install.>", max_deliver=-1,
         fetch_batch=1)
 
     @classmethod

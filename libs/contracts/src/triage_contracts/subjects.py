@@ -42,6 +42,11 @@ def audit(team: str, service: str) -> str:
     return f"{PREFIX}.audit.{token(team)}.{token(service)}"
 
 
+def install(team: str, kind: str) -> str:
+    """A workspace's install or removal (`messages.InstallEvent`)."""
+    return f"{PREFIX}.install.{token(team)}.{token(kind)}"
+
+
 def dead_letter(team: str, service: str) -> str:
     return f"{PREFIX}.dlq.{token(team)}.{token(service)}"
 
@@ -50,5 +55,6 @@ def team_of(subject: str) -> str:
     """The team token of any triage subject (position depends on the family)."""
     parts = subject.split(".")
     family = parts[1]
-    index = {"event": 2, "result": 2, "audit": 2, "dlq": 2, "work": 3, "approval": 3}[family]
+    index = {"event": 2, "install": 2, "result": 2, "audit": 2, "dlq": 2, "work": 3,
+             "approval": 3}[family]
     return parts[index]

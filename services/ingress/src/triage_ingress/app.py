@@ -74,11 +74,12 @@ def _stores(settings: Settings) -> Stores | None:
     return Stores.build(settings.database_url, settings.slack_client_id or "", vault)
 
 
-def _oauth(settings: Settings, stores: Stores, audit: AuditEmitter) -> oauth.OAuthFlow:
+def _oauth(settings: Settings, stores: Stores, audit: AuditEmitter,
+           broker: NatsBroker) -> oauth.OAuthFlow:
     assert settings.slack_client_secret is not None  # install_flow_enabled says so
     slack = SlackOAuth(settings.slack_api_url, settings.slack_client_id or "",
                        settings.slack_client_secret, timeout=settings.slack_timeout_s)
-    return oauth.OAuthFlow(settings, stores, slack, audit)
+    return oauth.OAuthFlow(settings, stores, slack, audit, broker)
 
 
 def _notifier(settings: Settings, broker: NatsBroker, audit: AuditEmitter,
@@ -152,7 +153,7 @@ def build_app(settings: Settings) -> FastAPI:
                 settings.slack_app_token, settings.slack_api_url, app.state.edge, stores,
                 app.state.approval_buttons)
         if stores is not None and settings.install_flow_enabled:
-            app.state.oauth = _oauth(settings, stores, audit)
+            app.state.oauth = _oauth(settings, stores, audit, broker)
             app.include_router(oauth.router)
         elif stores is not None:
             log.warning("SLACK_CLIENT_SECRET is not set: no install flow on this edge")

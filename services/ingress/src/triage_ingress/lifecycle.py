@@ -1,11 +1,13 @@
 """Slack saying the app lost a workspace: `app_uninstalled` (the app was removed) and
 `tokens_revoked` (some of its tokens were). The stored bot credentials of that workspace
 are deleted at once, so nothing keeps a token Slack no longer honours (and the vault no
-longer holds a secret nobody should use), and the event is audited.
+longer holds a secret nobody should use), the event is audited, and an install event tells
+the install controller to remove the workspace's deployment (`install_events.py`).
 
 User tokens are never used here: a revocation of user tokens alone deletes nothing (the
 installation row also holds the workspace's bot token) and is only recorded.
-Idempotent: Slack's retries delete nothing twice.
+Idempotent: Slack's retries delete nothing twice, and their install event (Slack's event
+id as Nats-Msg-Id) is stored once.
 """
 
 from typing import Any
@@ -15,6 +17,7 @@ from triage_contracts.ids import stable_id
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind
 
+from . import install_events
 from .installations import Stores
 from .intake import Edge
 
@@ -50,6 +53,9 @@ async def handle(edge: Edge, stores: Stores | None, payload: dict[str, Any],
                 "credentials_deleted": deleted,
                 "revoked": {k: len(v) for k, v in (event.get("tokens") or {}).items()
                             if isinstance(v, list)}})
+    if forget:  # after the deletion: the controller may remove the deployment at once
+        await install_events.announce(edge.broker, install_events.removed(
+            payload, team_id, event_id), edge.settings.publish_timeout_s)
     if forget and stores is None:
         log.warning("Slack removed the app but this ingress has no installation store: "
                     "remove SLACK_BOT_TOKEN from its settings", team_id=team_id)

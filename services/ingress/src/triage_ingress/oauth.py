@@ -4,13 +4,15 @@
 a cookie and sends the person to Slack's consent page (slack-sdk's AuthorizeUrlGenerator).
 `GET /slack/oauth_redirect` accepts only a fresh, unused state from that same browser (a
 forged or replayed state would let someone attach their workspace to another person's
-install), exchanges the code, saves the Installation and audits it — never the token.
+install), exchanges the code, saves the Installation, audits it — never the token — and announces
+it on INSTALLS so the install controller can deploy the workspace (`install_events.py`).
 """
 
 import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from faststream.nats import NatsBroker
 from slack_sdk.oauth import AuthorizeUrlGenerator, OAuthStateUtils, RedirectUriPageRenderer
 from slack_sdk.oauth.installation_store import Installation
 from triage_contracts.audit import AuditEmitter
@@ -19,6 +21,7 @@ from triage_contracts.ids import new_id
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import AuditKind
 
+from . import install_events
 from .clients.slack_oauth import OAuthRefused, SlackOAuth
 from .installations import STATE_TTL_S, Stores
 from .settings import Settings
@@ -32,8 +35,9 @@ router = APIRouter()
 
 class OAuthFlow:
     def __init__(self, settings: Settings, stores: Stores, slack: SlackOAuth,
-                 audit: AuditEmitter) -> None:
+                 audit: AuditEmitter, broker: NatsBroker) -> None:
         self.settings = settings
+        self.broker = broker
         self.stores = stores
         self.slack = slack
         self.audit = audit
@@ -121,6 +125,12 @@ async def slack_oauth_redirect(request: Request, code: str | None = None,
         return flow.failure("team_not_allowed", status=403)
     await flow.stores.save(installation)
     await flow.record(installation)
+    try:
+        await install_events.announce(flow.broker, install_events.installed(
+            installation, state), flow.settings.publish_timeout_s)
+    except TemporaryError as exc:  # stored but not announced: installing again announces it
+        log.warning("install stored but not announced", reason=str(exc))
+        return flow.failure("installed_but_not_deployed_try_again", status=503)
     log.info("slack workspace installed", team_id=installation.team_id)
     page = flow.pages.render_success_page(
         app_id=installation.app_id or "", team_id=installation.team_id,

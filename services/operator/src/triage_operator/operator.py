@@ -24,7 +24,7 @@ from .metrics import OperatorMetrics, observed
 from .resources import GROUP, PLURAL, VERSION, Owner
 from .settings import Settings
 from .spec import InvalidSpec, WorkspaceSpec, parse_spec
-from .status import conditions
+from .status import conditions, phase
 
 FINALIZER = f"{GROUP}/cleanup"
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -97,6 +97,7 @@ def _report(patch: kopf.Patch, status: Any, ok: bool, reason: str, message: str,
     previous = list(status.get("conditions") or [])
     patch.status["conditions"] = conditions(ok, reason, message, generation, previous,
                                             conflict)
+    patch.status["phase"] = phase(ok)
 
 
 def _recorded(status: Any) -> list[ConsumerRef]:

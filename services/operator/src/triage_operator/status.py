@@ -8,6 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 READY = "Ready"
+# status.phase, the one word `kubectl get` shows: the operator writes Ready or Degraded on
+# every reconcile; the install controller writes Installed after creating a Workspace and
+# Uninstalling before deleting one.
+INSTALLED, DEGRADED, UNINSTALLING = "Installed", "Degraded", "Uninstalling"
+
+
+def phase(ok: bool) -> str:
+    return READY if ok else DEGRADED
+
 # Present (True) only while another Workspace holds this one's teamId.
 CONFLICT = "Conflict"
 

@@ -18,7 +18,8 @@ from triage_contracts.logs import get_logger
 
 log = get_logger(__name__)
 
-_PLURALS = {"ConfigMap": "configmaps", "Deployment": "deployments", "Workspace": "workspaces"}
+_PLURALS = {"ConfigMap": "configmaps", "Deployment": "deployments", "Workspace": "workspaces",
+            "Event": "events"}
 MERGE_PATCH = "application/merge-patch+json"
 FIELD_MANAGER = "triage-operator"
 
@@ -102,6 +103,37 @@ class KubeClient:
                                               MERGE_PATCH)
         _check(status, data)
         return data
+
+    async def create(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
+        """Create the object; None when one of that name exists already (left untouched)."""
+        meta = manifest["metadata"]
+        path = object_path(manifest["apiVersion"], manifest["kind"], meta["namespace"])
+        status, data = await self.request("POST", path, manifest)
+        if status == 409:
+            return None
+        _check(status, data)
+        return data
+
+    async def items(self, api_version: str, kind: str, namespace: str) -> list[dict[str, Any]]:
+        """Every object of a kind in the namespace (one page: the kinds listed are few)."""
+        status, data = await self.request("GET", object_path(api_version, kind, namespace))
+        _check(status, data)
+        return [item for item in data.get("items") or [] if isinstance(item, dict)]
+
+    async def patch_status(self, api_version: str, kind: str, namespace: str, name: str,
+                           status: dict[str, Any], resource_version: str | None = None
+                           ) -> bool:
+        """Merge `status` into the status subresource; with `resource_version`, only if
+        nobody wrote the object since (False then, as when it is gone)."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
+        path = object_path(api_version, kind, namespace, name) + "/status"
+        code, data = await self.request("PATCH", path, body, MERGE_PATCH)
+        if code in (404, 409):
+            return False
+        _check(code, data)
+        return True
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str
                   ) -> dict[str, Any] | None:
