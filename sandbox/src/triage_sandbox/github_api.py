@@ -133,7 +133,7 @@ def build_github_api(token: str | None = None, demo: World | None = None,
                 "email": person.email}
 
     @app.get("/rate_limit")
-    async def rate_limit(request: Request) -> Any:
+    async def rate_limit_status(request: Request) -> Any:
         core = state.limits.snapshot(limits.credential(request))
         return {"resources": {"core": core}, "rate": core}
 

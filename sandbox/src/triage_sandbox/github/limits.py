@@ -45,7 +45,7 @@ class Limits:
             usage = self.usage[who] = Usage(reset=int(now) + WINDOW_S)
         return usage
 
-    def refusal(self, who: str) -> JSONResponse | None:
+    def refusal(self, who: str) -> Response | None:
         """GitHub's answer when `who` may not make another request now; None: it may."""
         usage = self.of(who)
         if usage.used >= self.limit:
@@ -71,7 +71,7 @@ class Limits:
         return usage
 
     def _stamped(self, response: Response, usage: Usage) -> Response:
-        return stamp(response, self.limit, usage)  # type: ignore[return-value]
+        return stamp(response, self.limit, usage)
 
     def snapshot(self, who: str) -> dict[str, Any]:
         usage = self.of(who)

@@ -12,6 +12,7 @@ from .observability_tools import ObservabilityTools
 from .outputs import OutputPager
 from .registry import ToolRegistry
 from .settings import Settings
+from .shared_reads import SharedReads
 
 
 def build_registry(settings: Settings, pager: OutputPager | None = None) -> ToolRegistry:
@@ -23,7 +24,8 @@ def build_registry(settings: Settings, pager: OutputPager | None = None) -> Tool
     alertmanager = (AlertmanagerClient(settings.alertmanager_url, timeout)
                     if settings.alertmanager_url else None)
     pager = pager or OutputPager(settings.tool_output_chars)
-    registry = ToolRegistry(budget_s=0.8 * Consumers.TOOLS.ack_wait)
+    registry = ToolRegistry(budget_s=0.8 * Consumers.TOOLS.ack_wait,
+                            shared=SharedReads(settings.shared_read_ttl_s))
     enabled = set(settings.enabled_tools)
     for tool in [*github_tools(github, settings.github_repos, timeout),
                  *ObservabilityTools(prometheus, alertmanager).tools(timeout),
