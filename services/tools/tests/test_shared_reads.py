@@ -43,6 +43,10 @@ def upstream(github: StandIn, path: str = "/commits") -> int:
     return sum(path in c["path"] for c in github.get("/sandbox/calls"))
 
 
+def set_limits(github: StandIn, **limits: int) -> None:
+    httpx.put(f"{github.url}/sandbox/limits", json=limits, timeout=5).raise_for_status()
+
+
 def counted(github: StandIn) -> list[int]:
     """Requests counted against the quota, per credential."""
     return sorted(u["used"] for u in github.get("/sandbox/usage").values())
@@ -104,7 +108,7 @@ async def test_writes_are_never_shared(github: StandIn) -> None:
 
 
 async def test_a_spent_quota_is_answered_with_when_it_resets(github: StandIn) -> None:
-    httpx.put(f"{github.url}/sandbox/limits", json={"limit": 1}, timeout=5)
+    set_limits(github, limit=1)
     tools = registry(github)
     await read(tools, "github.recent_commits", COMMITS)
     with pytest.raises(ToolError, match=r"GitHub quota \(core\) exhausted until \d\d:\d\d UTC"):
@@ -117,7 +121,7 @@ async def test_a_spent_quota_is_answered_with_when_it_resets(github: StandIn) ->
 
 async def test_the_model_reads_the_quota_message_in_the_result(github: StandIn,
                                                                tools: Any) -> None:
-    httpx.put(f"{github.url}/sandbox/limits", json={"limit": 0}, timeout=5)
+    set_limits(github, limit=0)
     result = await tools.call("github.recent_commits", COMMITS)
     assert result.status == ToolStatus.ERROR
     assert "GitHub quota (core) exhausted until" in result.error
