@@ -126,3 +126,33 @@ async def test_the_model_reads_the_quota_message_in_the_result(github: StandIn,
     assert result.status == ToolStatus.ERROR
     assert "GitHub quota (core) exhausted until" in result.error
     assert "answer with what you have" in result.error
+
+
+async def test_replicas_share_that_the_token_is_spent(github: StandIn, settings: Settings,
+                                                      start_tools: Any) -> None:
+    """Two tools processes on one token: what one learns from GitHub's 403, the other
+    knows from the KV bucket, and does not ask GitHub to learn it again."""
+    set_limits(github, limit=1)
+    async with start_tools(settings) as first, start_tools(settings) as second:
+        await read(first.app.state.registry, "github.recent_commits", COMMITS)
+        with pytest.raises(ToolError, match="exhausted until"):
+            await read(first.app.state.registry, "github.get_issue",
+                       {"repo": CHECKOUT, "number": 42})
+        asked = len(github.get("/sandbox/calls"))
+        await until_blocked(second.app.state.quota)
+        with pytest.raises(ToolError, match=r"GitHub quota \(core\) exhausted until"):
+            await read(second.app.state.registry, "github.workflow_runs", {"repo": CHECKOUT})
+        assert len(github.get("/sandbox/calls")) == asked
+
+
+async def until_blocked(share: Any, within: float = 10.0) -> None:
+    """Wait until the replica's book has the other's news (read from the KV bucket)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        await share.refresh()
+        try:
+            share.book.check(share.credential, "core")
+        except ToolError:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the news never arrived"
+        await asyncio.sleep(0.1)

@@ -15,10 +15,15 @@ from .settings import Settings
 from .shared_reads import SharedReads
 
 
-def build_registry(settings: Settings, pager: OutputPager | None = None) -> ToolRegistry:
+def github_client(settings: Settings) -> GitHubClient:
+    return GitHubClient(settings.github_api_url, settings.github_token,
+                        settings.tool_timeout_s, settings.github_bot_login)
+
+
+def build_registry(settings: Settings, pager: OutputPager | None = None,
+                   github: GitHubClient | None = None) -> ToolRegistry:
     timeout = settings.tool_timeout_s
-    github = GitHubClient(settings.github_api_url, settings.github_token, timeout,
-                          settings.github_bot_login)
+    github = github or github_client(settings)
     prometheus = (PrometheusClient(settings.prometheus_url, timeout)
                   if settings.prometheus_url else None)
     alertmanager = (AlertmanagerClient(settings.alertmanager_url, timeout)

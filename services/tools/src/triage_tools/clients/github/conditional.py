@@ -16,7 +16,6 @@ The classes are installed process-wide but act only inside `GitHubSession.call`,
 PyGithub use in the process gets PyGithub's behaviour unchanged.
 """
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,12 +40,6 @@ MAX_BODY_BYTES = 1_000_000
 _VALIDATORS = (("etag", "If-None-Match"), ("last-modified", "If-Modified-Since"))
 
 
-def credential_of(headers: dict[str, str]) -> str:
-    """A digest of the request's credential (never the credential itself)."""
-    auth = headers.get("Authorization", "")
-    return hashlib.sha256(auth.encode()).hexdigest()[:16] if auth else "anonymous"
-
-
 @dataclass(frozen=True)
 class Kept:
     headers: dict[str, str]
@@ -54,16 +47,18 @@ class Kept:
 
 
 class Layer:
-    """What one `GitHubSession` keeps: the remembered GETs and the quota book."""
+    """What one `GitHubSession` keeps: the remembered GETs and its token's quota book.
+    `credential` is the token's digest (a session has one token), never the token."""
 
-    def __init__(self, quota: QuotaBook | None = None) -> None:
+    def __init__(self, credential: str, quota: QuotaBook | None = None) -> None:
+        self.credential = credential
         self.quota = quota or QuotaBook()
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple[str, ...], Kept] = OrderedDict()
 
     def send(self, cnx: Any, send: Callable[[], RequestsResponse]) -> RequestsResponse:
         path = urlsplit(cnx.url).path
-        credential, resource = credential_of(cnx.headers), resource_of(path)
+        credential, resource = self.credential, resource_of(path)
         self.quota.check(credential, resource)
         key = (TEAM.get(), credential, cnx.host, str(cnx.port), cnx.url,
                cnx.headers.get("Accept", ""))

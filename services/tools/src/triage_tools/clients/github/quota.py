@@ -7,15 +7,15 @@ already knows GitHub would refuse is not sent: it is answered at once with when 
 succeed again. A short wait (a secondary limit, a window about to reset) is a
 `TemporaryError` with that delay, for JetStream to redeliver; a long one is a `ToolError`
 the model reads ("GitHub quota exhausted until 10:32 UTC") so the run answers with what it
-has instead of waiting an hour. The book is per process (replicas each learn the state from
-their own next response, which GitHub refuses without spending quota).
+has instead of waiting an hour. Replicas share what they learn of exhaustion through
+`quota_share.py` (`on_block` announces it, `block` takes another replica's news).
 
 Credentials are held as digests, never as tokens.
 """
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,10 +43,26 @@ def resource_of(path: str) -> str:
     return "graphql" if path.endswith("/graphql") else "core"
 
 
+# Told (from PyGithub's worker thread) when a credential's resource is spent until a time
+# (its window's reset) or blocked until a time (a secondary limit): (credential, resource,
+# spent_until, blocked_until), 0.0 for neither.
+Announce = Callable[[str, str, float, float], None]
+
+
 class QuotaBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._budgets: dict[tuple[str, str], Budget] = {}
+        self.on_block: Announce | None = None
+
+    def block(self, credential: str, resource: str, spent_until: float,
+              blocked_until: float) -> None:
+        """What another replica learnt (see `Announce`)."""
+        with self._lock:
+            budget = self._budgets.setdefault((credential, resource), Budget())
+            if spent_until > budget.reset:
+                budget.remaining, budget.reset = 0, spent_until
+            budget.blocked_until = max(budget.blocked_until, blocked_until)
 
     def check(self, credential: str, resource: str) -> None:
         """Raise when GitHub is known to refuse this credential's next request now."""
@@ -74,6 +90,11 @@ class QuotaBook:
             retry_after = headers.get("retry-after", "")
             if status in (403, 429) and retry_after.isdigit():
                 budget.blocked_until = time.time() + int(retry_after)
+            now = time.time()
+            spent = budget.reset if budget.remaining == 0 and budget.reset > now else 0.0
+            blocked = budget.blocked_until if budget.blocked_until > now else 0.0
+        if (spent or blocked) and self.on_block is not None:
+            self.on_block(credential, resource, spent, blocked)
 
     def refusal(self, credential: str, resource: str, status: int) -> Exception | None:
         """GitHub's 403/429 rate-limit answer (already recorded) as the error to raise."""

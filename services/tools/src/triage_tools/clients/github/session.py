@@ -41,7 +41,7 @@ class GitHubSession:
         secret = token.get_secret_value() if token else ""
         self.credential = "github:" + (hashlib.sha256(secret.encode()).hexdigest()[:16]
                                        if secret else "anonymous")
-        self.layer = conditional.Layer()
+        self.layer = conditional.Layer(self.credential)
         conditional.install()
 
     def github(self, per_page: int = 30) -> Github:
