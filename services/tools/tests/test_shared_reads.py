@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from triage_contracts.errors import TemporaryError
 from triage_contracts.messages import ToolStatus
 from triage_tools.catalog import build_registry
 from triage_tools.errors import ToolError
@@ -117,6 +118,16 @@ async def test_a_spent_quota_is_answered_with_when_it_resets(github: StandIn) ->
     with pytest.raises(ToolError, match="exhausted until"):
         await read(tools, "github.workflow_runs", {"repo": CHECKOUT})
     assert len(github.get("/sandbox/calls")) == asked  # known spent: not even asked
+
+
+async def test_a_secondary_limit_is_a_temporary_error_with_its_delay(github: StandIn) -> None:
+    set_limits(github, limit=100, secondary_per_minute=1)
+    tools = registry(github)
+    await read(tools, "github.recent_commits", COMMITS)
+    with pytest.raises(TemporaryError, match="secondary rate limit") as caught:
+        await read(tools, "github.workflow_runs", {"repo": CHECKOUT})
+    assert caught.value.delay is not None and 0 < caught.value.delay <= 61
+    assert upstream(github, "/actions/runs") == 1  # the registry's retries were not sent
 
 
 async def test_the_model_reads_the_quota_message_in_the_result(github: StandIn,
