@@ -69,7 +69,7 @@ class Layer:
                                              in _VALIDATORS if have in kept.headers}}
         response = send()
         headers = {k.lower(): v for k, v in response.headers.items()}
-        self.quota.record(credential, resource, response.status, headers)
+        resource = self.quota.record(credential, resource, response.status, headers)
         refused = self.quota.refusal(credential, resource, response.status)
         if refused is not None:
             raise refused

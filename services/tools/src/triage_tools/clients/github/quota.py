@@ -78,8 +78,9 @@ class QuotaBook:
                 raise exhausted(f"GitHub quota ({resource})", budget.reset, now)
 
     def record(self, credential: str, resource: str, status: int,
-               headers: Mapping[str, str]) -> None:
-        """Learn from one answer (`headers` with lower-case names)."""
+               headers: Mapping[str, str]) -> str:
+        """Learn from one answer (`headers` with lower-case names); the resource it spent,
+        as GitHub names it."""
         resource = headers.get("x-ratelimit-resource", resource)
         with self._lock:
             budget = self._budgets.setdefault((credential, resource), Budget())
@@ -95,6 +96,7 @@ class QuotaBook:
             blocked = budget.blocked_until if budget.blocked_until > now else 0.0
         if (spent or blocked) and self.on_block is not None:
             self.on_block(credential, resource, spent, blocked)
+        return resource
 
     def refusal(self, credential: str, resource: str, status: int) -> Exception | None:
         """GitHub's 403/429 rate-limit answer (already recorded) as the error to raise."""
