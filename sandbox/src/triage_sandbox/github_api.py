@@ -17,7 +17,7 @@ from fastapi import Body, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from .demo_data import build_demo
-from .github import actions, code, commits, issues, payloads, pulls
+from .github import actions, code, commits, issues, limits, payloads, pulls
 from .github.state import BOT, Fault, GitHubError, SandboxState, base, caller, error, found
 from .world.model import Person, World
 from .world_control import add_world_control
@@ -49,18 +49,30 @@ def _guard(app: FastAPI, state: SandboxState) -> None:
             if fault.status >= 400:
                 return error(fault.status, "Server Error (sandbox fault)")
         request.state.caller = _identify(state, request.headers.get("authorization", ""))
-        if (state.tokens and request.state.caller is None
-                and not path.startswith(UNAUTHENTICATED)):
+        if path.startswith(UNAUTHENTICATED):
+            return await call_next(request)  # type: ignore[no-any-return]
+        if state.tokens and request.state.caller is None:
             return error(401, "Bad credentials")
-        response: Response = await call_next(request)
-        response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
-        response.headers["X-RateLimit-Limit"] = "5000"
-        response.headers["X-RateLimit-Remaining"] = "4999"
-        return response
+        return await _limited(state, request, call_next)
 
     @app.exception_handler(GitHubError)
     async def github_error(_: Request, exc: GitHubError) -> JSONResponse:
         return error(exc.status, exc.message, **exc.extra)
+
+
+async def _limited(state: SandboxState, request: Request, call_next: Any) -> Response:
+    """The request within its credential's quota; `GET /rate_limit` is free, as on GitHub."""
+    who = limits.credential(request)
+    refused = None if request.url.path == "/rate_limit" else state.limits.refusal(who)
+    if refused is not None:
+        return refused
+    response, counts = await limits.conditional(request, await call_next(request))
+    if request.url.path == "/rate_limit" or not counts:
+        usage = state.limits.of(who)
+    else:
+        usage = state.limits.count(who)
+    response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+    return limits.stamp(response, state.limits.limit, usage)
 
 
 def _hooks(app: FastAPI, state: SandboxState) -> None:
@@ -71,6 +83,18 @@ def _hooks(app: FastAPI, state: SandboxState) -> None:
     @app.get("/sandbox/calls")
     async def sandbox_calls() -> list[dict[str, str]]:
         return state.calls
+
+    @app.get("/sandbox/usage")
+    async def sandbox_usage() -> dict[str, dict[str, Any]]:
+        """Requests counted against each credential's quota (304s and refusals are not)."""
+        return {who: state.limits.snapshot(who) for who in state.limits.usage}
+
+    @app.put("/sandbox/limits")
+    async def sandbox_limits(body: JsonBody) -> dict[str, Any]:
+        """New limits, counting from zero (`limit`, `secondary_per_minute`)."""
+        state.limits = limits.Limits(**body)
+        return {"limit": state.limits.limit,
+                "secondary_per_minute": state.limits.secondary_per_minute}
 
     @app.post("/sandbox/faults")
     async def sandbox_faults(fault: JsonBody) -> dict[str, int]:
@@ -87,10 +111,12 @@ def _replace(state: SandboxState, world: World) -> None:
 
 def build_github_api(token: str | None = None, demo: World | None = None,
                      others: dict[str, Person] | None = None,
-                     control_token: str | None = None) -> FastAPI:
+                     control_token: str | None = None,
+                     rate_limit: int = 5000) -> FastAPI:
     """`token` is the bot's (None: an open stand-in); `others` are more people's tokens,
-    for tests where someone else comments too; `control_token` enables world replacement."""
-    state = SandboxState(demo or build_demo())
+    for tests where someone else comments too; `control_token` enables world replacement;
+    `rate_limit` is each credential's requests per hour (`github/limits.py`)."""
+    state = SandboxState(demo or build_demo(), limits=limits.Limits(rate_limit))
     state.tokens = ({token: BOT} if token else {}) | (others or {})
     app = FastAPI(title="SANDBOX GitHub REST API (not the real GitHub)")
     app.state.sandbox = state
@@ -105,6 +131,11 @@ def build_github_api(token: str | None = None, demo: World | None = None,
             raise GitHubError(401, "Requires authentication")
         return {**payloads.user(base(request), person), "name": person.name,
                 "email": person.email}
+
+    @app.get("/rate_limit")
+    async def rate_limit_status(request: Request) -> Any:
+        core = state.limits.snapshot(limits.credential(request))
+        return {"resources": {"core": core}, "rate": core}
 
     @app.get("/repos/{owner}/{name}")
     async def get_repo(owner: str, name: str, request: Request) -> Any:

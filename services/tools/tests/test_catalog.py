@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 from triage_contracts.messages import ToolStatus
-from triage_contracts.tools import CATALOGUE
+from triage_contracts.tools import CATALOGUE, Access
 from triage_tools.app import build_app
 from triage_tools.settings import Settings
 
@@ -46,7 +46,11 @@ async def test_get_tools_lists_every_catalogue_tool_with_schema_and_class() -> N
         assert tool["parameters"] == contract.arguments.model_json_schema()
         assert tool["parameters"]["additionalProperties"] is False
         assert tool["description"] == contract.description and tool["timeout_s"] > 0
-        assert tool["rate_limit"]["per_second"] > 0
+        if contract.name.startswith("github.") and contract.access is Access.READ:
+            # GitHub reads: the token's shared quota governs, and identical reads share.
+            assert tool["rate_limit"] is None and tool["shared_reads"] is True
+        else:
+            assert tool["rate_limit"]["per_second"] > 0
     for name, scopes in EXPECTED_SCOPES.items():
         assert tools[name]["scopes"] == scopes, name
     assert tools["github.search_issues"]["parameters"]["required"] == ["repo", "query"]

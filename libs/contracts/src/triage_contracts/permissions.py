@@ -183,7 +183,8 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
             + kv_write(Buckets.THREADS.name))),
         Identity("tools", "runs tool calls and approved writes", (
             consume(Consumers.TOOLS, True, scoped) + publishes("result.>") + emits("tools")
-            + kv_write(Buckets.IDEMPOTENCY.name, "write") + kv_write(Buckets.TOOL_RESULTS.name)
+            + kv_write(Buckets.IDEMPOTENCY.name, "write", "quota")
+            + kv_write(Buckets.TOOL_RESULTS.name)
             + object_store(ObjectStores.OUTPUTS.name))),
         Identity("router", "runs model calls within budgets", (
             consume(Consumers.ROUTER, teams=scoped) + publishes("result.>") + emits("router")

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from ..world.model import Person, Repo, World
+from .limits import Limits
 
 BOT = Person("triage-bot", "Triage Bot", 2001)
 DOCS = "https://docs.github.com/rest"
@@ -53,6 +54,8 @@ class SandboxState:
     faults: list[Fault] = field(default_factory=list)
     # Who each accepted token belongs to (empty: an open stand-in, every caller is BOT).
     tokens: dict[str, Person] = field(default_factory=dict)
+    # GitHub's primary and secondary rate limits, per credential.
+    limits: Limits = field(default_factory=Limits)
     next_comment_id: int = 910_000
     # Signs the short-lived log download URLs (GitHub's are pre-signed blob URLs).
     blob_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))

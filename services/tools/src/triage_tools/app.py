@@ -14,9 +14,10 @@ from triage_contracts.streams import Buckets, ObjectStores
 
 from .answered import Answered
 from .api import api_router
-from .catalog import build_registry
+from .catalog import build_registry, github_client
 from .handlers import register
 from .outputs import OutputPager
+from .quota_share import QuotaShare
 from .service import SERVICE, ToolService
 from .settings import Settings
 from .writes import WriteGuard
@@ -26,7 +27,10 @@ def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
     broker = build_broker(settings.nats_url, SERVICE, metrics, auth=nats_auth(settings))
     pager = OutputPager(settings.tool_output_chars)
-    registry = build_registry(settings, pager)
+    github = github_client(settings)
+    registry = build_registry(settings, pager, github)
+    # Every replica spends the same token: exhaustion one learns, all know.
+    quota = QuotaShare(github.session.layer.quota, github.session.credential)
     # A write attempt takes at most two tool timeouts; a claim older than that is abandoned.
     guard = WriteGuard(settings.grant_keyring(), stale_after_s=4 * settings.tool_timeout_s)
     answered = Answered()
@@ -38,8 +42,10 @@ def build_app(settings: Settings) -> FastAPI:
         guard.bind(await js.key_value(Buckets.IDEMPOTENCY.name))
         answered.bind(await js.key_value(Buckets.TOOL_RESULTS.name))
         pager.store.bind(await js.object_store(ObjectStores.OUTPUTS.name))
+        quota.bind(await js.key_value(Buckets.IDEMPOTENCY.name))
 
-    app = FastAPI(title="triage tools", lifespan=broker_lifespan(broker, settings, on_start))
+    app = FastAPI(title="triage tools", lifespan=broker_lifespan(broker, settings, on_start,
+                                                                quota.stop))
     app.include_router(health_router(broker, metrics))
     app.include_router(api_router(registry, settings))
     app.state.broker = broker
@@ -47,5 +53,6 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.registry = registry
     app.state.guard = guard
     app.state.pager = pager
+    app.state.quota = quota
     install_error_boundary(app)
     return app

@@ -12,18 +12,25 @@ from .observability_tools import ObservabilityTools
 from .outputs import OutputPager
 from .registry import ToolRegistry
 from .settings import Settings
+from .shared_reads import SharedReads
 
 
-def build_registry(settings: Settings, pager: OutputPager | None = None) -> ToolRegistry:
+def github_client(settings: Settings) -> GitHubClient:
+    return GitHubClient(settings.github_api_url, settings.github_token,
+                        settings.tool_timeout_s, settings.github_bot_login)
+
+
+def build_registry(settings: Settings, pager: OutputPager | None = None,
+                   github: GitHubClient | None = None) -> ToolRegistry:
     timeout = settings.tool_timeout_s
-    github = GitHubClient(settings.github_api_url, settings.github_token, timeout,
-                          settings.github_bot_login)
+    github = github or github_client(settings)
     prometheus = (PrometheusClient(settings.prometheus_url, timeout)
                   if settings.prometheus_url else None)
     alertmanager = (AlertmanagerClient(settings.alertmanager_url, timeout)
                     if settings.alertmanager_url else None)
     pager = pager or OutputPager(settings.tool_output_chars)
-    registry = ToolRegistry(budget_s=0.8 * Consumers.TOOLS.ack_wait)
+    registry = ToolRegistry(budget_s=0.8 * Consumers.TOOLS.ack_wait,
+                            shared=SharedReads(settings.shared_read_ttl_s))
     enabled = set(settings.enabled_tools)
     for tool in [*github_tools(github, settings.github_repos, timeout),
                  *ObservabilityTools(prometheus, alertmanager).tools(timeout),

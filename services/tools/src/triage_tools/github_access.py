@@ -10,10 +10,15 @@ from triage_contracts.errors import ErrorCode
 from .errors import ToolError
 from .registry import RateLimit
 
-# GitHub: 5,000 requests/hour per token; search 30/minute; code search 10/minute.
-READ = RateLimit(per_second=2.0, burst=10)
-SEARCH = RateLimit(per_second=0.5, burst=5)
-CODE_SEARCH = RateLimit(per_second=0.15, burst=3)
+# GitHub: 5,000 requests/hour per token; search 30/minute; code search 10/minute. Reads
+# have no bucket of their own: one tool's bucket per process neither protected that quota
+# (every tool and replica spends the same token) nor let a burst through. The token's
+# budget as GitHub reports it governs them (`clients/github/quota.py`), and identical reads
+# share one request (`shared_reads.py`).
+READ: RateLimit | None = None
+SEARCH: RateLimit | None = None
+CODE_SEARCH: RateLimit | None = None
+# Writes keep one: GitHub's secondary limit on content creation is tight (80/minute).
 WRITE = RateLimit(per_second=0.5, burst=3)
 
 

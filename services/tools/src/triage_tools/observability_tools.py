@@ -79,7 +79,9 @@ class ObservabilityTools:
 
     def tools(self, timeout_s: float) -> list[Tool]:
         off = None if self.prometheus else "PROMETHEUS_URL is unset"
-        common: dict[str, Any] = {"timeout_s": timeout_s, "rate": LIMIT, "disabled": off}
+        # Prometheus has no credential here: identical queries of one team share answers.
+        common: dict[str, Any] = {"timeout_s": timeout_s, "rate": LIMIT, "disabled": off,
+                                  "share": "prometheus"}
         return [
             Tool.of("prometheus.query", self.query, is_empty=_no_result, **common),
             Tool.of("prometheus.query_range", self.query_range, is_empty=_no_result, **common),
@@ -89,7 +91,8 @@ class ObservabilityTools:
                     is_empty=lambda data: not data["values"], **common),
             Tool.of("prometheus.alerts", self.rule_alerts, **common),
             Tool.of("alertmanager.alerts", self.alerts, timeout_s=timeout_s, rate=LIMIT,
-                    disabled=None if self.alertmanager else "ALERTMANAGER_URL is unset"),
+                    disabled=None if self.alertmanager else "ALERTMANAGER_URL is unset",
+                    share="alertmanager"),
         ]
 
 

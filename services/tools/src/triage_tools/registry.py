@@ -2,9 +2,12 @@
 
 Each tool declares a pydantic argument model (`extra="forbid"`; its JSON schema is what the
 model sees), an access class (READ runs at once; WRITE only with an approval, see
-`writes.py`), the scopes its credential needs, a timeout, a token-bucket rate limit and a
-retry budget for temporary failures. Invalid calls come back as errors that list exactly
-what to fix, so a model can correct itself on the next turn.
+`writes.py`), the scopes its credential needs, a timeout, a token-bucket rate limit (or
+none, where the upstream's own quota per credential governs, as GitHub's does) and a retry
+budget for temporary failures. A READ tool that names its credential's scope (`share`)
+has identical calls of one team coalesced and briefly kept (`shared_reads.py`). Invalid
+calls come back as errors that list exactly what to fix, so a model can correct itself on
+the next turn.
 
 A toolset whose prerequisite is missing (PROMETHEUS_URL unset, no GITHUB_REPOS...) still
 registers its tools, marked `disabled` with the reason: `/tools` shows it, and a call
@@ -25,6 +28,8 @@ from triage_contracts.tools import TOOLS, Access, Arguments
 
 from .errors import ToolError
 from .ratelimit import TokenBucket
+from .scope import TEAM
+from .shared_reads import SharedReads, key_of
 
 log = get_logger("triage.tools.registry")
 # Rate-limit waits up to this long happen in-process; longer ones go back to JetStream.
@@ -65,7 +70,11 @@ class Tool:
     access: Access = Access.READ
     scopes: tuple[str, ...] = ()
     timeout_s: float = 20.0
-    rate: RateLimit = field(default_factory=RateLimit)
+    # None: no bucket of its own (the credential's quota, shared by all tools, governs).
+    rate: RateLimit | None = field(default_factory=RateLimit)
+    # The credential (a digest) under which identical READ calls may share one answer;
+    # None: never shared.
+    share: str | None = None
     retries: int = 2
     is_empty: Callable[[Any], bool] = _is_empty
     # Why the tool cannot run here (a prerequisite to set); None when it can.
@@ -86,14 +95,18 @@ class Tool:
                 "status": "disabled" if self.disabled else "enabled",
                 "disabled_reason": self.disabled,
                 "timeout_s": self.timeout_s, "parameters": self.arguments.model_json_schema(),
-                "rate_limit": {"per_second": self.rate.per_second, "burst": self.rate.burst}}
+                "rate_limit": None if self.rate is None else {
+                    "per_second": self.rate.per_second, "burst": self.rate.burst},
+                "shared_reads": self.share is not None}
 
 
 class ToolRegistry:
-    def __init__(self, tools: Iterable[Tool] = (), budget_s: float = 48.0) -> None:
+    def __init__(self, tools: Iterable[Tool] = (), budget_s: float = 48.0,
+                 shared: SharedReads | None = None) -> None:
         # All attempts of one call fit in this budget (below the consumer's AckWait, so
         # JetStream never hands the same call to a second worker while the first retries).
         self.budget_s = budget_s
+        self.shared = shared
         self._tools: dict[str, Tool] = {}
         self._buckets: dict[str, TokenBucket] = {}
         # Tools this workspace's allow-list leaves out: refused by name, not "unknown", so
@@ -109,7 +122,8 @@ class ToolRegistry:
         if tool.name in self._tools:
             raise ValueError(f"tool {tool.name!r} is registered twice")
         self._tools[tool.name] = tool
-        self._buckets[tool.name] = TokenBucket(tool.rate.per_second, tool.rate.burst)
+        if tool.rate is not None:
+            self._buckets[tool.name] = TokenBucket(tool.rate.per_second, tool.rate.burst)
 
     def names(self) -> list[str]:
         return sorted(self._tools)
@@ -142,8 +156,24 @@ class ToolRegistry:
 
     async def invoke(self, tool: Tool, args: Arguments, ctx: CallContext) -> tuple[
             ToolStatus, Any]:
-        """Run one call within its rate limit, timeout and retry budget."""
+        """Run one call within its rate limit, timeout and retry budget; an identical
+        shareable read of the same team in flight or just done answers it instead."""
         self.check_enabled(tool)
+        if self.shared is None or tool.share is None or tool.access is not Access.READ:
+            return await self._invoke(tool, args, ctx)
+        key = key_of(ctx.team_id, tool.share, tool.name, args.model_dump(mode="json"))
+        return await self.shared.read(key, lambda: self._invoke(tool, args, ctx))
+
+    async def _invoke(self, tool: Tool, args: Arguments, ctx: CallContext) -> tuple[
+            ToolStatus, Any]:
+        team = TEAM.set(ctx.team_id)  # what the connectors keep, they keep per team
+        try:
+            return await self._attempts(tool, args, ctx)
+        finally:
+            TEAM.reset(team)
+
+    async def _attempts(self, tool: Tool, args: Arguments, ctx: CallContext) -> tuple[
+            ToolStatus, Any]:
         await self._take_token(tool)
         started = time.monotonic()
         last: Exception | None = None
@@ -168,11 +198,11 @@ class ToolRegistry:
         raise last
 
     async def _take_token(self, tool: Tool) -> None:
-        bucket = self._buckets[tool.name]
-        while (wait := bucket.try_acquire()) > 0:
+        bucket = self._buckets.get(tool.name)
+        while bucket is not None and (wait := bucket.try_acquire()) > 0:
             if wait > MAX_INLINE_WAIT_S:
                 raise TemporaryError(f"rate limit of {tool.name} reached "
-                                     f"({tool.rate.per_second}/s)", delay=wait)
+                                     f"({bucket.rate_per_s}/s)", delay=wait)
             await asyncio.sleep(wait)
 
 

@@ -29,6 +29,12 @@ class Settings(GrantVerifierSettings):
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
     tool_timeout_s: float = Field(20.0, gt=0)
+    # How long an answer to a read is reused by identical reads of the same team and
+    # credential. 0 (the default): only reads in flight are shared, and every later read
+    # revalidates with its ETag (a 304 costs no quota but a round trip), so a change upstream
+    # shows at once. A few seconds saves those round trips during a burst, at the price of
+    # answers up to that old.
+    shared_read_ttl_s: float = Field(0.0, ge=0, le=60)
     # A tool output whose JSON is longer is cut; the whole is kept for `output.page`.
     tool_output_chars: int = Field(12_000, ge=1_000, le=200_000)
     # The workspace's tool allow-list (the Workspace resource's `tools`); empty: every tool.

@@ -6,10 +6,12 @@ lazily, so plain dicts are built there). Its retries are off (a retried POST cou
 twice; retrying is the registry's and JetStream's job) and so is its 0.25 s pause between
 requests, which would add latency to every call. Upstream 5xx, rate limits and timeouts
 become `TemporaryError`; other 4xx a `ToolError` carrying GitHub's message, which a model
-can act on.
+can act on. Each session revalidates what it read with ETags and keeps its token's quota
+(`conditional.py`, `quota.py`).
 """
 
 import asyncio
+import hashlib
 import math
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,6 +23,7 @@ from pydantic import SecretStr
 from triage_contracts.errors import ErrorCode, TemporaryError
 
 from ...errors import ToolError
+from . import conditional
 
 T = TypeVar("T")
 MAX_PER_PAGE = 100
@@ -34,6 +37,12 @@ class GitHubSession:
         self.timeout_s = timeout_s
         # Whose comments are the bot's own; None: learnt from GET /user on first need.
         self._bot_login = bot_login
+        # What reads may be shared under: a digest of the token, never the token.
+        secret = token.get_secret_value() if token else ""
+        self.credential = "github:" + (hashlib.sha256(secret.encode()).hexdigest()[:16]
+                                       if secret else "anonymous")
+        self.layer = conditional.Layer(self.credential)
+        conditional.install()
 
     def github(self, per_page: int = 30) -> Github:
         """A fresh client: PyGithub's requester is not meant to be shared by threads."""
@@ -70,6 +79,8 @@ class GitHubSession:
         """Run `fn` in a thread within `requests_made` request timeouts; `missing` names
         what a 404 means is absent."""
         limit = self.timeout_s * requests_made
+        # The thread sees this session's conditional layer (to_thread copies the context).
+        layered = conditional.LAYER.set(self.layer)
         try:
             return await asyncio.wait_for(asyncio.to_thread(fn), limit)
         except TimeoutError as exc:
@@ -78,6 +89,8 @@ class GitHubSession:
             raise mapped(what, exc, missing) from exc
         except requests.RequestException as exc:
             raise TemporaryError(f"GitHub unreachable for {what}: {type(exc).__name__}") from exc
+        finally:
+            conditional.LAYER.reset(layered)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
