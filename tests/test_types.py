@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED = [
     "libs/contracts/src/triage_contracts",
@@ -16,6 +18,9 @@ CHECKED = [
 ]
 
 
+# mypy over the whole tree, uncached: minutes on a loaded 2-core machine, not the suite's
+# default bound for one test.
+@pytest.mark.timeout(900)
 def test_mypy_strict_is_clean() -> None:
     exe = shutil.which("mypy", path=str(Path(sys.executable).parent))
     assert exe, "mypy is not installed in this environment"

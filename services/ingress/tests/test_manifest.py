@@ -83,12 +83,12 @@ def test_without_oauth_there_is_no_redirect_url() -> None:
 
 def test_the_cli_prints_yaml_and_json_for_a_host() -> None:
     run = [sys.executable, "-m", "triage_ingress", "manifest", "--base-url", BASE + "/"]
-    as_yaml = subprocess.run(run, capture_output=True, text=True, timeout=60, check=True)
+    as_yaml = subprocess.run(run, capture_output=True, text=True, timeout=240, check=True)
     parsed = yaml.safe_load(as_yaml.stdout)
     assert parsed["settings"]["event_subscriptions"]["request_url"] == BASE + "/slack/events"
     assert parsed["features"]["slash_commands"][0]["command"] == "/triage"
     as_json = subprocess.run([*run, "--json", "--oauth"], capture_output=True, text=True,
-                             timeout=60, check=True)
+                             timeout=240, check=True)
     assert json.loads(as_json.stdout)["oauth_config"]["redirect_urls"] == [
         BASE + "/slack/oauth_redirect"]
 
