@@ -11,7 +11,7 @@ from triage_sandbox.faults.report import render
 from triage_sandbox.faults.runner import Suite, run_suite
 from triage_sandbox.faults.schedules import REDUCED, spread
 
-RUNS, RATE = 30, 0.5
+RUNS, RATE = 20, 0.5  # at least: the load goes on until the last fault ends
 
 
 @pytest.mark.slow
@@ -25,6 +25,6 @@ def test_reduced_fault_schedule_keeps_every_invariant(tmp_path: Path) -> None:
     print(table)
     assert [f.error for f in verdict.faults] == ["", "", ""], table
     assert "leader of WORK" in verdict.faults[0].target, table
-    assert verdict.acked >= RUNS - 2, table  # the load got through (a retry may not)
+    assert verdict.acked >= RUNS, table  # the load got through
     assert all(f.affected > 0 for f in verdict.faults), table
     assert verdict.held, table

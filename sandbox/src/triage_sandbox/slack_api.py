@@ -3,8 +3,8 @@ machine and in tests: same URLs (`/api/<method>`), same JSON shapes, same errors
 with `ok: false`, 429 with Retry-After when rate limited).
 
 It keeps messages in memory (`slack_workspace.py`), logs every call, can be told to fail
-(`POST /sandbox/faults`, ended by `DELETE`), and, given a `ChannelSettings`, also serves the sandbox channel
-page at `/` that plays a Slack channel in the browser (`channel/`).
+(`POST /sandbox/faults`, ended by `DELETE`), and, given a `ChannelSettings`, also serves
+the sandbox channel page at `/` that plays a Slack channel in the browser (`channel/`).
 """
 
 import asyncio

@@ -1,6 +1,6 @@
 """`python -m triage_sandbox.faults`: run the fault suite and write its table.
 
-    scripts/chaos [--runs 300] [--rate 1.0] [--replicas 2] [--out docs/reliability.md]
+    scripts/chaos [--runs 200] [--rate 0.5] [--replicas 2] [--out docs/reliability.md]
 
 Exits 1 when an invariant did not hold."""
 
@@ -29,8 +29,8 @@ failure cleared) until the last of them was answered.
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--rate", type=float, default=1.0, help="events per second")
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=0.5, help="events per second")
     parser.add_argument("--replicas", type=int, default=2, help="of each worker service")
     parser.add_argument("--out", default="docs/reliability.md")
     args = parser.parse_args()

@@ -39,7 +39,7 @@ class LoadPlan:
     ingress_url: str
     signing_secret: str
     team: str
-    runs: int
+    runs: int  # at least this many
     rate: float  # events per second
     write_every: int = 10  # every n-th question asks for a write (0: none)
     retries: int = 2
@@ -52,19 +52,23 @@ class Load:
         self.sent: list[Sent] = []
         self.done = threading.Event()
 
-    def run(self) -> None:
-        """Post `runs` events, one every 1/rate seconds (the schedule does not slow down
-        while the ingress is down: retries happen beside it, as Slack's do)."""
+    def run(self, until: threading.Event) -> None:
+        """Post at least `runs` events, one every 1/rate seconds, and go on until `until`
+        is set (the last fault has ended: every fault meets a load, however long restarts
+        take). The pace does not slow while the ingress is down: retries happen beside it,
+        as Slack's do."""
         start = time.monotonic()
         workers: list[threading.Thread] = []
         with httpx.Client(timeout=10) as http:
-            for index in range(self.plan.runs):
+            index = 0
+            while index < self.plan.runs or not until.is_set():
                 delay = start + index / self.plan.rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
                 worker = threading.Thread(target=self._send, args=(http, index), daemon=True)
                 worker.start()
                 workers.append(worker)
+                index += 1
             for worker in workers:
                 worker.join(timeout=60)
         self.done.set()

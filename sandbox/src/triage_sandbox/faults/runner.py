@@ -61,16 +61,18 @@ def _exercise(suite: Suite, stack: Stack, cluster: NatsCluster) -> Verdict:
                          SANDBOX_TEAM, suite.runs, suite.rate, suite.write_every))
     approver = Approver(stack.plan.process("approval").url)
     faults = suite.schedule(Targets(stack, cluster))
-    stop = threading.Event()
-    threads = [threading.Thread(target=load.run, daemon=True),
+    stop, faults_over = threading.Event(), threading.Event()
+
+    def schedule() -> None:
+        run_schedule(faults, time.monotonic(), stop)
+        faults_over.set()  # every fault has ended (the schedule restarts what it killed)
+    threads = [threading.Thread(target=load.run, args=(faults_over,), daemon=True),
                threading.Thread(target=approver.run, daemon=True),
-               threading.Thread(target=run_schedule, args=(faults, time.monotonic(), stop),
-                                daemon=True)]
+               threading.Thread(target=schedule, daemon=True)]
     for thread in threads:
         thread.start()
     try:
         load.done.wait()
-        threads[2].join()  # every fault has ended (the schedule restarts what it killed)
         collector = Collector(stack, load, approver, faults)
         collector.drain(time.monotonic() + suite.drain_s)
         time.sleep(suite.settle_s)
