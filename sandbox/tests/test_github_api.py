@@ -126,6 +126,13 @@ async def test_calls_are_recorded_and_faults_injected(gh: httpx.AsyncClient) -> 
     assert [c["path"] for c in calls] == [CHECKOUT, CHECKOUT]
 
 
+async def test_an_outage_lasts_until_its_faults_are_cleared(gh: httpx.AsyncClient) -> None:
+    await gh.post("/sandbox/faults", json={"status": 502, "count": 1000, "path": "/repos"})
+    assert [(await gh.get(CHECKOUT)).status_code for _ in range(3)] == [502, 502, 502]
+    assert (await gh.delete("/sandbox/faults")).json() == {"faults": 0}
+    assert (await gh.get(CHECKOUT)).status_code == 200
+
+
 async def test_a_configured_token_is_required() -> None:
     app = build_github_api(token="ghp_sandboxsandboxsandbox1234")
     transport = httpx.ASGITransport(app=app)

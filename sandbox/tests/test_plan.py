@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from triage_sandbox.github.state import BOT
-from triage_sandbox.plan import make_plan
+from triage_sandbox.plan import add_replica, make_plan, split_notifier
 
 
 def test_no_credentials_means_everything_sandboxed(tmp_path: Path) -> None:
@@ -60,3 +60,20 @@ def test_real_credentials_replace_the_stand_ins(tmp_path: Path) -> None:
     assert plan.process("router").env == {**plan.process("router").env,
                                           "OPENAI_API_KEY": "sk-real"}
     assert "openai" not in {p.name for p in plan.processes}
+
+
+def test_replicas_and_a_split_notifier_get_ports_and_identities_of_their_own(
+        tmp_path: Path) -> None:
+    plan = make_plan({}, tmp_path, fixed_ports=False)
+    replica = add_replica(plan, "tools", 2)
+    notifier = split_notifier(plan)
+    assert replica.name == "tools-2" and replica.service == "tools"
+    assert replica.argv == plan.process("tools").argv
+    assert replica.env["GITHUB_REPOS"] == plan.process("tools").env["GITHUB_REPOS"]
+    edge = plan.process("ingress")
+    assert (edge.env["ROLE"], edge.identity) == ("edge", "ingress")
+    assert (notifier.env["ROLE"], notifier.identity) == ("notifier", "notifier")
+    ports = [p.port for p in plan.processes]
+    assert len(ports) == len(set(ports))
+    for proc in (replica, notifier):
+        assert proc.env["PORT"] == str(proc.port)

@@ -133,6 +133,19 @@ async def test_ratelimit_fault_is_a_429_with_retry_after_once(standin) -> None:
     assert len(ws.messages) == 1
 
 
+async def test_an_outage_lasts_until_its_faults_are_cleared(standin) -> None:
+    url, ws = standin
+    async with httpx.AsyncClient(base_url=url) as http:
+        await http.post("/sandbox/faults", json={"method": "chat.postMessage", "status": 503,
+                                                 "error": "internal_error", "times": 1000})
+        for _ in range(2):
+            assert (await http.post("/api/chat.postMessage", data={
+                "channel": "C1", "text": "x"})).status_code == 503
+        assert (await http.delete("/sandbox/faults")).json() == {"ok": True, "pending": []}
+    assert (await client(url).chat_postMessage(channel="C1", text="x"))["ok"]
+    assert len(ws.messages) == 1
+
+
 async def test_users_ephemeral_and_history(standin) -> None:
     url, ws = standin
     slack = client(url)

@@ -101,6 +101,12 @@ def _hooks(app: FastAPI, state: SandboxState) -> None:
         state.faults.append(Fault(**fault))
         return {"faults": len(state.faults)}
 
+    @app.delete("/sandbox/faults")
+    async def clear_faults() -> dict[str, int]:
+        """Ends every injected fault at once (a fault suite's outage ends on its schedule)."""
+        state.faults.clear()
+        return {"faults": 0}
+
 
 def _replace(state: SandboxState, world: World) -> None:
     state.demo = world

@@ -61,6 +61,10 @@ class Process:
     ready_path: str = "/readyz"  # "" = ready when the port accepts connections
     # Variables of the launcher's own environment this process must not inherit.
     withheld: tuple[str, ...] = ()
+    # Its NATS identity when not the one its name implies (a split-off role).
+    identity: str = ""
+    # The service a replica (`tools-2`) runs; its identity is that service's.
+    service: str = ""
 
     @property
     def url(self) -> str:
@@ -217,6 +221,30 @@ def _services(plan: Plan, env: dict[str, str], ports: dict[str, int]) -> list[Pr
         withheld = (CONTROL_ENV,) if name == "approval" else (*SIGNER_ONLY_ENV, CONTROL_ENV)
         out.append(Process(name, argv, process_env, ports[name], withheld=withheld))
     return out
+
+
+def add_replica(plan: Plan, name: str, index: int) -> Process:
+    """A second (third...) process of service `name`, as `<name>-<index>` on a port of its
+    own: replicas share the durable consumers, so JetStream spreads the work among them."""
+    base = plan.process(name)
+    port = pick_port(name, fixed=False)
+    replica = Process(f"{name}-{index}", base.argv, {**base.env, "PORT": str(port)}, port,
+                      base.ready_path, base.withheld, base.identity, service=name)
+    plan.processes.append(replica)
+    return replica
+
+
+def split_notifier(plan: Plan) -> Process:
+    """Run the notifier apart from the Slack edge (ROLE=notifier beside ROLE=edge), as the
+    chart does, so each can fail alone; the dev stack runs both in one process."""
+    edge = plan.process("ingress")
+    edge.env["ROLE"], edge.identity = "edge", "ingress"
+    port = pick_port("ingress", fixed=False)
+    notifier = Process("notifier", edge.argv, {**edge.env, "ROLE": "notifier",
+                                               "PORT": str(port)}, port,
+                       edge.ready_path, edge.withheld, "notifier")
+    plan.processes.append(notifier)
+    return notifier
 
 
 def _grant_keys(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -3,8 +3,8 @@ machine and in tests: same URLs (`/api/<method>`), same JSON shapes, same errors
 with `ok: false`, 429 with Retry-After when rate limited).
 
 It keeps messages in memory (`slack_workspace.py`), logs every call, can be told to fail
-(`POST /sandbox/faults`), and, given a `ChannelSettings`, also serves the sandbox channel
-page at `/` that plays a Slack channel in the browser (`channel/`).
+(`POST /sandbox/faults`, ended by `DELETE`), and, given a `ChannelSettings`, also serves
+the sandbox channel page at `/` that plays a Slack channel in the browser (`channel/`).
 """
 
 import asyncio
@@ -289,6 +289,12 @@ def build_slack_api(
     async def add_fault(fault: FaultSpec) -> JsonDict:
         ws.faults.append(fault)
         return {"ok": True, "pending": [f.model_dump() for f in ws.faults]}
+
+    @app.delete("/sandbox/faults")
+    async def clear_faults() -> JsonDict:
+        """Ends every injected fault at once (a fault suite's outage ends on its schedule)."""
+        ws.faults.clear()
+        return {"ok": True, "pending": []}
 
     @app.get("/sandbox/health")
     async def health() -> JsonDict:

@@ -82,7 +82,8 @@ class Stack:
         threading.Thread(target=self._pump, args=(name, child), daemon=True).start()
 
     def _nats_user(self, name: str) -> dict[str, str]:
-        identity = NATS_IDENTITIES.get(name)
+        proc = self.plan.process(name)
+        identity = proc.identity or NATS_IDENTITIES.get(proc.service or name)
         if identity is None or not self.nats_passwords:
             return {}  # a stand-in, or an outside NATS (the services' own settings apply)
         return {"NATS_USER": identity, "NATS_PASSWORD": self.nats_passwords[identity]}

@@ -1,7 +1,8 @@
 """A real three-node nats-server cluster with JetStream on loopback, the permission matrix
 enforced on every node as `NatsServer` does, for tests of replicated streams (R3), which a
 single server cannot hold. Ready once every node's `/healthz` says JetStream is current
-with the meta leader; stopped by process group, never by name."""
+with the meta leader; stopped by process group, never by name. Fault suites kill and
+restart single nodes (`kill_node`, `start_node`) and find a stream's leader (`leader_of`)."""
 
 import json
 import os
@@ -14,11 +15,15 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import nats
 
 from ..natsauth import dev_password
 from ..natsconfig import server_authorization
 from ..permissions import TEST_ADMIN, names
-from .natsserver import free_port, nats_server_binary, wait_for_port
+from ..streams import provision
+from .natsserver import _in_thread, free_port, nats_server_binary, wait_for_port
 
 NODE = """
 listen: 127.0.0.1:{port}
@@ -27,7 +32,7 @@ server_name: node-{index}
 log_file: "{folder}/nats.log"
 jetstream {{
   store_dir: "{folder}/js"
-  sync_interval: 1s
+  sync_interval: {sync}
 }}
 cluster {{
   name: triage-test
@@ -49,6 +54,9 @@ class Node:
 @dataclass
 class NatsCluster:
     size: int = 3
+    # `always` fsyncs before acknowledging, as production does (Jepsen found acknowledged
+    # writes lost with the interval); the default keeps the other tests fast.
+    sync_interval: str = "1s"
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     nodes: list[Node] = field(default_factory=list)
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -70,7 +78,8 @@ class NatsCluster:
         routes = ", ".join(f"nats-route://127.0.0.1:{other.route}" for other in self.nodes
                            if other is not node)
         base = NODE.format(port=node.port, monitor=node.monitor, index=node.index,
-                           folder=folder, route=node.route, routes=routes)
+                           folder=folder, route=node.route, routes=routes,
+                           sync=self.sync_interval)
         passwords = {name: dev_password(name) for name in names()}
         return base + server_authorization(passwords, self.admin_password, ())
 
@@ -83,9 +92,7 @@ class NatsCluster:
             conf = folder / "nats.conf"
             conf.write_text(self._config(node, folder))
             conf.chmod(0o600)
-            node.process = subprocess.Popen(
-                [nats_server_binary(), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True)
+            self._launch(node)
         try:
             for node in self.nodes:
                 wait_for_port(node.port, timeout=timeout)
@@ -95,9 +102,59 @@ class NatsCluster:
             raise
         return self
 
-    def _wait_current(self, deadline: float) -> None:
+    def _folder(self, node: Node) -> Path:
+        assert self._tmp is not None, "the cluster is not started"
+        return Path(self._tmp.name) / f"node-{node.index}"
+
+    def _launch(self, node: Node) -> None:
+        conf = self._folder(node) / "nats.conf"
+        node.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def kill_node(self, index: int) -> None:
+        """SIGKILL one node: no flush, no leadership hand-over (a crashed pod)."""
+        node = self.nodes[index]
+        if node.process is not None and node.process.poll() is None:
+            os.killpg(node.process.pid, signal.SIGKILL)
+            node.process.wait(timeout=10)
+        node.process = None
+
+    def start_node(self, index: int, timeout: float = 60.0) -> None:
+        """Start a killed node again on its own store; back once it is current again."""
+        node = self.nodes[index]
+        self._launch(node)
+        wait_for_port(node.port, timeout=timeout)
+        self._wait_current(time.monotonic() + timeout, [node])
+
+    def provision(self, replicas: int = 3) -> None:
+        """Every stream, bucket and object store with `replicas` copies, as the
+        provisioner identity (the chart's Job does the same)."""
+        _in_thread(self._provision(replicas))
+
+    async def _provision(self, replicas: int) -> None:
+        nc = await nats.connect(self.url.split(","), user="provisioner",
+                                password=dev_password("provisioner"),
+                                inbox_prefix="_INBOX.provisioner")
+        try:
+            await provision(nc.jetstream(), replicas)
+        finally:
+            await nc.close()
+
+    def leader_of(self, stream: str) -> int | None:
+        """The index of the node leading `stream`'s replicas (the monitor's /jsz), or None
+        while no live node names one (an election under way)."""
+        for node in self.nodes:
+            if node.process is None:
+                continue
+            leader = _stream_leader(node, stream)
+            if leader is not None:
+                return next((n.index for n in self.nodes if f"node-{n.index}" == leader), None)
+        return None
+
+    def _wait_current(self, deadline: float, nodes: list[Node] | None = None) -> None:
         """Every node healthy: JetStream on and current with an elected meta leader."""
-        pending = list(self.nodes)
+        pending = list(self.nodes if nodes is None else nodes)
         while pending:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(pending)} NATS nodes not current with the meta leader")
@@ -136,3 +193,18 @@ def _healthy(node: Node) -> bool:
             return bool(json.loads(resp.read()).get("status") == "ok")
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def _stream_leader(node: Node, stream: str) -> str | None:
+    url = f"http://127.0.0.1:{node.monitor}/jsz?accounts=true&streams=true"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            report: dict[str, Any] = json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    for account in report.get("account_details") or []:
+        for detail in account.get("stream_detail") or []:
+            if detail.get("name") == stream:
+                leader = (detail.get("cluster") or {}).get("leader")
+                return str(leader) if leader else None
+    return None

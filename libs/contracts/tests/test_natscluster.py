@@ -1,0 +1,47 @@
+"""The 3-node test cluster the fault suite runs on: provisioned R3, a stream's leader found
+through the monitor, that node SIGKILLed (another node leads, and a replicated stream
+keeps taking acknowledged writes), then started again on its own store."""
+
+import asyncio
+import time
+
+import nats
+from triage_contracts.testing.natscluster import NatsCluster
+
+
+async def _publish_and_count(url: str, stream: str, subject: str) -> tuple[int, int]:
+    nc = await nats.connect(url.split(","), max_reconnect_attempts=3)
+    try:
+        js = nc.jetstream()
+        await js.publish(subject, b"{}", timeout=10)
+        info = await js.stream_info(stream)
+        return info.config.num_replicas or 0, info.state.messages
+    finally:
+        await nc.close()
+
+
+def _leader_other_than(cluster: NatsCluster, dead: int, timeout: float = 30.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        leader = cluster.leader_of("EVENTS")
+        if leader is not None and leader != dead:
+            return leader
+        time.sleep(0.2)
+    raise AssertionError(f"no new EVENTS leader within {timeout}s")
+
+
+def test_the_stream_leader_is_killed_and_restarted() -> None:
+    with NatsCluster(sync_interval="always") as cluster:
+        cluster.provision(replicas=3)
+        url = ",".join(f"nats://test-admin:{cluster.admin_password}@127.0.0.1:{n.port}"
+                       for n in cluster.nodes)
+        subject = "triage.event.T1.mention"
+        assert asyncio.run(_publish_and_count(url, "EVENTS", subject)) == (3, 1)
+        leader = cluster.leader_of("EVENTS")
+        assert leader is not None
+        cluster.kill_node(leader)
+        assert _leader_other_than(cluster, leader) != leader
+        assert asyncio.run(_publish_and_count(url, "EVENTS", subject)) == (3, 2)
+        cluster.start_node(leader)
+        assert cluster.nodes[leader].process is not None
+        assert cluster.nodes[leader].process.poll() is None
