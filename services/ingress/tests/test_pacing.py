@@ -52,3 +52,28 @@ async def test_the_stand_in_limit_is_real_without_pacing(start_ingress, slack_ap
     calls = await _burst(start_ingress, slack_api, wait_until, rate=0)
     assert calls.count("ok") == 30  # retried after Retry-After, nothing lost ...
     assert calls.count("ratelimited") > 1  # ... but Slack said 429 again and again
+
+
+async def test_placeholders_take_their_turn_in_the_channel_pacing(start_ingress, slack_api,
+                                                                  wait_until) -> None:
+    """Where Slack refuses the assistant status, each run's first status posts a placeholder
+    message: a new message, paced like the answers (20 runs asking at once in a channel)."""
+    from triage_contracts.messages import NotifyKind
+    from triage_sandbox.slack_api import FaultSpec
+
+    slack_api.state.post_rate, slack_api.state.post_burst = 5.0, 3
+    slack_api.state.faults.append(FaultSpec(method="assistant.threads.setStatus",
+                                            error="invalid_thread_ts", times=20))
+    notifier = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
+                                   slack_channel_rate=4.5, slack_channel_burst=2)
+    for i in range(20):
+        await send(notifier, request("investigate-t1-status", run_id=f"run-{i:02d}",
+                                     notify_kind=NotifyKind.STATUS, text="Reading CI runs…"))
+    await wait_until(lambda: drained(notifier), within=120)
+
+    async def all_shown() -> bool:
+        return len(slack_api.state.messages) == 20
+
+    await wait_until(all_shown, within=120)
+    calls = [c["result"] for c in slack_api.posts()]
+    assert calls.count("ok") == 20 and calls.count("ratelimited") <= 1

@@ -142,7 +142,7 @@ class Notifier:
             try:
                 await slack.set_status(req)
             except SlackRejected:  # no assistant status here: a placeholder message instead
-                await placeholder.show(slack, self.kv, req)
+                await placeholder.show(slack, self.kv, req, self.pacer)
         except (SlackRejected, NoSlackFor) as exc:
             log.debug("status not shown", error=getattr(exc, "error", str(exc)))
         except TemporaryError as exc:  # not worth a redelivery: the next turn says more

@@ -27,6 +27,7 @@ from triage_contracts.logs import get_logger
 from triage_contracts.messages import NotifyRequest
 
 from .clients.slack import Posted, SlackClient
+from .pacing import ChannelPacer
 
 log = get_logger("triage.ingress.placeholder")
 LOOKING = "Looking into it…"
@@ -63,14 +64,18 @@ def _base(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != "editing_at"}
 
 
-async def show(slack: SlackClient, kv: KeyValue, req: NotifyRequest) -> None:
-    """Post the run's placeholder, or edit it to this status (best effort, like a status)."""
+async def show(slack: SlackClient, kv: KeyValue, req: NotifyRequest,
+               pacer: ChannelPacer | None = None) -> None:
+    """Post the run's placeholder, or edit it to this status (best effort, like a status).
+    A new placeholder is a new message: it takes its turn in the channel's pacing."""
     found = await _read(kv, key(req))
     if found is None:
         try:
             revision = await kv.create(key(req), _dump({"claimed_at": time.time()}))
         except KeyWrongLastSequenceError:
             return  # another status is posting it: this one is already out of date
+        if pacer is not None:
+            await pacer.wait(req.channel_id)
         posted = await slack.post(progress(req))
         await kv.update(key(req), _dump({"channel": posted.channel, "ts": posted.ts}),
                         last=revision)
