@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from dotenv import dotenv_values
 
+from .chaos.serve import ChaosServer
 from .plan import SANDBOX_TEAM, make_plan
 from .slack_events import app_mention, event_body, signed_headers
 from .stack import Stack, data_dir_default
@@ -38,13 +39,16 @@ def run(args: argparse.Namespace) -> int:
     print("Starting the triage stack:", *("  " + line for line in plan.describe()), sep="\n")
     try:
         stack.start()
+        chaos = ChaosServer(stack, plan.chaos_port).start()
     except (RuntimeError, TimeoutError) as exc:
+        stack.stop()
         print(f"\nstart-up failed: {exc}", file=sys.stderr)
         return 1
     _write_state(plan, stack)
     _print_next_steps(plan, stack, grant_configured=bool(env.get("GRANT_SIGNING_KEY")))
     stop.wait()
     print("\nStopping…", flush=True)
+    chaos.stop()
     stack.stop()
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return 0
@@ -54,6 +58,7 @@ def _write_state(plan, stack: Stack) -> None:  # type: ignore[no-untyped-def]
     state = {
         "nats_url": stack.nats_url,
         "urls": {p.name: p.url for p in plan.processes},
+        "chaos_url": f"http://127.0.0.1:{plan.chaos_port}",
         "sandboxed": plan.sandboxed,
     }
     if plan.sandboxed["slack"]:
@@ -92,7 +97,9 @@ def _print_next_steps(plan, stack: Stack,  # type: ignore[no-untyped-def]
              f"  Slack events   {urls['ingress']}/slack/events  (commands: /slack/commands)",
              f"  Approvals UI   {urls['approval']}/",
              f"  Audit API      {urls['audit']}/audit/teams",
-             f"  NATS           {stack.nats_url}", ""]
+             f"  NATS           {stack.nats_url}",
+             f"  Chaos page     http://127.0.0.1:{plan.chaos_port}/  (kill or restart a service,"
+             " watch what waits)", ""]
     lines += _identities(plan, stack, grant_configured)
     if plan.sandboxed["slack"]:
         lines += ["SANDBOX: no Slack credentials found, so Slack, and every system without",

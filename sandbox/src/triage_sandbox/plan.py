@@ -14,7 +14,7 @@ SERVICES = ("audit", "approval", "router", "tools", "orchestrator", "ingress")
 DEFAULT_PORTS = {
     "ingress": 8310, "approval": 8320, "audit": 8330, "orchestrator": 8340, "tools": 8350,
     "router": 8360, "slack": 8370, "github": 8380, "alertmanager": 8385, "prometheus": 8390,
-    "openai": 8395, "approval-metrics": 8321,
+    "openai": 8395, "approval-metrics": 8321, "chaos": 8300,
 }
 SANDBOX_REPOS = "demo-org/checkout-api,demo-org/payments-api"
 SANDBOX_SERVICES = "demo-org/checkout-api=checkout-api,demo-org/payments-api=payments-api"
@@ -86,6 +86,8 @@ class Plan:
     # Lets evals replace the world stand-ins' world while they run (`world_control.py`);
     # made per start and given to those stand-ins only, never to a service.
     control_token: str = ""
+    # The chaos page, served by the `triage-dev` process itself (`chaos/`).
+    chaos_port: int = 0
 
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)
@@ -121,6 +123,7 @@ def make_plan(env: dict[str, str], data_dir: Path, fixed_ports: bool = True) -> 
     ports = {name: pick_port(name, fixed_ports) for name in DEFAULT_PORTS}
     plan = Plan(data_dir=data_dir, nats_url=env.get("NATS_URL") or None, sandboxed=sandboxed,
                 world=env.get("SANDBOX_WORLD") or SANDBOX_WORLD, scripted_model=scripted)
+    plan.chaos_port = ports["chaos"]
     plan.model_token = "sk-sandbox-" + secrets.token_hex(12)
     plan.control_token = secrets.token_hex(16)
     plan.signing_secret = _secret(env, "SLACK_SIGNING_SECRET", "sandbox-" + secrets.token_hex(16))

@@ -101,6 +101,9 @@ class Stack:
             time.sleep(0.1)
         raise TimeoutError(f"{name} not ready after {timeout}s")
 
+    def is_ready(self, name: str) -> bool:
+        return self._is_ready(self.plan.process(name))
+
     def _is_ready(self, proc: Process) -> bool:
         if not proc.ready_path:
             try:
