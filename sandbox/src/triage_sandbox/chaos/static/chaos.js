@@ -17,12 +17,14 @@ function fill(testid, rows, render) {
   rows.forEach((item) => render(body.insertRow(), item));
 }
 
-function button(row, label, name, action) {
+function button(row, label, name, action, shown = true) {
+  const td = row.insertCell();  // a cell either way: the columns stay aligned
+  if (!shown) return;
   const b = document.createElement("button");
   b.textContent = label;
   b.dataset.testid = `${action}-${name}`;
   b.addEventListener("click", () => control(action, name));
-  row.insertCell().appendChild(b);
+  td.appendChild(b);
 }
 
 function renderProcess(row, p) {
@@ -32,7 +34,7 @@ function renderProcess(row, p) {
   cell(row, p.state, p.state.split(" ")[0]);
   cell(row, p.pid, "num");
   cell(row, p.state === "running" ? (p.ready ? "ready" : "starting") : "");
-  if (p.state === "running") button(row, "kill", p.name, "kill");
+  button(row, "kill", p.name, "kill", p.state === "running");
   button(row, "restart", p.name, "restart");
 }
 
