@@ -15,7 +15,14 @@ from triage_sandbox.chaos.serve import ChaosServer
 from triage_sandbox.stack import Stack
 
 from .test_sandbox_channel import (
-    ANSWER_TIMEOUT_MS, QUESTION, act_as, open_channel, say, settle, thread_of, url,
+    ANSWER_TIMEOUT_MS,
+    QUESTION,
+    act_as,
+    open_channel,
+    say,
+    settle,
+    thread_of,
+    url,
 )
 
 APPROVE = "approval_approve"
