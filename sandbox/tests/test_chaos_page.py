@@ -1,7 +1,8 @@
 """The chaos page's control endpoints against a real small stack (embedded nats-server, the
 audit service, the GitHub stand-in as real processes), served by real uvicorn on loopback:
 the token is required, an unknown process is a 404, kill really ends the process and
-restart brings it back ready; the state lists the provisioned streams' consumers."""
+restart brings it back ready; the state lists the provisioned streams' consumers; the
+embedded NATS server killed and restarted keeps its streams and the services reconnect."""
 
 import io
 import os
@@ -90,7 +91,7 @@ def test_control_requires_this_starts_token(chaos: ChaosServer) -> None:
 
 def test_unknown_process_is_404(chaos: ChaosServer) -> None:
     for action in ("kill", "restart"):
-        assert post(chaos, f"/chaos/{action}/nats", chaos.token).status_code == 404
+        assert post(chaos, f"/chaos/{action}/kafka", chaos.token).status_code == 404
 
 
 def test_kill_then_restart(chaos: ChaosServer) -> None:
@@ -123,3 +124,20 @@ def test_loopback_only(chaos: ChaosServer, small_stack: Stack) -> None:
         assert client.post("/chaos/kill/github", headers={TOKEN_HEADER: chaos.token}
                            ).status_code == 403
     assert process(chaos, "github")["state"] == "running"
+
+
+def test_nats_killed_and_restarted_the_services_reconnect(chaos: ChaosServer) -> None:
+    nats = process(chaos, "nats")
+    assert nats["state"] == "running" and alive(nats["pid"])
+    assert post(chaos, "/chaos/kill/nats", chaos.token).status_code == 200
+    down = state(chaos)
+    assert not alive(nats["pid"]) and down["streams"] == []
+    assert "NATS monitor unreachable" in down["streams_error"]
+    assert post(chaos, "/chaos/kill/nats", chaos.token).status_code == 409
+
+    assert post(chaos, "/chaos/restart/nats", chaos.token).status_code == 200
+    back = state(chaos)
+    assert back["streams_error"] == "" and process(chaos, "nats")["state"] == "running"
+    # The stored streams are still there, and the audit service is connected again.
+    assert "audit" in {c["name"] for s in back["streams"] for c in s["consumers"]}
+    wait_for(lambda: process(chaos, "audit")["ready"], timeout=90)

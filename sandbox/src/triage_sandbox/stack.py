@@ -127,6 +127,29 @@ class Stack:
         self.spawn(name)
         self.wait_ready(name, timeout)
 
+    def kill_nats(self) -> None:
+        """SIGKILL the embedded server: no flush, as a crashed node (chaos mode)."""
+        server = self._embedded()
+        if server.process is not None and server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(timeout=15)
+        server.process = None
+
+    def nats_running(self) -> bool:
+        server = self._embedded()
+        return server.process is not None and server.process.poll() is None
+
+    def restart_nats(self) -> None:
+        """The embedded server again, on its port and store: the services reconnect."""
+        server = self._embedded()
+        server.stop()  # a no-op once killed
+        server.start()  # same port, store and passwords; provisioning is idempotent
+
+    def _embedded(self) -> NatsServer:
+        if self.nats is None:
+            raise RuntimeError("no embedded NATS server")
+        return self.nats
+
     def stop(self) -> None:
         for name in reversed(list(self.children)):
             self._terminate(self.children[name])

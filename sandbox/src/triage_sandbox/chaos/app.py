@@ -31,23 +31,35 @@ class Controller:
         self.stack = stack
         self.lock = threading.Lock()
         self.names = {p.name for p in stack.plan.processes}
+        if stack.nats is not None:
+            self.names.add(observe.NATS)
 
     def kill(self, name: str) -> None:
         with self.lock:
-            child = self.stack.children.get(name)
-            if child is None or child.poll() is not None:
+            if not self._running(name):
                 raise HTTPException(409, f"{name} is not running")
-            self.stack.kill(name, signal.SIGKILL)
+            if name == observe.NATS:
+                self.stack.kill_nats()
+            else:
+                self.stack.kill(name, signal.SIGKILL)
 
     def restart(self, name: str) -> None:
         """Start it again (a running one is stopped politely first); readiness shows on the
         page, so a slow start never holds the request."""
         with self.lock:
-            child = self.stack.children.get(name)
-            if child is not None and child.poll() is None:
+            if name == observe.NATS:
+                self.stack.restart_nats()
+                return
+            if self._running(name):
                 self.stack.kill(name, signal.SIGTERM)
             self.stack.children.pop(name, None)
             self.stack.spawn(name)
+
+    def _running(self, name: str) -> bool:
+        if name == observe.NATS:
+            return self.stack.nats_running()
+        child = self.stack.children.get(name)
+        return child is not None and child.poll() is None
 
 
 def chaos_app(stack: Stack, port: int, token: str) -> FastAPI:

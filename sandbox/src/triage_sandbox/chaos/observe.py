@@ -10,11 +10,12 @@ import httpx
 from ..stack import Stack
 
 RECENT_RUNS = 12
+NATS = "nats"  # the embedded JetStream server's row (not a process of the plan)
 TIMEOUT = 2.0
 
 
 def processes(stack: Stack) -> list[dict[str, Any]]:
-    out = []
+    out = [_nats(stack)] if stack.nats is not None else []
     for proc in stack.plan.processes:
         child = stack.children.get(proc.name)
         row: dict[str, Any] = {"name": proc.name, "url": proc.url, "pid": None, "ready": False}
@@ -26,6 +27,14 @@ def processes(stack: Stack) -> list[dict[str, Any]]:
             row.update(state="running", pid=child.pid, ready=stack.is_ready(proc.name))
         out.append(row)
     return out
+
+
+def _nats(stack: Stack) -> dict[str, Any]:
+    server = stack.nats
+    assert server is not None
+    alive = stack.nats_running()
+    return {"name": NATS, "url": server.url, "state": "running" if alive else "killed",
+            "pid": server.process.pid if alive and server.process else None, "ready": alive}
 
 
 def jetstream(monitor_port: int | None) -> list[dict[str, Any]]:
