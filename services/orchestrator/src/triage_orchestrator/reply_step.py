@@ -112,7 +112,9 @@ def _failed(state: RunState, result: NotifyResult, n: int, ctx: Ctx) -> None:
 
 
 def _file_done(state: RunState, result: NotifyResult, ctx: Ctx) -> None:
-    ctx.audit(state, AuditKind.NOTIFY, "evidence file", "reply:evidence-file",
+    # A step of the run, not a post: the notifier audits the upload itself (NOTIFY, with
+    # where it went); the run records that its reply is complete, file or no file.
+    ctx.audit(state, AuditKind.STEP, "evidence file", "reply:evidence-file",
               outcome="ok" if result.ok else "error", detail={"error": result.error})
 
 
