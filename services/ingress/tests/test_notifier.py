@@ -211,12 +211,18 @@ async def _count(app, n: int) -> bool:
 # --- where the bot is not a member: a slash command's response_url -----------------------
 
 
-async def test_a_command_in_a_channel_the_bot_is_not_in_is_answered_via_its_response_url(
-        start_ingress, slack_api, wait_until) -> None:
+async def command_in(start_ingress, slack_api, channel: str) -> tuple[Any, str, str]:
+    """A notifier that may answer through Slack's response_urls, and one such URL for a
+    /triage typed in `channel`: (notifier, url, its slot)."""
     notifier = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
                                    slack_response_url_prefix=f"{slack_api.url}/sandbox/response/")
-    slot = slack_api.state.open_response_slot("U_REQUESTER", "C_PRIVATE", "", None)
-    url = f"{slack_api.url}/sandbox/response/{slot}"
+    slot = slack_api.state.open_response_slot("U_REQUESTER", channel, "", None)
+    return notifier, f"{slack_api.url}/sandbox/response/{slot}", slot
+
+
+async def test_a_command_in_a_channel_the_bot_is_not_in_is_answered_via_its_response_url(
+        start_ingress, slack_api, wait_until) -> None:
+    notifier, url, slot = await command_in(start_ingress, slack_api, "C_PRIVATE")
     await send(notifier, request(channel_id="C_PRIVATE", thread_ts=None, response_url=url))
     await wait_until(lambda: _count(notifier, 1))
     [result] = await results(notifier)
@@ -240,10 +246,7 @@ async def test_a_public_channel_the_bot_is_not_in_is_answered_in_it_with_chat_wr
     the channel, threadable and editable; without it, the command's response_url."""
     if public_scope:
         slack_api.state.bot_scopes.add("chat:write.public")
-    notifier = await start_ingress(role="notifier", slack_api_url=slack_api.api_url,
-                                   slack_response_url_prefix=f"{slack_api.url}/sandbox/response/")
-    slot = slack_api.state.open_response_slot("U_REQUESTER", "C_OPEN", "", None)
-    url = f"{slack_api.url}/sandbox/response/{slot}"
+    notifier, url, _ = await command_in(start_ingress, slack_api, "C_OPEN")
     await send(notifier, request(channel_id="C_OPEN", thread_ts=None, response_url=url))
     await wait_until(lambda: _count(notifier, 1))
     [result] = await results(notifier)
