@@ -3,10 +3,13 @@ through the monitor, that node SIGKILLed (another node leads, and a replicated s
 keeps taking acknowledged writes), then started again on its own store."""
 
 import asyncio
+import socket
 import time
+from pathlib import Path
 
 import nats
 from triage_contracts.testing.natscluster import NatsCluster
+from triage_contracts.testing.natsserver import free_port, port_is_free
 
 
 async def _publish_and_count(url: str, stream: str, subject: str) -> tuple[int, int]:
@@ -45,3 +48,16 @@ def test_the_stream_leader_is_killed_and_restarted() -> None:
         cluster.start_node(leader)
         assert cluster.nodes[leader].process is not None
         assert cluster.nodes[leader].process.poll() is None
+
+
+def test_listening_ports_come_from_below_the_ephemeral_range_and_are_not_repeated() -> None:
+    """A port from the kernel's ephemeral range can be taken by an outgoing connection
+    between the pick and the child's bind; the picks avoid it and never repeat."""
+    low, _high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range")
+                  .read_text().split())
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+    assert all(1024 < port < low for port in ports)
+    with socket.socket() as sock:  # a port a listener holds is never handed out
+        sock.bind(("127.0.0.1", ports[0]))
+        assert not port_is_free(ports[0])

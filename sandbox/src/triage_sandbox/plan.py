@@ -3,12 +3,12 @@ and which are sandboxed, which ports, and each process's environment. Pure: no I
 reading the environment mapping it is given, so it is easy to test."""
 
 import secrets
-import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage_contracts.testing.grant_keys import GrantKeyPair, public_keys_env
+from triage_contracts.testing.natsserver import free_port, port_is_free
 
 SERVICES = ("audit", "approval", "router", "tools", "orchestrator", "ingress")
 DEFAULT_PORTS = {
@@ -34,22 +34,11 @@ SIGNER_ONLY_ENV = ("GRANT_SIGNING_KEY", "GRANT_SIGNING_KEY_ID", "GRANT_TEAM_SIGN
 CONTROL_ENV = "SANDBOX_CONTROL_TOKEN"
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def pick_port(name: str, fixed: bool) -> int:
     preferred = DEFAULT_PORTS[name]
     if fixed and port_is_free(preferred):
         return preferred
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 @dataclass

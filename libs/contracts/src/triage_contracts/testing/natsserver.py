@@ -7,6 +7,7 @@ name."""
 
 import asyncio
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -29,11 +30,32 @@ from ..natsconfig import server_authorization
 from ..permissions import TEST_ADMIN, names
 from ..streams import provision
 
+# Listening ports come from below the kernel's ephemeral range (32768-60999 on Linux):
+# a port the kernel hands out for `bind(0)` can be taken again, as the local end of some
+# outgoing connection, between our check and the child's own bind ("Address already in
+# use"). Below the range only listeners compete, and a random pick keeps parallel runs
+# apart. Ports handed out once are not handed out again by this process.
+_LISTEN_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, outside the ephemeral range."""
+    for _ in range(1000):
+        port = random.randrange(*_LISTEN_RANGE)
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free loopback port in {_LISTEN_RANGE}")
 
 
 def nats_server_binary() -> str:
