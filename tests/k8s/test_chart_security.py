@@ -369,3 +369,23 @@ async def test_socket_mode_and_token_rotation_reach_only_the_pods_that_use_them(
     plain = await render(load_values("oauth"))
     assert "SLACK_CLIENT_SECRET" not in secret_refs(plain.get("Deployment", "triage-notifier"))
     assert "SLACK_APP_TOKEN" not in secret_refs(plain.get("Deployment", "triage-ingress"))
+
+
+async def test_a_github_app_replaces_the_token_in_the_tools_pod_only(render) -> None:
+    rendered = await render({"tools": {"githubApp": {"id": 4242, "installationId": 77}}})
+    tools = rendered.get("Deployment", "triage-tools")
+    assert secret_refs(tools) == {
+        "NATS_PASSWORD": ("triage-nats", "tools-password"),
+        "GITHUB_APP_PRIVATE_KEY": ("triage-github", "app-private-key")}
+    env = env_of(tools)
+    assert (env["GITHUB_APP_ID"], env["GITHUB_APP_INSTALLATION_ID"]) == ("4242", "77")
+    # The key is required where the App is chosen: a missing key is a pod that will not
+    # start with the reason, not a silently anonymous GitHub.
+    (key,) = [e for e in pod(tools)["containers"][0]["env"]
+              if e["name"] == "GITHUB_APP_PRIVATE_KEY"]
+    assert "optional" not in key["valueFrom"]["secretKeyRef"]
+    for deployment in rendered.of_kind("Deployment"):
+        if component(deployment) != "tools":
+            assert not {"GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY"} & env_names(deployment)
+    with pytest.raises(Exception, match="installationId"):
+        await render({"tools": {"githubApp": {"id": 4242}}})

@@ -171,7 +171,16 @@ by the service token (the approval service trusts the Slack identity only from i
   value: {{ $v.tools.prometheusUrl | quote }}
 - name: ALERTMANAGER_URL
   value: {{ $v.tools.alertmanagerUrl | quote }}
-{{- if $v.secrets.github.existingSecret }}
+{{- if $v.tools.githubApp.id }}
+- name: GITHUB_APP_ID
+  value: {{ $v.tools.githubApp.id | int64 | toString | quote }}
+{{- if not $v.tools.githubApp.installationId }}
+{{- fail "tools.githubApp.installationId is required with tools.githubApp.id: the App's installation on your organisation" }}
+{{- end }}
+- name: GITHUB_APP_INSTALLATION_ID
+  value: {{ $v.tools.githubApp.installationId | int64 | toString | quote }}
+{{ include "triage.secretEnv" (dict "env" "GITHUB_APP_PRIVATE_KEY" "ref" $v.secrets.github "key" "appPrivateKeyKey" "path" "secrets.github" "optional" false) }}
+{{- else if $v.secrets.github.existingSecret }}
 {{ include "triage.secretEnv" (dict "env" "GITHUB_TOKEN" "ref" $v.secrets.github "key" "tokenKey" "path" "secrets.github" "optional" true) }}
 {{- end }}
 {{ include "triage.env.grantPublicKeys" . }}

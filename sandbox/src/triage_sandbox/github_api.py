@@ -17,7 +17,8 @@ from fastapi import Body, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from .demo_data import build_demo
-from .github import actions, code, commits, issues, limits, payloads, pulls
+from .github import actions, apps, code, commits, issues, limits, payloads, pulls
+from .github.app_model import quota_key
 from .github.state import BOT, Fault, GitHubError, SandboxState, base, caller, error, found
 from .world.model import Person, World
 from .world_control import add_world_control
@@ -27,11 +28,19 @@ JsonBody = Annotated[dict[str, Any], Body()]
 UNAUTHENTICATED = ("/_blobs/", "/_raw/")
 
 
-def _identify(state: SandboxState, auth: str) -> Person | None:
-    """The person whose token `auth` carries; on an open stand-in any token is the bot's."""
-    scheme, _, value = auth.partition(" ")
+def _identify(state: SandboxState, request: Request) -> Person | None:
+    """The person whose token the request carries; on an open stand-in any token is the
+    bot's. An App's installation token is its `<slug>[bot]` until it expires, counted
+    against the installation's quota."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() not in ("token", "bearer") or not value:
         return None
+    if state.apps.is_app_token(value):
+        minted = state.apps.holder(value)
+        if minted is None:
+            return None  # expired: "Bad credentials", as GitHub answers
+        request.state.quota_key = quota_key(minted)
+        return minted.app.bot
     return state.tokens.get(value) if state.tokens else BOT
 
 
@@ -48,10 +57,11 @@ def _guard(app: FastAPI, state: SandboxState) -> None:
             await asyncio.sleep(fault.delay_s)
             if fault.status >= 400:
                 return error(fault.status, "Server Error (sandbox fault)")
-        request.state.caller = _identify(state, request.headers.get("authorization", ""))
-        if path.startswith(UNAUTHENTICATED):
+        request.state.caller = _identify(state, request)
+        if path.startswith(UNAUTHENTICATED) or path == "/app" or path.startswith("/app/"):
+            # Pre-signed downloads need no token; an App's own routes check its JWT.
             return await call_next(request)  # type: ignore[no-any-return]
-        if state.tokens and request.state.caller is None:
+        if (state.tokens or state.apps.tokens) and request.state.caller is None:
             return error(401, "Bad credentials")
         return await _limited(state, request, call_next)
 
@@ -72,7 +82,7 @@ async def _limited(state: SandboxState, request: Request, call_next: Any) -> Res
     else:
         usage = state.limits.count(who)
     response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
-    return limits.stamp(response, state.limits.limit, usage)
+    return limits.stamp(response, state.limits.limit_for(who), usage)
 
 
 def _hooks(app: FastAPI, state: SandboxState) -> None:
@@ -91,8 +101,10 @@ def _hooks(app: FastAPI, state: SandboxState) -> None:
 
     @app.put("/sandbox/limits")
     async def sandbox_limits(body: JsonBody) -> dict[str, Any]:
-        """New limits, counting from zero (`limit`, `secondary_per_minute`)."""
-        state.limits = limits.Limits(**body)
+        """New limits, counting from zero (`limit`, `secondary_per_minute`); Apps'
+        installations keep their own quota."""
+        state.limits = limits.Limits(**body, per_credential={
+            quota_key(m): m.app.rate_limit for m in state.apps.tokens.values()})
         return {"limit": state.limits.limit,
                 "secondary_per_minute": state.limits.secondary_per_minute}
 
@@ -118,12 +130,15 @@ def _replace(state: SandboxState, world: World) -> None:
 def build_github_api(token: str | None = None, demo: World | None = None,
                      others: dict[str, Person] | None = None,
                      control_token: str | None = None,
-                     rate_limit: int = 5000) -> FastAPI:
+                     rate_limit: int = 5000, github_apps: list[apps.App] | None = None
+                     ) -> FastAPI:
     """`token` is the bot's (None: an open stand-in); `others` are more people's tokens,
     for tests where someone else comments too; `control_token` enables world replacement;
-    `rate_limit` is each credential's requests per hour (`github/limits.py`)."""
+    `rate_limit` is each credential's requests per hour (`github/limits.py`);
+    `github_apps` are the GitHub Apps that may mint installation tokens (`github/apps.py`)."""
     state = SandboxState(demo or build_demo(), limits=limits.Limits(rate_limit))
     state.tokens = ({token: BOT} if token else {}) | (others or {})
+    state.apps.registered = {app.app_id: app for app in github_apps or []}
     app = FastAPI(title="SANDBOX GitHub REST API (not the real GitHub)")
     app.state.sandbox = state
     _guard(app, state)
@@ -150,4 +165,5 @@ def build_github_api(token: str | None = None, demo: World | None = None,
     # pulls before commits: `/commits/{sha}/pulls` would match `/commits/{ref:path}`.
     for family in (issues, pulls, commits, actions, code):
         app.include_router(family.router)
+    app.include_router(apps.router(state))
     return app

@@ -37,6 +37,11 @@ class Limits:
     limit: int = 5000
     secondary_per_minute: int | None = None
     usage: dict[str, Usage] = field(default_factory=dict)
+    # Credentials with a quota of their own (a GitHub App installation's is higher).
+    per_credential: dict[str, int] = field(default_factory=dict)
+
+    def limit_for(self, who: str) -> int:
+        return self.per_credential.get(who, self.limit)
 
     def of(self, who: str) -> Usage:
         now = time.time()
@@ -48,10 +53,10 @@ class Limits:
     def refusal(self, who: str) -> Response | None:
         """GitHub's answer when `who` may not make another request now; None: it may."""
         usage = self.of(who)
-        if usage.used >= self.limit:
+        if usage.used >= self.limit_for(who):
             return self._stamped(JSONResponse(
                 {"message": f"API rate limit exceeded for {who}.",
-                 "documentation_url": DOCS_LIMITS, "status": "403"}, 403), usage)
+                 "documentation_url": DOCS_LIMITS, "status": "403"}, 403), who, usage)
         now = time.time()
         usage.minute = [t for t in usage.minute if now - t < 60]
         if self.secondary_per_minute is not None \
@@ -61,7 +66,7 @@ class Limits:
                 {"message": "You have exceeded a secondary rate limit. Please wait a few "
                  "minutes before you try again.", "documentation_url": DOCS_LIMITS,
                  "status": "429"}, 429, headers={"Retry-After": str(wait)})
-            return self._stamped(refused, usage)
+            return self._stamped(refused, who, usage)
         return None
 
     def count(self, who: str) -> Usage:
@@ -70,13 +75,13 @@ class Limits:
         usage.minute.append(time.time())
         return usage
 
-    def _stamped(self, response: Response, usage: Usage) -> Response:
-        return stamp(response, self.limit, usage)
+    def _stamped(self, response: Response, who: str, usage: Usage) -> Response:
+        return stamp(response, self.limit_for(who), usage)
 
     def snapshot(self, who: str) -> dict[str, Any]:
-        usage = self.of(who)
-        return {"limit": self.limit, "used": usage.used,
-                "remaining": max(0, self.limit - usage.used), "reset": usage.reset,
+        usage, limit = self.of(who), self.limit_for(who)
+        return {"limit": limit, "used": usage.used,
+                "remaining": max(0, limit - usage.used), "reset": usage.reset,
                 "resource": "core"}
 
 
@@ -90,8 +95,11 @@ def stamp(response: Response, limit: int, usage: Usage) -> Response:
 
 
 def credential(request: Request) -> str:
-    """Whom the quota is counted for: a digest of the token (never the token), else
-    "anonymous"."""
+    """Whom the quota is counted for: a GitHub App installation (set by the guard for its
+    tokens), a digest of the token (never the token), else "anonymous"."""
+    installation = getattr(request.state, "quota_key", None)
+    if installation:
+        return str(installation)
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() in ("token", "bearer") and value:
         return "token " + hashlib.sha256(value.encode()).hexdigest()[:12]

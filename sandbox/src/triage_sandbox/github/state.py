@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from ..world.model import Person, Repo, World
+from .app_model import Apps
 from .limits import Limits
 
 BOT = Person("triage-bot", "Triage Bot", 2001)
@@ -56,6 +57,8 @@ class SandboxState:
     tokens: dict[str, Person] = field(default_factory=dict)
     # GitHub's primary and secondary rate limits, per credential.
     limits: Limits = field(default_factory=Limits)
+    # GitHub Apps and the installation tokens they minted (`apps.py`).
+    apps: Apps = field(default_factory=Apps)
     next_comment_id: int = 910_000
     # Signs the short-lived log download URLs (GitHub's are pre-signed blob URLs).
     blob_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))

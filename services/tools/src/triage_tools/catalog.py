@@ -5,7 +5,7 @@ with the reason (see `registry.py`)."""
 from triage_contracts.streams import Consumers
 
 from .clients.alertmanager import AlertmanagerClient
-from .clients.github import GitHubClient
+from .clients.github import AppInstallation, Credential, GitHubClient, TokenCredential
 from .clients.prometheus import PrometheusClient
 from .github_tools import github_tools
 from .observability_tools import ObservabilityTools
@@ -16,8 +16,19 @@ from .shared_reads import SharedReads
 
 
 def github_client(settings: Settings) -> GitHubClient:
-    return GitHubClient(settings.github_api_url, settings.github_token,
+    return GitHubClient(settings.github_api_url, github_credential(settings),
                         settings.tool_timeout_s, settings.github_bot_login)
+
+
+def github_credential(settings: Settings) -> Credential:
+    """A GitHub App installation when its three settings are given, else the token (or
+    anonymous access); the settings refuse a mix of both."""
+    if settings.github_app_id is not None:
+        assert settings.github_app_private_key and settings.github_app_installation_id
+        return AppInstallation(settings.github_api_url, settings.github_app_id,
+                               settings.github_app_private_key,
+                               settings.github_app_installation_id, settings.tool_timeout_s)
+    return TokenCredential(settings.github_token)
 
 
 def build_registry(settings: Settings, pager: OutputPager | None = None,

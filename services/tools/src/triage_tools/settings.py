@@ -16,6 +16,12 @@ _LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 class Settings(GrantVerifierSettings):
     nats_identity: ClassVar[str] = "tools"
     github_token: SecretStr | None = Field(None, description="GitHub token (None: anonymous)")
+    # A GitHub App installation instead of a token (higher quota, repository-scoped tokens
+    # that expire within the hour): all three, and no GITHUB_TOKEN. The key is the App's
+    # PEM private key (GitHub's "Generate a private key").
+    github_app_id: int | None = Field(None, gt=0)
+    github_app_installation_id: int | None = Field(None, gt=0)
+    github_app_private_key: SecretStr | None = None
     github_api_url: str = Field(
         "https://api.github.com", description="GitHub Enterprise Server: https://HOST/api/v3")
     # The login the token writes as (a GitHub App: `NAME[bot]`); unset: asked of GET /user.
@@ -66,11 +72,31 @@ class Settings(GrantVerifierSettings):
         return dict((k.strip(), v.strip()) for k, v in (p.split("=") for p in pairs))
 
     @field_validator("github_token", "github_bot_login", "prometheus_url", "alertmanager_url",
+                     "github_app_id", "github_app_installation_id", "github_app_private_key",
                      mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # A deployment template often renders an unset variable as "": treat it as unset.
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _one_github_identity(self) -> Self:
+        app = {"GITHUB_APP_ID": self.github_app_id,
+               "GITHUB_APP_INSTALLATION_ID": self.github_app_installation_id,
+               "GITHUB_APP_PRIVATE_KEY": self.github_app_private_key}
+        given = [name for name, value in app.items() if value is not None]
+        if given and len(given) < len(app):
+            missing = [name for name in app if name not in given]
+            raise ValueError(f"a GitHub App needs {', '.join(missing)} too "
+                             f"(given: {', '.join(given)})")
+        if given and self.github_token is not None:
+            raise ValueError("set either GITHUB_TOKEN or the GitHub App settings "
+                             "(GITHUB_APP_ID, ...), not both")
+        key = self.github_app_private_key
+        if key is not None and "PRIVATE KEY-----" not in key.get_secret_value():
+            raise ValueError("GITHUB_APP_PRIVATE_KEY must be the App's PEM private key "
+                             "(-----BEGIN RSA PRIVATE KEY----- ...)")
+        return self
 
     @model_validator(mode="after")
     def _labels_name_allowed_repos(self) -> Self:

@@ -66,9 +66,10 @@ class ActionsClient:
         """(lines in the whole log, its last `keep` lines without timestamps)."""
         tail: deque[str] = deque(maxlen=keep)
         total = 0
+        headers = await self.session.headers_for(url)
         try:
             async with httpx.AsyncClient(timeout=self.session.timeout_s) as http, http.stream(
-                    "GET", url, headers=self.session.headers_for(url)) as response:
+                    "GET", url, headers=headers) as response:
                 _check_download(response, job_id)
                 async for line in response.aiter_lines():
                     total += 1

@@ -11,7 +11,6 @@ can act on. Each session revalidates what it read with ETags and keeps its token
 """
 
 import asyncio
-import hashlib
 import math
 from collections.abc import Callable
 from typing import TypeVar
@@ -19,60 +18,69 @@ from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException
-from pydantic import SecretStr
 from triage_contracts.errors import ErrorCode, TemporaryError
 
 from ...errors import ToolError
 from . import conditional
+from .credentials import Credential
 
 T = TypeVar("T")
 MAX_PER_PAGE = 100
 
 
 class GitHubSession:
-    def __init__(self, api_url: str, token: SecretStr | None, timeout_s: float,
+    def __init__(self, api_url: str, credential: Credential, timeout_s: float,
                  bot_login: str | None = None) -> None:
         self.api_url = api_url.rstrip("/")
-        self._token = token
+        self._credential = credential
         self.timeout_s = timeout_s
-        # Whose comments are the bot's own; None: learnt from GET /user on first need.
+        # Whose comments are the bot's own; None: learnt from GitHub on first need.
         self._bot_login = bot_login
-        # What reads may be shared under: a digest of the token, never the token.
-        secret = token.get_secret_value() if token else ""
-        self.credential = "github:" + (hashlib.sha256(secret.encode()).hexdigest()[:16]
-                                       if secret else "anonymous")
+        # What reads may be shared under: a digest of the credential, never the secret.
+        self.credential = credential.digest
         self.layer = conditional.Layer(self.credential)
         conditional.install()
 
     def github(self, per_page: int = 30) -> Github:
-        """A fresh client: PyGithub's requester is not meant to be shared by threads."""
-        auth = Auth.Token(self._token.get_secret_value()) if self._token else None
+        """A fresh client: PyGithub's requester is not meant to be shared by threads.
+        Called in a worker thread: an App installation may mint its token here."""
+        token = self._credential.token()
+        auth = Auth.Token(token) if token else None
         return Github(base_url=self.api_url, auth=auth, timeout=math.ceil(self.timeout_s),
                       retry=None, lazy=True, seconds_between_requests=0,
                       seconds_between_writes=0,
                       per_page=max(1, min(per_page, MAX_PER_PAGE)))
 
     async def bot_login(self) -> str:
-        """The login the token writes as, from the setting or GitHub's `GET /user` (asked
-        once). A GitHub App's installation token cannot read /user: set GITHUB_BOT_LOGIN."""
+        """The login writes are authored as: the setting, else an App's `<slug>[bot]`, else
+        GitHub's `GET /user` for the token (asked once)."""
         if self._bot_login is None:
-            if self._token is None:
-                raise ToolError("writing needs GITHUB_TOKEN (anonymous access cannot comment)",
-                                ErrorCode.UPSTREAM_REJECTED)
-            try:
-                login = await self.call("GET /user", lambda: self.github().get_user().login)
-            except ToolError as exc:
-                raise ToolError(f"{exc} (set GITHUB_BOT_LOGIN to the login the token "
-                                "writes as)", ErrorCode.UPSTREAM_REJECTED) from exc
-            self._bot_login = login
+            self._bot_login = await self.call("the bot's login", self._ask_login)
         return self._bot_login
 
-    def headers_for(self, url: str) -> dict[str, str]:
+    def _ask_login(self) -> str:
+        known = self._credential.login()
+        if known:
+            return known
+        if self._credential.token() is None:
+            raise ToolError("writing needs GITHUB_TOKEN or a GitHub App (anonymous access "
+                            "cannot comment)", ErrorCode.UPSTREAM_REJECTED)
+        try:
+            return str(self.github().get_user().login)
+        except GithubException as exc:
+            error = mapped("GET /user", exc, "the user")
+            if isinstance(error, ToolError):  # a refusal, not an outage: say what fixes it
+                error = ToolError(f"{error} (set GITHUB_BOT_LOGIN to the login the token "
+                                  "writes as)", ErrorCode.UPSTREAM_REJECTED)
+            raise error from exc
+
+    async def headers_for(self, url: str) -> dict[str, str]:
         """Headers for a URL GitHub sent us to (a log download): the token goes only to the
         API's own origin, never to the blob storage host a pre-signed URL points at."""
-        if self._token is None or _origin(url) != _origin(self.api_url):
+        if _origin(url) != _origin(self.api_url):
             return {}
-        return {"Authorization": f"token {self._token.get_secret_value()}"}
+        token = await self._credential.token_async()
+        return {"Authorization": f"token {token}"} if token else {}
 
     async def call(self, what: str, fn: Callable[[], T], requests_made: int = 1,
                    missing: str = "the repository") -> T:
