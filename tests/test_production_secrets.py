@@ -58,7 +58,7 @@ def test_the_secret_settings_are_the_known_ones() -> None:
         "slack_bot_token", "service_token",
         "slack_client_secret", "vault_master_keys", "github_token", "openai_api_key",
         "audit_api_token", "audit_checkpoint_key", "session_secret", "oidc_client_secret",
-        "nats_password", "slack_app_token"}
+        "nats_password", "slack_app_token", "github_app_private_key"}
 
 
 @pytest.mark.parametrize("service,name", secret_fields())
