@@ -153,18 +153,27 @@ def watch_max_deliveries(broker: NatsBroker, spec: ConsumerSpec) -> None:
 
 
 def subscribe(
-    broker: NatsBroker, spec: ConsumerSpec, team_scope: str | None = None
+    broker: NatsBroker, spec: ConsumerSpec, team_scope: str | None = None,
+    concurrency: int = 1,
 ) -> PullStreamSubscriber:
     """A durable pull subscriber on the provisioned stream (use as a decorator), scoped to
     one team when the service runs per workspace; what it never acknowledges is
-    dead-lettered too (`watch_max_deliveries`)."""
+    dead-lettered too (`watch_max_deliveries`).
+
+    `concurrency` (the services' CONSUMER_CONCURRENCY, capped by the consumer's own
+    `max_concurrency`) is how many messages are handled at once: faststream's worker pool
+    (`max_workers`), where each message runs the whole middleware chain and is acked or
+    nak'ed on its own, and a slow one holds only its own slot. With 1, a fetched batch is
+    handled together and the next fetch waits for its slowest message."""
     if team_scope:
         spec = spec.for_team(team_scope)
     watch_max_deliveries(broker, spec)
+    workers = max(1, min(concurrency, spec.max_concurrency or concurrency))
     return broker.subscriber(
         spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
         config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),
         ack_policy=AckPolicy.NACK_ON_ERROR, inbox_prefix=_pull_inbox(broker),
+        max_workers=workers,
     )
 
 

@@ -12,8 +12,9 @@ from triage_contracts.streams import Consumers
 from .service import ModelRouter
 
 
-def register(broker: NatsBroker, router: ModelRouter, team_scope: str | None) -> None:
-    @subscribe(broker, Consumers.ROUTER, team_scope)
+def register(broker: NatsBroker, router: ModelRouter, team_scope: str | None,
+             concurrency: int = 1) -> None:
+    @subscribe(broker, Consumers.ROUTER, team_scope, concurrency)
     async def on_model_call(call: ModelCall, msg: NatsMessage) -> None:
         # The heartbeat keeps JetStream from redelivering while a slow model answers.
         await router.handle(call, msg.in_progress)

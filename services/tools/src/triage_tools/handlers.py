@@ -9,10 +9,11 @@ from triage_contracts.streams import Consumers
 from .service import ToolService
 
 
-def register(broker: NatsBroker, service: ToolService, team_scope: str | None) -> None:
+def register(broker: NatsBroker, service: ToolService, team_scope: str | None,
+             concurrency: int = 1) -> None:
     spec = Consumers.TOOLS
 
-    @subscribe(broker, spec, team_scope)
+    @subscribe(broker, spec, team_scope, concurrency)
     async def on_tool_call(call: ToolCall, message: NatsMessage) -> None:
         # On the last delivery a temporary failure is answered as an error: runs never hang.
         await service.handle(call, final_attempt=delivered(message) >= spec.max_deliver)
