@@ -4,6 +4,7 @@ messages serial and in stream order while different runs overlap."""
 
 import asyncio
 from collections import defaultdict
+from typing import Any
 
 from triage_contracts import subjects
 from triage_contracts.broker import build_broker
@@ -17,8 +18,8 @@ SUBJECT = subjects.work("tool", "T1", "github")
 WITHIN = 30.0  # generous: a loaded 2-core machine
 
 
-def probe(**extra: object) -> ConsumerSpec:
-    return ConsumerSpec("probe", "WORK", "triage.work.tool.>", **extra)  # type: ignore[arg-type]
+def probe(**extra: Any) -> ConsumerSpec:
+    return ConsumerSpec("probe", "WORK", "triage.work.tool.>", **extra)
 
 
 async def run_consumer(nats_url: str, spec: ConsumerSpec, concurrency: int, handler, calls):
