@@ -2,6 +2,7 @@
 arrive while a transaction is being written are appended together in the next one, none is
 acked before its group's commit, and a poison event in a group fails alone."""
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -103,3 +104,27 @@ async def test_a_poison_event_in_a_group_fails_alone(
     assert [r["action"] for r in events(store.engine, "T1")] == ["before", "after"]
     assert poison.message_id in letters[0].payload and letters[0].deliveries == 1
     assert info.num_ack_pending == 0 and info.num_redelivered == 0
+
+
+async def test_a_database_that_waits_never_blocks_the_event_loop(
+    audit_service: Any, nats_url: str, database_url: str, store: AuditStore,
+    publisher: NatsBroker, event_factory: Factory, until: Until,
+) -> None:
+    """The append waits seconds for another writer's lock; the service's event loop must
+    keep running meanwhile (a synchronous database call on it would stall it that long)."""
+    held_s, gaps = 4.0, [0.0]
+
+    async def heartbeat() -> None:
+        while True:
+            started = asyncio.get_running_loop().time()
+            await asyncio.sleep(0.05)
+            gaps.append(asyncio.get_running_loop().time() - started)
+
+    async with audit_service(nats_url, database_url):
+        beating = asyncio.create_task(heartbeat())
+        with write_lock(store):
+            await publish_raw(publisher, "T1", event_factory().model_dump_json().encode())
+            await asyncio.sleep(held_s)  # the handler is waiting for the lock by now
+        await until(rows(store, "T1", 1), within=30)
+        beating.cancel()
+    assert max(gaps) < held_s / 2, f"the loop stalled for {max(gaps):.1f}s"
