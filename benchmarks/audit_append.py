@@ -50,9 +50,8 @@ def finished_rows(batch: list[AuditEvent]) -> list[dict[str, Any]]:
     rows = []
     for event in batch:
         row = _new_row(event, head, utcnow())
-        head.seq, head.hash = row.seq, row.hash
-        rows.append({c.name: getattr(row, c.name) for c in AuditRow.__table__.columns
-                     if c.name != "id"})
+        head.seq, head.hash = row["seq"], row["hash"]
+        rows.append(row)
     return rows
 
 

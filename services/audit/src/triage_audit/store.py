@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_contracts.errors import ErrorCode, PermanentError
@@ -72,8 +72,11 @@ class AuditStore:
                 heads = {team: self._lock_head(session, team)
                          for team in sorted({event.team_id for event in events})}
                 seen = _stored(session, [event.message_id for event in events])
-                appended = [_chain(session, event, heads[event.team_id], seen, self.clock())
+                rows: list[dict[str, Any]] = []
+                appended = [_chain(rows, event, heads[event.team_id], seen, self.clock())
                             for event in events]
+                if rows:  # one multi-row INSERT: the ORM's unit of work costs more per row
+                    session.execute(insert(AuditRow), rows)
                 # Each head row changed in memory only: one UPDATE per team at the commit.
                 return appended
 
@@ -90,20 +93,23 @@ class AuditStore:
 
 
 def _stored(session: Session, message_ids: list[str]) -> dict[str, Appended]:
-    rows = session.scalars(select(AuditRow).where(AuditRow.message_id.in_(set(message_ids))))
-    return {row.message_id: Appended(row.team_id, row.seq, row.hash, True) for row in rows}
+    found = session.execute(
+        select(AuditRow.message_id, AuditRow.team_id, AuditRow.seq, AuditRow.hash)
+        .where(AuditRow.message_id.in_(set(message_ids))))
+    return {mid: Appended(team, seq, hash_, True) for mid, team, seq, hash_ in found}
 
 
-def _chain(session: Session, event: AuditEvent, head: AuditHead,
+def _chain(rows: list[dict[str, Any]], event: AuditEvent, head: AuditHead,
            seen: dict[str, Appended], now: datetime) -> Appended:
-    """Link `event` after `head` (moving the head), or name the copy already stored."""
+    """Link `event` after `head` (moving the head) as a row to insert, or name the copy
+    already stored."""
     if event.message_id in seen:  # a redelivery: acknowledge, store nothing
         return seen[event.message_id]
     row = _hashable_row(event, head, now)
-    session.add(row)
-    head.seq, head.hash = row.seq, row.hash
-    seen[event.message_id] = Appended(row.team_id, row.seq, row.hash, True)
-    return Appended(row.team_id, row.seq, row.hash, False)
+    rows.append(row)
+    head.seq, head.hash = row["seq"], row["hash"]
+    seen[event.message_id] = Appended(event.team_id, row["seq"], row["hash"], True)
+    return Appended(event.team_id, row["seq"], row["hash"], False)
 
 
 def _check_fits(event: AuditEvent) -> None:
@@ -122,7 +128,7 @@ def _insert_genesis(session: Session, team_id: str) -> Any:
             .on_conflict_do_nothing(index_elements=["team_id"]))
 
 
-def _hashable_row(event: AuditEvent, head: AuditHead, now: datetime) -> AuditRow:
+def _hashable_row(event: AuditEvent, head: AuditHead, now: datetime) -> dict[str, Any]:
     """The new row; an event with no canonical form (NaN, a lone surrogate) can never be
     hashed, so it is a PermanentError (dead-lettered) rather than retried forever."""
     try:
@@ -132,7 +138,7 @@ def _hashable_row(event: AuditEvent, head: AuditHead, now: datetime) -> AuditRow
                              ErrorCode.INVALID_MESSAGE) from exc
 
 
-def _new_row(event: AuditEvent, head: AuditHead, now: datetime) -> AuditRow:
+def _new_row(event: AuditEvent, head: AuditHead, now: datetime) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "team_id": event.team_id,
         "seq": head.seq + 1,
@@ -149,4 +155,4 @@ def _new_row(event: AuditEvent, head: AuditHead, now: datetime) -> AuditRow:
         "created_at": as_utc(event.created_at),
         "recorded_at": now,
     }
-    return AuditRow(**fields, prev_hash=head.hash, hash=link_hash(head.hash, fields))
+    return {**fields, "prev_hash": head.hash, "hash": link_hash(head.hash, fields)}
