@@ -121,8 +121,7 @@ def current_message(broker: NatsBroker) -> NatsMessage:
     """The message the calling handler is handling (its JetStream metadata, in-progress
     acks). Not a `NatsMessage` parameter: fast_depends resolves such a context parameter
     with a synchronous call in a worker thread, a thread hop per message that also lets a
-    later message of the same fetch overtake it (measured: ~10% of messages handled out of
-    stream order)."""
+    later message of the same fetch overtake it (docs/architecture.md)."""
     message = broker.context.get_local("message")
     if message is None:
         raise RuntimeError("current_message() called outside a message handler")
