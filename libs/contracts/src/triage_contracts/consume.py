@@ -15,7 +15,8 @@ from faststream import AckPolicy, BaseMiddleware
 from faststream.exceptions import NackMessage, RejectMessage
 from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.subscriber.usecases.stream_pull_subscriber import PullStreamSubscriber
+from faststream.nats.message import NatsMessage
+from faststream.nats.subscriber.usecases.basic import LogicSubscriber
 from nats.errors import NotJSMessageError
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
@@ -116,6 +117,17 @@ def _metadata(msg: StreamMessage[Any]) -> Any:
         return None  # a core NATS message (tests, request-reply): no delivery facts
 
 
+def current_message(broker: NatsBroker) -> NatsMessage:
+    """The message the calling handler is handling (its JetStream metadata, in-progress
+    acks). Not a `NatsMessage` parameter: fast_depends resolves such a context parameter
+    with a synchronous call in a worker thread, a thread hop per message that also lets a
+    later message of the same fetch overtake it (docs/architecture.md)."""
+    message = broker.context.get_local("message")
+    if message is None:
+        raise RuntimeError("current_message() called outside a message handler")
+    return message  # type: ignore[no-any-return]
+
+
 def delivered(msg: StreamMessage[Any]) -> int:
     """How many times JetStream has delivered this message (1 outside JetStream)."""
     metadata = _metadata(msg)
@@ -153,18 +165,27 @@ def watch_max_deliveries(broker: NatsBroker, spec: ConsumerSpec) -> None:
 
 
 def subscribe(
-    broker: NatsBroker, spec: ConsumerSpec, team_scope: str | None = None
-) -> PullStreamSubscriber:
+    broker: NatsBroker, spec: ConsumerSpec, team_scope: str | None = None,
+    concurrency: int = 1,
+) -> LogicSubscriber[Any]:
     """A durable pull subscriber on the provisioned stream (use as a decorator), scoped to
     one team when the service runs per workspace; what it never acknowledges is
-    dead-lettered too (`watch_max_deliveries`)."""
+    dead-lettered too (`watch_max_deliveries`).
+
+    `concurrency` (the services' CONSUMER_CONCURRENCY, capped by the consumer's own
+    `max_concurrency`) is how many messages are handled at once: faststream's worker pool
+    (`max_workers`), where each message runs the whole middleware chain and is acked or
+    nak'ed on its own, and a slow one holds only its own slot. With 1, a fetched batch is
+    handled together and the next fetch waits for its slowest message."""
     if team_scope:
         spec = spec.for_team(team_scope)
     watch_max_deliveries(broker, spec)
+    workers = max(1, min(concurrency, spec.max_concurrency or concurrency))
     return broker.subscriber(
         spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
         config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),
         ack_policy=AckPolicy.NACK_ON_ERROR, inbox_prefix=_pull_inbox(broker),
+        max_workers=workers,
     )
 
 

@@ -52,6 +52,11 @@ class ServiceSettings(BaseSettings):
     nats_tls_key_file: Path | None = Field(None, description="Client certificate's key")
     # Only provision/consume one workspace's subjects (set by the operator per workspace).
     team_scope: str | None = Field(None, description="Restrict consumers to one Slack team")
+    # Handlers mostly wait (GitHub, the model, KV, the audit database): 8 in flight keep a
+    # process busy without one burst taking all of a shared quota; 1 restores one batch at
+    # a time. Each consumer may cap it (ConsumerSpec.max_concurrency).
+    consumer_concurrency: int = Field(8, ge=1, le=256,
+                                      description="Messages each consumer handles at once")
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "INFO"

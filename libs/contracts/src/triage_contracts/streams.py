@@ -91,8 +91,11 @@ class ConsumerSpec:
     # Redelivery delays after a nak without delay or an ack timeout (JetStream BackOff).
     backoff: list[float] = field(default_factory=lambda: [1.0, 5.0, 15.0, 60.0])
     max_ack_pending: int = 256
-    # Messages fetched per pull; faststream handles a fetched batch concurrently.
+    # Messages fetched per pull (handed to the worker pool in stream order).
     fetch_batch: int = 10
+    # Most messages handled at once whatever CONSUMER_CONCURRENCY says (None: no cap); 1
+    # where stream order is the contract (consume.subscribe).
+    max_concurrency: int | None = None
 
     def config(self) -> api.ConsumerConfig:
         return api.ConsumerConfig(
@@ -135,16 +138,17 @@ class Consumers:
     APPROVAL_REQUESTS = ConsumerSpec(
         "approval-requests", "APPROVALS", f"{s.PREFIX}.approval.request.>")
     # Unlimited deliveries: a long database outage must delay audit events, never drop them.
-    # One message per fetch: a concurrent batch would chain events out of stream order.
+    # Handled concurrently: the handlers queue their events for one writer, which appends
+    # each group in one transaction in the order they were fetched (triage_audit.groups).
     AUDIT = ConsumerSpec(
         "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=-1, max_ack_pending=1024,
-        fetch_batch=1)
+        fetch_batch=64)
 
     # Unlimited deliveries: a Kubernetes API outage delays a workspace, never loses it. One
     # message per fetch: an install and the removal right after it apply in stream order.
     INSTALL_CONTROLLER = ConsumerSpec(
         "install-controller", "INSTALLS", f"{s.PREFIX}.install.>", max_deliver=-1,
-        fetch_batch=1)
+        fetch_batch=1, max_concurrency=1)
 
     @classmethod
     def all(cls) -> list[ConsumerSpec]:

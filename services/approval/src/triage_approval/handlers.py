@@ -10,6 +10,7 @@ from .settings import Settings
 
 
 def register(broker: NatsBroker, settings: Settings, approvals: Approvals) -> None:
-    @subscribe(broker, Consumers.APPROVAL_REQUESTS, settings.team_scope)
+    @subscribe(broker, Consumers.APPROVAL_REQUESTS, settings.team_scope,
+               settings.consumer_concurrency)
     async def on_approval_request(req: ApprovalRequest) -> None:
         await approvals.record_request(req)

@@ -13,6 +13,7 @@ from triage_contracts.runtime import broker_lifespan
 
 from .anchoring import Anchoring
 from .api import audit_router
+from .groups import GroupWriter
 from .handlers import register
 from .settings import Settings
 from .store import AuditStore
@@ -23,13 +24,15 @@ def build_app(settings: Settings) -> FastAPI:
     broker = build_broker(settings.nats_url, "audit", metrics, auth=nats_auth(settings))
     store = AuditStore.from_url(settings.database_url)  # creates no connection yet
     anchoring = Anchoring(settings, store.engine)
-    register(broker, store, anchoring, settings.team_scope, settings.audit_poison_max_deliver)
+    writer = GroupWriter(store, settings.consumer_concurrency)
+    register(broker, writer, anchoring, settings.team_scope, settings.audit_poison_max_deliver)
 
     async def on_start() -> None:
         await asyncio.to_thread(store.create_schema)
         await anchoring.start()
 
     async def on_stop() -> None:
+        await writer.stop()  # the consumer has stopped: no handler waits on a group
         await anchoring.stop()  # a last batch: shrinks the window of unanchored events
         store.dispose()
 

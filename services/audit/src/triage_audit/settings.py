@@ -37,6 +37,10 @@ class Settings(ServiceSettings):
         60.0, gt=0, description="Checkpoint teams whose head moved at least this often")
     audit_anchor_sinks: str = Field(
         "", description="Write-once sinks: file:///path, s3://bucket/prefix?endpoint_url=...")
+    # Also the largest group appended in one transaction (groups.py): a handler only waits
+    # for its group's commit, so many in flight cost little and amortise each commit.
+    consumer_concurrency: int = Field(64, ge=1, le=1024,
+                                      description="Audit events handled (and grouped) at once")
     audit_poison_max_deliver: int = Field(
         10, ge=1, description="Deliveries before an event failing for a reason other than "
         "a database outage is dead-lettered")

@@ -24,7 +24,7 @@ def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
     broker = build_broker(settings.nats_url, "orchestrator", metrics, auth=nats_auth(settings))
     orchestrator = Orchestrator(broker, settings)
-    register(broker, orchestrator, settings.team_scope)
+    register(broker, orchestrator, settings.team_scope, settings.consumer_concurrency)
     app = FastAPI(title="triage-orchestrator",
                   lifespan=_lifespan(broker, settings, orchestrator))
     app.state.broker = broker

@@ -9,15 +9,16 @@ from triage_contracts.streams import Consumers
 from .runner import Orchestrator
 
 
-def register(broker: NatsBroker, orchestrator: Orchestrator, team_scope: str | None) -> None:
-    @subscribe(broker, Consumers.ORCHESTRATOR_EVENTS, team_scope)
+def register(broker: NatsBroker, orchestrator: Orchestrator, team_scope: str | None,
+             concurrency: int = 1) -> None:
+    @subscribe(broker, Consumers.ORCHESTRATOR_EVENTS, team_scope, concurrency)
     async def on_request(request: TriageRequest) -> None:
         await orchestrator.handle_request(request)
 
-    @subscribe(broker, Consumers.ORCHESTRATOR_RESULTS, team_scope)
+    @subscribe(broker, Consumers.ORCHESTRATOR_RESULTS, team_scope, concurrency)
     async def on_result(result: RunResult) -> None:
         await orchestrator.handle_result(result)
 
-    @subscribe(broker, Consumers.ORCHESTRATOR_DECISIONS, team_scope)
+    @subscribe(broker, Consumers.ORCHESTRATOR_DECISIONS, team_scope, concurrency)
     async def on_decision(decision: ApprovalDecision) -> None:
         await orchestrator.handle_decision(decision)

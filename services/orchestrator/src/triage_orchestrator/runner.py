@@ -20,6 +20,7 @@ from triage_contracts.bus import jetstream
 from triage_contracts.errors import ErrorCode, TemporaryError, TriageError
 from triage_contracts.grants import GrantRefused, check_current, claims_of_decision
 from triage_contracts.ids import utcnow
+from triage_contracts.keyed import KeyedLock
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import (
     ApprovalDecision,
@@ -60,6 +61,10 @@ class Orchestrator:
         self._sweeper: asyncio.Task[None] | None = None
         # Finished runs never change again: skip re-reading them on every sweep.
         self._finished: set[str] = set()
+        # One step of a run at a time in this process (docs/architecture.md, "Concurrent
+        # consumers"): the CAS alone would be correct, but a losing step has already
+        # recorded its audit events and thread record and must decide again.
+        self.runs = KeyedLock()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -98,21 +103,25 @@ class Orchestrator:
     # --- inputs ----------------------------------------------------------------------
 
     async def handle_request(self, request: TriageRequest) -> None:
-        assert self.spec is not None
         with structlog.contextvars.bound_contextvars(run_id=request.run_id,
                                                      team_id=request.team_id):
-            thread = await self._thread_of(request)
-            if not engine.admits(request, thread):
-                log.debug("thread reply outside a thread the bot answered: ignored")
-                return
-            state, effects = engine.start(request, self.spec, self.skills, self.config,
-                                          thread=thread)
-            await self.effects.record(request.team_id, request.run_id, effects)
-            stored, _, created = await self.store.create(state)
-            if not created:
-                log.info("request redelivered: the run exists, re-sending what it waits on")
-                effects = list(engine.pending_commands(stored))
-            await self._send(request.team_id, request.run_id, effects)
+            async with self.runs.hold((request.team_id, request.run_id)):
+                await self._start(request)
+
+    async def _start(self, request: TriageRequest) -> None:
+        assert self.spec is not None
+        thread = await self._thread_of(request)
+        if not engine.admits(request, thread):
+            log.debug("thread reply outside a thread the bot answered: ignored")
+            return
+        state, effects = engine.start(request, self.spec, self.skills, self.config,
+                                      thread=thread)
+        await self.effects.record(request.team_id, request.run_id, effects)
+        stored, _, created = await self.store.create(state)
+        if not created:
+            log.info("request redelivered: the run exists, re-sending what it waits on")
+            effects = list(engine.pending_commands(stored))
+        await self._send(request.team_id, request.run_id, effects)
 
     async def _thread_of(self, request: TriageRequest) -> ThreadContext | None:
         """The earlier answer in the asking message's thread (None outside a thread)."""
@@ -150,28 +159,32 @@ class Orchestrator:
 
     async def _apply(self, team_id: str, run_id: str, decide: Decide) -> None:
         with structlog.contextvars.bound_contextvars(run_id=run_id, team_id=team_id):
-            for _ in range(MAX_CAS_ATTEMPTS):
-                loaded = await self.store.load(team_id, run_id)
-                if loaded is None:
-                    log.info("input for an unknown run ignored")
-                    return
-                state, revision = loaded
-                new, effects = decide(state)
-                if new is state:  # ignored: maybe a redelivery after a crash; re-send
-                    await self.effects.record(team_id, run_id, effects)
-                    await self._send(team_id, run_id, engine.pending_commands(state))
-                    return
-                await self.effects.record(team_id, run_id, effects)
-                try:
-                    await self.store.save(new, revision)
-                except Conflict:
-                    # Another handler or replica moved the run: decide again on fresh state.
-                    log.info("run state changed concurrently; deciding again")
-                    continue
-                await self._send(team_id, run_id, effects)
+            async with self.runs.hold((team_id, run_id)):
+                await self._decide_and_save(team_id, run_id, decide)
+
+    async def _decide_and_save(self, team_id: str, run_id: str, decide: Decide) -> None:
+        for _ in range(MAX_CAS_ATTEMPTS):
+            loaded = await self.store.load(team_id, run_id)
+            if loaded is None:
+                log.info("input for an unknown run ignored")
                 return
-            raise TemporaryError(f"run {run_id} kept changing under {MAX_CAS_ATTEMPTS} attempts",
-                                 ErrorCode.CONFLICT)
+            state, revision = loaded
+            new, effects = decide(state)
+            if new is state:  # ignored: maybe a redelivery after a crash; re-send
+                await self.effects.record(team_id, run_id, effects)
+                await self._send(team_id, run_id, engine.pending_commands(state))
+                return
+            await self.effects.record(team_id, run_id, effects)
+            try:
+                await self.store.save(new, revision)
+            except Conflict:
+                # Another replica moved the run: decide again on fresh state.
+                log.info("run state changed concurrently; deciding again")
+                continue
+            await self._send(team_id, run_id, effects)
+            return
+        raise TemporaryError(f"run {run_id} kept changing under {MAX_CAS_ATTEMPTS} attempts",
+                             ErrorCode.CONFLICT)
 
     async def _send(self, team_id: str, run_id: str, effects: Sequence[Effect]) -> None:
         """Perform the effects, then mark their commands sent in the run's state: only

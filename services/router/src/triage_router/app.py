@@ -21,7 +21,7 @@ def build_app(settings: Settings) -> FastAPI:
     metrics = CollectorRegistry()
     broker = build_broker(settings.nats_url, "router", metrics, auth=nats_auth(settings))
     router = ModelRouter(settings, broker, metrics)
-    register(broker, router, settings.team_scope)
+    register(broker, router, settings.team_scope, settings.consumer_concurrency)
 
     app = FastAPI(
         title="triage-router",

@@ -4,16 +4,17 @@ A malformed ModelCall never reaches this function: faststream's validation fails
 contracts' error middleware dead-letters it with the reason."""
 
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
-from triage_contracts.consume import subscribe
+from triage_contracts.consume import current_message, subscribe
 from triage_contracts.messages import ModelCall
 from triage_contracts.streams import Consumers
 
 from .service import ModelRouter
 
 
-def register(broker: NatsBroker, router: ModelRouter, team_scope: str | None) -> None:
-    @subscribe(broker, Consumers.ROUTER, team_scope)
-    async def on_model_call(call: ModelCall, msg: NatsMessage) -> None:
+def register(broker: NatsBroker, router: ModelRouter, team_scope: str | None,
+             concurrency: int = 1) -> None:
+    @subscribe(broker, Consumers.ROUTER, team_scope, concurrency)
+    async def on_model_call(call: ModelCall) -> None:
+        msg = current_message(broker)
         # The heartbeat keeps JetStream from redelivering while a slow model answers.
         await router.handle(call, msg.in_progress)

@@ -35,7 +35,7 @@ def build_app(settings: Settings) -> FastAPI:
     guard = WriteGuard(settings.grant_keyring(), stale_after_s=4 * settings.tool_timeout_s)
     answered = Answered()
     service = ToolService(registry, guard, pager, broker, answered)
-    register(broker, service, settings.team_scope)
+    register(broker, service, settings.team_scope, settings.consumer_concurrency)
 
     async def on_start() -> None:
         js = jetstream(broker)
