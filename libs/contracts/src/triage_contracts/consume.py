@@ -20,7 +20,7 @@ from nats.errors import NotJSMessageError
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from . import subjects
+from . import lag, subjects
 from .bus import jetstream, publish
 from .errors import ErrorCode, PermanentError, TemporaryError, describe
 from .logs import get_logger
@@ -161,6 +161,9 @@ def subscribe(
     if team_scope:
         spec = spec.for_team(team_scope)
     watch_max_deliveries(broker, spec)
+    metrics = lag.of(broker)
+    if metrics is not None:
+        metrics.track(spec)
     return broker.subscriber(
         spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
         config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),

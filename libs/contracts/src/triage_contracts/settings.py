@@ -52,6 +52,9 @@ class ServiceSettings(BaseSettings):
     nats_tls_key_file: Path | None = Field(None, description="Client certificate's key")
     # Only provision/consume one workspace's subjects (set by the operator per workspace).
     team_scope: str | None = Field(None, description="Restrict consumers to one Slack team")
+    # How often /metrics' triage_consumer_lag is read from JetStream (lag.py); 0 = never.
+    consumer_lag_interval_s: float = Field(
+        15.0, ge=0, description="Seconds between readings of the consumer lag metric")
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "INFO"
