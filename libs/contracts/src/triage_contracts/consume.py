@@ -4,10 +4,12 @@ failures become JetStream acknowledgements.
 - success                      -> ack
 - PermanentError, bad payload  -> dead letter (with the reason) + term
 - TemporaryError, other errors -> nak with backoff; dead letter once MaxDeliver is reached
+  (or, for a consumer with unlimited deliveries and `give_up_s`, once the message is older)
 - never acknowledged (a worker that hangs or crashes on it every time) -> dead letter when
   JetStream gives up: its MAX_DELIVERIES advisory is watched next to every consumer
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,18 @@ BACKOFF = (1.0, 5.0, 15.0, 60.0, 300.0)
 
 
 _MAX_DELIVER: dict[tuple[str, str], int] = {}
+# Durable -> its `give_up_s` (filled by `subscribe`): how old a failing message may get.
+_GIVE_UP: dict[str, float] = {}
+
+
+def _too_old(msg: StreamMessage[Any]) -> bool:
+    """Stored longer ago than its consumer's `give_up_s` (never, without one)."""
+    meta = _metadata(msg)
+    limit = _GIVE_UP.get(meta.consumer) if meta is not None else None
+    if limit is None or meta.timestamp is None:
+        return False
+    age: float = time.time() - meta.timestamp.timestamp()
+    return age > limit
 
 
 async def _deliveries(msg: StreamMessage[Any], broker: Any) -> tuple[int, int]:
@@ -76,7 +90,7 @@ class ErrorMappingMiddleware(BaseMiddleware):
             raise RejectMessage() from exc
         except Exception as exc:
             delivered, max_deliver = await _deliveries(msg, self.context.get("broker"))
-            if delivered >= max_deliver:
+            if delivered >= max_deliver or _too_old(msg):
                 await self._dead_letter(msg, exc, code=ErrorCode.MAX_DELIVERIES)
                 raise RejectMessage() from exc
             delay = exc.delay if isinstance(exc, TemporaryError) and exc.delay else None
@@ -161,6 +175,8 @@ def subscribe(
     if team_scope:
         spec = spec.for_team(team_scope)
     watch_max_deliveries(broker, spec)
+    if spec.give_up_s is not None:
+        _GIVE_UP[spec.durable] = spec.give_up_s
     metrics = lag.of(broker)
     if metrics is not None:
         metrics.track(spec)
