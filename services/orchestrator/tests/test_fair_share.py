@@ -1,13 +1,15 @@
-"""Per-team fair share on a real nats-server: team A floods 50 questions, team B asks one,
-and B's run starts while A still has only its share going (the rest of A's questions are
-put back and all answered later, each exactly once)."""
+"""Back-pressure in the orchestrator on a real nats-server. Per-team fair share: team A
+floods 50 questions, team B asks one, and B's run starts while A still has only its share
+going (the rest of A's questions are put back and all answered later, each exactly once).
+And a question that waited says its run has started."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from triage_contracts.ids import stable_id
+from triage_contracts.ids import stable_id, utcnow
 from triage_contracts.messages import RequestKind, TriageRequest
 from triage_orchestrator.app import build_app
 from triage_orchestrator.fair_share import FairShare, OverShare
@@ -107,3 +109,23 @@ async def test_runs_ended_on_another_replica_free_the_share_and_redeliveries_pas
     over.add("r1")  # ended on another replica
     await share.admit("TA", "r2", absent, ended)
     assert share.active == {"TA": {"r2"}, "TB": {"b1"}}
+
+
+async def test_a_request_that_waited_says_its_run_has_started(orchestrator: FastAPI,
+                                                              workers: Workers,
+                                                              bus: Bus) -> None:
+    """The edge may have said "Queued behind N questions": once the run starts, the thread
+    says so at once rather than at the first tool call. A request that did not wait does
+    not add a status of its own."""
+    waited = ask("TA", 1).model_copy(update={"created_at": utcnow() - timedelta(seconds=10)})
+    fresh = ask("TA", 2)
+    await bus.request(waited)
+    await bus.request(fresh)
+    await wait_until(lambda: len(started(workers, "TA")) == 2)
+
+    def first_statuses() -> dict[str, str]:
+        return {s.run_id: s.text for s in workers.statuses if s.step_id == "start-status"}
+
+    await wait_until(first_statuses)
+    await wait_until(lambda: len(workers.replies()) == 2)
+    assert first_statuses() == {waited.run_id: "Reading your question…"}

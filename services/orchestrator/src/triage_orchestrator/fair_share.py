@@ -32,7 +32,7 @@ class OverShare(Exception):
 @dataclass
 class FairShare:
     cap: int
-    retry_s: float = 2.0
+    retry_s: float = 1.0
     recheck_s: float = 1.0
     active: dict[str, set[str]] = field(default_factory=dict)
     _checked: dict[str, float] = field(default_factory=dict)
