@@ -2,12 +2,14 @@
 every object it renders is valid for a current Kubernetes: core kinds against the official
 schemas in strict mode (unknown fields rejected), KEDA's ScaledObject against its shape."""
 
+import importlib
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
 from chartkit import KUBE_VERSION, VALUE_SETS, load_values
+from triage_contracts import lag
 from triage_contracts.streams import STREAMS, Consumers
 
 # KEDA's ScaledObject is a CRD, absent from the Kubernetes schemas: the fields this chart
@@ -171,3 +173,30 @@ async def test_ha_values_spread_and_replicate(render) -> None:
     assert len(pdbs) == len(rendered.of_kind("Deployment"))
     tls = rendered.get("Ingress", "triage-approval")["spec"]["tls"]
     assert tls == [{"hosts": ["approvals.acme.example"], "secretName": "approvals-tls"}]
+
+
+# The process behind each scaled Deployment: its package and settings.
+SCALED_SERVICES = {"triage-orchestrator": ("orchestrator", {}), "triage-router": ("router", {}),
+                   "triage-tools": ("tools", {}), "triage-audit": ("audit", {}),
+                   "triage-notifier": ("ingress", {"role": "notifier"})}
+
+
+@pytest.mark.parametrize("team", ["", "T0ACME"])
+async def test_the_lag_metric_and_the_keda_triggers_name_the_same_consumers(render,
+                                                                          team) -> None:
+    """Each worker's `triage_consumer_lag` covers exactly the (stream, consumer) pairs its
+    ScaledObject reads, so a dashboard shows what KEDA scales on."""
+    values = load_values("keda")
+    if team:
+        values |= {"config": {"teamScope": team, "environment": "production",
+                              "logLevel": "INFO", "logJson": True, "githubRepos": []}}
+    rendered = await render(values)
+    for name, (service, settings) in SCALED_SERVICES.items():
+        triggers = rendered.get("ScaledObject", name)["spec"]["triggers"]
+        app = importlib.import_module(f"triage_{service}.app")
+        config = importlib.import_module(f"triage_{service}.settings").Settings(
+            _env_file=None, team_scope=team or None, **settings)
+        metrics = lag.of(app.build_app(config).state.broker)
+        assert metrics is not None, name
+        assert [(t["metadata"]["stream"], t["metadata"]["consumer"]) for t in triggers] == [
+            (spec.stream, spec.durable) for spec in metrics.consumers], name

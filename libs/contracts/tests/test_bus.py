@@ -265,3 +265,30 @@ async def test_kv_keys_lists_every_key_a_moment_after_it_is_written(nats_url: st
     with pytest.raises(PermanentError, match="does not exist"):
         await kv_keys(js, "no-such-bucket")
     await broker.stop()
+
+
+async def test_unlimited_deliveries_give_up_on_a_failing_message_by_its_age(
+    nats_url: str
+) -> None:
+    """The orchestrator's request consumer naks as often as fair share needs: a request
+    that keeps failing is dead-lettered once older than `give_up_s`, not after N tries."""
+    broker = build_broker(nats_url, "test")
+    spec = ConsumerSpec("aging", "WORK", "triage.work.tool.>", max_deliver=-1, backoff=[],
+                        give_up_s=1.5)
+    seen: list[float] = []
+
+    @subscribe(broker, spec)
+    async def handle(msg: ToolCall) -> None:
+        seen.append(asyncio.get_running_loop().time())
+        raise TemporaryError("upstream down", delay=0.2)
+
+    await broker.connect()
+    await provision(jetstream(broker))
+    await broker.start()
+    await publish(broker, call(), subjects.work("tool", "T1", "github"))
+    letters = await collect_dead_letters(broker, 1, timeout=20.0)
+    await broker.stop()
+
+    [letter] = letters
+    assert letter.error_code == "max_deliveries" and letter.reason == "upstream down"
+    assert len(seen) >= 3 and seen[-1] - seen[0] >= 1.0  # retried until it was too old

@@ -41,6 +41,7 @@ def publish_catalogue() -> list[str]:
     """Every subject a compromised pod could abuse, named from the contracts."""
     out = [s.event(TEAM, "mention"), s.work("tool", TEAM, "github_search"),
            s.work("model", TEAM, "default"), s.work("notify", TEAM, "reply"),
+           s.work("notify", TEAM, "status"),
            s.result(TEAM, "run1"), s.approval_request(TEAM), s.approval_decision(TEAM)]
     out += [s.audit(TEAM, svc) for svc in SERVICES] + [s.dead_letter(TEAM, svc) for svc in SERVICES]
     for name in _stream_names():
@@ -172,6 +173,14 @@ def test_the_rules_of_the_issue_hold_in_the_matrix() -> None:
     assert may_publish(identity("approval"), f"{API}.STREAM.MSG.GET.KV_{Buckets.WORKSPACES.name}")
     assert who_publishes(f"$KV.{Buckets.IDEMPOTENCY.name}.write.x") == {"tools"}
     assert who_publishes(f"{API}.STREAM.PURGE.OBJ_{ObjectStores.OUTPUTS.name}") == {"tools"}
+    # The edge's queued notice: statuses only, and only the request consumer's lag.
+    edge = identity("ingress")
+    assert may_publish(edge, s.work("notify", TEAM, "status"))
+    assert not may_publish(edge, s.work("notify", TEAM, "reply"))
+    events = Consumers.ORCHESTRATOR_EVENTS
+    assert may_publish(edge, f"{API}.CONSUMER.INFO.EVENTS.{events.durable}")
+    assert not may_publish(edge, f"{API}.CONSUMER.INFO.WORK.{Consumers.TOOLS.durable}")
+    assert not may_publish(edge, f"{API}.CONSUMER.MSG.NEXT.EVENTS.{events.durable}")
 
 
 def test_a_team_scoped_release_keeps_each_consumer_to_its_service() -> None:

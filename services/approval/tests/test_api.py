@@ -3,6 +3,7 @@ stored, decided through HTTP under uvicorn by people authenticated with a proxy 
 IdP stand-in's keys), and one signed decision lands on the stream."""
 
 import asyncio
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -168,7 +169,8 @@ async def test_mismatched_digest_is_dead_lettered(service: Service, bus: Bus) ->
 
 async def test_health_and_metrics_on_its_own_port(nats_url: str, tmp_path: Path,
                                                    bus: Bus, idp: IdP) -> None:
-    settings = make_settings(nats_url, tmp_path, idp.issuer, metrics_port=free_port())
+    settings = make_settings(nats_url, tmp_path, idp.issuer, metrics_port=free_port(),
+                             consumer_lag_interval_s=0.2)
     server, task, url = await serve(settings)
     try:
         async with httpx.AsyncClient(base_url=url, timeout=15) as http:
@@ -181,6 +183,15 @@ async def test_health_and_metrics_on_its_own_port(nats_url: str, tmp_path: Path,
             assert (await http.get("/metrics")).status_code in (401, 404)
             metrics = (await http.get(f"http://127.0.0.1:{settings.metrics_port}/metrics")).text
             assert 'triage_approval_decisions_total{decision="approve"} 1.0' in metrics
+            # The consumer it drains, read from JetStream as KEDA reads it: once the request
+            # is acknowledged, nothing waits (read every 0.2 s: polled, not slept on).
+            lag = 'triage_consumer_lag{consumer="approval-requests",stream="APPROVALS"} 0.0'
+            deadline = time.monotonic() + 15
+            while lag not in metrics and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                metrics = (await http.get(f"http://127.0.0.1:{settings.metrics_port}/metrics"
+                                          )).text
+            assert lag in metrics
             await running.close()
     finally:
         await stop(server, task)

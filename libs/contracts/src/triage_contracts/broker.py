@@ -9,6 +9,7 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
+from . import lag
 from .consume import ErrorMappingMiddleware
 from .natsauth import NatsAuth
 from .telemetry import tracer_provider
@@ -37,7 +38,10 @@ def build_broker(
         options.update(auth.broker_options())
         # The service's own identity wins over credentials in the URL (as in nats-py).
         servers = [_without_credentials(server) for server in servers]
-    return NatsBroker(servers, middlewares=middlewares, **options)
+    broker = NatsBroker(servers, middlewares=middlewares, **options)
+    if metrics is not None:  # consumer lag next to the message metrics (lag.py)
+        lag.attach(broker, metrics)
+    return broker
 
 
 def _without_credentials(server: str) -> str:

@@ -4,10 +4,12 @@ failures become JetStream acknowledgements.
 - success                      -> ack
 - PermanentError, bad payload  -> dead letter (with the reason) + term
 - TemporaryError, other errors -> nak with backoff; dead letter once MaxDeliver is reached
+  (or, for a consumer with unlimited deliveries and `give_up_s`, once the message is older)
 - never acknowledged (a worker that hangs or crashes on it every time) -> dead letter when
   JetStream gives up: its MAX_DELIVERIES advisory is watched next to every consumer
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +23,7 @@ from nats.errors import NotJSMessageError
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from . import subjects
+from . import lag, subjects
 from .bus import jetstream, publish
 from .errors import ErrorCode, PermanentError, TemporaryError, describe
 from .logs import get_logger
@@ -33,6 +35,18 @@ BACKOFF = (1.0, 5.0, 15.0, 60.0, 300.0)
 
 
 _MAX_DELIVER: dict[tuple[str, str], int] = {}
+# Durable -> its `give_up_s` (filled by `subscribe`): how old a failing message may get.
+_GIVE_UP: dict[str, float] = {}
+
+
+def _too_old(msg: StreamMessage[Any]) -> bool:
+    """Stored longer ago than its consumer's `give_up_s` (never, without one)."""
+    meta = _metadata(msg)
+    limit = _GIVE_UP.get(meta.consumer) if meta is not None else None
+    if limit is None or meta.timestamp is None:
+        return False
+    age: float = time.time() - meta.timestamp.timestamp()
+    return age > limit
 
 
 async def _deliveries(msg: StreamMessage[Any], broker: Any) -> tuple[int, int]:
@@ -77,7 +91,7 @@ class ErrorMappingMiddleware(BaseMiddleware):
             raise RejectMessage() from exc
         except Exception as exc:
             delivered, max_deliver = await _deliveries(msg, self.context.get("broker"))
-            if delivered >= max_deliver:
+            if delivered >= max_deliver or _too_old(msg):
                 await self._dead_letter(msg, exc, code=ErrorCode.MAX_DELIVERIES)
                 raise RejectMessage() from exc
             delay = exc.delay if isinstance(exc, TemporaryError) and exc.delay else None
@@ -181,6 +195,11 @@ def subscribe(
         spec = spec.for_team(team_scope)
     watch_max_deliveries(broker, spec)
     workers = max(1, min(concurrency, spec.max_concurrency or concurrency))
+    if spec.give_up_s is not None:
+        _GIVE_UP[spec.durable] = spec.give_up_s
+    metrics = lag.of(broker)
+    if metrics is not None:
+        metrics.track(spec)
     return broker.subscriber(
         spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
         config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),

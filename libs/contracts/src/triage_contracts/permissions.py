@@ -145,6 +145,14 @@ def publishes(*patterns: str) -> Grants:
     return Grants(publish=tuple(f"{s.PREFIX}.{p}" for p in patterns))
 
 
+def queue_depth(spec: ConsumerSpec, teams: Iterable[str] = ()) -> Grants:
+    """Read how far behind a consumer is (its info, nothing else), and tell the asker in
+    a status (the edge's "Queued behind N questions": statuses only, never a message)."""
+    names = [spec.durable, *(spec.for_team(team).durable for team in teams)]
+    return publishes("work.notify.*.status") + Grants(publish=tuple(
+        f"{API}.CONSUMER.INFO.{spec.stream}.{name}" for name in names))
+
+
 def operator_consumers(streams: Iterable[str]) -> Grants:
     """The operator creates, updates and deletes the per-workspace consumers."""
     return Grants(publish=tuple(
@@ -167,7 +175,8 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
     scoped = tuple(teams)
     notifier = (consume(Consumers.NOTIFIER, teams=scoped) + publishes("result.>")
                 + emits("ingress") + kv_write(Buckets.IDEMPOTENCY.name, "notify"))
-    edge = publishes("event.>", "install.*.*") + emits("ingress", dead_letters=False)
+    edge = (publishes("event.>", "install.*.*") + emits("ingress", dead_letters=False)
+            + queue_depth(Consumers.ORCHESTRATOR_EVENTS, scoped))
     return (
         Identity("ingress", "Slack edge (ROLE=edge): publishes inbound requests", edge),
         Identity("notifier", "ingress with ROLE=notifier: posts to Slack, reports results",

@@ -16,6 +16,7 @@ from faststream.nats import NatsBroker
 from nats.errors import ConnectionClosedError, ConnectionReconnectingError, DrainTimeoutError
 from nats.js.errors import NotFoundError
 
+from . import lag
 from .logs import configure_logging, get_logger
 from .settings import ServiceSettings
 
@@ -40,9 +41,14 @@ def broker_lifespan(
             raise RuntimeError("a JetStream stream or bucket is missing: run the provisioner "
                                "first (python -m triage_contracts.provision)") from exc
         log.info("service started", nats=settings.nats_url.split("@")[-1])
+        lag_metrics = lag.of(broker)
+        if lag_metrics is not None:
+            lag_metrics.start(settings.consumer_lag_interval_s)
         try:
             yield
         finally:
+            if lag_metrics is not None:
+                await lag_metrics.stop()
             if on_stop is not None:
                 await on_stop()
             await _stop(broker)

@@ -57,6 +57,9 @@ class ServiceSettings(BaseSettings):
     # a time. Each consumer may cap it (ConsumerSpec.max_concurrency).
     consumer_concurrency: int = Field(8, ge=1, le=256,
                                       description="Messages each consumer handles at once")
+    # How often /metrics' triage_consumer_lag is read from JetStream (lag.py); 0 = never.
+    consumer_lag_interval_s: float = Field(
+        15.0, ge=0, description="Seconds between readings of the consumer lag metric")
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "INFO"

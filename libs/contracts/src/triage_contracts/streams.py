@@ -96,6 +96,9 @@ class ConsumerSpec:
     # Most messages handled at once whatever CONSUMER_CONCURRENCY says (None: no cap); 1
     # where stream order is the contract (consume.subscribe).
     max_concurrency: int | None = None
+    # With unlimited deliveries (max_deliver=-1): a failing message stored longer ago than
+    # this is dead-lettered instead of retried again (None: retried as long as it fails).
+    give_up_s: float | None = None
 
     def config(self) -> api.ConsumerConfig:
         return api.ConsumerConfig(
@@ -122,7 +125,12 @@ class ConsumerSpec:
 class Consumers:
     """Durable consumers, one per (service, input). Filters must not overlap on WORK."""
 
-    ORCHESTRATOR_EVENTS = ConsumerSpec("orchestrator-events", "EVENTS", f"{s.PREFIX}.event.>")
+    # Unlimited deliveries: a team over its fair share puts its new requests back (a nak with
+    # a delay, orchestrator fair_share.py) as often as it takes, and every nak is a delivery.
+    # A request that keeps failing is dead-lettered by age instead of by count. No BackOff:
+    # with one, the server takes its steps (up to 60 s) over the nak's own short delay.
+    ORCHESTRATOR_EVENTS = ConsumerSpec("orchestrator-events", "EVENTS", f"{s.PREFIX}.event.>",
+                                       max_deliver=-1, backoff=[], give_up_s=30 * 60.0)
     ORCHESTRATOR_RESULTS = ConsumerSpec(
         "orchestrator-results", "RESULTS", f"{s.PREFIX}.result.>")
     ORCHESTRATOR_DECISIONS = ConsumerSpec(

@@ -27,6 +27,7 @@ from .installations import Stores
 from .intake import Edge
 from .notifier import Notifier
 from .pacing import ChannelPacer
+from .queued import QueuedNotice
 from .settings import Settings
 from .socket_mode import SocketFrontDoor
 from .team_slack import TeamSlack
@@ -142,8 +143,10 @@ def build_app(settings: Settings) -> FastAPI:
     if settings.serves_edge:
         slack = SlackInteractive(settings.slack_bot_token, settings.slack_api_url,
                                  timeout=settings.slack_timeout_s, teams=stores)
+        queued = (QueuedNotice(broker, settings.queued_notice_threshold, settings.team_scope)
+                  if settings.queued_notice_threshold else None)
         app.state.edge = Edge(settings, broker, audit, _verifier(settings),
-                              AssistantCalls(slack))
+                              AssistantCalls(slack), queued)
         app.include_router(events.router)
         app.include_router(commands.router)
         app.state.approval_buttons = _buttons(settings, audit, slack)

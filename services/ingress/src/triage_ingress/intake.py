@@ -21,6 +21,7 @@ from triage_contracts.messages import AuditKind, TriageRequest
 from triage_contracts.redact import redact_text
 
 from .assistant_calls import AssistantCalls
+from .queued import QueuedNotice
 from .settings import Settings
 
 log = get_logger("triage.ingress.intake")
@@ -36,6 +37,8 @@ class Edge:
     verifier: SignatureVerifier | None  # None: no signing secret configured
     # Suggested prompts and thread titles (best effort); None: not offered.
     assistant: AssistantCalls | None = None
+    # "Queued behind N questions" after publishing (queued.py); None: not told.
+    queued: QueuedNotice | None = None
 
 
 def get_edge(request: Request) -> Edge:
@@ -66,6 +69,8 @@ async def enqueue(edge: Edge, req: TriageRequest) -> bool:
         )
         log.info("request enqueued", event_id=req.event_id, kind=req.request_kind.value,
                  duplicate=not fresh)
+        if fresh and edge.queued is not None:
+            await edge.queued.tell(req)
     return fresh
 
 

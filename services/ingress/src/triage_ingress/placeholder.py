@@ -28,6 +28,7 @@ from triage_contracts.messages import NotifyRequest
 
 from .clients.slack import Posted, SlackClient
 from .pacing import ChannelPacer
+from .queued import STEP as QUEUED_STEP
 
 log = get_logger("triage.ingress.placeholder")
 LOOKING = "Looking into it…"
@@ -39,8 +40,10 @@ def key(req: NotifyRequest) -> str:
 
 
 def progress(req: NotifyRequest) -> NotifyRequest:
-    """The placeholder's text for a status (statuses are the orchestrator's own words)."""
-    return req.model_copy(update={"text": f"_{LOOKING} {req.text}_", "blocks": []})
+    """The placeholder's text for a status (statuses are the orchestrator's own words; the
+    edge's "Queued behind N questions" is not looking into anything yet)."""
+    text = req.text if req.step_id == QUEUED_STEP else f"{LOOKING} {req.text}"
+    return req.model_copy(update={"text": f"_{text}_", "blocks": []})
 
 
 async def _read(kv: KeyValue, name: str) -> tuple[dict[str, Any], int] | None:

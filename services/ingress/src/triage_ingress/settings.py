@@ -47,6 +47,10 @@ class Settings(ServiceSettings):
     # Slack gives up after 3 s; answering 503 before that makes it retry instead of guessing.
     publish_timeout_s: float = Field(2.0, gt=0, le=10)
     slack_timeout_s: int = Field(10, ge=1, description="Timeout of one Slack Web API call")
+    # "Queued behind N questions" in the asking thread when at least this many requests
+    # wait for (or are being started by) the orchestrator ahead of a new one; 0 = never.
+    queued_notice_threshold: int = Field(
+        3, ge=0, description="Questions ahead before the asker is told it is queued (0: off)")
     # A redelivered notify command waits while another attempt's claim is younger than
     # this; it must outlast the slowest post (3 tries of slack_timeout_s plus Retry-After).
     notify_claim_stale_s: float = Field(120.0, gt=0)

@@ -22,7 +22,7 @@ from triage_contracts.messages import (
     TriageRequest,
 )
 
-from . import loop, read_steps, render, reply_step, write_steps
+from . import loop, progress, read_steps, render, reply_step, write_steps
 from .commands import (
     Command,
     Effect,
@@ -96,6 +96,8 @@ def start(
             code="follow_up_limit", severity="info",
             message=f"follow-up {thread.follow_ups + 1} refused in this thread"))
         _answer_at_once(state, FOLLOW_UP_LIMIT.format(limit=spec.budgets.max_follow_ups))
+    else:
+        progress.show_started(state, ctx)
     _advance(state, ctx)
     return state, ctx.out
 

@@ -6,7 +6,7 @@ A status is not awaited: one that never shows costs nothing, so it is neither pe
 re-sent after a crash (its msg_id still dedupes a redone transition).
 """
 
-from triage_contracts.messages import NotifyKind, NotifyRequest
+from triage_contracts.messages import NotifyKind, NotifyRequest, TriageRequest
 
 from .commands import PublishNotify, cmd_id
 from .context import Ctx
@@ -35,12 +35,33 @@ def progress_text(tools: list[str]) -> str:
 
 
 def show_progress(state: RunState, step: Step, tools: list[str], ctx: Ctx) -> None:
-    request = state.request
     inv = state.investigation
-    if not tools or not request.thread_ts or inv is None:
+    if not tools or not state.request.thread_ts or inv is None:
         return
+    _status(state, f"{step.id}-t{inv.turn}-status", progress_text(tools), ctx)
+
+
+# A request that waited this long before its run started may have been told "Queued behind
+# N questions" by the edge: the run says it has started instead of leaving that up until
+# its first turn of tool calls.
+WAITED_S = 3.0
+STARTED = "Reading your question…"
+
+
+def show_started(state: RunState, ctx: Ctx) -> None:
+    request = state.request
+    if request.thread_ts and waited(request, ctx) >= WAITED_S:
+        _status(state, "start-status", STARTED, ctx)
+
+
+def waited(request: TriageRequest, ctx: Ctx) -> float:
+    return (ctx.now - request.created_at).total_seconds()
+
+
+def _status(state: RunState, step_id: str, text: str, ctx: Ctx) -> None:
+    request = state.request
     message = NotifyRequest(
         team_id=state.team_id, enterprise_id=request.enterprise_id, run_id=state.run_id,
-        step_id=f"{step.id}-t{inv.turn}-status", notify_kind=NotifyKind.STATUS,
-        channel_id=request.channel_id, thread_ts=request.thread_ts, text=progress_text(tools))
+        step_id=step_id, notify_kind=NotifyKind.STATUS, channel_id=request.channel_id,
+        thread_ts=request.thread_ts, text=text)
     ctx.out.append(PublishNotify(message=message, msg_id=cmd_id(state.run_id, message.step_id)))

@@ -35,6 +35,7 @@ from triage_contracts.messages import (
 from . import engine
 from .commands import Effect, ThreadContext
 from .effects import Effects
+from .fair_share import FairShare
 from .settings import Settings
 from .skills import Skill, load_skills
 from .spec import WorkflowSpec, load_workflow
@@ -65,6 +66,9 @@ class Orchestrator:
         # consumers"): the CAS alone would be correct, but a losing step has already
         # recorded its audit events and thread record and must decide again.
         self.runs = KeyedLock()
+        # One team's burst must not starve the others (fair_share.py); one team: no need.
+        cap = 0 if settings.team_scope else settings.team_max_active_runs
+        self.fair = FairShare(cap, settings.fair_share_retry_s) if cap else None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -114,14 +118,30 @@ class Orchestrator:
         if not engine.admits(request, thread):
             log.debug("thread reply outside a thread the bot answered: ignored")
             return
-        state, effects = engine.start(request, self.spec, self.skills, self.config,
-                                      thread=thread)
-        await self.effects.record(request.team_id, request.run_id, effects)
-        stored, _, created = await self.store.create(state)
+        if self.fair is not None:  # raises OverShare: the request is put back
+            await self.fair.admit(request.team_id, request.run_id,
+                                  lambda: self._exists(request), self._ended)
+        try:
+            state, effects = engine.start(request, self.spec, self.skills, self.config,
+                                          thread=thread)
+            await self.effects.record(request.team_id, request.run_id, effects)
+            stored, _, created = await self.store.create(state)
+        except BaseException:
+            if self.fair is not None:  # not started after all: its slot is free
+                self.fair.ended(request.team_id, request.run_id)
+            raise
         if not created:
             log.info("request redelivered: the run exists, re-sending what it waits on")
             effects = list(engine.pending_commands(stored))
         await self._send(request.team_id, request.run_id, effects)
+
+    async def _exists(self, request: TriageRequest) -> bool:
+        return await self.store.load(request.team_id, request.run_id) is not None
+
+    async def _ended(self, team_id: str, run_id: str) -> bool:
+        """Over (absent: still being created by the request that counted it)."""
+        loaded = await self.store.load(team_id, run_id)
+        return loaded is not None and loaded[0].terminal
 
     async def _thread_of(self, request: TriageRequest) -> ThreadContext | None:
         """The earlier answer in the asking message's thread (None outside a thread)."""
@@ -181,6 +201,8 @@ class Orchestrator:
                 # Another replica moved the run: decide again on fresh state.
                 log.info("run state changed concurrently; deciding again")
                 continue
+            if new.terminal and self.fair is not None:
+                self.fair.ended(team_id, run_id)  # its team's next request may start
             await self._send(team_id, run_id, effects)
             return
         raise TemporaryError(f"run {run_id} kept changing under {MAX_CAS_ATTEMPTS} attempts",

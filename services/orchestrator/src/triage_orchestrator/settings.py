@@ -34,6 +34,12 @@ class Settings(GrantVerifierSettings):
                                "(empty: every tool; skills narrow it further)")
     bot_name: str = Field("triage", description="How the agent calls itself in prompts")
     sweep_interval_s: float = Field(30.0, gt=0, description="How often timeouts are checked")
+    # Per-team fair share (fair_share.py): runs one team may have going in this replica
+    # before its new requests wait; 0 = no cap (a TEAM_SCOPE'd release serves one team).
+    team_max_active_runs: int = Field(16, ge=0, description="Runs one team may have going "
+                                      "at once per replica before its new requests wait (0: off)")
+    fair_share_retry_s: float = Field(1.0, gt=0, description="How soon a request over its "
+                                      "team's share is offered again")
 
     def run_config(self) -> RunConfig:
         return RunConfig(
