@@ -26,7 +26,7 @@ CRD_FILE = REPO / "charts" / "triage" / "crds" / "workspace.yaml"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 NS = "tier"  # no Namespace object needed: this server has no core API nor its admission
 WS_URL = f"/apis/triage.dev/v1alpha1/namespaces/{NS}/workspaces"
-BUILD_WAIT_S = 40 * 60  # the build takes ~10-20 min on a loaded 2-core box
+BUILD_WAIT_S = 40 * 60  # 10-25 min on a loaded 2-core box; CI reaches the tier late
 START_WAIT_S = 120.0
 
 
