@@ -30,7 +30,7 @@ from apiserverkit import (  # noqa: E402
     log_tail,
 )
 from operatorkit import Tier, next_namespace  # noqa: E402
-from routing import RoutingProxy  # noqa: E402
+from routingproxy import RoutingProxy  # noqa: E402
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
