@@ -4,10 +4,8 @@ must come back in the same shape and with the same error texts. Missing binaries
 (not skip): CI must install them, as for the tools service's real-server tests."""
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from triage_contracts.testing.natsserver import free_port, wait_for_port
+from triage_contracts.testing.natsserver import free_port, stop_group, wait_for_port
 from triage_sandbox.alertmanager_api import build_alertmanager_api
 from triage_sandbox.prometheus_api import build_prometheus_api
 from triage_sandbox.world import load_world
@@ -42,19 +40,9 @@ def _start(argv: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     try:
         wait_for_port(port, timeout=20)
     except TimeoutError:
-        _stop(proc)
+        stop_group(proc)
         raise AssertionError(f"{argv[0]} did not start:\n{log.read_text()[-2000:]}") from None
     return proc
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +77,8 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     try:
         yield prom_url, f"http://127.0.0.1:{am_port}"
     finally:
-        _stop(prom)
-        _stop(am)
+        stop_group(prom)
+        stop_group(am)
 
 
 def _world(tmp: Path) -> Any:

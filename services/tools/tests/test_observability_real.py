@@ -3,9 +3,7 @@
 Missing binaries FAIL (not skip): CI must install them."""
 
 import asyncio
-import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from triage_contracts.messages import ToolStatus
-from triage_contracts.testing.natsserver import free_port, wait_for_port
+from triage_contracts.testing.natsserver import free_port, stop_group, wait_for_port
 from triage_sandbox.prometheus_api import build_prometheus_api
 from triage_tools.catalog import build_registry
 from triage_tools.errors import ToolError
@@ -54,19 +52,9 @@ def start(argv: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     try:
         wait_for_port(port, timeout=20)
     except TimeoutError:
-        stop(proc)
+        stop_group(proc)
         raise AssertionError(f"{argv[0]} did not start:\n{log.read_text()[-2000:]}") from None
     return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture
@@ -83,7 +71,7 @@ def prometheus_url(tmp_path: Path) -> Iterator[str]:
     proc = start([exe, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                   f"--web.listen-address=127.0.0.1:{port}"], port, tmp_path / "prom.log")
     yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    stop_group(proc)
 
 
 @pytest.fixture
@@ -96,7 +84,7 @@ def alertmanager_url(tmp_path: Path) -> Iterator[str]:
                   f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
                  port, tmp_path / "am.log")
     yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    stop_group(proc)
 
 
 async def eventually(run: Any, done: Any, within: float = 30.0) -> Any:

