@@ -23,7 +23,8 @@ below comes from the Slack and GitHub stand-ins' records, the approvals the suit
 and the audit service's chain verification, never from the services' logs. A fault's
 runs are those asked while it was in effect or still unanswered when it began; its
 recovery is the time from its end (a restarted process ready again, an upstream
-failure cleared) until the last of them was answered.
+failure cleared) until the last of them was answered. A run is answered, failed with a
+message to the asker (the orchestrator's "I could not finish ..."), or stuck (neither).
 """
 # Written by hand below the measured part, and kept by the next run.
 NOTES = "\n## Reading the table\n"
