@@ -63,3 +63,13 @@ def test_writes_are_counted_by_marker_against_the_approvals() -> None:
     assert verdict.duplicate_writes == 1
     assert (verdict.missing_writes, verdict.unapproved_writes) == (1, 1)
     assert not verdict.held
+
+
+def test_a_run_that_told_the_asker_it_failed_is_not_stuck_but_counted_apart() -> None:
+    told = "I could not finish the investigation: timed out after 300s waiting for tools."
+    verdict = judge(records(messages=[reply(100.0, 103.0), reply(110.0, 140.0, told)]))
+    assert verdict.held and not verdict.stuck
+    assert (verdict.answered, verdict.failed_with_message) == (1, ["run-1"])
+    row = verdict.faults[0]
+    assert (row.affected, row.answered, row.failed_with_message) == (1, 1, 1)
+    assert "1 answered, 1 failed with a message, 0 stuck" in verdict.invariants[0][1]

@@ -1,6 +1,8 @@
 """The GitHub stand-in enforces GitHub's limits: a primary quota per credential with its
 headers, a secondary limit with Retry-After, and free 304s for conditional requests."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -59,3 +61,18 @@ async def test_the_secondary_limit_answers_429_with_retry_after(gh: httpx.AsyncC
     refused = await gh.get(COMMITS)
     assert refused.status_code == 429 and "secondary rate limit" in refused.json()["message"]
     assert 1 <= int(refused.headers["retry-after"]) <= 61
+
+
+async def test_a_quota_spent_until_a_time_refuses_until_then_and_is_full_after(
+        gh: httpx.AsyncClient) -> None:
+    """What the fault suite sets: nothing left, the window ending when the fault does."""
+    spent_until = int(time.time()) + 2
+    await gh.put("/sandbox/limits", json={"limit": 100, "spent_until": spent_until})
+    refused = await gh.get(COMMITS)
+    assert refused.status_code == 403 and "rate limit exceeded" in refused.json()["message"]
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert refused.headers["x-ratelimit-reset"] == str(spent_until)
+    # The window ends by the clock, not by a later request or a reset of the limits.
+    await asyncio.sleep(spent_until + 0.2 - time.time())
+    again = await gh.get(COMMITS)
+    assert again.status_code == 200 and again.headers["x-ratelimit-remaining"] == "99"

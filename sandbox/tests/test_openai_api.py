@@ -217,3 +217,18 @@ async def test_a_slow_reply_times_the_client_out(model: Model) -> None:
     with pytest.raises(openai.APITimeoutError):
         await impatient.chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": QUESTION}])
+
+
+async def test_an_injected_slowness_times_out_every_call_until_cleared(model: Model) -> None:
+    """The fault suite's model timeout: whatever the script says, answers come too late."""
+    model.script({"reply": {"content": "on time"}})
+    async with httpx.AsyncClient(base_url=model.url) as control:
+        assert (await control.post("/sandbox/faults", json={"delay_s": 1.5})).is_success
+        impatient = model.client.with_options(timeout=0.5)
+        with pytest.raises(openai.APITimeoutError):
+            await impatient.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": QUESTION}])
+        assert (await control.delete("/sandbox/faults")).is_success
+    response = await impatient.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": QUESTION}])
+    assert response.choices[0].message.content == "on time"

@@ -61,3 +61,23 @@ def test_listening_ports_come_from_below_the_ephemeral_range_and_are_not_repeate
     with socket.socket() as sock:  # a port a listener holds is never handed out
         sock.bind(("127.0.0.1", ports[0]))
         assert not port_is_free(ports[0])
+
+
+def test_a_frozen_leader_is_replaced_and_thaws_back_into_the_cluster() -> None:
+    """The partition stand-in: SIGSTOP keeps the node's sockets open but silent; the
+    others elect a leader and keep taking writes, and SIGCONT brings it back current."""
+    with NatsCluster(sync_interval="always") as cluster:
+        cluster.provision(replicas=3)
+        url = ",".join(f"nats://test-admin:{cluster.admin_password}@127.0.0.1:{n.port}"
+                       for n in cluster.nodes)
+        subject = "triage.event.T1.mention"
+        leader = cluster.leader_of("EVENTS")
+        assert leader is not None
+        cluster.freeze_node(leader)
+        try:
+            assert _leader_other_than(cluster, leader, timeout=60) != leader
+            assert asyncio.run(_publish_and_count(url, "EVENTS", subject)) == (3, 1)
+        finally:
+            cluster.thaw_node(leader)  # waits until it is current with the meta leader
+        process = cluster.nodes[leader].process
+        assert process is not None and process.poll() is None

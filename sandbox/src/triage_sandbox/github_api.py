@@ -101,12 +101,13 @@ def _hooks(app: FastAPI, state: SandboxState) -> None:
 
     @app.put("/sandbox/limits")
     async def sandbox_limits(body: JsonBody) -> dict[str, Any]:
-        """New limits, counting from zero (`limit`, `secondary_per_minute`); Apps'
-        installations keep their own quota."""
+        """New limits, counting from zero (`limit`, `secondary_per_minute`, `spent_until`);
+        Apps' installations keep their own quota."""
         state.limits = limits.Limits(**body, per_credential={
             quota_key(m): m.app.rate_limit for m in state.apps.tokens.values()})
         return {"limit": state.limits.limit,
-                "secondary_per_minute": state.limits.secondary_per_minute}
+                "secondary_per_minute": state.limits.secondary_per_minute,
+                "spent_until": state.limits.spent_until}
 
     @app.post("/sandbox/faults")
     async def sandbox_faults(fault: JsonBody) -> dict[str, int]:

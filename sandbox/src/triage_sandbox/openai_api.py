@@ -6,7 +6,9 @@ It checks requests as OpenAI does (message order around tool calls, tool names, 
 models, `Authorization: Bearer` when started with a key) and answers errors in OpenAI's
 shape. A request no rule matches is a 400 that says so. `GET /sandbox/requests` returns
 what it received (bodies as sent, with the turn and the rule that answered);
-`DELETE /sandbox/requests` forgets them. Nothing here is a real model.
+`DELETE /sandbox/requests` forgets them. `POST /sandbox/faults` makes every completion
+wait `delay_s` first (a slow vendor, whatever the script says) until `DELETE
+/sandbox/faults`, as the Slack stand-in's faults do. Nothing here is a real model.
 """
 
 import asyncio
@@ -17,7 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from .openai_script import ErrorSpec, Reply, Script, Scripted, call_id, first_user, turn_of
 from .openai_wire import chunks, completion, request_problem
@@ -46,6 +48,12 @@ def _auth_problem(header: str, token: str | None) -> ErrorSpec | None:
         f"Incorrect API key provided: {masked}. You can find your API key at {KEYS_URL}."))
 
 
+class Slowness(BaseModel):
+    """An injected fault: every completion waits this long before it is answered."""
+
+    delay_s: float = Field(ge=0, le=600)
+
+
 class ScriptedModel:
     """The stand-in's state: the script, the models it serves, the requests it got."""
 
@@ -53,6 +61,7 @@ class ScriptedModel:
         self.script = Scripted()
         self.models = set(MODELS)
         self.requests: list[dict[str, Any]] = []
+        self.slowness: Slowness | None = None
 
     def record(self, body: Any, rule: int | None, status: int) -> None:
         turn = turn_of(body.get("messages") or []) if isinstance(body, dict) else None
@@ -99,6 +108,8 @@ def _routes(app: FastAPI, model: ScriptedModel, token: str | None) -> None:
             body = json.loads(await request.body())
         except ValueError:
             body = None
+        if model.slowness is not None:  # after the body: a client gone meanwhile is no error
+            await asyncio.sleep(model.slowness.delay_s)
         if not isinstance(body, dict):
             model.record(body, None, 400)
             return _error(ErrorSpec(status=400, message=(
@@ -144,6 +155,17 @@ def _hooks(app: FastAPI, model: ScriptedModel) -> None:
     async def forget() -> dict[str, int]:
         count, model.requests = len(model.requests), []
         return {"deleted": count}
+
+    @app.post("/sandbox/faults")
+    async def slow_down(slowness: Slowness) -> dict[str, Any]:
+        model.slowness = slowness
+        return {"delay_s": slowness.delay_s}
+
+    @app.delete("/sandbox/faults")
+    async def clear_faults() -> dict[str, Any]:
+        """Ends the slowness at once (a fault suite's outage ends on its schedule)."""
+        model.slowness = None
+        return {"delay_s": 0.0}
 
 
 def build_openai_api(token: str | None = None) -> FastAPI:

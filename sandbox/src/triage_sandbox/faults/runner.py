@@ -18,7 +18,7 @@ from ..plan import SANDBOX_TEAM, Plan, add_replica, make_plan, split_notifier
 from ..stack import Stack
 from .approver import Approver
 from .load import Load, LoadPlan
-from .schedule import Fault, Targets, run_schedule
+from .schedule import MODEL_TIMEOUT_S, Fault, Targets, run_schedule
 from .verdict import Records, Verdict, judge
 
 WORKERS = ("orchestrator", "tools", "router")
@@ -33,11 +33,19 @@ class Suite:
     write_every: int = 10
     drain_s: float = 180.0  # after the load and the faults: the bound on "stuck"
     settle_s: float = 5.0  # lets a wrongly repeated post show up before counting
+    # The router's OpenAI target on the scripted stand-in (which refuses every request
+    # unless slowed: the offline target behind it answers), so a model can time out.
+    scripted_model: bool = False
 
 
-def build_plan(cluster: NatsCluster, data_dir: Path, replicas: int) -> Plan:
-    plan = make_plan({"LOG_LEVEL": "WARNING", "NATS_URL": cluster.url}, data_dir,
-                     fixed_ports=False)
+def build_plan(cluster: NatsCluster, data_dir: Path, replicas: int,
+               scripted_model: bool = False) -> Plan:
+    env = {"LOG_LEVEL": "WARNING", "NATS_URL": cluster.url}
+    if scripted_model:
+        env["SANDBOX_MODEL"] = "scripted"
+    plan = make_plan(env, data_dir, fixed_ports=False)
+    if scripted_model:
+        plan.process("router").env["MODEL_TIMEOUT_S"] = str(MODEL_TIMEOUT_S)
     split_notifier(plan)
     for name in WORKERS:
         for index in range(2, replicas + 1):
@@ -48,7 +56,8 @@ def build_plan(cluster: NatsCluster, data_dir: Path, replicas: int) -> Plan:
 def run_suite(suite: Suite, data_dir: Path, out: IO[str]) -> Verdict:
     with NatsCluster(sync_interval="always") as cluster:
         cluster.provision(replicas=3)
-        stack = Stack(build_plan(cluster, data_dir, suite.replicas), out=out)
+        plan = build_plan(cluster, data_dir, suite.replicas, suite.scripted_model)
+        stack = Stack(plan, out=out)
         stack.start(timeout=240)
         try:
             return _exercise(suite, stack, cluster)

@@ -18,12 +18,19 @@ def _leader(t: Targets, at: float, seconds: float) -> Fault:
     return t.nats_node(at, seconds, leader_of="WORK")
 
 
+# The audit lock outlasts the service's SQLite busy timeout (30 s), so its writes fail.
+# The model fault needs the suite on the scripted model (`Suite.scripted_model`).
 FULL: list[Step] = [
-    (_leader, 15), (_service("ingress"), 8), (_service("orchestrator"), 10),
+    (_leader, 15), (lambda t, at, s: t.nats_frozen(at, s), 15),
+    (_service("ingress"), 8), (_service("orchestrator"), 10),
     (_service("tools"), 10), (_service("router"), 10), (_service("notifier"), 10),
     (_service("audit"), 10), (_service("approval"), 10),
     (lambda t, at, s: t.slack_5xx(at, s), 15), (lambda t, at, s: t.slack_slow(at, s), 15),
     (lambda t, at, s: t.github_502(at, s), 15),
+    (lambda t, at, s: t.github_quota_spent(at, s), 15),
+    (lambda t, at, s: t.github_secondary(at, s), 15),
+    (lambda t, at, s: t.model_slow(at, s), 15),
+    (lambda t, at, s: t.audit_db_locked(at, s), 45),
 ]
 REDUCED: list[Step] = [(_leader, 10), (_service("tools"), 8), (_service("notifier"), 8)]
 

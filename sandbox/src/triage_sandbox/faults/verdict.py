@@ -3,7 +3,9 @@ messages the Slack stand-in holds, the comments the GitHub stand-in holds, the r
 write was approved, and the audit service's verification and timelines. Pure: values in,
 a `Verdict` out.
 
-Invariants: every acknowledged event has a reply in its thread (none stuck), no thread
+Invariants: every acknowledged event has a reply in its thread, an answer or a message
+telling the asker the run failed (the orchestrator's "I could not finish ..."; a run with
+neither is stuck), no thread
 holds the same bot message twice, no comment marker (run and step) appears twice at
 GitHub, every approved write landed and nothing was written unapproved, the audit chain
 verifies and holds every run. Per fault: the runs it affected (asked while it was in
@@ -20,6 +22,8 @@ from .load import Sent
 from .schedule import Fault
 
 MARKER = re.compile(r"<!-- triage:(?P<run>[^:]+):(?P<step>[^ ]+) -->")
+# How the orchestrator tells the asker a run failed (render.partial_answer, _fallback).
+FAILED = re.compile(r"I could not finish the (investigation|triage)")
 
 
 @dataclass
@@ -39,7 +43,8 @@ class FaultRow:
     target: str
     seconds: float
     affected: int
-    answered: int
+    answered: int  # a reply of any kind: failed_with_message of them told of a failure
+    failed_with_message: int
     recovery_s: float | None  # None: nothing affected, or not all answered
     error: str = ""
 
@@ -48,7 +53,8 @@ class FaultRow:
 class Verdict:
     acked: int
     unacked: int
-    answered: int
+    answered: int  # with an answer, not a failure message
+    failed_with_message: list[str]
     stuck: list[str]
     duplicate_replies: int
     duplicate_writes: int
@@ -62,8 +68,9 @@ class Verdict:
     @property
     def invariants(self) -> list[tuple[str, str, bool]]:
         return [
-            ("every acknowledged event answered (0 stuck)", f"{len(self.stuck)} stuck",
-             not self.stuck),
+            ("every acknowledged event answered or failed with a message (0 stuck)",
+             f"{self.answered} answered, {len(self.failed_with_message)} failed with a "
+             f"message, {len(self.stuck)} stuck", not self.stuck),
             ("0 duplicate Slack replies", str(self.duplicate_replies),
              self.duplicate_replies == 0),
             ("0 duplicate GitHub writes", str(self.duplicate_writes), self.duplicate_writes == 0),
@@ -95,9 +102,11 @@ def judge(records: Records) -> Verdict:
     markers = Counter((m["run"], m["step"]) for c in records.comments
                       for m in MARKER.finditer(str(c.get("body", ""))))
     written = {run for run, _ in markers}
+    failed = {s.run_id for s in acked if _told_failure(threads.get(s.thread_ts, []))}
     return Verdict(
         acked=len(acked), unacked=len(records.sent) - len(acked),
-        answered=sum(1 for at in replied.values() if at is not None),
+        answered=sum(1 for r, at in replied.items() if at is not None and r not in failed),
+        failed_with_message=sorted(failed),
         stuck=[s.run_id for s in acked if replied[s.run_id] is None],
         duplicate_replies=sum(_duplicates(threads.get(s.thread_ts, [])) for s in acked),
         duplicate_writes=sum(n - 1 for n in markers.values()),
@@ -106,8 +115,12 @@ def judge(records: Records) -> Verdict:
         audit_ok=records.audit_ok,
         unaudited=[s.run_id for s in acked if s.run_id not in records.audited_runs],
         median_reply_s=statistics.median(latencies) if latencies else None,
-        faults=[_fault_row(f, acked, replied) for f in records.faults],
+        faults=[_fault_row(f, acked, replied, failed) for f in records.faults],
     )
+
+
+def _told_failure(thread: list[dict[str, Any]]) -> bool:
+    return any(FAILED.search(f"{m.get('text')} {m.get('blocks')!r}") for m in thread)
 
 
 def _duplicates(thread: list[dict[str, Any]]) -> int:
@@ -116,11 +129,13 @@ def _duplicates(thread: list[dict[str, Any]]) -> int:
     return sum(n - 1 for n in seen.values())
 
 
-def _fault_row(fault: Fault, acked: list[Sent], replied: dict[str, float | None]) -> FaultRow:
+def _fault_row(fault: Fault, acked: list[Sent], replied: dict[str, float | None],
+               failed: set[str]) -> FaultRow:
     affected = [s for s in acked if s.at <= fault.ended and (
         s.at >= fault.began or (replied[s.run_id] or float("inf")) > fault.began)]
     answered = [at for s in affected if (at := replied[s.run_id]) is not None]
     recovery = (max(0.0, max(answered) - fault.ended)
                 if answered and len(answered) == len(affected) else None)
+    told = sum(1 for s in affected if s.run_id in failed)
     return FaultRow(fault.name, fault.target, fault.ended - fault.began, len(affected),
-                    len(answered), recovery, fault.error)
+                    len(answered), told, recovery, fault.error)

@@ -36,6 +36,9 @@ class Usage:
 class Limits:
     limit: int = 5000
     secondary_per_minute: int | None = None
+    # Every credential's quota spent in a window ending then (unix seconds): refused with
+    # that Reset until it passes, then full again as on GitHub (a fault suite's outage).
+    spent_until: int | None = None
     usage: dict[str, Usage] = field(default_factory=dict)
     # Credentials with a quota of their own (a GitHub App installation's is higher).
     per_credential: dict[str, int] = field(default_factory=dict)
@@ -47,7 +50,11 @@ class Limits:
         now = time.time()
         usage = self.usage.get(who)
         if usage is None or usage.reset <= now:
-            usage = self.usage[who] = Usage(reset=int(now) + WINDOW_S)
+            if self.spent_until is not None and self.spent_until > now:
+                usage = Usage(reset=self.spent_until, used=self.limit_for(who))
+            else:
+                usage = Usage(reset=int(now) + WINDOW_S)
+            self.usage[who] = usage
         return usage
 
     def refusal(self, who: str) -> Response | None:

@@ -2,7 +2,9 @@
 enforced on every node as `NatsServer` does, for tests of replicated streams (R3), which a
 single server cannot hold. Ready once every node's `/healthz` says JetStream is current
 with the meta leader; stopped by process group, never by name. Fault suites kill and
-restart single nodes (`kill_node`, `start_node`) and find a stream's leader (`leader_of`)."""
+restart single nodes (`kill_node`, `start_node`), freeze and thaw them (`freeze_node`,
+`thaw_node`: SIGSTOP/SIGCONT, a hung node whose connections stay open, the nearest thing to
+a partition without a firewall) and find a stream's leader (`leader_of`)."""
 
 import json
 import os
@@ -127,6 +129,20 @@ class NatsCluster:
         wait_for_port(node.port, timeout=timeout)
         self._wait_current(time.monotonic() + timeout, [node])
 
+    def freeze_node(self, index: int) -> None:
+        """SIGSTOP one node: its sockets stay open but nothing answers (peers and clients
+        find out only by their own timeouts, as across a partition)."""
+        node = self.nodes[index]
+        if node.process is not None and node.process.poll() is None:
+            os.killpg(node.process.pid, signal.SIGSTOP)
+
+    def thaw_node(self, index: int, timeout: float = 60.0) -> None:
+        """SIGCONT a frozen node; back once it is current with the meta leader again."""
+        node = self.nodes[index]
+        if node.process is not None and node.process.poll() is None:
+            os.killpg(node.process.pid, signal.SIGCONT)
+            self._wait_current(time.monotonic() + timeout, [node])
+
     def provision(self, replicas: int = 3) -> None:
         """Every stream, bucket and object store with `replicas` copies, as the
         provisioner identity (the chart's Job does the same)."""
@@ -166,6 +182,7 @@ class NatsCluster:
         for node in self.nodes:
             if node.process is not None and node.process.poll() is None:
                 os.killpg(node.process.pid, signal.SIGTERM)
+                os.killpg(node.process.pid, signal.SIGCONT)  # a frozen node must hear it
         for node in self.nodes:
             if node.process is None:
                 continue
