@@ -88,7 +88,7 @@ class Tier:
         return None if obj.deleted else dict(obj.raw)
 
     @staticmethod
-    async def eventually(check: Callable[[], Awaitable[Any]], within: float = 60.0) -> Any:
+    async def eventually(check: Callable[[], Awaitable[Any]], within: float = 120.0) -> Any:
         """Poll until `check()` gives something truthy (generous: a loaded 2-core box)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within

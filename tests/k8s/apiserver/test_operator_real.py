@@ -76,7 +76,7 @@ async def test_a_claimed_team_is_refused(tier, nats_url):
         await tier.delete("second")
         await tier.eventually(lambda: tier.is_gone("second"))
         assert await existing(nats_url, owned) == {c["name"] for c in owned}
-        assert await tier.is_ready("first")
+        assert await tier.eventually(lambda: tier.is_ready("first"))
 
 
 async def _observed(tier, name: str, generation: int) -> bool:
