@@ -148,9 +148,13 @@ class Consumers:
     # Unlimited deliveries: a long database outage must delay audit events, never drop them.
     # Handled concurrently: the handlers queue their events for one writer, which appends
     # each group in one transaction in the order they were fetched (triage_audit.groups).
+    # One message per fetch still: the pool fetches on while handlers wait for a commit,
+    # and nats-py's multi-message fetch can end in a bare asyncio.TimeoutError that
+    # faststream does not expect (its pull task crashes and is restarted, logging a
+    # traceback).
     AUDIT = ConsumerSpec(
         "audit", "AUDIT", f"{s.PREFIX}.audit.>", max_deliver=-1, max_ack_pending=1024,
-        fetch_batch=64)
+        fetch_batch=1)
 
     # Unlimited deliveries: a Kubernetes API outage delays a workspace, never loses it. One
     # message per fetch: an install and the removal right after it apply in stream order.
