@@ -5,12 +5,15 @@ And a question that waited says its run has started."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from triage_contracts.bus import jetstream
 from triage_contracts.ids import stable_id, utcnow
 from triage_contracts.messages import RequestKind, TriageRequest
+from triage_contracts.streams import Consumers, provision_consumer
 from triage_orchestrator.app import build_app
 from triage_orchestrator.fair_share import FairShare, OverShare
 
@@ -129,3 +132,19 @@ async def test_a_request_that_waited_says_its_run_has_started(orchestrator: Fast
     await wait_until(first_statuses)
     await wait_until(lambda: len(workers.replies()) == 2)
     assert first_statuses() == {waited.run_id: "Reading your question…"}
+
+
+async def test_a_request_consumer_made_before_fair_share_is_brought_up_to_date(
+    nats_url: str, workers: Workers, bus: Bus
+) -> None:
+    """An upgrade: the durable exists with the old definition (5 deliveries, BackOff), and
+    binding to it would keep that; the orchestrator updates it before consuming."""
+    old = replace(Consumers.ORCHESTRATOR_EVENTS, max_deliver=5, backoff=[1.0, 5.0, 15.0, 60.0],
+                  give_up_s=None)
+    js = jetstream(bus.broker)
+    await provision_consumer(js, old)
+    assert (await js.consumer_info("EVENTS", old.durable)).config.max_deliver == 5
+    app = build_app(make_settings(nats_url))
+    async with app.router.lifespan_context(app):
+        config = (await js.consumer_info("EVENTS", old.durable)).config
+        assert config.max_deliver == -1 and not config.backoff

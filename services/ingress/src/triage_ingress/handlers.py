@@ -1,8 +1,7 @@
 """Thin faststream subscribers: the message model in, the work delegated."""
 
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
-from triage_contracts.consume import subscribe
+from triage_contracts.consume import current_message, subscribe
 from triage_contracts.errors import ErrorCode, PermanentError
 from triage_contracts.messages import NotifyKind, NotifyRequest
 from triage_contracts.streams import Consumers
@@ -12,8 +11,9 @@ from .notifier import Notifier
 
 def register_notifier(broker: NatsBroker, notifier: Notifier, team_scope: str | None) -> None:
     @subscribe(broker, Consumers.NOTIFIER, team_scope)
-    async def on_notify(req: NotifyRequest, msg: NatsMessage) -> None:
-        check_kind(msg.raw_message.subject, req)
+    async def on_notify(req: NotifyRequest) -> None:
+        # current_message, not a NatsMessage parameter: no thread hop per message (consume.py)
+        check_kind(current_message(broker).raw_message.subject, req)
         await notifier.handle(req)
 
 

@@ -31,6 +31,7 @@ from triage_contracts.messages import (
     ToolResult,
     TriageRequest,
 )
+from triage_contracts.streams import Consumers, provision_consumer
 
 from . import engine
 from .commands import Effect, ThreadContext
@@ -80,6 +81,7 @@ class Orchestrator:
                  skills=[f"{s.name}@{s.version}:{s.sha256[:12]}" for s in self.skills])
 
     async def on_start(self) -> None:
+        await self._converge_request_consumer()
         self._store = RunStore(jetstream(self.broker))
         await self._store.open()
         self.threads = ThreadStore(jetstream(self.broker))
@@ -88,6 +90,14 @@ class Orchestrator:
         resumed = await self.resume_all()
         log.info("unfinished runs resumed", count=resumed)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="orchestrator-sweeper")
+
+    async def _converge_request_consumer(self) -> None:
+        """Bring an existing request consumer to its current definition before consuming
+        (binding to a durable keeps whatever config it has): one made before fair share
+        would still give up after 5 deliveries and wait out its BackOff on every put-back."""
+        spec = Consumers.ORCHESTRATOR_EVENTS
+        scope = self.settings.team_scope
+        await provision_consumer(jetstream(self.broker), spec.for_team(scope) if scope else spec)
 
     async def on_stop(self) -> None:
         if self._sweeper is not None:
