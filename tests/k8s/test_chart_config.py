@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from chartkit import CHART, ROOT, load_values
 from triage_approval.settings import Settings as ApprovalSettings
 from triage_audit.settings import Settings as AuditSettings
@@ -143,3 +144,27 @@ async def test_skills_configmap_may_be_empty(render) -> None:
               "teamScope": "", "githubRepos": [], "defaultSkills": False}
     rendered = await render({"config": config})
     assert rendered.get("ConfigMap", "triage-skills")["data"] == {}
+
+
+async def test_fair_share_and_the_queued_notice_are_set_from_values(render) -> None:
+    rendered = await render({"orchestrator": {"teamMaxActiveRuns": 4},
+                             "ingress": {"queuedNoticeThreshold": 0}})
+
+    def env(name: str) -> dict[str, str]:
+        container = rendered.get("Deployment", f"triage-{name}")["spec"]["template"]["spec"][
+            "containers"][0]
+        return {e["name"]: e["value"] for e in container["env"] if "value" in e}
+
+    orchestrator, ingress = env("orchestrator"), env("ingress")
+    assert orchestrator["TEAM_MAX_ACTIVE_RUNS"] == "4"
+    assert ingress["QUEUED_NOTICE_THRESHOLD"] == "0"
+    # The services read them as set (0 switches the notice off).
+    fields = OrchestratorSettings.model_fields
+    assert fields["team_max_active_runs"].default == 16 == load_values_default(
+        "orchestrator", "teamMaxActiveRuns")
+    assert IngressSettings.model_fields["queued_notice_threshold"].default == \
+        load_values_default("ingress", "queuedNoticeThreshold")
+
+
+def load_values_default(component: str, key: str) -> Any:
+    return yaml.safe_load((CHART / "values.yaml").read_text())[component][key]

@@ -107,6 +107,8 @@ exchanges codes, so only it gets the client secret. Nothing else gets the vault 
   value: {{ ternary "edge" "all" $v.notifier.enabled | quote }}
 - name: SLACK_API_URL
   value: {{ $v.ingress.slackApiUrl | quote }}
+- name: QUEUED_NOTICE_THRESHOLD
+  value: {{ $v.ingress.queuedNoticeThreshold | int64 | toString | quote }}
 {{ include "triage.env.slackSigningSecret" . }}
 {{- if not $v.notifier.enabled }}
 {{ include "triage.env.slackBotToken" . }}
@@ -158,6 +160,8 @@ by the service token (the approval service trusts the Slack identity only from i
 - name: ALLOWED_CHANNELS
   value: {{ join "," . | quote }}
 {{- end }}
+- name: TEAM_MAX_ACTIVE_RUNS
+  value: {{ $v.orchestrator.teamMaxActiveRuns | int64 | toString | quote }}
 {{ include "triage.env.grantPublicKeys" . }}
 {{- end -}}
 
