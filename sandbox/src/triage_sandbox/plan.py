@@ -35,8 +35,10 @@ CONTROL_ENV = "SANDBOX_CONTROL_TOKEN"
 
 
 def pick_port(name: str, fixed: bool) -> int:
-    preferred = DEFAULT_PORTS[name]
-    if fixed and port_is_free(preferred):
+    """The service's usual port when `fixed` and free, else any free one (a replica or a
+    split-off role has no usual port)."""
+    preferred = DEFAULT_PORTS.get(name) if fixed else None
+    if preferred is not None and port_is_free(preferred):
         return preferred
     return free_port()
 
