@@ -21,7 +21,7 @@ from .load import Load, LoadPlan
 from .schedule import MODEL_TIMEOUT_S, Fault, Targets, run_schedule
 from .verdict import Records, Verdict, judge
 
-WORKERS = ("orchestrator", "tools", "router")
+WORKERS = ("orchestrator", "tools", "router", "notifier")
 
 
 @dataclass
