@@ -17,6 +17,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from triage_contracts.testing.natsserver import free_port
+from triage_contracts.testing.wait import eventually
 from triage_operator.__main__ import run
 from triage_operator.settings import Settings
 
@@ -112,13 +113,7 @@ class Cluster:
 
     async def eventually_async(self, check: Callable[[], Any], within: float = 30.0) -> Any:
         """`eventually` for a coroutine check (a scrape, a NATS lookup)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not (result := await check()):
-            if loop.time() > deadline:
-                raise AssertionError(f"condition not met within {within}s")
-            await asyncio.sleep(0.1)
-        return result
+        return await eventually(check, within)
 
     def used(self) -> set[tuple[str, str, str]]:
         """(group, resource, RBAC verb) of what the code under test (kopf, the operator's or

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import kmock
 from triage_contracts.testing.natsserver import free_port
+from triage_contracts.testing.wait import eventually
 from triage_operator.__main__ import run
 from triage_operator.settings import Settings
 
@@ -90,13 +91,7 @@ class Tier:
     @staticmethod
     async def eventually(check: Callable[[], Awaitable[Any]], within: float = 120.0) -> Any:
         """Poll until `check()` gives something truthy (generous: a loaded 2-core box)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not (result := await check()):
-            if loop.time() > deadline:
-                raise AssertionError(f"condition not met within {within}s")
-            await asyncio.sleep(0.2)
-        return result
+        return await eventually(check, within, interval=0.2)
 
     def settings(self, nats_url: str, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
