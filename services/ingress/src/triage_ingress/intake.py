@@ -41,7 +41,8 @@ class Edge:
     queued: QueuedNotice | None = None
 
 
-def get_edge(request: Request) -> Edge:
+async def get_edge(request: Request) -> Edge:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
     edge: Edge = request.app.state.edge
     return edge
 

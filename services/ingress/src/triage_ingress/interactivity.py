@@ -86,7 +86,7 @@ class ViewSubmission(_Model):
     view: _View
 
 
-def get_buttons(request: Request) -> ApprovalButtons:
+async def get_buttons(request: Request) -> ApprovalButtons:
     buttons: ApprovalButtons = request.app.state.approval_buttons
     return buttons
 
