@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -200,8 +201,15 @@ class ToolContract:
 
     def spec(self) -> ToolSpec:
         """What a model is shown: name, description, JSON schema of the arguments."""
-        return ToolSpec(name=self.name, description=self.description,
-                        parameters=self.arguments.model_json_schema())
+        return _spec(self)
+
+
+@cache
+def _spec(contract: ToolContract) -> ToolSpec:
+    # Built once per contract: generating the JSON schemas on every model call was a fifth
+    # of the orchestrator's CPU at load (docs/benchmarks.md). Shared, so never mutated.
+    return ToolSpec(name=contract.name, description=contract.description,
+                    parameters=contract.arguments.model_json_schema())
 
 
 CATALOGUE: tuple[ToolContract, ...] = (

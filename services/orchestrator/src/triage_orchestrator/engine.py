@@ -200,10 +200,10 @@ def mark_sent(state: RunState, msg_ids: set[str]) -> RunState | None:
             if not e.sent and e.command.msg_id in msg_ids]
     if not todo:
         return None
-    new = state.model_copy(deep=True)
-    for step_id in todo:
-        new.pending[step_id].sent = True
-    return new
+    # Copies only what changes (a deep copy of the whole run was most of this step's CPU).
+    pending = {sid: e.model_copy(update={"sent": True}) if sid in todo else e
+               for sid, e in state.pending.items()}
+    return state.model_copy(update={"pending": pending})
 
 
 # --- stepping --------------------------------------------------------------------------
