@@ -306,6 +306,7 @@ async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
         "operator": {"dns", "nats", "kubernetesApi"},
         "workspace-orchestrator": {"dns", "nats"},
         "workspace-tools": {"dns", "nats", "externalApis", "observability"},
+        "workspace-router": {"dns", "nats", "externalApis"},
         "provisioner": {"dns", "nats"},
         "tests": {"dns", "nats"},
     }

@@ -1,8 +1,9 @@
 """The per-workspace workers the operator makes are at parity with the shared ones the chart
 renders: the operator's settings come from the chart, and the Deployment it builds from
-them carries the same images, pull secrets, files and endpoints as the shared orchestrator
-and tools (so Slack links do not point at 127.0.0.1, a private registry works, and the
-workflow and skills are the release's). Compared on one install with both present."""
+them carries the same images, pull secrets, files and endpoints as the shared orchestrator,
+tools and router (so Slack links do not point at 127.0.0.1, a private registry works, the
+workflow, skills and routes are the release's, and a Workspace without a model key of its
+own uses the release's). Compared on one install with both present."""
 
 from typing import Any
 
@@ -14,6 +15,7 @@ from triage_operator.spec import parse_spec
 PARITY_ENV = {
     "orchestrator": ["APPROVAL_PUBLIC_URL", "WORKFLOW_FILE", "SKILLS_DIR", "LOG_LEVEL"],
     "tools": ["GITHUB_API_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "LOG_LEVEL"],
+    "router": ["OPENAI_BASE_URL", "DAILY_BUDGET_USD", "ROUTES_FILE", "LOG_LEVEL"],
 }
 VALUES: dict[str, Any] = load_values("workspaces") | {
     "sharedWorkers": {"enabled": True},  # rendered beside the operator, to compare with
@@ -23,6 +25,9 @@ VALUES: dict[str, Any] = load_values("workspaces") | {
     "tools": {"prometheusUrl": "http://prometheus.monitoring:9090",
               "alertmanagerUrl": "http://alertmanager.monitoring:9093",
               "githubApiUrl": "https://ghe.acme.example/api/v3"},
+    "router": {"image": {"repository": "registry.acme.example/router", "tag": "9"},
+               "openaiBaseUrl": "https://llm.acme.example/v1", "dailyBudgetUsd": 12.5},
+    "secrets": {"openai": {"existingSecret": "acme-llm", "apiKeyKey": "token"}},
 }
 
 
@@ -69,7 +74,7 @@ async def test_workspace_network_policies_select_this_releases_workers_only(rend
     ws = parse_spec("acme", {"teamId": "T0001"})
     ours = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
     theirs = Owner(name="acme2", namespace="triage", uid="u2", release="other-release")
-    for component in ("orchestrator", "tools"):
+    for component in ("orchestrator", "tools", "router"):
         policy = rendered.get("NetworkPolicy", f"triage-workspace-{component}")
         selector = policy["spec"]["podSelector"]["matchLabels"].items()
         pod_labels = deployment(ours, ws, settings, component)["spec"]["template"]["metadata"]
@@ -97,3 +102,24 @@ async def test_workspace_workers_get_what_the_shared_workers_get(render) -> None
     assert orchestrator["APPROVAL_PUBLIC_URL"] == "https://approvals.acme.example"
     assert container(deployment(owner, ws, settings, "orchestrator"))["image"] == \
         "registry.acme.example/orch:7"
+    router = env(deployment(owner, ws, settings, "router"), configmaps_)
+    assert (router["OPENAI_BASE_URL"], router["DAILY_BUDGET_USD"]) == \
+        ("https://llm.acme.example/v1", "12.5")
+
+
+def model_key(manifest: dict[str, Any]) -> Any:
+    return next(e["valueFrom"] for e in container(manifest)["env"]
+                if e["name"] == "OPENAI_API_KEY")
+
+
+async def test_a_workspace_router_without_its_own_key_gets_the_releases(render) -> None:
+    rendered = await render(VALUES)
+    settings = operator_settings(rendered)
+    owner = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
+    worker = deployment(owner, parse_spec("acme", {"teamId": "T0001"}), settings, "router")
+    assert model_key(worker) == model_key(rendered.get("Deployment", "triage-router")) == {
+        "secretKeyRef": {"name": "acme-llm", "key": "token", "optional": True}}
+    own = parse_spec("acme", {"teamId": "T0001", "secretRefs": {"openai": "acme-openai"}})
+    keyed = container(deployment(owner, own, settings, "router"))
+    assert "OPENAI_API_KEY" not in {e["name"] for e in keyed["env"]}
+    assert {"secretRef": {"name": "acme-openai"}} in keyed["envFrom"]

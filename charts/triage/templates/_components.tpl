@@ -50,6 +50,7 @@ tools:
 router:
   image: router
   module: triage_router
+  shared: true
   consumers:
     - {stream: WORK, consumer: router}
   egress: [nats, externalApis]

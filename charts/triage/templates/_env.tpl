@@ -263,7 +263,7 @@ and /metrics on a port of its own. */}}
 {{ include "triage.env.grantSigningKey" . }}
 {{- end -}}
 
-{{/* The operator builds the per-workspace orchestrator/tools Deployments from these. */}}
+{{/* The operator builds the per-workspace orchestrator/tools/router Deployments from these. */}}
 {{- define "triage.env.operator" -}}
 {{- $v := .root.Values -}}
 - name: OPERATOR_NAMESPACE
@@ -289,6 +289,8 @@ select on. */}}
   value: {{ include "triage.image" (dict "root" .root "name" "orchestrator" "traits" (dict "image" "orchestrator")) | quote }}
 - name: WORKER_IMAGE_TOOLS
   value: {{ include "triage.image" (dict "root" .root "name" "tools" "traits" (dict "image" "tools")) | quote }}
+- name: WORKER_IMAGE_ROUTER
+  value: {{ include "triage.image" (dict "root" .root "name" "router" "traits" (dict "image" "router")) | quote }}
 {{- with $v.imagePullSecrets }}
 {{- $names := list }}
 {{- range . }}{{- $names = append $names .name }}{{- end }}
@@ -309,6 +311,20 @@ select on. */}}
   value: {{ $v.tools.prometheusUrl | quote }}
 - name: WORKER_ALERTMANAGER_URL
   value: {{ $v.tools.alertmanagerUrl | quote }}
+- name: WORKER_ROUTES_CONFIG_MAP
+  value: {{ include "triage.fullname" .root }}-routes
+- name: WORKER_OPENAI_BASE_URL
+  value: {{ $v.router.openaiBaseUrl | quote }}
+- name: WORKER_DAILY_BUDGET_USD
+  value: {{ $v.router.dailyBudgetUsd | toString | quote }}
+{{- /* The release's model key, by name only (the operator never reads it): the router of a
+Workspace without secretRefs.openai gets it as a secretKeyRef, like the shared router. */}}
+{{- with $v.secrets.openai.existingSecret }}
+- name: WORKER_OPENAI_SECRET
+  value: {{ . | quote }}
+- name: WORKER_OPENAI_SECRET_KEY
+  value: {{ required "secrets.openai.apiKeyKey is required: the key inside Secret secrets.openai.existingSecret" $v.secrets.openai.apiKeyKey | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* The install controller creates Workspaces in the release namespace from the template. */}}

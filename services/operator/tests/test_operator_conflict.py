@@ -10,11 +10,11 @@ from triage_contracts.workspaces import WorkspaceDirectory
 from triage_operator.consumers import WORKSPACE_CONSUMERS
 
 TEAM_CONSUMERS = ("orchestrator-events", "orchestrator-results", "orchestrator-decisions",
-                  "tools")
+                  "tools", "router")
 
 
 async def team_consumers(nats_url: str, team: str) -> set[str]:
-    """Which of the team's four consumers exist in JetStream."""
+    """Which of the team's consumers exist in JetStream."""
     nc = await nats.connect(nats_url)
     js, found = nc.jetstream(), set()
     try:

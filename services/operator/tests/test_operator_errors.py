@@ -84,11 +84,15 @@ async def test_nats_down_is_retried_until_it_comes_up(k8s):
     assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools")["spec"]["replicas"] == 1
 
 
-async def test_shared_tools_consumer_conflict_is_reported_not_crash_looped(k8s, nats_url):
+# The chart's shared workers on WORK: tools, and the router (shared too before it became a
+# per-workspace worker; its durable stays behind after an upgrade until it is removed).
+@pytest.mark.parametrize("shared", [Consumers.TOOLS, Consumers.ROUTER], ids=lambda c: c.durable)
+async def test_a_shared_work_consumer_conflict_is_reported_not_crash_looped(
+        k8s, nats_url, shared):
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await provision(js)
-    await provision_consumer(js, Consumers.TOOLS)  # the chart's shared workers
+    await provision_consumer(js, shared)
     await nc.close()
 
     async with k8s.operator(k8s.settings(nats_url)):
@@ -98,11 +102,11 @@ async def test_shared_tools_consumer_conflict_is_reported_not_crash_looped(k8s, 
         assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools") is None  # no failing pods
         # Whatever may exist is recorded, so deleting the Workspace would clean it up.
         owned = {c["name"] for c in k8s.current(k8s.WS, "acme")["status"]["consumers"]}
-        assert "tools-T0001" in owned
+        assert f"{shared.durable}-T0001" in owned
 
         # The documented way out: remove the shared consumer, then touch the Workspace.
         nc = await nats.connect(nats_url)
-        await nc.jetstream().delete_consumer("WORK", Consumers.TOOLS.durable)
+        await nc.jetstream().delete_consumer("WORK", shared.durable)
         await nc.close()
         touch = {"metadata": {"annotations": {"reconcile.triage.dev/requested-at": "1"}}}
         await k8s.api("PATCH", "acme", touch)

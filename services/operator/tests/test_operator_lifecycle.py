@@ -12,6 +12,7 @@ CONSUMERS = {  # (stream, durable) -> filter subject, for team {t}
     ("RESULTS", "orchestrator-results-{t}"): "triage.result.{t}.>",
     ("APPROVALS", "orchestrator-decisions-{t}"): "triage.approval.decision.{t}",
     ("WORK", "tools-{t}"): "triage.work.tool.{t}.>",
+    ("WORK", "router-{t}"): "triage.work.model.{t}.>",
 }
 
 
@@ -55,7 +56,7 @@ async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_
     assert body["status"]["observedGeneration"] == 1
     assert body["status"]["phase"] == "Ready"  # what `kubectl get workspaces` shows
     assert body["status"]["deployments"] == ["triage-ws-acme-orchestrator",
-                                             "triage-ws-acme-tools"]
+                                             "triage-ws-acme-tools", "triage-ws-acme-router"]
     assert {c["name"] for c in body["status"]["consumers"]} == set(expected("T0001"))
     assert "triage.dev/cleanup" in body["metadata"]["finalizers"]
 
@@ -63,7 +64,7 @@ async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_
     assert data["channels"] == "C0001" and data["github-repos"] == "acme/checkout-api"
     assert data["tools"] == "github.search_issues,prometheus.query"
 
-    for component in ("orchestrator", "tools"):
+    for component in ("orchestrator", "tools", "router"):
         deploy = k8s.current(k8s.DEPLOY, f"triage-ws-acme-{component}")
         owner = deploy["metadata"]["ownerReferences"][0]
         assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == \
@@ -80,8 +81,9 @@ async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_
         assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-        repos = {"configMapKeyRef": {"name": "triage-ws-acme", "key": "github-repos"}}
-        assert {"name": "GITHUB_REPOS", "valueFrom": repos} in container["env"]
+        if component != "router":  # the router reads its routes from the directory
+            repos = {"configMapKeyRef": {"name": "triage-ws-acme", "key": "github-repos"}}
+            assert {"name": "GITHUB_REPOS", "valueFrom": repos} in container["env"]
     tools = k8s.current(k8s.DEPLOY, "triage-ws-acme-tools")["spec"]["template"]["spec"]
     assert [e["secretRef"]["name"] for e in tools["containers"][0]["envFrom"]] == \
         ["triage-common", "acme-github"]
@@ -138,6 +140,7 @@ async def test_delete_removes_consumers_workers_config_then_finalizer(k8s, nats_
     assert k8s.current(k8s.CM, "triage-ws-acme") is None
     assert k8s.current(k8s.DEPLOY, "triage-ws-acme-orchestrator") is None
     assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools") is None
+    assert k8s.current(k8s.DEPLOY, "triage-ws-acme-router") is None
     assert await consumer_filters(nats_url, "T0001") == gone("T0001")
     # kmock removes the object only once no finalizer is left: the operator released it.
     released = k8s.last(k8s.WS, "acme")
@@ -153,13 +156,37 @@ async def test_zero_replicas_pauses_the_workers(k8s, nats_url):
 
 
 async def test_secret_refs_no_worker_uses_are_named_in_the_status(k8s, nats_url):
-    refs = {"github": "acme-github", "slack": "acme-slack", "openai": "acme-openai"}
+    refs = {"github": "acme-github", "slack": "acme-slack", "openai": "acme-openai",
+            "database": "acme-db"}
     async with k8s.operator(k8s.settings(nats_url)):
         await k8s.api("POST", body=k8s.workspace("keys", secretRefs=refs))
         cond = await k8s.eventually(lambda: k8s.is_ready("keys"))
     assert cond["message"].endswith("not used by this workspace's workers (the shared "
-                                    "services hold these secrets): secretRefs.openai, "
+                                    "services hold these secrets): secretRefs.database, "
                                     "secretRefs.slack")
+
+
+async def test_the_workspaces_model_key_is_mounted_in_its_router_only(k8s, nats_url):
+    """secretRefs.openai reaches the team's own router (envFrom), which drains the team's
+    own `router-<team>` consumer; the release's key (WORKER_OPENAI_SECRET) is not set
+    beside it, and no other worker gets the model key."""
+    settings = k8s.settings(nats_url, worker_openai_secret="triage-openai")
+    refs = {"github": "acme-github", "openai": "acme-openai"}
+    async with k8s.operator(settings):
+        await k8s.api("POST", body=k8s.workspace("acme", team="T0042", secretRefs=refs))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+
+    def env_from(component: str) -> list[str]:
+        deploy = k8s.current(k8s.DEPLOY, f"triage-ws-acme-{component}")
+        return [e["secretRef"]["name"]
+                for e in deploy["spec"]["template"]["spec"]["containers"][0]["envFrom"]]
+
+    router = k8s.current(k8s.DEPLOY, "triage-ws-acme-router")
+    assert env_from("router") == ["triage-common", "acme-openai"]
+    assert "acme-openai" not in env_from("tools") + env_from("orchestrator")
+    assert env_of(router)["TEAM_SCOPE"] == "T0042" and "OPENAI_API_KEY" not in env_of(router)
+    filters = await consumer_filters(nats_url, "T0042")
+    assert filters["router-T0042"] == "triage.work.model.T0042.>"
 
 
 async def test_resync_repairs_drift_in_cluster_and_nats(k8s, nats_url):

@@ -41,10 +41,30 @@ def template_hash(manifest: dict[str, Any]) -> str:
     return str(manifest["spec"]["template"]["metadata"]["annotations"][HASH_ANNOTATION])
 
 
-@pytest.mark.parametrize("component", ["orchestrator", "tools"])
-def test_deployments_are_valid_kubernetes_manifests(component: str) -> None:
-    manifest = deployment(OWNER, spec(), settings(), component)
+def container(manifest: dict[str, Any]) -> dict[str, Any]:
+    return dict(manifest["spec"]["template"]["spec"]["containers"][0])
+
+
+# Every WORKER_* the chart passes for the router, so the manifests are checked with them.
+ROUTER_SETTINGS = {"worker_routes_config_map": "triage-routes",
+                   "worker_openai_base_url": "https://llm.acme.example/v1",
+                   "worker_daily_budget_usd": "7.5", "worker_openai_secret": "triage-openai",
+                   "worker_openai_secret_key": "api-key",
+                   "worker_image_router": "registry.acme.example/router:3"}
+
+
+@pytest.mark.parametrize("component", ["orchestrator", "tools", "router"])
+@pytest.mark.parametrize("refs", [{}, {"github": "g", "openai": "o"}])
+def test_deployments_are_valid_kubernetes_manifests(component: str, refs: dict[str, str]
+                                                     ) -> None:
+    manifest = deployment(OWNER, spec(secretRefs=refs), settings(**ROUTER_SETTINGS), component)
     kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+
+
+def test_every_workspace_has_a_router_worker() -> None:
+    names = [d["metadata"]["name"] for d in deployments(OWNER, spec(), settings())]
+    assert names == ["triage-ws-acme-orchestrator", "triage-ws-acme-tools",
+                     "triage-ws-acme-router"]
 
 
 def test_configmap_is_valid_and_carries_the_workspace_config() -> None:
@@ -83,19 +103,59 @@ def test_a_malformed_skill_pin_is_refused() -> None:
         parse_spec("acme", {"teamId": "T0001", "skills": ["incident@zz"]})
 
 
-def test_tools_get_only_the_github_secret_and_orchestrator_none() -> None:
-    tools, orchestrator = (deployment(OWNER, spec(), settings(worker_env_secret="common"), c)
-                           for c in ("tools", "orchestrator"))
-    refs = [[e["secretRef"]["name"] for e in d["spec"]["template"]["spec"]["containers"][0]
-             ["envFrom"]] for d in (tools, orchestrator)]
-    assert refs == [["common", "acme-github"], ["common"]]
+def test_each_worker_gets_only_the_workspace_secret_it_talks_to() -> None:
+    """GitHub's in tools only, the model key in the router only."""
+    keyed = spec(secretRefs={"github": "acme-github", "openai": "acme-openai",
+                             "slack": "acme-slack"})
+    found = {c: [e["secretRef"]["name"] for e in container(deployment(
+                 OWNER, keyed, settings(worker_env_secret="common"), c))["envFrom"]]
+             for c in ("tools", "orchestrator", "router")}
+    assert found == {"tools": ["common", "acme-github"], "orchestrator": ["common"],
+                     "router": ["common", "acme-openai"]}
 
 
 def test_secret_refs_no_worker_mounts_are_named() -> None:
     every = spec(secretRefs={"github": "g", "slack": "s", "openai": "o", "database": "d"})
-    assert unused_secret_refs(every) == [
-        "secretRefs.database", "secretRefs.openai", "secretRefs.slack"]
-    assert unused_secret_refs(spec(secretRefs={"github": "g"})) == []
+    assert unused_secret_refs(every) == ["secretRefs.database", "secretRefs.slack"]
+    assert unused_secret_refs(spec(secretRefs={"github": "g", "openai": "o"})) == []
+
+
+def model_key_env(ws: WorkspaceSpec, **overrides: Any) -> list[dict[str, Any]]:
+    env = container(deployment(OWNER, ws, settings(**overrides), "router"))["env"]
+    return [e for e in env if e["name"] == "OPENAI_API_KEY"]
+
+
+def test_without_its_own_key_the_router_gets_the_releases_key() -> None:
+    release = {"worker_openai_secret": "triage-openai", "worker_openai_secret_key": "k1"}
+    assert model_key_env(spec(), **release) == [{"name": "OPENAI_API_KEY", "valueFrom": {
+        "secretKeyRef": {"name": "triage-openai", "key": "k1", "optional": True}}}]
+    # The Workspace's own Secret (envFrom) must not be overridden by an `env` entry.
+    assert model_key_env(spec(secretRefs={"openai": "acme-openai"}), **release) == []
+    assert model_key_env(spec()) == []  # no release key: offline routes only
+    for other in ("orchestrator", "tools"):
+        env = container(deployment(OWNER, spec(), settings(**release), other))["env"]
+        assert "OPENAI_API_KEY" not in {e["name"] for e in env}
+
+
+def test_the_router_gets_the_shared_routers_settings_and_routes_file() -> None:
+    router = deployment(OWNER, spec(), settings(**ROUTER_SETTINGS), "router")
+    env = {e["name"]: e.get("value") for e in container(router)["env"]}
+    assert {k: env[k] for k in ("TEAM_SCOPE", "OPENAI_BASE_URL", "DAILY_BUDGET_USD",
+                                "ROUTES_FILE")} == {
+        "TEAM_SCOPE": "T0001", "OPENAI_BASE_URL": "https://llm.acme.example/v1",
+        "DAILY_BUDGET_USD": "7.5", "ROUTES_FILE": "/etc/triage/routes/routes.yaml"}
+    assert container(router)["image"] == "registry.acme.example/router:3"
+    pod = router["spec"]["template"]["spec"]
+    assert {"name": "routes", "configMap": {"name": "triage-routes"}} in pod["volumes"]
+    assert {"name": "routes", "mountPath": "/etc/triage/routes", "readOnly": True} in \
+        container(router)["volumeMounts"]
+    # The router reads nothing from the workspace ConfigMap (routes and budget come from
+    # the workspace directory) and verifies no approval grant.
+    assert not [e for e in container(router)["env"] if "configMapKeyRef" in
+                e.get("valueFrom", {})]
+    unset = container(deployment(OWNER, spec(), settings(), "router"))
+    assert not {"OPENAI_BASE_URL", "DAILY_BUDGET_USD", "ROUTES_FILE"} & {
+        e["name"] for e in unset["env"]}  # the router's own defaults then
 
 
 def test_image_template_and_spec_override() -> None:
@@ -132,6 +192,8 @@ def test_selector_is_stable_and_matches_the_pod_labels() -> None:
 
 def test_workers_get_the_public_grant_keys_and_no_private_key() -> None:
     keys = settings(worker_grant_keys_config_map="triage-grant-keys")
+    router = container(deployment(OWNER, spec(), keys, "router"))["env"]
+    assert not [e for e in router if e["name"].startswith("GRANT_")]  # it checks no grant
     for component in ("tools", "orchestrator"):
         env = deployment(OWNER, spec(), keys, component)["spec"]["template"]["spec"][
             "containers"][0]["env"]

@@ -196,7 +196,7 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
             + kv_write(Buckets.TOOL_RESULTS.name)
             + object_store(ObjectStores.OUTPUTS.name))),
         Identity("router", "runs model calls within budgets", (
-            consume(Consumers.ROUTER, teams=scoped) + publishes("result.>") + emits("router")
+            consume(Consumers.ROUTER, True, scoped) + publishes("result.>") + emits("router")
             + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget")
             + kv_read(Buckets.WORKSPACES.name))),
         Identity("audit", "the only reader of AUDIT",

@@ -34,6 +34,7 @@ WORKSPACE_CONSUMERS: tuple[ConsumerSpec, ...] = (
     Consumers.ORCHESTRATOR_RESULTS,
     Consumers.ORCHESTRATOR_DECISIONS,
     Consumers.TOOLS,
+    Consumers.ROUTER,
 )
 
 

@@ -17,7 +17,7 @@ GROUP = "triage.dev"
 VERSION = "v1alpha1"
 PLURAL = "workspaces"
 KIND = "Workspace"
-COMPONENTS = ("orchestrator", "tools")
+COMPONENTS = ("orchestrator", "tools", "router")
 MANAGED_BY = "triage-operator"
 WORKSPACE_LABEL = f"{GROUP}/workspace"
 RELEASE_LABEL = f"{GROUP}/release"
@@ -99,15 +99,18 @@ def nats_url(spec: WorkspaceSpec, settings: Settings) -> str:
 def image(spec: WorkspaceSpec, settings: Settings, component: str) -> str:
     """spec.image, else the component's own image, else WORKER_IMAGE."""
     own = {"orchestrator": settings.worker_image_orchestrator,
-           "tools": settings.worker_image_tools}[component]
+           "tools": settings.worker_image_tools,
+           "router": settings.worker_image_router}[component]
     return (spec.image or own or settings.worker_image).replace("{component}", component)
 
 
 WORKFLOW_DIR = "/etc/triage/workflow"
 SKILLS_DIR = "/etc/triage/skills"
-# The chart's files mounted like the shared orchestrator's (ConfigMap, mount path, env var).
+ROUTES_DIR = "/etc/triage/routes"
+# The chart's files mounted like the shared workers' (ConfigMap, mount path, env var).
 _MOUNTED = {"orchestrator": (("worker_workflow_config_map", "workflow", WORKFLOW_DIR),
-                             ("worker_skills_config_map", "skills", SKILLS_DIR))}
+                             ("worker_skills_config_map", "skills", SKILLS_DIR)),
+            "router": (("worker_routes_config_map", "routes", ROUTES_DIR),)}
 
 
 def _mounts(settings: Settings, component: str) -> list[tuple[str, str, str]]:
@@ -126,6 +129,11 @@ def _parity(settings: Settings, component: str) -> list[Manifest]:
             values["WORKFLOW_FILE"] = f"{WORKFLOW_DIR}/workflow.yaml"
         if settings.worker_skills_config_map:
             values["SKILLS_DIR"] = SKILLS_DIR
+    elif component == "router":
+        values |= {"OPENAI_BASE_URL": settings.worker_openai_base_url,
+                   "DAILY_BUDGET_USD": settings.worker_daily_budget_usd}
+        if settings.worker_routes_config_map:
+            values["ROUTES_FILE"] = f"{ROUTES_DIR}/routes.yaml"
     else:
         values |= {"GITHUB_API_URL": settings.worker_github_api_url,
                    "PROMETHEUS_URL": settings.worker_prometheus_url,
@@ -138,16 +146,19 @@ _CONFIG_ENV = {
     "orchestrator": {"GITHUB_REPOS": "github-repos", "ALLOWED_CHANNELS": "channels",
                      "ALLOWED_TOOLS": "tools", "SKILLS": "skills"},
     "tools": {"GITHUB_REPOS": "github-repos", "ENABLED_TOOLS": "tools"},
+    "router": {},  # routes and budget come from the workspace directory (directory.py)
 }
 # Least privilege: a worker only gets the workspace Secrets it talks to.
-_SECRETS = {"orchestrator": (), "tools": ("github",)}
+_SECRETS = {"orchestrator": (), "tools": ("github",), "router": ("openai",)}
+# Who verifies approval grants (the router never sees one).
+_GRANT_CHECKERS = ("orchestrator", "tools")
 
 
 def unused_secret_refs(spec: WorkspaceSpec) -> list[str]:
-    """The `secretRefs` set on the Workspace that no worker of it mounts: Slack, the model
-    vendor and the database are spoken to by the shared notifier, router, approval and
-    audit services with the release's Secrets, never by a workspace's workers. Reported in
-    the status, so a platform team does not believe a per-team key is in use."""
+    """The `secretRefs` set on the Workspace that no worker of it mounts: Slack and the
+    database are spoken to by the shared notifier, approval and audit services with the
+    release's Secrets, never by a workspace's workers. Reported in the status, so a
+    platform team does not believe a per-team key is in use."""
     mounted = {kind for kinds in _SECRETS.values() for kind in kinds}
     given = spec.secret_refs.model_dump(exclude_none=True)
     return [f"secretRefs.{kind}" for kind in sorted(given) if kind not in mounted]
@@ -166,10 +177,24 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
     for var, key in _CONFIG_ENV[component].items():
         ref = {"name": configmap_name(owner.name), "key": key}
         env.append({"name": var, "valueFrom": {"configMapKeyRef": ref}})
-    if settings.worker_grant_keys_config_map:  # both workers verify approval grants
+    if settings.worker_grant_keys_config_map and component in _GRANT_CHECKERS:
         ref = {"name": settings.worker_grant_keys_config_map, "key": "GRANT_PUBLIC_KEYS"}
         env.append({"name": "GRANT_PUBLIC_KEYS", "valueFrom": {"configMapKeyRef": ref}})
-    return env + _nats_credentials(settings, component)
+    return env + _release_model_key(spec, settings, component) + \
+        _nats_credentials(settings, component)
+
+
+def _release_model_key(spec: WorkspaceSpec, settings: Settings, component: str
+                       ) -> list[Manifest]:
+    """The release's model key (the chart's secrets.openai) for a router whose Workspace
+    names no `secretRefs.openai`, so a team without its own key still reaches the model.
+    Never beside the Workspace's own Secret: `env` wins over `envFrom`, and would replace
+    the team's key with the release's."""
+    if component != "router" or spec.secret_refs.openai or not settings.worker_openai_secret:
+        return []
+    ref = {"name": settings.worker_openai_secret, "key": settings.worker_openai_secret_key,
+           "optional": True}  # like the shared router: no key means offline routes only
+    return [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": ref}}]
 
 
 def _nats_credentials(settings: Settings, component: str) -> list[Manifest]:

@@ -15,16 +15,17 @@ from triage_contracts.settings import ServiceSettings
 class Settings(ServiceSettings):
     nats_identity: ClassVar[str] = "operator"
     operator_namespace: str = Field("default", description="The one namespace watched and managed")
-    # `{component}` is replaced by `orchestrator` or `tools` (one image per service).
+    # `{component}` is replaced by `orchestrator`, `tools` or `router` (one image per service).
     worker_image: str = Field(
         "ghcr.io/triage-agent/triage-{component}:0.1.0",
-        description="Worker image; `{component}` becomes orchestrator|tools",
+        description="Worker image; `{component}` becomes orchestrator|tools|router",
     )
     worker_image_pull_policy: str = "IfNotPresent"
-    # Per-component images (the chart's orchestrator.image / tools.image): they win over
+    # Per-component images (the chart's orchestrator/tools/router.image): they win over
     # WORKER_IMAGE; a Workspace's spec.image wins over both.
     worker_image_orchestrator: str | None = Field(None, description="Orchestrator worker image")
     worker_image_tools: str | None = Field(None, description="Tools worker image")
+    worker_image_router: str | None = Field(None, description="Router worker image")
     # Comma-separated Secret names, as the shared pods' imagePullSecrets.
     worker_image_pull_secrets: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="imagePullSecrets of the workers (comma list)")
@@ -41,6 +42,17 @@ class Settings(ServiceSettings):
     worker_github_api_url: str | None = Field(None, description="Tools' GITHUB_API_URL")
     worker_prometheus_url: str | None = Field(None, description="Tools' PROMETHEUS_URL")
     worker_alertmanager_url: str | None = Field(None, description="Tools' ALERTMANAGER_URL")
+    worker_routes_config_map: str | None = Field(
+        None, description="ConfigMap with routes.yaml, mounted as the router's ROUTES_FILE")
+    worker_openai_base_url: str | None = Field(None, description="Router's OPENAI_BASE_URL")
+    worker_daily_budget_usd: str | None = Field(
+        None, description="Router's DAILY_BUDGET_USD (a Workspace's budgetUsdPerDay wins)")
+    # The release's model key (secretKeyRef, optional), for a Workspace without its own
+    # secretRefs.openai; the Workspace's Secret replaces it (envFrom, router only).
+    worker_openai_secret: str | None = Field(
+        None, description="Secret with the release's model API key (OPENAI_API_KEY)")
+    worker_openai_secret_key: str = Field(
+        "api-key", description="Key of the model API key in WORKER_OPENAI_SECRET")
     # A Secret with the keys every worker needs whatever the workspace (VAULT_MASTER_KEY).
     worker_env_secret: str | None = Field(None, description="Secret mounted via envFrom in workers")
     # A Secret with a `<component>-password` key per worker (the chart's NATS credentials):
