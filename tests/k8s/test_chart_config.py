@@ -172,3 +172,18 @@ async def test_fair_share_and_the_queued_notice_are_set_from_values(render) -> N
 
 def load_values_default(component: str, key: str) -> Any:
     return yaml.safe_load((CHART / "values.yaml").read_text())[component][key]
+
+
+async def test_shared_read_ttl_is_set_from_values(render) -> None:
+    """tools.sharedReadTtlSeconds reaches the tools as SHARED_READ_TTL_S; its default is the
+    service's own (0: only reads in flight are shared)."""
+    def tools_env(rendered: Any) -> dict[str, str]:
+        container = rendered.get("Deployment", "triage-tools")["spec"]["template"]["spec"][
+            "containers"][0]
+        return {e["name"]: e["value"] for e in container["env"] if "value" in e}
+
+    assert tools_env(await render({}))["SHARED_READ_TTL_S"] == "0"
+    assert tools_env(await render({"tools": {"sharedReadTtlSeconds": 2}}))[
+        "SHARED_READ_TTL_S"] == "2"
+    assert ToolsSettings.model_fields["shared_read_ttl_s"].default == \
+        load_values_default("tools", "sharedReadTtlSeconds")

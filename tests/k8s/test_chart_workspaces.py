@@ -14,7 +14,8 @@ from triage_operator.spec import parse_spec
 
 PARITY_ENV = {
     "orchestrator": ["APPROVAL_PUBLIC_URL", "WORKFLOW_FILE", "SKILLS_DIR", "LOG_LEVEL"],
-    "tools": ["GITHUB_API_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "LOG_LEVEL"],
+    "tools": ["GITHUB_API_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "SHARED_READ_TTL_S",
+              "LOG_LEVEL"],
     "router": ["OPENAI_BASE_URL", "DAILY_BUDGET_USD", "ROUTES_FILE", "LOG_LEVEL"],
 }
 VALUES: dict[str, Any] = load_values("workspaces") | {
@@ -24,7 +25,7 @@ VALUES: dict[str, Any] = load_values("workspaces") | {
                      "approvalPublicUrl": "https://approvals.acme.example"},
     "tools": {"prometheusUrl": "http://prometheus.monitoring:9090",
               "alertmanagerUrl": "http://alertmanager.monitoring:9093",
-              "githubApiUrl": "https://ghe.acme.example/api/v3"},
+              "githubApiUrl": "https://ghe.acme.example/api/v3", "sharedReadTtlSeconds": 2},
     "router": {"image": {"repository": "registry.acme.example/router", "tag": "9"},
                "openaiBaseUrl": "https://llm.acme.example/v1", "dailyBudgetUsd": 12.5},
     "secrets": {"openai": {"existingSecret": "acme-llm", "apiKeyKey": "token"}},

@@ -175,6 +175,8 @@ by the service token (the approval service trusts the Slack identity only from i
   value: {{ $v.tools.prometheusUrl | quote }}
 - name: ALERTMANAGER_URL
   value: {{ $v.tools.alertmanagerUrl | quote }}
+- name: SHARED_READ_TTL_S
+  value: {{ $v.tools.sharedReadTtlSeconds | toString | quote }}
 {{- if $v.tools.githubApp.id }}
 - name: GITHUB_APP_ID
   value: {{ $v.tools.githubApp.id | int64 | toString | quote }}
@@ -311,6 +313,8 @@ select on. */}}
   value: {{ $v.tools.prometheusUrl | quote }}
 - name: WORKER_ALERTMANAGER_URL
   value: {{ $v.tools.alertmanagerUrl | quote }}
+- name: WORKER_SHARED_READ_TTL_S
+  value: {{ $v.tools.sharedReadTtlSeconds | toString | quote }}
 - name: WORKER_ROUTES_CONFIG_MAP
   value: {{ include "triage.fullname" .root }}-routes
 - name: WORKER_OPENAI_BASE_URL

@@ -137,7 +137,8 @@ def _parity(settings: Settings, component: str) -> list[Manifest]:
     else:
         values |= {"GITHUB_API_URL": settings.worker_github_api_url,
                    "PROMETHEUS_URL": settings.worker_prometheus_url,
-                   "ALERTMANAGER_URL": settings.worker_alertmanager_url}
+                   "ALERTMANAGER_URL": settings.worker_alertmanager_url,
+                   "SHARED_READ_TTL_S": settings.worker_shared_read_ttl_s}
     return [{"name": name, "value": value} for name, value in values.items() if value]
 
 

@@ -42,6 +42,7 @@ class Settings(ServiceSettings):
     worker_github_api_url: str | None = Field(None, description="Tools' GITHUB_API_URL")
     worker_prometheus_url: str | None = Field(None, description="Tools' PROMETHEUS_URL")
     worker_alertmanager_url: str | None = Field(None, description="Tools' ALERTMANAGER_URL")
+    worker_shared_read_ttl_s: str | None = Field(None, description="Tools' SHARED_READ_TTL_S")
     worker_routes_config_map: str | None = Field(
         None, description="ConfigMap with routes.yaml, mounted as the router's ROUTES_FILE")
     worker_openai_base_url: str | None = Field(None, description="Router's OPENAI_BASE_URL")
