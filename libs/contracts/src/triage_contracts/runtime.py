@@ -16,7 +16,7 @@ from faststream.nats import NatsBroker
 from nats.errors import ConnectionClosedError, ConnectionReconnectingError, DrainTimeoutError
 from nats.js.errors import NotFoundError
 
-from . import lag
+from . import lag, telemetry
 from .logs import configure_logging, get_logger
 from .settings import ServiceSettings
 
@@ -52,6 +52,7 @@ def broker_lifespan(
             if on_stop is not None:
                 await on_stop()
             await _stop(broker)
+            await telemetry.flush()
 
     return lifespan
 

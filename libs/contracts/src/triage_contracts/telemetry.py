@@ -9,6 +9,7 @@ travels in the headers and reaches the logs. Recording spans that go nowhere cos
 ingress about a tenth of its CPU per event (docs/benchmarks.md, P1). `OTEL_TRACES_SAMPLER`,
 when set, is honoured as the SDK documents. Span attributes never hold message bodies."""
 
+import asyncio
 import os
 from functools import cache
 
@@ -38,3 +39,12 @@ def _sampler(exporting: bool) -> Sampler | None:
     if exporting or os.environ.get("OTEL_TRACES_SAMPLER"):
         return None
     return ParentBased(ALWAYS_OFF)
+
+
+async def flush(timeout_s: float = 5.0) -> None:
+    """Export the spans still batched, at shutdown. Not left to the SDK's exit hook: uvicorn
+    ends a process stopped by SIGTERM by raising the signal again once it has shut down, so
+    exit hooks never run, and a short run's spans (the batch goes out every 5 s) were lost."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        await asyncio.to_thread(provider.force_flush, int(timeout_s * 1000))
