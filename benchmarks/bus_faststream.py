@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
+from bus_hop import in_flight  # the same lanes as the bus-hop benchmark
 from faststream.nats import NatsBroker
 from triage_contracts import subjects
 from triage_contracts.broker import build_broker
@@ -43,17 +44,6 @@ from triage_contracts.testing.natsserver import NatsServer
 TEAM = "TBENCH"
 STREAM = "RESULTS"
 Way = Callable[[str, str, argparse.Namespace], Awaitable[float]]
-
-
-async def in_flight(count: int, width: int, one: Callable[[int], Awaitable[object]]) -> None:
-    """`one(0..count-1)` with `width` of them in flight at any time."""
-    indexes = iter(range(count))
-
-    async def lane() -> None:
-        for index in indexes:  # lanes share the iterator: each index runs once
-            await one(index)
-
-    await asyncio.gather(*(lane() for _ in range(width)))
 
 
 async def timed(publish_one: Callable[[int], Awaitable[object]], consumed: asyncio.Event,

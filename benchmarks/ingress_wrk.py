@@ -19,14 +19,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from triage_contracts.testing.natsserver import NatsServer, free_port, wait_for_port
+from triage_contracts.testing.natsserver import NatsServer, free_port, stop_group, wait_for_port
 from triage_sandbox.plan import SANDBOX_TEAM
 from triage_sandbox.slack_events import app_mention, event_body, signed_headers
 
@@ -66,11 +65,6 @@ def start(argv: list[str], env: dict[str, str], port: int, cpu: str) -> subproce
                             stderr=subprocess.DEVNULL)
     wait_for_port(port, timeout=30)
     return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=15)
 
 
 def write_pool(path: Path, count: int) -> None:
@@ -169,8 +163,8 @@ def main() -> None:
                 profile(ingress.pid, args.profile / "ingress.svg",
                         f"http://127.0.0.1:{ingress_port}/slack/events", args, pool, script)
         finally:
-            stop(ingress)
-            stop(bare)
+            stop_group(ingress)
+            stop_group(bare)
     report(results)
 
 

@@ -33,15 +33,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from burst import RULES  # noqa: E402  (the same scripted question as P4)
+from ingress_wrk import cpu_seconds  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 ANSWER_MARK = "e15da5d"  # in the scripted answer, not in placeholders or statuses
 CHANNELS = 1000
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:13]) / TICKS  # user + system of the process
 
 
 class Stage:
