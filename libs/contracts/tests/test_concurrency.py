@@ -13,6 +13,7 @@ from triage_contracts.consume import subscribe
 from triage_contracts.keyed import KeyedLock
 from triage_contracts.messages import ToolCall
 from triage_contracts.streams import ConsumerSpec, provision
+from triage_contracts.testing.wait import eventually
 
 SUBJECT = subjects.work("tool", "T1", "github")
 WITHIN = 30.0  # generous: a loaded 2-core machine
@@ -133,6 +134,52 @@ async def test_runs_overlap_but_each_run_is_serial_and_in_order(nats_url: str) -
     assert all(order[run] == steps for run in runs)
     assert most > 1  # different runs were handled at the same time
     assert len(locks) == 0  # no lock kept for a run nobody waits on
+
+
+async def test_a_handler_slower_than_the_first_backoff_step_runs_once(nats_url: str) -> None:
+    """JetStream waits only BackOff[0] (1 s) before delivering again, whatever AckWait says:
+    the handler's in-progress acks keep a 4 s handler from running a second time."""
+    started: list[int] = []
+
+    async def handle(msg: ToolCall) -> None:
+        started.append(1)
+        await asyncio.sleep(4.0)
+
+    spec = probe(ack_wait=30.0, backoff=[1.0, 5.0])
+    broker = await run_consumer(nats_url, spec, 4, handle, [call("r1", "slow")])
+    try:
+        js = jetstream(broker)
+        info = await eventually(lambda: _settled(js, spec))
+    finally:
+        await broker.stop()
+    assert started == [1] and info.num_redelivered == 0
+
+
+async def test_a_handler_stuck_past_the_ack_wait_is_delivered_again(nats_url: str) -> None:
+    """The in-progress acks stop at the consumer's AckWait: a hung handler does not hold
+    its message forever."""
+    deliveries: list[int] = []
+    release = asyncio.Event()
+
+    async def handle(msg: ToolCall) -> None:
+        deliveries.append(1)
+        if len(deliveries) == 1:
+            await release.wait()  # hung
+
+    broker = await run_consumer(nats_url, probe(ack_wait=3.0, backoff=[1.0]), 4, handle,
+                                [call("r1", "hung")])
+    try:
+        await wait_for(lambda: len(deliveries) >= 2)
+    finally:
+        release.set()
+        await broker.stop()
+
+
+async def _settled(js, spec: ConsumerSpec):
+    """The consumer's info once its one message is acknowledged (None before)."""
+    info = await js.consumer_info(spec.stream, spec.durable)
+    done = info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.stream_seq
+    return info if done else None
 
 
 async def wait_for(check, within: float = WITHIN) -> None:

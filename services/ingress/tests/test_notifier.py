@@ -105,22 +105,27 @@ async def test_pending_claim_without_a_message_posts_once(notifier, slack_api, w
 async def test_a_redelivery_while_the_first_post_is_in_flight_does_not_post_again(
     notifier, start_ingress, slack_api, wait_until
 ) -> None:
-    """Slack takes 4 s to answer: JetStream redelivers the unacknowledged command after its
-    1 s BackOff, and a second notifier replica takes it while the first still waits. That
-    copy finds a fresh `pending` claim and no message yet; it must wait for the claim to
-    resolve, not post a second message."""
+    """Slack takes 4 s to answer and the command comes again meanwhile (a redelivery: a
+    worker frozen past its AckWait, a message parked behind busy slots), to a second
+    notifier replica. That copy finds a fresh `pending` claim and no message yet; it must
+    wait for the claim to resolve, not post a second message."""
     await start_ingress(role="notifier", slack_api_url=slack_api.api_url)  # the replica
     slack_api.state.faults.append(
         FaultSpec(method="chat.postMessage", error=None, delay_s=4.0))
     await send(notifier, request())
+    await wait_until(lambda: _posting(slack_api), within=20)
+    await send(notifier, request())  # the same step again, while its post is in flight
     await wait_until(lambda: _count(notifier, 1), within=20)
-    await wait_until(lambda: drained(notifier), within=30)
+    await wait_until(lambda: _handled_twice(notifier), within=30)
     await wait_until(lambda: _answered(slack_api), within=20)  # the slow post too
-    info = await notifier.js.consumer_info("WORK", "notifier")
-    assert info.delivered.consumer_seq >= 2  # the redelivery did happen
     assert len(slack_api.state.messages) == 1 and len(slack_api.posts()) == 1
-    [result] = await results(notifier)
-    assert result.ok and result.ts == slack_api.state.messages[0]["ts"]
+    found = await results(notifier)  # the copy may report the same message, never another
+    assert found and all(r.ok and r.ts == slack_api.state.messages[0]["ts"] for r in found)
+
+
+async def _handled_twice(app) -> bool:
+    info = await app.js.consumer_info("WORK", "notifier")
+    return info.delivered.consumer_seq >= 2
 
 
 async def test_a_claim_left_by_a_dead_notifier_is_taken_over_once_stale(
@@ -197,6 +202,10 @@ async def test_missing_bot_token_is_reported_not_swallowed(start_ingress, wait_u
     await wait_until(lambda: _count(app, 1))
     [result] = await results(app)
     assert (result.ok, result.error) == (False, "slack_bot_token_not_configured")
+
+
+async def _posting(slack_api) -> bool:
+    return bool(slack_api.posts())
 
 
 async def _answered(slack_api) -> bool:

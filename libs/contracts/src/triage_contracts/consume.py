@@ -7,10 +7,15 @@ failures become JetStream acknowledgements.
   (or, for a consumer with unlimited deliveries and `give_up_s`, once the message is older)
 - never acknowledged (a worker that hangs or crashes on it every time) -> dead letter when
   JetStream gives up: its MAX_DELIVERIES advisory is watched next to every consumer
+
+While a handler runs, in-progress acks keep its message from being delivered again
+(`_kept_alive`): JetStream replaces a consumer's AckWait with its first BackOff step.
 """
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from faststream import AckPolicy, BaseMiddleware
@@ -37,6 +42,45 @@ BACKOFF = (1.0, 5.0, 15.0, 60.0, 300.0)
 _MAX_DELIVER: dict[tuple[str, str], int] = {}
 # Durable -> its `give_up_s` (filled by `subscribe`): how old a failing message may get.
 _GIVE_UP: dict[str, float] = {}
+# Durable -> (its BackOff steps, its AckWait) (filled by `subscribe`): see `_kept_alive`.
+_LIVENESS: dict[str, tuple[tuple[float, ...], float]] = {}
+
+
+@contextlib.asynccontextmanager
+async def _kept_alive(msg: StreamMessage[Any]) -> AsyncIterator[None]:
+    """In-progress acks while the handler runs, up to the consumer's own AckWait.
+
+    With a BackOff, JetStream waits only its step for this delivery (1 s the first time)
+    before delivering the message again: a handler slower than that (a paced Slack post, a
+    slow GitHub call) would run twice at once, on another slot or replica. The acks reset
+    that timer while the handler is alive, so a crashed worker's message still comes back
+    after one step, and a handler stuck past the AckWait is given up on as before."""
+    meta = _metadata(msg)
+    found = _LIVENESS.get(meta.consumer) if meta is not None else None
+    if found is None:
+        yield
+        return
+    steps, ack_wait = found
+    step = steps[min(int(meta.num_delivered), len(steps)) - 1] if steps else ack_wait
+    if step >= ack_wait:  # JetStream waits as long as the handler may take anyway
+        yield
+        return
+    beat = asyncio.create_task(_beat(msg, step / 3, ack_wait))
+    try:
+        yield
+    finally:
+        beat.cancel()
+
+
+async def _beat(msg: StreamMessage[Any], every: float, ack_wait: float) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started + every < ack_wait:
+        await asyncio.sleep(every)
+        try:
+            await msg.in_progress()
+        except Exception as exc:  # noqa: BLE001 - the message then comes back, as without
+            log.debug("in-progress ack not sent", error=str(exc))
+            return
 
 
 def _too_old(msg: StreamMessage[Any]) -> bool:
@@ -83,7 +127,8 @@ class ErrorMappingMiddleware(BaseMiddleware):
 
     async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
         try:
-            return await call_next(msg)
+            async with _kept_alive(msg):
+                return await call_next(msg)
         except (NackMessage, RejectMessage):
             raise
         except (PermanentError, ValidationError) as exc:
@@ -197,12 +242,14 @@ def subscribe(
     workers = max(1, min(concurrency, spec.max_concurrency or concurrency))
     if spec.give_up_s is not None:
         _GIVE_UP[spec.durable] = spec.give_up_s
+    config = spec.config()
+    _LIVENESS[spec.durable] = (tuple(config.backoff or ()), spec.ack_wait)
     metrics = lag.of(broker)
     if metrics is not None:
         metrics.track(spec)
     return broker.subscriber(
         spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
-        config=spec.config(), pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),
+        config=config, pull_sub=PullSub(batch_size=spec.fetch_batch, timeout=1.0),
         ack_policy=AckPolicy.NACK_ON_ERROR, inbox_prefix=_pull_inbox(broker),
         max_workers=workers,
     )
