@@ -83,6 +83,40 @@ async def test_a_second_message_and_late_statuses_leave_the_answer_alone(
     assert [m["text"] for m in slack_api.state.messages] == [request().text, "and a follow-up"]
 
 
+async def test_a_placeholder_slack_kept_refusing_is_posted_by_the_next_status(
+    notifier, slack_api, wait_until
+) -> None:
+    """Slack's limit refuses the first placeholder past the client's retries: the claim is
+    given back, so the run's next status posts it rather than none ever showing."""
+    refuse_statuses(slack_api, times=2)
+    slack_api.state.faults.append(FaultSpec(method="chat.postMessage", times=3))  # 429 x3
+    await send(notifier, status("Reading CI runs…", 1))
+    await wait_until(lambda: _posts_refused(slack_api, 3))
+    await wait_until(lambda: drained(notifier))
+    await send(notifier, status("Reading commits…", 2))
+    await wait_until(lambda: _texts(slack_api, "_Looking into it… Reading commits…_"))
+    assert len(slack_api.state.messages) == 1
+
+
+async def test_an_abandoned_placeholder_claim_is_taken_over(notifier, slack_api,
+                                                            wait_until) -> None:
+    """A notifier that died between claiming the placeholder and recording its post left a
+    claim: once older than CLAIM_S, the next status takes it over and posts."""
+    refuse_statuses(slack_api, times=1)
+    kv = await notifier.js.key_value(Buckets.IDEMPOTENCY.name)
+    stale = placeholder.time.time() - placeholder.CLAIM_S - 1
+    await kv.create(placeholder.key(request()), json.dumps({"claimed_at": stale}).encode())
+    await send(notifier, status("Reading CI runs…", 1))
+    await wait_until(lambda: _texts(slack_api, "_Looking into it… Reading CI runs…_"))
+    record = json.loads((await kv.get(placeholder.key(request()))).value)
+    assert record["ts"] == slack_api.state.messages[0]["ts"]
+
+
+async def _posts_refused(slack_api, n: int) -> bool:
+    return sum(c["method"] == "chat.postMessage" and c.get("result") == "ratelimited"
+               for c in slack_api.state.calls) >= n
+
+
 async def test_where_the_status_shows_there_is_no_placeholder(notifier, slack_api,
                                                               wait_until) -> None:
     await send(notifier, status("Reading CI runs…", 1))

@@ -13,7 +13,9 @@ redelivered status never posts a second placeholder; the first message to take i
 records its step (`used_by`), so a redelivery of that step edits the same message again
 (an edit is repeatable) and any later message is posted as usual. Statuses after that
 change nothing, and a status edit under way marks the record (`editing_at`) so that the
-answer waits for it: progress never lands over the answer.
+answer waits for it: progress never lands over the answer. A claim whose post failed is
+given back, and one left by a notifier that died is taken over after `CLAIM_S`, so that a
+later status of the run still shows the placeholder.
 """
 
 import json
@@ -26,13 +28,16 @@ from triage_contracts.errors import ErrorCode, TemporaryError
 from triage_contracts.logs import get_logger
 from triage_contracts.messages import NotifyRequest
 
-from .clients.slack import Posted, SlackClient
+from .clients.slack import Posted, SlackClient, posted_nothing
 from .pacing import ChannelPacer
 from .queued import STEP as QUEUED_STEP
 
 log = get_logger("triage.ingress.placeholder")
 LOOKING = "Looking into it…"
 EDIT_S = 15.0  # a status edit marked longer ago than this died with its notifier
+# A claim without a post older than this died with its notifier: the pacing wait (at most
+# 10 s) and three tries of a Slack call (10 s each by default) are well inside it.
+CLAIM_S = 60.0
 
 
 def key(req: NotifyRequest) -> str:
@@ -72,16 +77,8 @@ async def show(slack: SlackClient, kv: KeyValue, req: NotifyRequest,
     """Post the run's placeholder, or edit it to this status (best effort, like a status).
     A new placeholder is a new message: it takes its turn in the channel's pacing."""
     found = await _read(kv, key(req))
-    if found is None:
-        try:
-            revision = await kv.create(key(req), _dump({"claimed_at": time.time()}))
-        except KeyWrongLastSequenceError:
-            return  # another status is posting it: this one is already out of date
-        if pacer is not None:
-            await pacer.wait(req.channel_id)
-        posted = await slack.post(progress(req))
-        await kv.update(key(req), _dump({"channel": posted.channel, "ts": posted.ts}),
-                        last=revision)
+    if found is None or _abandoned(found[0]):
+        await _post(slack, kv, req, pacer, None if found is None else found[1])
         return
     record, revision = found
     if not record.get("ts") or record.get("used_by") or _editing(record):
@@ -96,6 +93,42 @@ async def show(slack: SlackClient, kv: KeyValue, req: NotifyRequest,
         await slack.update(progress(req), str(record["ts"]))
     finally:
         await kv.update(key(req), _dump(base), last=revision)
+
+
+def _abandoned(record: dict[str, Any]) -> bool:
+    """A claim whose post never came: its notifier died between claiming and recording."""
+    return not record.get("ts") and time.time() - float(record.get("claimed_at") or 0.0) > CLAIM_S
+
+
+async def _post(slack: SlackClient, kv: KeyValue, req: NotifyRequest,
+                pacer: ChannelPacer | None, last: int | None) -> None:
+    """Claim the placeholder (compare-and-set, one winner), post it, record it. A post
+    Slack refused (its limit still answering 429 after the retries) gives the claim back,
+    so that the run's next status posts it instead of none ever showing; after a timeout
+    the claim stays (the post may have landed) until it is abandoned."""
+    claim = _dump({"claimed_at": time.time()})
+    try:
+        revision = await (kv.create(key(req), claim) if last is None
+                          else kv.update(key(req), claim, last=last))
+    except KeyWrongLastSequenceError:
+        return  # another status is posting it: this one is already out of date
+    try:
+        if pacer is not None:
+            await pacer.wait(req.channel_id)
+        posted = await slack.post(progress(req))
+    except Exception as exc:
+        if posted_nothing(exc):
+            await _give_back(kv, req, revision)
+        raise
+    await kv.update(key(req), _dump({"channel": posted.channel, "ts": posted.ts}),
+                    last=revision)
+
+
+async def _give_back(kv: KeyValue, req: NotifyRequest, revision: int) -> None:
+    try:
+        await kv.delete(key(req), last=revision)
+    except Exception as exc:  # noqa: BLE001 - the claim then ages out (CLAIM_S)
+        log.debug("placeholder claim kept", reason=str(exc))
 
 
 async def take(kv: KeyValue, req: NotifyRequest) -> Posted | None:

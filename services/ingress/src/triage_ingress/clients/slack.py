@@ -72,6 +72,14 @@ async def _sorted_errors(method: str) -> AsyncIterator[None]:
         raise SlackRejected(f"client_error: {exc}") from exc
 
 
+def posted_nothing(exc: BaseException) -> bool:
+    """Slack answered the call with a refusal (an error, a 429), so nothing was posted. A
+    timeout, a dropped connection or a 5xx may hide a post that happened."""
+    cause = exc.__cause__
+    return isinstance(exc, SlackRejected) or (
+        isinstance(cause, SlackApiError) and cause.response.status_code < 500)
+
+
 class SlackClient:
     def __init__(self, token: SecretStr, base_url: str, timeout: int = 10) -> None:
         # Only rate limits are retried in-process: Slack did not post anything then. A
