@@ -57,7 +57,7 @@ async def _kept_alive(msg: StreamMessage[Any]) -> AsyncIterator[None]:
     after one step, and a handler stuck past the AckWait is given up on as before."""
     meta = _metadata(msg)
     found = _LIVENESS.get(meta.consumer) if meta is not None else None
-    if found is None:
+    if found is None or not isinstance(msg, NatsMessage):
         yield
         return
     steps, ack_wait = found
@@ -72,7 +72,7 @@ async def _kept_alive(msg: StreamMessage[Any]) -> AsyncIterator[None]:
         beat.cancel()
 
 
-async def _beat(msg: StreamMessage[Any], every: float, ack_wait: float) -> None:
+async def _beat(msg: NatsMessage, every: float, ack_wait: float) -> None:
     started = time.monotonic()
     while time.monotonic() - started + every < ack_wait:
         await asyncio.sleep(every)
