@@ -28,7 +28,10 @@ SECRET_NAME = re.compile(r"(token|secret|password|passwd|api_key|private|master_
 # secret, its path is not), the name of a Kubernetes Secret.
 # Names of Secrets (or public keys), not secret values.
 NOT_SECRETS = {"audit_checkpoint_public_keys", "audit_checkpoint_key_file", "worker_env_secret",
-               "worker_nats_secret", "worker_image_pull_secrets", "worker_openai_secret"}
+               "worker_nats_secret", "worker_image_pull_secrets", "worker_openai_secret",
+               # Names of Secrets and of keys inside them (the operator never reads them).
+               "worker_slack_secret", "worker_slack_client_secret_key", "worker_vault_secret",
+               "worker_slack_database_secret"}
 PLACEHOLDERS = ["", "  ", "changethis", "dev-only-key", "sandbox-secret"]
 
 

@@ -124,17 +124,17 @@ async def test_operator_builds_workers_from_the_release_image_and_secret(render)
     assert settings.worker_image.replace("{component}", "tools") == tools["containers"][0]["image"]
 
 
-async def test_without_shared_workers_only_the_operator_runs_orchestrator_tools_router(
-        render) -> None:
+async def test_without_shared_workers_only_the_operator_runs_the_workers(render) -> None:
     rendered = await render(load_values("workspaces"))
     names = {(m["kind"], m["metadata"]["name"]) for m in rendered.manifests}
     for kind in ("Deployment", "Service", "ServiceAccount", "PodDisruptionBudget",
                  "ScaledObject", "HorizontalPodAutoscaler"):
-        for shared in ("triage-orchestrator", "triage-tools", "triage-router"):
+        for shared in ("triage-orchestrator", "triage-tools", "triage-router",
+                       "triage-notifier"):
             assert (kind, shared) not in names
     assert ("Deployment", "triage-operator") in names
-    assert ("Deployment", "triage-notifier") in names  # not a per-workspace worker (yet)
-    for component in ("orchestrator", "tools", "router"):
+    assert ("Deployment", "triage-ingress") in names  # the edge stays shared
+    for component in ("orchestrator", "tools", "router", "notifier"):
         assert ("NetworkPolicy", f"triage-workspace-{component}") in names
     # The routes file stays: the operator mounts it in every workspace's router.
     assert ("ConfigMap", "triage-routes") in names

@@ -232,7 +232,8 @@ async def test_oauth_gives_the_vault_keys_to_the_ingress_pods_only(render) -> No
              for policy in rendered.of_kind("NetworkPolicy")
              if any(r.get("to") == postgres["to"] and r["ports"] == postgres["ports"]
                     for r in policy["spec"].get("egress", []))}
-    assert reach == {"ingress", "notifier", "audit", "approval"}
+    # A workspace's notifier reads its team's installation as the shared one does.
+    assert reach == {"ingress", "notifier", "audit", "approval", "workspace-notifier"}
 
 
 def ingress_peers(policy: dict[str, Any]) -> list[Any]:
@@ -307,6 +308,7 @@ async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
         "workspace-orchestrator": {"dns", "nats"},
         "workspace-tools": {"dns", "nats", "externalApis", "observability"},
         "workspace-router": {"dns", "nats", "externalApis"},
+        "workspace-notifier": {"dns", "nats", "externalApis"},
         "provisioner": {"dns", "nats"},
         "tests": {"dns", "nats"},
     }

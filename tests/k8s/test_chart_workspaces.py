@@ -17,6 +17,7 @@ PARITY_ENV = {
     "tools": ["GITHUB_API_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "SHARED_READ_TTL_S",
               "LOG_LEVEL"],
     "router": ["OPENAI_BASE_URL", "DAILY_BUDGET_USD", "ROUTES_FILE", "LOG_LEVEL"],
+    "notifier": ["ROLE", "SLACK_API_URL", "LOG_LEVEL"],
 }
 VALUES: dict[str, Any] = load_values("workspaces") | {
     "sharedWorkers": {"enabled": True},  # rendered beside the operator, to compare with
@@ -28,7 +29,17 @@ VALUES: dict[str, Any] = load_values("workspaces") | {
               "githubApiUrl": "https://ghe.acme.example/api/v3", "sharedReadTtlSeconds": 2},
     "router": {"image": {"repository": "registry.acme.example/router", "tag": "9"},
                "openaiBaseUrl": "https://llm.acme.example/v1", "dailyBudgetUsd": 12.5},
-    "secrets": {"openai": {"existingSecret": "acme-llm", "apiKeyKey": "token"}},
+    "secrets": {"openai": {"existingSecret": "acme-llm", "apiKeyKey": "token"},
+                "slack": {"existingSecret": "acme-slack-app", "botTokenKey": "xoxb"}},
+    "notifier": {"image": {"repository": "registry.acme.example/edge", "tag": "4"}},
+    "ingress": {"slackApiUrl": "https://slack-proxy.acme.example/api/"},
+}
+OAUTH: dict[str, Any] = VALUES | {
+    "ingress": {"slackApiUrl": "https://slack-proxy.acme.example/api/",
+                "oauth": {"clientId": "123.456", "tokenRotation": True}},
+    "secrets": VALUES["secrets"] | {
+        "database": {"existingSecret": "acme-db", "ingressUrlKey": "ingress-dsn"},
+        "vault": {"existingSecret": "acme-vault", "masterKeysKey": "keys"}},
 }
 
 
@@ -75,7 +86,7 @@ async def test_workspace_network_policies_select_this_releases_workers_only(rend
     ws = parse_spec("acme", {"teamId": "T0001"})
     ours = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
     theirs = Owner(name="acme2", namespace="triage", uid="u2", release="other-release")
-    for component in ("orchestrator", "tools", "router"):
+    for component in ("orchestrator", "tools", "router", "notifier"):
         policy = rendered.get("NetworkPolicy", f"triage-workspace-{component}")
         selector = policy["spec"]["podSelector"]["matchLabels"].items()
         pod_labels = deployment(ours, ws, settings, component)["spec"]["template"]["metadata"]
@@ -124,3 +135,46 @@ async def test_a_workspace_router_without_its_own_key_gets_the_releases(render) 
     keyed = container(deployment(owner, own, settings, "router"))
     assert "OPENAI_API_KEY" not in {e["name"] for e in keyed["env"]}
     assert {"secretRef": {"name": "acme-openai"}} in keyed["envFrom"]
+
+
+SLACK_KEYS = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "DATABASE_URL",
+              "VAULT_MASTER_KEYS")
+
+
+def slack_env(manifest: dict[str, Any]) -> dict[str, Any]:
+    """How a notifier reaches Slack: its Slack settings, values or Secret references."""
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container(manifest)["env"]
+            if e["name"] in SLACK_KEYS}
+
+
+async def test_a_workspace_notifier_without_its_own_token_reaches_slack_as_the_shared_one(
+        render) -> None:
+    """With the release's bot token, and with the OAuth install flow (the team's
+    installation: client id, install store DSN, vault keys, and the client secret for token
+    rotation): the same references as the shared notifier."""
+    for values in (VALUES, OAUTH):
+        rendered = await render(values)
+        settings = operator_settings(rendered)
+        owner = Owner(name="acme", namespace="triage", uid="u1",
+                      release=settings.worker_release)
+        worker = deployment(owner, parse_spec("acme", {"teamId": "T0001"}), settings,
+                            "notifier")
+        shared = slack_env(rendered.get("Deployment", "triage-notifier"))
+        assert slack_env(worker) == shared
+        assert set(shared) == ({"SLACK_BOT_TOKEN"} if values is VALUES else set(SLACK_KEYS))
+        own = parse_spec("acme", {"teamId": "T0001", "secretRefs": {"slack": "acme-slack"}})
+        keyed = container(deployment(owner, own, settings, "notifier"))
+        assert not set(slack_env({"spec": {"template": {"spec": {"containers": [keyed]}}}}))
+        assert {"secretRef": {"name": "acme-slack"}} in keyed["envFrom"]
+
+
+async def test_with_workspaces_only_the_edge_runs_and_no_shared_notifier(render) -> None:
+    """sharedWorkers.enabled=false: the operator's notifiers drain notify-<team>, so neither
+    a shared notifier nor an ingress in ROLE=all may take `notifier` on WORK."""
+    for notifier in (True, False):
+        rendered = await render(load_values("workspaces") | {"notifier": {"enabled": notifier}})
+        names = {d["metadata"]["name"] for d in rendered.of_kind("Deployment")}
+        assert "triage-ingress" in names and "triage-notifier" not in names
+        ingress = rendered.get("Deployment", "triage-ingress")
+        assert env(ingress, configmaps(rendered))["ROLE"] == "edge"
+        assert "SLACK_BOT_TOKEN" not in slack_env(ingress)

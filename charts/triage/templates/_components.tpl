@@ -28,6 +28,7 @@ notifier:
   image: ingress
   module: triage_ingress
   role: notifier
+  shared: true
   consumers:
     - {stream: WORK, consumer: notifier}
   egress: [nats, externalApis{{ $oauth }}]

@@ -103,14 +103,16 @@ exchanges codes, so only it gets the client secret. Nothing else gets the vault 
 
 {{- define "triage.env.ingress" -}}
 {{- $v := .root.Values -}}
+{{- /* ROLE=all only where no notifier runs beside it: with the operator's per-workspace
+notifiers (sharedWorkers.enabled=false), the edge must not drain notify work too. */}}
 - name: ROLE
-  value: {{ ternary "edge" "all" $v.notifier.enabled | quote }}
+  value: {{ ternary "all" "edge" (and (not $v.notifier.enabled) $v.sharedWorkers.enabled) | quote }}
 - name: SLACK_API_URL
   value: {{ $v.ingress.slackApiUrl | quote }}
 - name: QUEUED_NOTICE_THRESHOLD
   value: {{ $v.ingress.queuedNoticeThreshold | int64 | toString | quote }}
 {{ include "triage.env.slackSigningSecret" . }}
-{{- if not $v.notifier.enabled }}
+{{- if and (not $v.notifier.enabled) $v.sharedWorkers.enabled }}
 {{ include "triage.env.slackBotToken" . }}
 {{- end }}
 {{- include "triage.env.installations" . }}
@@ -293,6 +295,8 @@ select on. */}}
   value: {{ include "triage.image" (dict "root" .root "name" "tools" "traits" (dict "image" "tools")) | quote }}
 - name: WORKER_IMAGE_ROUTER
   value: {{ include "triage.image" (dict "root" .root "name" "router" "traits" (dict "image" "router")) | quote }}
+- name: WORKER_IMAGE_NOTIFIER
+  value: {{ include "triage.image" (dict "root" .root "name" "notifier" "traits" (dict "image" "ingress")) | quote }}
 {{- with $v.imagePullSecrets }}
 {{- $names := list }}
 {{- range . }}{{- $names = append $names .name }}{{- end }}
@@ -328,6 +332,31 @@ Workspace without secretRefs.openai gets it as a secretKeyRef, like the shared r
   value: {{ . | quote }}
 - name: WORKER_OPENAI_SECRET_KEY
   value: {{ required "secrets.openai.apiKeyKey is required: the key inside Secret secrets.openai.existingSecret" $v.secrets.openai.apiKeyKey | quote }}
+{{- end }}
+{{- /* The notifier of a Workspace without secretRefs.slack reaches Slack as the shared
+notifier does: the release's bot token, or with OAuth the team's installation (the install
+store's DSN and the vault keys, by Secret name and key only). */}}
+- name: WORKER_SLACK_API_URL
+  value: {{ $v.ingress.slackApiUrl | quote }}
+- name: WORKER_SLACK_SECRET
+  value: {{ $v.secrets.slack.existingSecret | quote }}
+- name: WORKER_SLACK_BOT_TOKEN_KEY
+  value: {{ $v.secrets.slack.botTokenKey | quote }}
+{{- if $v.ingress.oauth.clientId }}
+- name: WORKER_SLACK_CLIENT_ID
+  value: {{ $v.ingress.oauth.clientId | quote }}
+- name: WORKER_SLACK_DATABASE_SECRET
+  value: {{ $v.secrets.database.existingSecret | quote }}
+- name: WORKER_SLACK_DATABASE_KEY
+  value: {{ $v.secrets.database.ingressUrlKey | quote }}
+- name: WORKER_VAULT_SECRET
+  value: {{ $v.secrets.vault.existingSecret | quote }}
+- name: WORKER_VAULT_KEY
+  value: {{ $v.secrets.vault.masterKeysKey | quote }}
+{{- if $v.ingress.oauth.tokenRotation }}
+- name: WORKER_SLACK_CLIENT_SECRET_KEY
+  value: {{ $v.secrets.slack.clientSecretKey | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

@@ -191,12 +191,14 @@ def test_a_team_scoped_release_keeps_each_consumer_to_its_service() -> None:
     assert who_pulls("notifier-T9") == {"notifier", "ingress-all"}
     assert who_pulls("router-T9") == {"router"}
     assert who_pulls("tools-T9") == {"tools"}
-    # The operator's workers (tools, router) pull any workspace's consumer of their own;
-    # one of another team the matrix was not rendered for is reachable by the other
-    # per-workspace worker too: the documented limit (docs/security-nats.md, Limits).
-    assert who_pulls("tools-T1") == {"tools", "router"}
-    assert who_pulls("router-T1") == {"router", "tools"}
-    assert "notifier" not in who_pulls("router-T1") | who_pulls("tools-T1")
+    # The operator's workers (tools, router, notifier) pull any workspace's consumer of
+    # their own; one of another team the matrix was not rendered for is reachable by the
+    # other per-workspace workers too: the documented limit (docs/security-nats.md, Limits).
+    workers = {"tools", "router", "notifier", "ingress-all"}
+    for durable in ("tools-T1", "router-T1", "notifier-T1"):
+        assert who_pulls(durable) == workers
+    # ... but never a shared consumer of another service, nor the edge or audit anything.
+    assert who_pulls("tools") == {"tools"} and who_pulls("router") == {"router"}
 
 
 async def test_each_identity_does_its_own_jetstream_work(server: NatsServer) -> None:

@@ -10,7 +10,7 @@ from triage_contracts.workspaces import WorkspaceDirectory
 from triage_operator.consumers import WORKSPACE_CONSUMERS
 
 TEAM_CONSUMERS = ("orchestrator-events", "orchestrator-results", "orchestrator-decisions",
-                  "tools", "router")
+                  "tools", "router", "notifier")
 
 
 async def team_consumers(nats_url: str, team: str) -> set[str]:

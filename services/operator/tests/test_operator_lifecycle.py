@@ -13,6 +13,7 @@ CONSUMERS = {  # (stream, durable) -> filter subject, for team {t}
     ("APPROVALS", "orchestrator-decisions-{t}"): "triage.approval.decision.{t}",
     ("WORK", "tools-{t}"): "triage.work.tool.{t}.>",
     ("WORK", "router-{t}"): "triage.work.model.{t}.>",
+    ("WORK", "notifier-{t}"): "triage.work.notify.{t}.>",
 }
 
 
@@ -55,8 +56,9 @@ async def test_create_makes_config_workers_consumers_and_ready_status(k8s, nats_
     body = k8s.current(k8s.WS, "acme")
     assert body["status"]["observedGeneration"] == 1
     assert body["status"]["phase"] == "Ready"  # what `kubectl get workspaces` shows
-    assert body["status"]["deployments"] == ["triage-ws-acme-orchestrator",
-                                             "triage-ws-acme-tools", "triage-ws-acme-router"]
+    assert body["status"]["deployments"] == [
+        "triage-ws-acme-orchestrator", "triage-ws-acme-tools", "triage-ws-acme-router",
+        "triage-ws-acme-notifier"]
     assert {c["name"] for c in body["status"]["consumers"]} == set(expected("T0001"))
     assert "triage.dev/cleanup" in body["metadata"]["finalizers"]
 
@@ -162,8 +164,7 @@ async def test_secret_refs_no_worker_uses_are_named_in_the_status(k8s, nats_url)
         await k8s.api("POST", body=k8s.workspace("keys", secretRefs=refs))
         cond = await k8s.eventually(lambda: k8s.is_ready("keys"))
     assert cond["message"].endswith("not used by this workspace's workers (the shared "
-                                    "services hold these secrets): secretRefs.database, "
-                                    "secretRefs.slack")
+                                    "services hold these secrets): secretRefs.database")
 
 
 async def test_the_workspaces_model_key_is_mounted_in_its_router_only(k8s, nats_url):
@@ -187,6 +188,27 @@ async def test_the_workspaces_model_key_is_mounted_in_its_router_only(k8s, nats_
     assert env_of(router)["TEAM_SCOPE"] == "T0042" and "OPENAI_API_KEY" not in env_of(router)
     filters = await consumer_filters(nats_url, "T0042")
     assert filters["router-T0042"] == "triage.work.model.T0042.>"
+
+
+async def test_the_workspaces_slack_token_is_mounted_in_its_notifier_only(k8s, nats_url):
+    """secretRefs.slack reaches the team's own notifier (envFrom; the ingress image in its
+    notifier role), which drains the team's own `notifier-<team>` consumer; the release's
+    bot token (WORKER_SLACK_SECRET) is not set beside it."""
+    settings = k8s.settings(nats_url, worker_slack_secret="triage-slack")
+    async with k8s.operator(settings):
+        await k8s.api("POST", body=k8s.workspace("acme", team="T0043",
+                                                 secretRefs={"slack": "acme-slack"}))
+        await k8s.eventually(lambda: k8s.is_ready("acme"))
+    notifier = k8s.current(k8s.DEPLOY, "triage-ws-acme-notifier")
+    container = notifier["spec"]["template"]["spec"]["containers"][0]
+    assert [e["secretRef"]["name"] for e in container["envFrom"]] == [
+        "triage-common", "acme-slack"]
+    assert container["image"] == "registry.test/triage-ingress:1.0"
+    env = env_of(notifier)
+    assert (env["ROLE"], env["TEAM_SCOPE"]) == ("notifier", "T0043")
+    assert "SLACK_BOT_TOKEN" not in env
+    filters = await consumer_filters(nats_url, "T0043")
+    assert filters["notifier-T0043"] == "triage.work.notify.T0043.>"
 
 
 async def test_resync_repairs_drift_in_cluster_and_nats(k8s, nats_url):

@@ -53,18 +53,30 @@ ROUTER_SETTINGS = {"worker_routes_config_map": "triage-routes",
                    "worker_image_router": "registry.acme.example/router:3"}
 
 
-@pytest.mark.parametrize("component", ["orchestrator", "tools", "router"])
-@pytest.mark.parametrize("refs", [{}, {"github": "g", "openai": "o"}])
-def test_deployments_are_valid_kubernetes_manifests(component: str, refs: dict[str, str]
-                                                     ) -> None:
-    manifest = deployment(OWNER, spec(secretRefs=refs), settings(**ROUTER_SETTINGS), component)
+# ... and for the notifier, in both ways a release reaches Slack.
+BOT_TOKEN_RELEASE = {"worker_slack_secret": "triage-slack", "worker_slack_bot_token_key": "bot",
+                     "worker_slack_api_url": "https://slack.acme.example/api/",
+                     "worker_image_notifier": "registry.acme.example/ingress:3"}
+OAUTH_RELEASE = BOT_TOKEN_RELEASE | {
+    "worker_slack_client_id": "123.456", "worker_slack_database_secret": "triage-database",
+    "worker_slack_database_key": "ingress-url", "worker_vault_secret": "triage-vault",
+    "worker_vault_key": "master-keys", "worker_slack_client_secret_key": "client-secret"}
+
+
+@pytest.mark.parametrize("component", ["orchestrator", "tools", "router", "notifier"])
+@pytest.mark.parametrize("refs", [{}, {"github": "g", "openai": "o", "slack": "s"}])
+@pytest.mark.parametrize("release", [BOT_TOKEN_RELEASE, OAUTH_RELEASE])
+def test_deployments_are_valid_kubernetes_manifests(component: str, refs: dict[str, str],
+                                                     release: dict[str, str]) -> None:
+    manifest = deployment(OWNER, spec(secretRefs=refs),
+                          settings(**ROUTER_SETTINGS, **release), component)
     kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
 
 
-def test_every_workspace_has_a_router_worker() -> None:
+def test_every_workspace_has_a_router_and_a_notifier_worker() -> None:
     names = [d["metadata"]["name"] for d in deployments(OWNER, spec(), settings())]
     assert names == ["triage-ws-acme-orchestrator", "triage-ws-acme-tools",
-                     "triage-ws-acme-router"]
+                     "triage-ws-acme-router", "triage-ws-acme-notifier"]
 
 
 def test_configmap_is_valid_and_carries_the_workspace_config() -> None:
@@ -104,20 +116,59 @@ def test_a_malformed_skill_pin_is_refused() -> None:
 
 
 def test_each_worker_gets_only_the_workspace_secret_it_talks_to() -> None:
-    """GitHub's in tools only, the model key in the router only."""
+    """GitHub's in tools only, the model key in the router only, Slack's in the notifier."""
     keyed = spec(secretRefs={"github": "acme-github", "openai": "acme-openai",
                              "slack": "acme-slack"})
     found = {c: [e["secretRef"]["name"] for e in container(deployment(
                  OWNER, keyed, settings(worker_env_secret="common"), c))["envFrom"]]
-             for c in ("tools", "orchestrator", "router")}
+             for c in ("tools", "orchestrator", "router", "notifier")}
     assert found == {"tools": ["common", "acme-github"], "orchestrator": ["common"],
-                     "router": ["common", "acme-openai"]}
+                     "router": ["common", "acme-openai"], "notifier": ["common", "acme-slack"]}
 
 
 def test_secret_refs_no_worker_mounts_are_named() -> None:
     every = spec(secretRefs={"github": "g", "slack": "s", "openai": "o", "database": "d"})
-    assert unused_secret_refs(every) == ["secretRefs.database", "secretRefs.slack"]
-    assert unused_secret_refs(spec(secretRefs={"github": "g", "openai": "o"})) == []
+    assert unused_secret_refs(every) == ["secretRefs.database"]
+    assert unused_secret_refs(spec(secretRefs={"github": "g", "slack": "s"})) == []
+
+
+def slack_env(ws: WorkspaceSpec, release: dict[str, str]) -> dict[str, Any]:
+    env = container(deployment(OWNER, ws, settings(**release), "notifier"))["env"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in env}
+
+
+def test_the_notifier_runs_the_ingress_image_in_its_notifier_role() -> None:
+    notifier = deployment(OWNER, spec(), settings(), "notifier")
+    assert container(notifier)["image"] == "ghcr.io/acme/triage-ingress:2.0"
+    env = slack_env(spec(), BOT_TOKEN_RELEASE)
+    assert (env["ROLE"], env["TEAM_SCOPE"], env["SLACK_API_URL"]) == (
+        "notifier", "T0001", "https://slack.acme.example/api/")
+    assert container(deployment(OWNER, spec(), settings(**BOT_TOKEN_RELEASE), "notifier"))[
+        "image"] == "registry.acme.example/ingress:3"
+
+
+def test_without_its_own_slack_secret_the_notifier_reaches_slack_as_the_releases() -> None:
+    own = spec(secretRefs={"slack": "acme-slack"})
+    bot = {"secretKeyRef": {"name": "triage-slack", "key": "bot"}}
+    assert slack_env(spec(secretRefs={}), BOT_TOKEN_RELEASE)["SLACK_BOT_TOKEN"] == bot
+    oauth = slack_env(spec(secretRefs={}), OAUTH_RELEASE)
+    assert oauth["SLACK_CLIENT_ID"] == "123.456"  # the release's token only if not installed
+    assert oauth["SLACK_BOT_TOKEN"] == {"secretKeyRef": bot["secretKeyRef"] | {"optional": True}}
+    assert oauth["DATABASE_URL"] == {"secretKeyRef": {"name": "triage-database",
+                                                      "key": "ingress-url"}}
+    assert oauth["VAULT_MASTER_KEYS"] == {"secretKeyRef": {"name": "triage-vault",
+                                                           "key": "master-keys"}}
+    assert oauth["SLACK_CLIENT_SECRET"] == {"secretKeyRef": {"name": "triage-slack",
+                                                             "key": "client-secret"}}
+    # The Workspace's own Secret (envFrom) is never overridden by an `env` entry.
+    for release in (BOT_TOKEN_RELEASE, OAUTH_RELEASE):
+        assert not {"SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "DATABASE_URL",
+                    "VAULT_MASTER_KEYS"} & set(slack_env(own, release))
+    for other in ("orchestrator", "tools", "router"):  # Slack's keys reach the notifier only
+        env = container(deployment(OWNER, spec(secretRefs={}), settings(**OAUTH_RELEASE),
+                                   other))["env"]
+        assert not {"SLACK_BOT_TOKEN", "DATABASE_URL", "VAULT_MASTER_KEYS"} & {
+            e["name"] for e in env}
 
 
 def model_key_env(ws: WorkspaceSpec, **overrides: Any) -> list[dict[str, Any]]:

@@ -173,7 +173,9 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
     """The matrix; `teams` adds the per-team consumers of a release scoped to those teams
     (config.teamScope / TEAM_SCOPE)."""
     scoped = tuple(teams)
-    notifier = (consume(Consumers.NOTIFIER, teams=scoped) + publishes("result.>")
+    # The notifier may run per workspace too (the operator's notifier-<team>, with the
+    # team's own Slack token), so it gets WORK's consumers by wildcard like the workers.
+    notifier = (consume(Consumers.NOTIFIER, True, scoped) + publishes("result.>")
                 + emits("ingress") + kv_write(Buckets.IDEMPOTENCY.name, "notify"))
     edge = (publishes("event.>", "install.*.*") + emits("ingress", dead_letters=False)
             + queue_depth(Consumers.ORCHESTRATOR_EVENTS, scoped))

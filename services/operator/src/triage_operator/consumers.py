@@ -35,6 +35,7 @@ WORKSPACE_CONSUMERS: tuple[ConsumerSpec, ...] = (
     Consumers.ORCHESTRATOR_DECISIONS,
     Consumers.TOOLS,
     Consumers.ROUTER,
+    Consumers.NOTIFIER,
 )
 
 

@@ -17,7 +17,9 @@ GROUP = "triage.dev"
 VERSION = "v1alpha1"
 PLURAL = "workspaces"
 KIND = "Workspace"
-COMPONENTS = ("orchestrator", "tools", "router")
+COMPONENTS = ("orchestrator", "tools", "router", "notifier")
+# The image each worker runs: the notifier is the ingress image in its notifier role.
+_IMAGE_OF = {"notifier": "ingress"}
 MANAGED_BY = "triage-operator"
 WORKSPACE_LABEL = f"{GROUP}/workspace"
 RELEASE_LABEL = f"{GROUP}/release"
@@ -100,8 +102,10 @@ def image(spec: WorkspaceSpec, settings: Settings, component: str) -> str:
     """spec.image, else the component's own image, else WORKER_IMAGE."""
     own = {"orchestrator": settings.worker_image_orchestrator,
            "tools": settings.worker_image_tools,
-           "router": settings.worker_image_router}[component]
-    return (spec.image or own or settings.worker_image).replace("{component}", component)
+           "router": settings.worker_image_router,
+           "notifier": settings.worker_image_notifier}[component]
+    return (spec.image or own or settings.worker_image).replace(
+        "{component}", _IMAGE_OF.get(component, component))
 
 
 WORKFLOW_DIR = "/etc/triage/workflow"
@@ -129,6 +133,8 @@ def _parity(settings: Settings, component: str) -> list[Manifest]:
             values["WORKFLOW_FILE"] = f"{WORKFLOW_DIR}/workflow.yaml"
         if settings.worker_skills_config_map:
             values["SKILLS_DIR"] = SKILLS_DIR
+    elif component == "notifier":
+        values |= {"ROLE": "notifier", "SLACK_API_URL": settings.worker_slack_api_url}
     elif component == "router":
         values |= {"OPENAI_BASE_URL": settings.worker_openai_base_url,
                    "DAILY_BUDGET_USD": settings.worker_daily_budget_usd}
@@ -148,18 +154,20 @@ _CONFIG_ENV = {
                      "ALLOWED_TOOLS": "tools", "SKILLS": "skills"},
     "tools": {"GITHUB_REPOS": "github-repos", "ENABLED_TOOLS": "tools"},
     "router": {},  # routes and budget come from the workspace directory (directory.py)
+    "notifier": {},  # it posts what it is sent, to the channel it is sent to
 }
 # Least privilege: a worker only gets the workspace Secrets it talks to.
-_SECRETS = {"orchestrator": (), "tools": ("github",), "router": ("openai",)}
+_SECRETS = {"orchestrator": (), "tools": ("github",), "router": ("openai",),
+            "notifier": ("slack",)}
 # Who verifies approval grants (the router never sees one).
 _GRANT_CHECKERS = ("orchestrator", "tools")
 
 
 def unused_secret_refs(spec: WorkspaceSpec) -> list[str]:
-    """The `secretRefs` set on the Workspace that no worker of it mounts: Slack and the
-    database are spoken to by the shared notifier, approval and audit services with the
-    release's Secrets, never by a workspace's workers. Reported in the status, so a
-    platform team does not believe a per-team key is in use."""
+    """The `secretRefs` set on the Workspace that no worker of it mounts: the database is
+    spoken to by the shared approval and audit services with the release's Secrets, never
+    by a workspace's workers. Reported in the status, so a platform team does not believe
+    a per-team key is in use."""
     mounted = {kind for kinds in _SECRETS.values() for kind in kinds}
     given = spec.secret_refs.model_dump(exclude_none=True)
     return [f"secretRefs.{kind}" for kind in sorted(given) if kind not in mounted]
@@ -182,7 +190,7 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
         ref = {"name": settings.worker_grant_keys_config_map, "key": "GRANT_PUBLIC_KEYS"}
         env.append({"name": "GRANT_PUBLIC_KEYS", "valueFrom": {"configMapKeyRef": ref}})
     return env + _release_model_key(spec, settings, component) + \
-        _nats_credentials(settings, component)
+        _release_slack(spec, settings, component) + _nats_credentials(settings, component)
 
 
 def _release_model_key(spec: WorkspaceSpec, settings: Settings, component: str
@@ -196,6 +204,32 @@ def _release_model_key(spec: WorkspaceSpec, settings: Settings, component: str
     ref = {"name": settings.worker_openai_secret, "key": settings.worker_openai_secret_key,
            "optional": True}  # like the shared router: no key means offline routes only
     return [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": ref}}]
+
+
+def _release_slack(spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
+    """How a notifier whose Workspace names no `secretRefs.slack` reaches Slack: as the
+    release's notifier does. With the OAuth install flow, the team's own installation
+    (SLACK_CLIENT_ID, the install store on PostgreSQL and the vault keys that open its
+    tokens); else the release's bot token. Never beside the Workspace's own Secret (`env`
+    wins over `envFrom`)."""
+    if component != "notifier" or spec.secret_refs.slack:
+        return []
+    oauth = settings.worker_slack_client_id
+    env: list[Manifest] = []
+    if settings.worker_slack_secret:  # with OAuth, for a team not installed (optional)
+        ref = {"name": settings.worker_slack_secret, "key": settings.worker_slack_bot_token_key}
+        env.append({"name": "SLACK_BOT_TOKEN",
+                    "valueFrom": {"secretKeyRef": ref | ({"optional": True} if oauth else {})}})
+    if not oauth:
+        return env
+    refs = (("DATABASE_URL", settings.worker_slack_database_secret,
+             settings.worker_slack_database_key),
+            ("VAULT_MASTER_KEYS", settings.worker_vault_secret, settings.worker_vault_key),
+            ("SLACK_CLIENT_SECRET", settings.worker_slack_secret,
+             settings.worker_slack_client_secret_key))
+    return [{"name": "SLACK_CLIENT_ID", "value": oauth}, *env,
+            *({"name": var, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
+              for var, name, key in refs if name and key)]
 
 
 def _nats_credentials(settings: Settings, component: str) -> list[Manifest]:

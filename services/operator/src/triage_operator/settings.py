@@ -18,7 +18,7 @@ class Settings(ServiceSettings):
     # `{component}` is replaced by `orchestrator`, `tools` or `router` (one image per service).
     worker_image: str = Field(
         "ghcr.io/triage-agent/triage-{component}:0.1.0",
-        description="Worker image; `{component}` becomes orchestrator|tools|router",
+        description="Worker image; `{component}` becomes orchestrator|tools|router|ingress",
     )
     worker_image_pull_policy: str = "IfNotPresent"
     # Per-component images (the chart's orchestrator/tools/router.image): they win over
@@ -26,6 +26,9 @@ class Settings(ServiceSettings):
     worker_image_orchestrator: str | None = Field(None, description="Orchestrator worker image")
     worker_image_tools: str | None = Field(None, description="Tools worker image")
     worker_image_router: str | None = Field(None, description="Router worker image")
+    worker_image_notifier: str | None = Field(
+        None, description="Notifier worker image (the ingress image; else WORKER_IMAGE with "
+                          "`{component}` as `ingress`)")
     # Comma-separated Secret names, as the shared pods' imagePullSecrets.
     worker_image_pull_secrets: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="imagePullSecrets of the workers (comma list)")
@@ -54,6 +57,26 @@ class Settings(ServiceSettings):
         None, description="Secret with the release's model API key (OPENAI_API_KEY)")
     worker_openai_secret_key: str = Field(
         "api-key", description="Key of the model API key in WORKER_OPENAI_SECRET")
+    # The notifier's Slack (the chart's notifier settings), and how a Workspace without its
+    # own secretRefs.slack reaches Slack: the release's bot token (secretKeyRef), or with
+    # the OAuth install flow the team's installation (client id, install store DSN, vault).
+    worker_slack_api_url: str | None = Field(None, description="Notifier's SLACK_API_URL")
+    worker_slack_secret: str | None = Field(
+        None, description="Secret with the release's bot token (SLACK_BOT_TOKEN)")
+    worker_slack_bot_token_key: str = Field(
+        "bot-token", description="Key of the bot token in WORKER_SLACK_SECRET")
+    worker_slack_client_id: str | None = Field(
+        None, description="SLACK_CLIENT_ID of the OAuth install flow (per-team tokens)")
+    worker_slack_database_secret: str | None = Field(
+        None, description="Secret with the install store's DSN (OAuth)")
+    worker_slack_database_key: str = Field(
+        "ingress-url", description="Key of the install store's DSN")
+    worker_vault_secret: str | None = Field(
+        None, description="Secret with the vault master keys that open installed tokens")
+    worker_vault_key: str = Field("master-keys", description="Key of the vault master keys")
+    # Set only with Slack token rotation: the notifier refreshes expiring bot tokens.
+    worker_slack_client_secret_key: str | None = Field(
+        None, description="Key of the app's client secret in WORKER_SLACK_SECRET (rotation)")
     # A Secret with the keys every worker needs whatever the workspace (VAULT_MASTER_KEY).
     worker_env_secret: str | None = Field(None, description="Secret mounted via envFrom in workers")
     # A Secret with a `<component>-password` key per worker (the chart's NATS credentials):
