@@ -5,7 +5,8 @@ nothing; a Workspace made by hand for the team is left alone and the conflict re
 a Kubernetes Event.
 
 (The operator itself is not run here: kmock sets no resourceVersion on created objects,
-which kopf's patches require; test_operator_lifecycle.py shows it writing the phase.)"""
+which kopf's patches require; test_operator_lifecycle.py shows it writing the phase, and
+tests/k8s/apiserver/test_operator_flows_real.py runs both together on a real API server.)"""
 
 import contextlib
 from collections.abc import AsyncIterator
