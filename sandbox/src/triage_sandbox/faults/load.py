@@ -42,7 +42,10 @@ class LoadPlan:
     runs: int  # at least this many
     rate: float  # events per second
     write_every: int = 10  # every n-th question asks for a write (0: none)
-    retries: int = 2
+    # Slack retries a delivery three times, further apart each time (about 1, 5 and 30
+    # minutes); compressed here to 2, 4 and 8 s: 14 s of patience, longer than a JetStream
+    # leader election on a loaded machine (a fixed 2 s twice gave up after 4 s).
+    retries: int = 3
     retry_after_s: float = 2.0
 
 
@@ -86,7 +89,8 @@ class Load:
             sent.tries, sent.status = attempt + 1, self._post(http, body, attempt)
             if sent.acked:
                 return
-            time.sleep(self.plan.retry_after_s)
+            if attempt < self.plan.retries:
+                time.sleep(self.plan.retry_after_s * 2 ** attempt)
 
     def _post(self, http: httpx.Client, body: bytes, attempt: int) -> int:
         headers = signed_headers(self.plan.signing_secret, body, "application/json")
