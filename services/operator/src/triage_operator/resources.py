@@ -201,9 +201,15 @@ def _release_model_key(spec: WorkspaceSpec, settings: Settings, component: str
     the team's key with the release's."""
     if component != "router" or spec.secret_refs.openai or not settings.worker_openai_secret:
         return []
-    ref = {"name": settings.worker_openai_secret, "key": settings.worker_openai_secret_key,
-           "optional": True}  # like the shared router: no key means offline routes only
-    return [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": ref}}]
+    # Optional like the shared router's: no key means offline routes only.
+    return [_secret_env("OPENAI_API_KEY", settings.worker_openai_secret,
+                        settings.worker_openai_secret_key, optional=True)]
+
+
+def _secret_env(var: str, secret: str, key: str, optional: bool = False) -> Manifest:
+    """An env var read from one key of a Secret (by name only: the operator never reads it)."""
+    ref: Manifest = {"name": secret, "key": key} | ({"optional": True} if optional else {})
+    return {"name": var, "valueFrom": {"secretKeyRef": ref}}
 
 
 def _release_slack(spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
@@ -217,9 +223,8 @@ def _release_slack(spec: WorkspaceSpec, settings: Settings, component: str) -> l
     oauth = settings.worker_slack_client_id
     env: list[Manifest] = []
     if settings.worker_slack_secret:  # with OAuth, for a team not installed (optional)
-        ref = {"name": settings.worker_slack_secret, "key": settings.worker_slack_bot_token_key}
-        env.append({"name": "SLACK_BOT_TOKEN",
-                    "valueFrom": {"secretKeyRef": ref | ({"optional": True} if oauth else {})}})
+        env.append(_secret_env("SLACK_BOT_TOKEN", settings.worker_slack_secret,
+                               settings.worker_slack_bot_token_key, optional=bool(oauth)))
     if not oauth:
         return env
     refs = (("DATABASE_URL", settings.worker_slack_database_secret,
@@ -228,17 +233,15 @@ def _release_slack(spec: WorkspaceSpec, settings: Settings, component: str) -> l
             ("SLACK_CLIENT_SECRET", settings.worker_slack_secret,
              settings.worker_slack_client_secret_key))
     return [{"name": "SLACK_CLIENT_ID", "value": oauth}, *env,
-            *({"name": var, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
-              for var, name, key in refs if name and key)]
+            *(_secret_env(var, name, key) for var, name, key in refs if name and key)]
 
 
 def _nats_credentials(settings: Settings, component: str) -> list[Manifest]:
     """The worker's own NATS identity (the component's name) and its password."""
     if not settings.worker_nats_secret:
         return []
-    ref = {"name": settings.worker_nats_secret, "key": f"{component}-password"}
     return [{"name": "NATS_USER", "value": component},
-            {"name": "NATS_PASSWORD", "valueFrom": {"secretKeyRef": ref}}]
+            _secret_env("NATS_PASSWORD", settings.worker_nats_secret, f"{component}-password")]
 
 
 def _env_from(spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
