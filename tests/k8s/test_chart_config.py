@@ -134,7 +134,7 @@ async def test_without_shared_workers_only_the_operator_runs_the_workers(render)
             assert (kind, shared) not in names
     assert ("Deployment", "triage-operator") in names
     assert ("Deployment", "triage-ingress") in names  # the edge stays shared
-    for component in ("orchestrator", "tools", "router", "notifier"):
+    for component in ("orchestrator", "tools", "router", "notifier", "audit"):
         assert ("NetworkPolicy", f"triage-workspace-{component}") in names
     # The routes file stays: the operator mounts it in every workspace's router.
     assert ("ConfigMap", "triage-routes") in names

@@ -232,8 +232,10 @@ async def test_oauth_gives_the_vault_keys_to_the_ingress_pods_only(render) -> No
              for policy in rendered.of_kind("NetworkPolicy")
              if any(r.get("to") == postgres["to"] and r["ports"] == postgres["ports"]
                     for r in policy["spec"].get("egress", []))}
-    # A workspace's notifier reads its team's installation as the shared one does.
-    assert reach == {"ingress", "notifier", "audit", "approval", "workspace-notifier"}
+    # A workspace's notifier reads its team's installation as the shared one does; a
+    # workspace's audit worker writes its team's own database.
+    assert reach == {"ingress", "notifier", "audit", "approval", "workspace-notifier",
+                     "workspace-audit"}
 
 
 def ingress_peers(policy: dict[str, Any]) -> list[Any]:
@@ -309,6 +311,7 @@ async def test_egress_is_limited_to_what_each_component_calls(render) -> None:
         "workspace-tools": {"dns", "nats", "externalApis", "observability"},
         "workspace-router": {"dns", "nats", "externalApis"},
         "workspace-notifier": {"dns", "nats", "externalApis"},
+        "workspace-audit": {"dns", "nats", "postgres", "externalApis"},
         "provisioner": {"dns", "nats"},
         "tests": {"dns", "nats"},
     }

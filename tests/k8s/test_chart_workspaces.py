@@ -83,10 +83,10 @@ def operator_settings(rendered: Any) -> Settings:
 async def test_workspace_network_policies_select_this_releases_workers_only(render) -> None:
     rendered = await render(load_values("workspaces"))
     settings = operator_settings(rendered)
-    ws = parse_spec("acme", {"teamId": "T0001"})
+    ws = parse_spec("acme", {"teamId": "T0001", "secretRefs": {"database": "acme-db"}})
     ours = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
     theirs = Owner(name="acme2", namespace="triage", uid="u2", release="other-release")
-    for component in ("orchestrator", "tools", "router", "notifier"):
+    for component in ("orchestrator", "tools", "router", "notifier", "audit"):
         policy = rendered.get("NetworkPolicy", f"triage-workspace-{component}")
         selector = policy["spec"]["podSelector"]["matchLabels"].items()
         pod_labels = deployment(ours, ws, settings, component)["spec"]["template"]["metadata"]
@@ -178,3 +178,35 @@ async def test_with_workspaces_only_the_edge_runs_and_no_shared_notifier(render)
         ingress = rendered.get("Deployment", "triage-ingress")
         assert env(ingress, configmaps(rendered))["ROLE"] == "edge"
         assert "SLACK_BOT_TOKEN" not in slack_env(ingress)
+
+
+def secret_ref(manifest: dict[str, Any], name: str) -> Any:
+    return next(e["valueFrom"] for e in container(manifest)["env"] if e["name"] == name)
+
+
+async def test_a_workspace_audit_worker_anchors_as_the_shared_audit_in_its_own_folder(
+        render) -> None:
+    """secretRefs.database: the audit image and checkpoint key of the shared audit, its
+    sinks each under workspaces/<teamId>; its database and token from the team's Secret."""
+    sinks = "s3://acme-audit/anchors?endpoint_url=https://s3.acme.example"
+    rendered = await render(VALUES | {
+        "audit": {"anchorSinks": sinks, "image": {"repository": "registry.acme.example/audit",
+                                                  "tag": "5"}},
+        "secrets": VALUES["secrets"] | {"audit": {"existingSecret": "acme-audit-keys",
+                                                  "checkpointKeyKey": "ed25519"}}})
+    settings = operator_settings(rendered)
+    owner = Owner(name="acme", namespace="triage", uid="u1", release=settings.worker_release)
+    ws = parse_spec("acme", {"teamId": "T0001", "secretRefs": {"database": "acme-audit-db"}})
+    worker, shared = deployment(owner, ws, settings, "audit"), rendered.get("Deployment",
+                                                                            "triage-audit")
+    assert container(worker)["image"] == container(shared)["image"] == \
+        "registry.acme.example/audit:5"
+    assert secret_ref(worker, "AUDIT_CHECKPOINT_KEY") == \
+        secret_ref(shared, "AUDIT_CHECKPOINT_KEY") == {
+            "secretKeyRef": {"name": "acme-audit-keys", "key": "ed25519"}}
+    worker_env, shared_env = env(worker, {}), env(shared, configmaps(rendered))
+    assert shared_env["AUDIT_ANCHOR_SINKS"] == sinks
+    assert worker_env["AUDIT_ANCHOR_SINKS"] == \
+        "s3://acme-audit/anchors/workspaces/T0001?endpoint_url=https://s3.acme.example"
+    assert {"secretRef": {"name": "acme-audit-db"}} in container(worker)["envFrom"]
+    assert "DATABASE_URL" not in {e["name"] for e in container(worker)["env"]}

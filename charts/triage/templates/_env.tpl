@@ -297,6 +297,8 @@ select on. */}}
   value: {{ include "triage.image" (dict "root" .root "name" "router" "traits" (dict "image" "router")) | quote }}
 - name: WORKER_IMAGE_NOTIFIER
   value: {{ include "triage.image" (dict "root" .root "name" "notifier" "traits" (dict "image" "ingress")) | quote }}
+- name: WORKER_IMAGE_AUDIT
+  value: {{ include "triage.image" (dict "root" .root "name" "audit" "traits" (dict "image" "audit")) | quote }}
 {{- with $v.imagePullSecrets }}
 {{- $names := list }}
 {{- range . }}{{- $names = append $names .name }}{{- end }}
@@ -333,6 +335,15 @@ Workspace without secretRefs.openai gets it as a secretKeyRef, like the shared r
 - name: WORKER_OPENAI_SECRET_KEY
   value: {{ required "secrets.openai.apiKeyKey is required: the key inside Secret secrets.openai.existingSecret" $v.secrets.openai.apiKeyKey | quote }}
 {{- end }}
+{{- /* The audit worker of a Workspace with its own database (secretRefs.database) signs
+with the release's checkpoint key and anchors in the release's sinks (under
+workspaces/<teamId>). */}}
+- name: WORKER_AUDIT_SECRET
+  value: {{ $v.secrets.audit.existingSecret | quote }}
+- name: WORKER_AUDIT_CHECKPOINT_KEY_KEY
+  value: {{ $v.secrets.audit.checkpointKeyKey | quote }}
+- name: WORKER_AUDIT_ANCHOR_SINKS
+  value: {{ $v.audit.anchorSinks | quote }}
 {{- /* The notifier of a Workspace without secretRefs.slack reaches Slack as the shared
 notifier does: the release's bot token, or with OAuth the team's installation (the install
 store's DSN and the vault keys, by Secret name and key only). */}}

@@ -199,6 +199,10 @@ def test_a_team_scoped_release_keeps_each_consumer_to_its_service() -> None:
         assert who_pulls(durable) == workers
     # ... but never a shared consumer of another service, nor the edge or audit anything.
     assert who_pulls("tools") == {"tools"} and who_pulls("router") == {"router"}
+    # A Workspace's own audit consumer (secretRefs.database) is the audit identity's only.
+    for durable in ("audit", "audit-T9", "audit-T1"):
+        assert {i.name for i in identities(["T9"])
+                if may_publish(i, f"{API}.CONSUMER.MSG.NEXT.AUDIT.{durable}")} == {"audit"}
 
 
 async def test_each_identity_does_its_own_jetstream_work(server: NatsServer) -> None:

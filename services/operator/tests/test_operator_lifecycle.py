@@ -157,14 +157,43 @@ async def test_zero_replicas_pauses_the_workers(k8s, nats_url):
     assert k8s.current(k8s.DEPLOY, "triage-ws-paused-tools")["spec"]["replicas"] == 0
 
 
-async def test_secret_refs_no_worker_uses_are_named_in_the_status(k8s, nats_url):
-    refs = {"github": "acme-github", "slack": "acme-slack", "openai": "acme-openai",
-            "database": "acme-db"}
-    async with k8s.operator(k8s.settings(nats_url)):
-        await k8s.api("POST", body=k8s.workspace("keys", secretRefs=refs))
-        cond = await k8s.eventually(lambda: k8s.is_ready("keys"))
-    assert cond["message"].endswith("not used by this workspace's workers (the shared "
-                                    "services hold these secrets): secretRefs.database")
+async def audit_filter(nats_url: str, team: str) -> str | None:
+    """The filter of the team's own audit consumer (None when it does not exist)."""
+    nc = await nats.connect(nats_url)
+    try:
+        return (await nc.jetstream().consumer_info("AUDIT", f"audit-{team}")
+                ).config.filter_subject
+    except NotFoundError:
+        return None
+    finally:
+        await nc.close()
+
+
+async def test_a_workspace_database_runs_its_own_audit_worker_until_it_is_removed(
+        k8s, nats_url):
+    """secretRefs.database: an audit worker (the database Secret in it only) on the team's
+    own `audit-<team>` consumer; taking the field away removes both, and the Ready message
+    counts them."""
+    async with k8s.operator(k8s.settings(nats_url, worker_audit_secret="triage-audit")):
+        await k8s.api("POST", body=k8s.workspace("acme", team="T0044", secretRefs={
+            "github": "acme-github", "database": "acme-audit-db"}))
+        cond = await k8s.eventually(lambda: k8s.is_ready("acme"))
+        assert cond["message"] == "7 consumers and 5 deployments in sync"
+        audit = k8s.current(k8s.DEPLOY, "triage-ws-acme-audit")
+        container = audit["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == "registry.test/triage-audit:1.0"
+        assert [e["secretRef"]["name"] for e in container["envFrom"]] == [
+            "triage-common", "acme-audit-db"]
+        assert env_of(audit)["TEAM_SCOPE"] == "T0044"
+        assert await audit_filter(nats_url, "T0044") == "triage.audit.T0044.>"
+
+        await k8s.api("PATCH", "acme", {"metadata": {"generation": 2},
+                                        "spec": {"secretRefs": {"database": None}}})
+        await k8s.eventually(lambda: k8s.ready("acme")["observedGeneration"] == 2)
+    assert k8s.current(k8s.DEPLOY, "triage-ws-acme-audit") is None
+    assert await audit_filter(nats_url, "T0044") is None
+    assert "triage-ws-acme-audit" not in k8s.current(k8s.WS, "acme")["status"]["deployments"]
+    assert k8s.current(k8s.DEPLOY, "triage-ws-acme-tools") is not None
 
 
 async def test_the_workspaces_model_key_is_mounted_in_its_router_only(k8s, nats_url):

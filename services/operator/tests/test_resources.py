@@ -11,7 +11,7 @@ from triage_operator.resources import (
     configmap,
     deployment,
     deployments,
-    unused_secret_refs,
+    workspace_sinks,
 )
 from triage_operator.settings import Settings
 from triage_operator.spec import InvalidSpec, WorkspaceSpec, parse_spec
@@ -61,15 +61,20 @@ OAUTH_RELEASE = BOT_TOKEN_RELEASE | {
     "worker_slack_client_id": "123.456", "worker_slack_database_secret": "triage-database",
     "worker_slack_database_key": "ingress-url", "worker_vault_secret": "triage-vault",
     "worker_vault_key": "master-keys", "worker_slack_client_secret_key": "client-secret"}
+# ... and for the audit worker of a Workspace with its own database.
+AUDIT_RELEASE = {"worker_audit_secret": "triage-audit",
+                 "worker_audit_checkpoint_key_key": "checkpoint-key",
+                 "worker_audit_anchor_sinks": "s3://acme-audit/anchors?lock_mode=COMPLIANCE"}
 
 
-@pytest.mark.parametrize("component", ["orchestrator", "tools", "router", "notifier"])
-@pytest.mark.parametrize("refs", [{}, {"github": "g", "openai": "o", "slack": "s"}])
+@pytest.mark.parametrize("component", ["orchestrator", "tools", "router", "notifier", "audit"])
+@pytest.mark.parametrize("refs", [{}, {"github": "g", "openai": "o", "slack": "s",
+                                       "database": "d"}])
 @pytest.mark.parametrize("release", [BOT_TOKEN_RELEASE, OAUTH_RELEASE])
 def test_deployments_are_valid_kubernetes_manifests(component: str, refs: dict[str, str],
                                                      release: dict[str, str]) -> None:
     manifest = deployment(OWNER, spec(secretRefs=refs),
-                          settings(**ROUTER_SETTINGS, **release), component)
+                          settings(**ROUTER_SETTINGS, **release, **AUDIT_RELEASE), component)
     kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
 
 
@@ -126,10 +131,36 @@ def test_each_worker_gets_only_the_workspace_secret_it_talks_to() -> None:
                      "router": ["common", "acme-openai"], "notifier": ["common", "acme-slack"]}
 
 
-def test_secret_refs_no_worker_mounts_are_named() -> None:
-    every = spec(secretRefs={"github": "g", "slack": "s", "openai": "o", "database": "d"})
-    assert unused_secret_refs(every) == ["secretRefs.database"]
-    assert unused_secret_refs(spec(secretRefs={"github": "g", "slack": "s"})) == []
+def test_an_audit_worker_runs_only_for_a_workspace_with_its_own_database() -> None:
+    """Its Secret (DATABASE_URL, AUDIT_API_TOKEN) in the audit worker only; the release's
+    checkpoint key; the release's sinks under the team's own folder."""
+    own = spec(secretRefs={"github": "acme-github", "database": "acme-audit-db"})
+    release = settings(worker_env_secret="common", worker_image_audit="registry/audit:3",
+                       **AUDIT_RELEASE)
+    names = [d["metadata"]["name"] for d in deployments(OWNER, own, release)]
+    assert names[-1] == "triage-ws-acme-audit" and len(names) == 5
+    audit = container(deployment(OWNER, own, release, "audit"))
+    assert audit["image"] == "registry/audit:3"
+    assert [e["secretRef"]["name"] for e in audit["envFrom"]] == ["common", "acme-audit-db"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in audit["env"]}
+    assert env["TEAM_SCOPE"] == "T0001"
+    assert env["AUDIT_ANCHOR_SINKS"] == \
+        "s3://acme-audit/anchors/workspaces/T0001?lock_mode=COMPLIANCE"
+    assert env["AUDIT_CHECKPOINT_KEY"] == {"secretKeyRef": {
+        "name": "triage-audit", "key": "checkpoint-key"}}
+    assert "DATABASE_URL" not in env and "AUDIT_API_TOKEN" not in env  # envFrom's win
+    others = [e for c in ("orchestrator", "tools", "router", "notifier")
+              for e in container(deployment(OWNER, own, release, c))["envFrom"]]
+    assert {"secretRef": {"name": "acme-audit-db"}} not in others
+    assert len(deployments(OWNER, spec(), release)) == 4
+
+
+def test_each_sink_gets_the_teams_own_folder() -> None:
+    assert workspace_sinks("file:///var/anchors/, s3://b/p?endpoint_url=http://m:9000",
+                           "T9") == \
+        "file:///var/anchors/workspaces/T9,s3://b/p/workspaces/T9?endpoint_url=http://m:9000"
+    assert workspace_sinks("s3://bucket", "T9") == "s3://bucket/workspaces/T9"
+    assert workspace_sinks("  ", "T9") == ""
 
 
 def slack_env(ws: WorkspaceSpec, release: dict[str, str]) -> dict[str, Any]:

@@ -201,14 +201,15 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
             consume(Consumers.ROUTER, True, scoped) + publishes("result.>") + emits("router")
             + kv_write(Buckets.IDEMPOTENCY.name, "model", "budget")
             + kv_read(Buckets.WORKSPACES.name))),
+        # Also per workspace (the operator's audit-<team>, into the team's own database).
         Identity("audit", "the only reader of AUDIT",
-                 consume(Consumers.AUDIT, teams=scoped) + emits("audit", audit=False)),
+                 consume(Consumers.AUDIT, True, scoped) + emits("audit", audit=False)),
         Identity("approval", "the only publisher of decisions", (
             consume(Consumers.APPROVAL_REQUESTS, teams=scoped)
             + publishes("approval.decision.*") + emits("approval")
             + kv_read(Buckets.WORKSPACES.name))),
         Identity("operator", "per-workspace consumers and the workspace directory", (
-            operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK"))
+            operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK", "AUDIT"))
             + kv_write(Buckets.WORKSPACES.name))),
         Identity("install-controller", "creates and deletes Workspaces on installs (opt-in)",
                  consume(Consumers.INSTALL_CONTROLLER) + emits("install-controller", audit=False)),

@@ -37,6 +37,10 @@ WORKSPACE_CONSUMERS: tuple[ConsumerSpec, ...] = (
     Consumers.ROUTER,
     Consumers.NOTIFIER,
 )
+# Only for a Workspace with its own database (`secretRefs.database`): its audit worker
+# chains the team's events there. AUDIT keeps every message for every consumer (limits
+# retention), so the shared audit goes on recording them too.
+AUDIT_CONSUMER = Consumers.AUDIT
 
 
 class NatsUnavailable(TemporaryError):
@@ -66,8 +70,9 @@ def safe_url(url: str) -> str:
     return re.sub(r"//[^/@\s,]+@", "//***@", url)
 
 
-def desired(team: str) -> list[ConsumerSpec]:
-    return [spec.for_team(team) for spec in WORKSPACE_CONSUMERS]
+def desired(team: str, own_audit: bool = False) -> list[ConsumerSpec]:
+    specs = WORKSPACE_CONSUMERS + ((AUDIT_CONSUMER,) if own_audit else ())
+    return [spec.for_team(team) for spec in specs]
 
 
 def refs(specs: Iterable[ConsumerSpec]) -> list[ConsumerRef]:
@@ -99,10 +104,11 @@ async def jetstream(url: str, wait_s: float, auth: NatsAuth
 
 
 async def ensure(url: str, team: str, stale: Iterable[ConsumerRef], wait_s: float,
-                 auth: NatsAuth) -> list[ConsumerRef]:
+                 auth: NatsAuth, own_audit: bool = False) -> list[ConsumerRef]:
     """Create/update the team's consumers, delete the stale ones (e.g. those of a previous
-    teamId) on the streams the provisioner made. Returns the consumers that now exist."""
-    specs = desired(team)
+    teamId, or the audit one of a database no longer named) on the streams the provisioner
+    made. Returns the consumers that now exist."""
+    specs = desired(team, own_audit)
     wanted = refs(specs)
     try:
         async with jetstream(url, wait_s, auth) as js:

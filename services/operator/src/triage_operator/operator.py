@@ -129,9 +129,6 @@ async def reconcile(name: str, namespace: str | None, uid: str, spec: Any, meta:
     patch.status["configMap"] = resources.configmap_name(name)
     patch.status["observedGeneration"] = generation
     message = f"{len(made)} consumers and {len(deployed)} deployments in sync"
-    if unused := resources.unused_secret_refs(ws):
-        message += (f"; not used by this workspace's workers (the shared services hold "
-                    f"these secrets): {', '.join(unused)}")
     _report(patch, status, True, "Reconciled", message, generation)
     logger.info(f"workspace {name} (team {ws.team_id}) reconciled: {message}")
 
@@ -178,10 +175,10 @@ async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
     url = resources.nats_url(ws, settings)
     try:
         return await consumers.ensure(url, ws.team_id, recorded, settings.nats_connect_timeout_s,
-                                      nats_auth(settings))
+                                      nats_auth(settings), own_audit=_own_audit(ws))
     except (NatsUnavailable, ConsumerConflict) as exc:
         # Remember every consumer that may exist now, so deletion can find them all.
-        owned = _union(recorded, consumers.refs(consumers.desired(ws.team_id)))
+        owned = _union(recorded, consumers.refs(consumers.desired(ws.team_id, _own_audit(ws))))
         patch.status["consumers"] = [ref.as_status() for ref in owned]
         if isinstance(exc, ConsumerConflict):
             _report(patch, status, False, "ConsumerConflict", str(exc), generation)
@@ -190,12 +187,22 @@ async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
         raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
 
 
+def _own_audit(ws: WorkspaceSpec) -> bool:
+    """Whether the team's audit log is also kept in its own database (secretRefs.database)."""
+    return ws.secret_refs.database is not None
+
+
 async def _apply_objects(owner: Owner, ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
                          memo: Memo, retry: int, generation: int | None) -> list[str]:
     try:
         await memo.kube.apply(resources.configmap(owner, ws))
         applied = [await memo.kube.apply(d) for d in
                    resources.deployments(owner, ws, memo.settings)]
+        # A worker the status records and no longer wanted (the audit one of a database
+        # no longer named) goes.
+        names = {item["metadata"]["name"] for item in applied}
+        for name in sorted(set(status.get("deployments") or []) - names):
+            await memo.kube.delete("apps/v1", "Deployment", owner.namespace, name)
     except (KubeRejected, KubeUnavailable) as exc:
         _report(patch, status, False, "KubernetesApiError", str(exc), generation)
         if isinstance(exc, KubeUnavailable):
@@ -219,7 +226,7 @@ async def cleanup(name: str, namespace: str | None, spec: Any, status: Any, memo
         pass  # an invalid spec never got consumers beyond those recorded in status
     try:
         owned, teams = await _owned(name, ws, status, url, wait, auth)
-        for component in resources.COMPONENTS:
+        for component in resources.ALL_COMPONENTS:
             await memo.kube.delete("apps/v1", "Deployment", namespace,
                                    resources.deployment_name(name, component))
         await memo.kube.delete("v1", "ConfigMap", namespace, resources.configmap_name(name))
@@ -244,6 +251,6 @@ async def _owned(name: str, ws: WorkspaceSpec | None, status: Any, url: str, wai
     others = {team for team, holder in holders.items() if holder not in (None, name)}
     refs = _recorded(status)
     if ws is not None and holders.get(ws.team_id) == name:
-        refs = _union(refs, consumers.refs(consumers.desired(ws.team_id)))
+        refs = _union(refs, consumers.refs(consumers.desired(ws.team_id, own_audit=True)))
     kept = [ref for ref in refs if not any(ref.name.endswith(f"-{team}") for team in others)]
     return kept, teams - others

@@ -7,8 +7,10 @@ what runs in the cluster.
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .settings import Settings
 from .spec import WorkspaceSpec
@@ -18,6 +20,9 @@ VERSION = "v1alpha1"
 PLURAL = "workspaces"
 KIND = "Workspace"
 COMPONENTS = ("orchestrator", "tools", "router", "notifier")
+# Run only for a Workspace with its own database (`secretRefs.database`): the team's own
+# audit log. Every component a Workspace may run, for cleanup: `ALL_COMPONENTS`.
+ALL_COMPONENTS = (*COMPONENTS, "audit")
 # The image each worker runs: the notifier is the ingress image in its notifier role.
 _IMAGE_OF = {"notifier": "ingress"}
 MANAGED_BY = "triage-operator"
@@ -103,7 +108,8 @@ def image(spec: WorkspaceSpec, settings: Settings, component: str) -> str:
     own = {"orchestrator": settings.worker_image_orchestrator,
            "tools": settings.worker_image_tools,
            "router": settings.worker_image_router,
-           "notifier": settings.worker_image_notifier}[component]
+           "notifier": settings.worker_image_notifier,
+           "audit": settings.worker_image_audit}[component]
     return (spec.image or own or settings.worker_image).replace(
         "{component}", _IMAGE_OF.get(component, component))
 
@@ -155,22 +161,18 @@ _CONFIG_ENV = {
     "tools": {"GITHUB_REPOS": "github-repos", "ENABLED_TOOLS": "tools"},
     "router": {},  # routes and budget come from the workspace directory (directory.py)
     "notifier": {},  # it posts what it is sent, to the channel it is sent to
+    "audit": {},  # it chains every audit event of its team
 }
 # Least privilege: a worker only gets the workspace Secrets it talks to.
 _SECRETS = {"orchestrator": (), "tools": ("github",), "router": ("openai",),
-            "notifier": ("slack",)}
+            "notifier": ("slack",), "audit": ("database",)}
 # Who verifies approval grants (the router never sees one).
 _GRANT_CHECKERS = ("orchestrator", "tools")
 
 
-def unused_secret_refs(spec: WorkspaceSpec) -> list[str]:
-    """The `secretRefs` set on the Workspace that no worker of it mounts: the database is
-    spoken to by the shared approval and audit services with the release's Secrets, never
-    by a workspace's workers. Reported in the status, so a platform team does not believe
-    a per-team key is in use."""
-    mounted = {kind for kinds in _SECRETS.values() for kind in kinds}
-    given = spec.secret_refs.model_dump(exclude_none=True)
-    return [f"secretRefs.{kind}" for kind in sorted(given) if kind not in mounted]
+def components(spec: WorkspaceSpec) -> tuple[str, ...]:
+    """The workers this Workspace runs: an audit worker only with its own database."""
+    return (*COMPONENTS, "audit") if spec.secret_refs.database else COMPONENTS
 
 
 def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
@@ -190,7 +192,8 @@ def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) 
         ref = {"name": settings.worker_grant_keys_config_map, "key": "GRANT_PUBLIC_KEYS"}
         env.append({"name": "GRANT_PUBLIC_KEYS", "valueFrom": {"configMapKeyRef": ref}})
     return env + _release_model_key(spec, settings, component) + \
-        _release_slack(spec, settings, component) + _nats_credentials(settings, component)
+        _release_slack(spec, settings, component) + _release_audit(spec, settings, component) \
+        + _nats_credentials(settings, component)
 
 
 def _release_model_key(spec: WorkspaceSpec, settings: Settings, component: str
@@ -234,6 +237,29 @@ def _release_slack(spec: WorkspaceSpec, settings: Settings, component: str) -> l
              settings.worker_slack_client_secret_key))
     return [{"name": "SLACK_CLIENT_ID", "value": oauth}, *env,
             *(_secret_env(var, name, key) for var, name, key in refs if name and key)]
+
+
+def _release_audit(spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
+    """How the team's audit worker anchors its chain: the release's checkpoint key and
+    write-once sinks, each sink under `workspaces/<teamId>` so its batches never take a name
+    the shared audit's (or another team's) already holds. DATABASE_URL and AUDIT_API_TOKEN
+    come from the Workspace's own Secret (`envFrom`)."""
+    if component != "audit":
+        return []
+    env: list[Manifest] = [{"name": "AUDIT_ANCHOR_SINKS", "value": workspace_sinks(
+        settings.worker_audit_anchor_sinks, spec.team_id)}]
+    if settings.worker_audit_secret:
+        env.append(_secret_env("AUDIT_CHECKPOINT_KEY", settings.worker_audit_secret,
+                               settings.worker_audit_checkpoint_key_key))
+    return env
+
+
+def workspace_sinks(sinks: str, team: str) -> str:
+    """The sinks (AUDIT_ANCHOR_SINKS: file:// or s3:// URLs) with `workspaces/<team>` added
+    to each path; the query (endpoint, lock mode) is kept."""
+    urls = [urlsplit(url) for url in re.split(r"[\s,]+", sinks.strip()) if url]
+    return ",".join(urlunsplit(url._replace(path=f"{url.path.rstrip('/')}/workspaces/{team}"))
+                    for url in urls)
 
 
 def _nats_credentials(settings: Settings, component: str) -> list[Manifest]:
@@ -325,4 +351,4 @@ def deployment(owner: Owner, spec: WorkspaceSpec, settings: Settings, component:
 
 
 def deployments(owner: Owner, spec: WorkspaceSpec, settings: Settings) -> list[Manifest]:
-    return [deployment(owner, spec, settings, component) for component in COMPONENTS]
+    return [deployment(owner, spec, settings, component) for component in components(spec)]

@@ -29,6 +29,8 @@ class Settings(ServiceSettings):
     worker_image_notifier: str | None = Field(
         None, description="Notifier worker image (the ingress image; else WORKER_IMAGE with "
                           "`{component}` as `ingress`)")
+    worker_image_audit: str | None = Field(
+        None, description="Audit worker image (a Workspace with its own database)")
     # Comma-separated Secret names, as the shared pods' imagePullSecrets.
     worker_image_pull_secrets: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="imagePullSecrets of the workers (comma list)")
@@ -77,6 +79,15 @@ class Settings(ServiceSettings):
     # Set only with Slack token rotation: the notifier refreshes expiring bot tokens.
     worker_slack_client_secret_key: str | None = Field(
         None, description="Key of the app's client secret in WORKER_SLACK_SECRET (rotation)")
+    # The audit worker of a Workspace with its own database (secretRefs.database) signs its
+    # checkpoints with the release's key and anchors them in the release's write-once sinks,
+    # under `workspaces/<teamId>` (the batches of two chains never share a name).
+    worker_audit_secret: str | None = Field(
+        None, description="Secret with the release's audit checkpoint key")
+    worker_audit_checkpoint_key_key: str = Field(
+        "checkpoint-key", description="Key of the checkpoint key in WORKER_AUDIT_SECRET")
+    worker_audit_anchor_sinks: str = Field(
+        "", description="The release's AUDIT_ANCHOR_SINKS (each gets workspaces/<teamId>)")
     # A Secret with the keys every worker needs whatever the workspace (VAULT_MASTER_KEY).
     worker_env_secret: str | None = Field(None, description="Secret mounted via envFrom in workers")
     # A Secret with a `<component>-password` key per worker (the chart's NATS credentials):
