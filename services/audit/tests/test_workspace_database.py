@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from triage_audit.external import latest_batch
 from triage_audit.keys import key_id_of, private_pem
 from triage_audit.queries import events
+from triage_audit.settings import Settings as AuditSettings
 from triage_audit.sinks import FileSink
 from triage_audit.store import AuditStore
 from triage_audit.verify import verify_team
@@ -30,20 +32,47 @@ from .conftest import running_audit
 Until = Callable[..., Awaitable[None]]
 OWN, OTHER = "T0044", "T0045"
 TEAM_TOKEN = "team-audit-token-0123456789"
+NATS_PASSWORD = "9f8c1d2e7a6b5c4d3e2f1a0b9c8d7e6f"
 OWNER = Owner(name="acme", namespace="triage", uid="u1")
 
 
-def render(team_db: str, sinks: str, key_pem: str) -> dict[str, str]:
+def render(team_db: str, sinks: str, key_pem: str, team_secret: dict[str, str] | None = None,
+           **release: Any) -> dict[str, str]:
     """The audit worker's environment as the operator writes it for a Workspace naming
     its database Secret (with the chart's WORKER_AUDIT_* settings)."""
     ws = parse_spec(OWNER.name, {"teamId": OWN, "secretRefs": {"database": "acme-audit-db"}})
     operator = OperatorSettings(  # type: ignore[call-arg]
         _env_file=None, worker_audit_secret="triage-audit",
-        worker_audit_checkpoint_key_key="checkpoint-key", worker_audit_anchor_sinks=sinks)
-    secrets = {"acme-audit-db": {"DATABASE_URL": team_db, "AUDIT_API_TOKEN": TEAM_TOKEN},
-               "triage-audit": {"checkpoint-key": key_pem}}
+        worker_audit_checkpoint_key_key="checkpoint-key", worker_audit_anchor_sinks=sinks,
+        **release)
+    if team_secret is None:
+        team_secret = {"DATABASE_URL": team_db, "AUDIT_API_TOKEN": TEAM_TOKEN}
+    secrets = {"acme-audit-db": team_secret, "triage-audit": {"checkpoint-key": key_pem},
+               "triage-nats": {"audit-password": NATS_PASSWORD}}
     return container_env(deployment(OWNER, ws, operator, "audit"),
                          data_by_name([configmap(OWNER, ws)]), secrets)
+
+
+def test_the_rendered_worker_passes_the_production_checks(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """In production it connects as the audit identity and has every secret it must have;
+    a team Secret without its API token stops it at start, naming the key."""
+    pem = private_pem(Ed25519PrivateKey.generate()).decode()
+    db = "postgresql+psycopg://acme:pw@pg.acme.internal/acme_audit"
+    production = {"environment": "production", "worker_nats_secret": "triage-nats",
+                  "nats_user": "operator", "nats_password": NATS_PASSWORD}
+    env = render(db, "s3://anchors", pem, **production)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = AuditSettings(_env_file=None)  # type: ignore[call-arg]
+    assert (settings.nats_user, settings.team_scope, settings.database_url) == (
+        "audit", OWN, db)
+    monkeypatch.delenv("AUDIT_API_TOKEN")
+    for name, value in render(db, "s3://anchors", pem, {"DATABASE_URL": db},
+                              **production).items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="AUDIT_API_TOKEN must be set"):
+        AuditSettings(_env_file=None)  # type: ignore[call-arg]
 
 
 def anchored(sink: Path, key: Ed25519PrivateKey) -> dict[str, int]:
