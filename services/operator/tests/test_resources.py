@@ -136,6 +136,7 @@ def test_an_audit_worker_runs_only_for_a_workspace_with_its_own_database() -> No
     checkpoint key; the release's sinks under the team's own folder."""
     own = spec(secretRefs={"github": "acme-github", "database": "acme-audit-db"})
     release = settings(worker_env_secret="common", worker_image_audit="registry/audit:3",
+                       worker_github_api_url="https://ghe.acme.example/api/v3",
                        **AUDIT_RELEASE)
     names = [d["metadata"]["name"] for d in deployments(OWNER, own, release)]
     assert names[-1] == "triage-ws-acme-audit" and len(names) == 5
@@ -149,6 +150,7 @@ def test_an_audit_worker_runs_only_for_a_workspace_with_its_own_database() -> No
     assert env["AUDIT_CHECKPOINT_KEY"] == {"secretKeyRef": {
         "name": "triage-audit", "key": "checkpoint-key"}}
     assert "DATABASE_URL" not in env and "AUDIT_API_TOKEN" not in env  # envFrom's win
+    assert "GITHUB_API_URL" not in env  # the tools' settings stay the tools'
     others = [e for c in ("orchestrator", "tools", "router", "notifier")
               for e in container(deployment(OWNER, own, release, c))["envFrom"]]
     assert {"secretRef": {"name": "acme-audit-db"}} not in others

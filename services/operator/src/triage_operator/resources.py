@@ -146,7 +146,7 @@ def _parity(settings: Settings, component: str) -> list[Manifest]:
                    "DAILY_BUDGET_USD": settings.worker_daily_budget_usd}
         if settings.worker_routes_config_map:
             values["ROUTES_FILE"] = f"{ROUTES_DIR}/routes.yaml"
-    else:
+    elif component == "tools":
         values |= {"GITHUB_API_URL": settings.worker_github_api_url,
                    "PROMETHEUS_URL": settings.worker_prometheus_url,
                    "ALERTMANAGER_URL": settings.worker_alertmanager_url,
@@ -172,7 +172,7 @@ _GRANT_CHECKERS = ("orchestrator", "tools")
 
 def components(spec: WorkspaceSpec) -> tuple[str, ...]:
     """The workers this Workspace runs: an audit worker only with its own database."""
-    return (*COMPONENTS, "audit") if spec.secret_refs.database else COMPONENTS
+    return ALL_COMPONENTS if spec.secret_refs.database else COMPONENTS
 
 
 def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:
