@@ -274,6 +274,14 @@ and /metrics on a port of its own. */}}
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+{{- /* Replicas stand by until they hold the lease (triage-leases in NATS); the pod name
+is each one's name in it. */}}
+- name: LEADER_ELECTION
+  value: "true"
+- name: LEADER_IDENTITY
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
 - name: WORKER_IMAGE
   value: {{ printf "%s/triage-{component}:%s" $v.image.repositoryPrefix ($v.image.tag | default .root.Chart.AppVersion) | quote }}
 - name: WORKER_IMAGE_PULL_POLICY

@@ -208,9 +208,9 @@ def identities(teams: Iterable[str] = ()) -> tuple[Identity, ...]:
             consume(Consumers.APPROVAL_REQUESTS, teams=scoped)
             + publishes("approval.decision.*") + emits("approval")
             + kv_read(Buckets.WORKSPACES.name))),
-        Identity("operator", "per-workspace consumers and the workspace directory", (
+        Identity("operator", "per-workspace consumers, the workspace directory, its lease", (
             operator_consumers(("EVENTS", "RESULTS", "APPROVALS", "WORK", "AUDIT"))
-            + kv_write(Buckets.WORKSPACES.name))),
+            + kv_write(Buckets.WORKSPACES.name) + kv_write(Buckets.LEASES.name, "operator"))),
         Identity("install-controller", "creates and deletes Workspaces on installs (opt-in)",
                  consume(Consumers.INSTALL_CONTROLLER) + emits("install-controller", audit=False)),
         Identity("provisioner", "creates and updates streams, buckets, object stores (a Job)",

@@ -192,6 +192,9 @@ class Buckets:
     # entries live as long as their Workspace resource, so no TTL.
     WORKSPACES = BucketSpec("triage-workspaces", history=5,
                             description="Per Slack team: approvers from its Workspace resource")
+    # Who leads among replicas of a singleton (`operator.<namespace>`), compare-and-set on
+    # the revision like the team claims; a holder renews its entry, so no TTL.
+    LEASES = BucketSpec("triage-leases", description="Leader of each singleton's replicas")
 
     @classmethod
     def all(cls) -> list[BucketSpec]:

@@ -9,35 +9,86 @@ import logging
 import kopf
 from prometheus_client import CollectorRegistry
 from triage_contracts.logs import configure_logging
+from triage_contracts.natsauth import nats_auth
 
 from .clients.kube import KubeClient
 from .health import build_health_app, start_health
+from .leader import Elector
 from .metrics import OperatorMetrics
 from .operator import Memo, build_registry, operator_settings
 from .settings import Settings
 
 
+class LeadershipLost(RuntimeError):
+    """Another replica leads now: this one stops (and restarts as a standby)."""
+
+
 async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
-    """Run until cancelled, `stop_flag` is set, or a signal arrives."""
-    ready = asyncio.Event()
+    """Run until cancelled, `stop_flag` is set, or a signal arrives. With leader election,
+    stand by until this replica leads; raise LeadershipLost when it no longer does."""
+    ready, leading = asyncio.Event(), asyncio.Event()
     liveness_url = f"http://127.0.0.1:{settings.liveness_port}/healthz"
     metrics = OperatorMetrics(CollectorRegistry())
     memo = Memo(settings=settings, kube=KubeClient(), metrics=metrics)
-    runner = await start_health(build_health_app(liveness_url, ready, metrics.registry),
-                                settings.host, settings.port)
+    elector = _elector(settings)
+    runner = await start_health(
+        build_health_app(liveness_url, ready, metrics.registry, standby=leading if elector
+                         else None), settings.host, settings.port)
     try:
-        await kopf.operator(
-            registry=build_registry(settings),
-            settings=operator_settings(settings),
-            memo=memo,
-            namespaces=[settings.operator_namespace],
-            liveness_endpoint=liveness_url,
-            ready_flag=ready,
-            stop_flag=stop_flag,
-        )
+        if elector is None:
+            await _operate(settings, memo, liveness_url, ready, stop_flag)
+            return
+        await elector.campaign()
+        leading.set()
+        metrics.leader.set(1)
+        await _lead(elector, settings, memo, liveness_url, ready, stop_flag)
     finally:
+        metrics.leader.set(0)
+        if elector is not None:
+            await elector.release()
+            await elector.close()
         await memo.kube.close()
         await runner.cleanup()
+
+
+def _elector(settings: Settings) -> Elector | None:
+    if not settings.leader_election:
+        return None
+    return Elector(settings.nats_url, nats_auth(settings), settings.operator_namespace,
+                   settings.leader_identity, settings.lease_s, settings.lease_renew_s,
+                   settings.lease_renew_deadline_s)
+
+
+async def _lead(elector: Elector, settings: Settings, memo: Memo, liveness_url: str,
+                ready: asyncio.Event, stop_flag: asyncio.Event | None) -> None:
+    """Operate while the lease is renewed; stop kopf the moment it is not."""
+    stop = asyncio.Event()
+    holding = asyncio.create_task(elector.hold())
+    relay = asyncio.create_task(stop_flag.wait()) if stop_flag else None
+    holding.add_done_callback(lambda _: stop.set())
+    if relay:
+        relay.add_done_callback(lambda _: stop.set())
+    try:
+        await _operate(settings, memo, liveness_url, ready, stop)
+    finally:
+        for task in (holding, relay):
+            if task:
+                task.cancel()
+    if holding.done() and not holding.cancelled() and not (stop_flag and stop_flag.is_set()):
+        raise LeadershipLost(f"replica {elector.identity} no longer leads {elector.key}")
+
+
+async def _operate(settings: Settings, memo: Memo, liveness_url: str, ready: asyncio.Event,
+                   stop_flag: asyncio.Event | None) -> None:
+    await kopf.operator(
+        registry=build_registry(settings),
+        settings=operator_settings(settings),
+        memo=memo,
+        namespaces=[settings.operator_namespace],
+        liveness_endpoint=liveness_url,
+        ready_flag=ready,
+        stop_flag=stop_flag,
+    )
 
 
 def configure_operator_logging(settings: Settings) -> None:

@@ -4,6 +4,8 @@
 kopf's liveness endpoint serves a single path, so kopf listens on a loopback port and
 /healthz relays its answer (it runs kopf's probe handlers and stops answering when the
 operator's core tasks die). /readyz is 503 until kopf has logged in and started watching.
+A standby replica (leader election, leader.py) answers both with status "standby": it is
+alive and ready to take over, and kopf does not run in it.
 """
 
 import asyncio
@@ -16,8 +18,15 @@ RELAY_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
 def build_health_app(liveness_url: str, ready: asyncio.Event,
-                     metrics: CollectorRegistry | None = None) -> web.Application:
+                     metrics: CollectorRegistry | None = None,
+                     standby: asyncio.Event | None = None) -> web.Application:
+    """`standby`: set once this replica leads (None: no leader election)."""
+    def standing_by() -> bool:
+        return standby is not None and not standby.is_set()
+
     async def healthz(_: web.Request) -> web.Response:
+        if standing_by():
+            return web.json_response({"status": "standby"})
         try:
             async with aiohttp.ClientSession(timeout=RELAY_TIMEOUT) as session:
                 async with session.get(liveness_url) as resp:
@@ -27,6 +36,8 @@ def build_health_app(liveness_url: str, ready: asyncio.Event,
             return web.json_response({"status": "down", "error": str(exc)}, status=503)
 
     async def readyz(_: web.Request) -> web.Response:
+        if standing_by():
+            return web.json_response({"status": "standby"})
         if ready.is_set():
             return web.json_response({"status": "ready"})
         return web.json_response({"status": "starting"}, status=503)

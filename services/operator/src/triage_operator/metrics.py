@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 Handler = Callable[..., Awaitable[None]]
 
@@ -29,6 +29,9 @@ class OperatorMetrics:
         self.errors = Counter(
             "triage_operator_errors", "Workspaces reported not Ready, by reason",
             ["reason"], registry=registry)
+        self.leader = Gauge(
+            "triage_operator_leader", "1 while this replica leads (acts), 0 while it stands by",
+            registry=registry)
 
 
 def _outcome(exc: BaseException | None) -> str:

@@ -46,8 +46,9 @@ def operator_settings(settings: Settings) -> kopf.OperatorSettings:
     config.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     config.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
     config.persistence.consistency_timeout = settings.consistency_timeout_s
-    # One replica (Recreate strategy) in one namespace: no peering CRDs, no cluster-wide
-    # scanning of namespaces and CRDs, so the RBAC stays namespace-scoped.
+    # One acting replica (leader.py: the others stand by without kopf) in one namespace:
+    # no peering CRDs, no cluster-wide scanning of namespaces and CRDs, so the RBAC stays
+    # namespace-scoped.
     config.peering.standalone = True
     config.scanning.disabled = True
     config.posting.level = logging.INFO

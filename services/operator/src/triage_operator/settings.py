@@ -5,9 +5,10 @@ the image, the default NATS URL, the shared Secret with cluster-wide keys, the C
 public grant keys.
 """
 
+import socket
 from typing import Annotated, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 from triage_contracts.settings import ServiceSettings
 
@@ -97,6 +98,18 @@ class Settings(ServiceSettings):
     # (public keys only: no worker can sign a grant).
     worker_grant_keys_config_map: str | None = Field(
         None, description="ConfigMap holding GRANT_PUBLIC_KEYS for the workers")
+    # Leader election (leader.py): with it, replicas stand by until they hold the lease.
+    leader_election: bool = Field(
+        False, description="Act only while holding the lease (for more than one replica)")
+    leader_identity: str = Field(
+        default_factory=socket.gethostname, description="This replica's name in the lease "
+        "(default: the host name, which is the pod's name)")
+    lease_s: float = Field(15.0, gt=0, description="A standby takes over a lease not "
+                                                   "renewed for this long")
+    lease_renew_s: float = Field(5.0, gt=0, description="How often the leader renews")
+    lease_renew_deadline_s: float = Field(
+        10.0, gt=0, description="The leader stops acting when it could not renew for this "
+        "long (less than LEASE_S, so it has stopped before anyone takes over)")
     port: int = Field(8080, description="Health listener (/healthz, /readyz)")
     # kopf's own liveness server listens here on loopback; /healthz on PORT relays to it.
     liveness_port: int = Field(8081, description="Loopback port of kopf's liveness endpoint")
@@ -106,6 +119,13 @@ class Settings(ServiceSettings):
     retry_max_delay_s: float = Field(300.0, gt=0)
     # Periodic re-reconcile of every Workspace (drift repair); 0 disables it.
     resync_interval_s: float = Field(300.0, ge=0)
+    @model_validator(mode="after")
+    def _lease_order(self) -> "Settings":
+        if not self.lease_renew_s < self.lease_renew_deadline_s < self.lease_s:
+            raise ValueError("LEASE_RENEW_S < LEASE_RENEW_DEADLINE_S < LEASE_S is required: "
+                             "a leader must stop before a standby may take over")
+        return self
+
     @field_validator("worker_image_pull_secrets", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
