@@ -109,7 +109,11 @@ def configure_operator_logging(settings: Settings) -> None:
 def main() -> None:
     settings = Settings()
     configure_operator_logging(settings)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except LeadershipLost as exc:
+        # Exit non-zero: the kubelet restarts the container, which campaigns as a standby.
+        raise SystemExit(f"operator stopped: {exc}") from exc
 
 
 if __name__ == "__main__":
