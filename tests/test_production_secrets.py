@@ -31,7 +31,7 @@ NOT_SECRETS = {"audit_checkpoint_public_keys", "audit_checkpoint_key_file", "wor
                "worker_nats_secret", "worker_image_pull_secrets", "worker_openai_secret",
                # Names of Secrets and of keys inside them (the operator never reads them).
                "worker_slack_secret", "worker_slack_client_secret_key", "worker_vault_secret",
-               "worker_slack_database_secret"}
+               "worker_slack_database_secret", "worker_audit_secret"}
 PLACEHOLDERS = ["", "  ", "changethis", "dev-only-key", "sandbox-secret"]
 
 
