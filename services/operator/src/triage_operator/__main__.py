@@ -71,9 +71,11 @@ async def _lead(elector: Elector, settings: Settings, memo: Memo, liveness_url: 
     try:
         await _operate(settings, memo, liveness_url, ready, stop)
     finally:
-        for task in (holding, relay):
-            if task:
-                task.cancel()
+        tasks = [task for task in (holding, relay) if task]
+        for task in tasks:
+            task.cancel()
+        # Settled before the lease is released: no renewal may still be on its way.
+        await asyncio.gather(*tasks, return_exceptions=True)
     if holding.done() and not holding.cancelled() and not (stop_flag and stop_flag.is_set()):
         raise LeadershipLost(f"replica {elector.identity} no longer leads {elector.key}")
 

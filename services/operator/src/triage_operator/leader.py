@@ -69,8 +69,10 @@ class Elector:
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
-            self._nc = await nats.connect(self.url, name=f"triage-operator-{self.identity}",
-                                          max_reconnect_attempts=-1, **self.auth.connect_options())
+            if self._nc is None:  # one connection, reconnecting by itself once made
+                self._nc = await nats.connect(
+                    self.url, name=f"triage-operator-{self.identity}",
+                    max_reconnect_attempts=-1, **self.auth.connect_options())
             self._kv = await self._nc.jetstream(timeout=self.retry_s * 2).key_value(
                 Buckets.LEASES.name)
         return self._kv
