@@ -124,6 +124,18 @@ async def test_operator_builds_workers_from_the_release_image_and_secret(render)
     assert settings.worker_image.replace("{component}", "tools") == tools["containers"][0]["image"]
 
 
+async def test_operator_replicas_elect_a_leader_only_when_there_are_several(render) -> None:
+    """One replica acts without a lease; more stand by until they hold it, each under its
+    pod name (the schema allows up to 3)."""
+    def env(rendered: Any) -> dict[str, Any]:
+        return {e["name"]: e.get("value", e.get("valueFrom")) for e in rendered.get(
+            "Deployment", "triage-operator")["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "LEADER_ELECTION" not in env(await render({}))
+    two = env(await render({"operator": {"replicaCount": 2}}))
+    assert two["LEADER_ELECTION"] == "true"
+    assert two["LEADER_IDENTITY"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+
+
 async def test_without_shared_workers_only_the_operator_runs_the_workers(render) -> None:
     rendered = await render(load_values("workspaces"))
     names = {(m["kind"], m["metadata"]["name"]) for m in rendered.manifests}

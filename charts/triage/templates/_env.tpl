@@ -274,14 +274,16 @@ and /metrics on a port of its own. */}}
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
-{{- /* Replicas stand by until they hold the lease (triage-leases in NATS); the pod name
-is each one's name in it. */}}
+{{- /* More than one replica: each stands by until it holds the lease (triage-leases in
+NATS), under its pod name. One replica needs no lease (and no NATS to act on Kubernetes). */}}
+{{- if gt (int $v.operator.replicaCount) 1 }}
 - name: LEADER_ELECTION
   value: "true"
 - name: LEADER_IDENTITY
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
+{{- end }}
 - name: WORKER_IMAGE
   value: {{ printf "%s/triage-{component}:%s" $v.image.repositoryPrefix ($v.image.tag | default .root.Chart.AppVersion) | quote }}
 - name: WORKER_IMAGE_PULL_POLICY

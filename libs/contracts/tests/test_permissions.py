@@ -199,6 +199,14 @@ def test_a_team_scoped_release_keeps_each_consumer_to_its_service() -> None:
         assert who_pulls(durable) == workers
     # ... but never a shared consumer of another service, nor the edge or audit anything.
     assert who_pulls("tools") == {"tools"} and who_pulls("router") == {"router"}
+    # The operator makes and removes per-workspace consumers, never a shared durable.
+    operator = identity("operator")
+    for verb in ("CREATE", "DELETE"):
+        assert may_publish(operator, f"{API}.CONSUMER.{verb}.AUDIT.audit-T1")
+        assert may_publish(operator, f"{API}.CONSUMER.{verb}.WORK.tools-T1")
+        assert not may_publish(operator, f"{API}.CONSUMER.{verb}.AUDIT.audit")
+        assert not may_publish(operator, f"{API}.CONSUMER.{verb}.WORK.tools")
+    assert not may_publish(operator, f"{API}.CONSUMER.CREATE.AUDIT.audit.triage.audit.>")
     # A Workspace's own audit consumer (secretRefs.database) is the audit identity's only.
     for durable in ("audit", "audit-T9", "audit-T1"):
         assert {i.name for i in identities(["T9"])

@@ -154,11 +154,20 @@ def queue_depth(spec: ConsumerSpec, teams: Iterable[str] = ()) -> Grants:
 
 
 def operator_consumers(streams: Iterable[str]) -> Grants:
-    """The operator creates, updates and deletes the per-workspace consumers."""
+    """The operator creates, updates and deletes the per-workspace consumers
+    (`<durable>-<team>`), never a shared service's durable (it may only look at one)."""
+    streams = tuple(streams)
     return Grants(publish=tuple(
         subject for stream in streams for subject in (
             f"{API}.CONSUMER.CREATE.{stream}.>", f"{API}.CONSUMER.DURABLE.CREATE.{stream}.*",
-            f"{API}.CONSUMER.INFO.{stream}.*", f"{API}.CONSUMER.DELETE.{stream}.*")))
+            f"{API}.CONSUMER.INFO.{stream}.*", f"{API}.CONSUMER.DELETE.{stream}.*")),
+        deny_publish=tuple(
+            subject for stream in streams for name in sorted(_shared_durables(stream))
+            for subject in (
+                f"{API}.CONSUMER.CREATE.{stream}.{name}",
+                f"{API}.CONSUMER.CREATE.{stream}.{name}.>",
+                f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+                f"{API}.CONSUMER.DELETE.{stream}.{name}")))
 
 
 def provisioning() -> Grants:

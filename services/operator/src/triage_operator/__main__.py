@@ -5,6 +5,8 @@ Settings are built here and passed down; the operator watches exactly one namesp
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 import kopf
 from prometheus_client import CollectorRegistry
@@ -26,22 +28,20 @@ class LeadershipLost(RuntimeError):
 async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
     """Run until cancelled, `stop_flag` is set, or a signal arrives. With leader election,
     stand by until this replica leads; raise LeadershipLost when it no longer does."""
-    ready, leading = asyncio.Event(), asyncio.Event()
+    ready = asyncio.Event()
     liveness_url = f"http://127.0.0.1:{settings.liveness_port}/healthz"
     metrics = OperatorMetrics(CollectorRegistry())
     memo = Memo(settings=settings, kube=KubeClient(), metrics=metrics)
     elector = _elector(settings)
     runner = await start_health(
-        build_health_app(liveness_url, ready, metrics.registry, standby=leading if elector
-                         else None), settings.host, settings.port)
+        build_health_app(liveness_url, ready, metrics.registry, standby=elector),
+        settings.host, settings.port)
     try:
         if elector is None:
             await _operate(settings, memo, liveness_url, ready, stop_flag)
-            return
-        await elector.campaign()
-        leading.set()
-        metrics.leader.set(1)
-        await _lead(elector, settings, memo, liveness_url, ready, stop_flag)
+        elif await _first(elector.campaign(), stop_flag):
+            metrics.leader.set(1)
+            await _lead(elector, settings, memo, liveness_url, ready, stop_flag)
     finally:
         metrics.leader.set(0)
         if elector is not None:
@@ -59,25 +59,39 @@ def _elector(settings: Settings) -> Elector | None:
                    settings.lease_renew_deadline_s)
 
 
+async def _first(work: Coroutine[Any, Any, None], stop_flag: asyncio.Event | None) -> bool:
+    """Run `work` until it ends (True) or `stop_flag` is set first (False)."""
+    task = asyncio.create_task(work)
+    waits = {task} | ({asyncio.create_task(stop_flag.wait())} if stop_flag else set())
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()  # its failure, if it had one
+    return True
+
+
 async def _lead(elector: Elector, settings: Settings, memo: Memo, liveness_url: str,
                 ready: asyncio.Event, stop_flag: asyncio.Event | None) -> None:
-    """Operate while the lease is renewed; stop kopf the moment it is not."""
-    stop = asyncio.Event()
+    """Operate while the lease is renewed. Lost, kopf is cancelled at once (not stopped
+    gracefully: its handlers must not run on beside the next leader) and LeadershipLost
+    raised; a stop_flag or a signal stops kopf as usual."""
+    operating = asyncio.create_task(_operate(settings, memo, liveness_url, ready, stop_flag))
     holding = asyncio.create_task(elector.hold())
-    relay = asyncio.create_task(stop_flag.wait()) if stop_flag else None
-    holding.add_done_callback(lambda _: stop.set())
-    if relay:
-        relay.add_done_callback(lambda _: stop.set())
     try:
-        await _operate(settings, memo, liveness_url, ready, stop)
+        await asyncio.wait({operating, holding}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        tasks = [task for task in (holding, relay) if task]
-        for task in tasks:
+        for task in (operating, holding):
             task.cancel()
         # Settled before the lease is released: no renewal may still be on its way.
-        await asyncio.gather(*tasks, return_exceptions=True)
-    if holding.done() and not holding.cancelled() and not (stop_flag and stop_flag.is_set()):
+        await asyncio.gather(operating, holding, return_exceptions=True)
+    if holding.done() and not holding.cancelled():
         raise LeadershipLost(f"replica {elector.identity} no longer leads {elector.key}")
+    operating.result()  # kopf's own failure, if it had one
 
 
 async def _operate(settings: Settings, memo: Memo, liveness_url: str, ready: asyncio.Event,

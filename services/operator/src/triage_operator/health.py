@@ -4,11 +4,13 @@
 kopf's liveness endpoint serves a single path, so kopf listens on a loopback port and
 /healthz relays its answer (it runs kopf's probe handlers and stops answering when the
 operator's core tasks die). /readyz is 503 until kopf has logged in and started watching.
-A standby replica (leader election, leader.py) answers both with status "standby": it is
-alive and ready to take over, and kopf does not run in it.
+A standby replica (leader election, leader.py) runs no kopf: /healthz answers "standby"
+(alive), and so does /readyz while it can read the lease (ready to take over), else 503
+with the reason, so a standby cut off from NATS shows as not ready.
 """
 
 import asyncio
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
@@ -17,12 +19,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 RELAY_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
+class Candidate(Protocol):
+    """A replica in a leader election (leader.Elector)."""
+
+    @property
+    def leading(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+
+
 def build_health_app(liveness_url: str, ready: asyncio.Event,
                      metrics: CollectorRegistry | None = None,
-                     standby: asyncio.Event | None = None) -> web.Application:
-    """`standby`: set once this replica leads (None: no leader election)."""
+                     standby: Candidate | None = None) -> web.Application:
+    """`standby`: this replica's candidate (None: no leader election)."""
     def standing_by() -> bool:
-        return standby is not None and not standby.is_set()
+        return standby is not None and not standby.leading
 
     async def healthz(_: web.Request) -> web.Response:
         if standing_by():
@@ -36,7 +47,10 @@ def build_health_app(liveness_url: str, ready: asyncio.Event,
             return web.json_response({"status": "down", "error": str(exc)}, status=503)
 
     async def readyz(_: web.Request) -> web.Response:
-        if standing_by():
+        if standby is not None and standing_by():
+            if standby.error:
+                return web.json_response({"status": "standby", "error": standby.error},
+                                         status=503)
             return web.json_response({"status": "standby"})
         if ready.is_set():
             return web.json_response({"status": "ready"})

@@ -2,17 +2,18 @@
 
 The lease is a key of the `triage-leases` KV bucket (`operator.<namespace>`), written
 compare-and-set on its revision, like the team claims: two candidates racing for it cannot
-both win, which the real nats-server enforces. Why NATS and not a Kubernetes Lease: the
-operator already depends on NATS for everything it owns, the claims are there, and the
-semantics the election needs (create-if-absent, update-if-unchanged) are the server's own.
+both win, which the real nats-server enforces. Why NATS and not a Kubernetes Lease:
+docs/architecture.md ("The operator's leader election is a NATS lease").
 
 client-go's algorithm on that key:
 - a candidate takes the key when there is none, when it was released (no holder), or when
   its revision has not moved for `lease_s` as this candidate's own clock measures it (no
   clock is compared with another node's);
 - the leader renews every `renew_s`; it gives up leading when a renewal finds the key taken
-  (someone else won) or when it could not renew for `renew_deadline_s` (shorter than
-  `lease_s`, so it has stopped before anyone may take over);
+  (someone else won) or when `renew_deadline_s` has passed since the last renewal it sent
+  that succeeded: every wait and every request is cut at that deadline, so the leader has
+  stopped (`__main__` cancels kopf) while a standby still has `lease_s - renew_deadline_s`
+  to wait;
 - a leader that stops cleanly releases the key, so a standby takes over at once.
 """
 
@@ -33,6 +34,7 @@ from triage_contracts.natsauth import NatsAuth
 from triage_contracts.streams import Buckets
 
 log = get_logger(__name__)
+NATS_ERRORS = (NatsError, TimeoutError, OSError)
 
 
 class Lease(BaseModel):
@@ -45,6 +47,10 @@ def lease_key(namespace: str) -> str:
     return f"operator.{namespace}"
 
 
+async def _quiet(exc: Exception) -> None:
+    log.debug("lease connection error", error=str(exc) or type(exc).__name__)
+
+
 @dataclass
 class Elector:
     url: str
@@ -55,24 +61,36 @@ class Elector:
     renew_s: float = 5.0
     renew_deadline_s: float = 10.0
     retry_s: float = 2.0
+    # Why the last attempt to reach the lease failed (None: it did not): a standby that
+    # cannot campaign is not ready (health.py).
+    error: str | None = None
     _nc: Client | None = None
     _kv: KeyValue | None = None
     _revision: int = 0
+    _sent_at: float = 0.0
 
     @property
     def key(self) -> str:
         return lease_key(self.namespace)
+
+    @property
+    def leading(self) -> bool:
+        return self._revision > 0
 
     def _value(self, holder: str) -> bytes:
         lease = Lease(holder=holder, lease_s=self.lease_s, renewed_at=utcnow().isoformat())
         return lease.model_dump_json().encode()
 
     async def _bucket(self) -> KeyValue:
+        if self._nc is None or self._nc.is_closed:
+            # Few reconnect attempts: a connection that gives up is closed and made again
+            # on the next call, so an outage never blocks a call for long.
+            self._nc = await nats.connect(
+                self.url, name=f"triage-operator-{self.identity}", connect_timeout=2,
+                max_reconnect_attempts=3, reconnect_time_wait=1, error_cb=_quiet,
+                **self.auth.connect_options())
+            self._kv = None
         if self._kv is None:
-            if self._nc is None:  # one connection, reconnecting by itself once made
-                self._nc = await nats.connect(
-                    self.url, name=f"triage-operator-{self.identity}",
-                    max_reconnect_attempts=-1, **self.auth.connect_options())
             self._kv = await self._nc.jetstream(timeout=self.retry_s * 2).key_value(
                 Buckets.LEASES.name)
         return self._kv
@@ -82,11 +100,13 @@ class Elector:
         seen: tuple[int, float] = (-1, time.monotonic())  # (revision, when it was first seen)
         while True:
             try:
-                seen = await self._try(seen)
-            except (NatsError, TimeoutError, OSError) as exc:
-                log.warning("leader election: NATS unavailable",
-                            error=str(exc) or type(exc).__name__)
-            if self._revision:
+                async with asyncio.timeout(self.retry_s * 5):
+                    seen = await self._try(seen)
+                self.error = None
+            except NATS_ERRORS as exc:
+                self.error = str(exc) or type(exc).__name__
+                log.warning("leader election: the lease cannot be read", error=self.error)
+            if self.leading:
                 log.info("leading", identity=self.identity, key=self.key)
                 return
             await asyncio.sleep(self.retry_s)
@@ -107,44 +127,60 @@ class Elector:
         return seen
 
     async def _take(self, kv: KeyValue, revision: int | None) -> None:
+        sent = time.monotonic()  # the lease runs from before the write, never after
         try:
             if revision is None:
                 self._revision = await kv.create(self.key, self._value(self.identity))
             else:
                 self._revision = await kv.update(self.key, self._value(self.identity),
                                                  last=revision)
+            self._sent_at = sent
         except KeyWrongLastSequenceError:
             pass  # another candidate was quicker
 
     async def hold(self) -> None:
-        """Renew while leading; return when leadership is lost."""
-        renewed = time.monotonic()
+        """Renew while leading; return when leadership is lost, at the latest
+        `renew_deadline_s` after the last renewal that succeeded was sent."""
+        next_at = self._sent_at + self.renew_s
         while True:
-            await asyncio.sleep(self.renew_s)
+            deadline = self._sent_at + self.renew_deadline_s
+            await asyncio.sleep(max(0.0, min(next_at, deadline) - time.monotonic()))
+            sent = time.monotonic()
+            if sent >= deadline:
+                log.error("leadership given up: the lease could not be renewed in time",
+                          error=self.error)
+                break
             try:
-                kv = await self._bucket()
-                self._revision = await kv.update(self.key, self._value(self.identity),
-                                                 last=self._revision)
-                renewed = time.monotonic()
+                async with asyncio.timeout(deadline - sent):
+                    kv = await self._bucket()
+                    self._revision = await kv.update(self.key, self._value(self.identity),
+                                                     last=self._revision)
+                self._sent_at, next_at, self.error = sent, sent + self.renew_s, None
             except KeyWrongLastSequenceError:
                 log.error("leadership lost: another candidate holds the lease", key=self.key)
                 break
-            except (NatsError, TimeoutError, OSError) as exc:
-                if time.monotonic() - renewed >= self.renew_deadline_s:
-                    log.error("leadership given up: the lease could not be renewed in time",
-                              error=str(exc) or type(exc).__name__)
-                    break
+            except NATS_ERRORS as exc:
+                self.error = str(exc) or type(exc).__name__
+                next_at = time.monotonic() + min(self.retry_s, self.renew_s)
         self._revision = 0
 
     async def release(self) -> None:
-        """Hand the lease over at once (a clean stop); nothing if not leading."""
-        if self._revision and self._kv is not None:
-            try:
-                await self._kv.update(self.key, self._value(""), last=self._revision)
-            except (NatsError, TimeoutError, OSError) as exc:
-                log.warning("lease not released; a standby takes over once it expires",
-                            error=str(exc) or type(exc).__name__)
-            self._revision = 0
+        """Hand the lease over at once (a clean stop); nothing if not leading. On a fresh
+        connection (kopf, stopping, may have cancelled the reader of the old one), and by
+        the stored revision if a cancelled renewal moved it."""
+        if not self.leading:
+            return
+        await self.close()
+        try:
+            async with asyncio.timeout(self.retry_s * 5):
+                kv = await self._bucket()
+                entry = await kv.get(self.key)
+                if _holder(entry.value)[0] == self.identity:
+                    await kv.update(self.key, self._value(""), last=entry.revision or 0)
+        except NATS_ERRORS as exc:
+            log.warning("lease not released; a standby takes over once it expires",
+                        error=str(exc) or type(exc).__name__)
+        self._revision = 0
 
     async def close(self) -> None:
         """Best effort: nats-py can fail closing a connection that is reconnecting."""

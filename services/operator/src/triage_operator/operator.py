@@ -10,7 +10,9 @@ retried (only the slow periodic resync looks again); NATS or the API being unava
 `kopf.TemporaryError` retried with exponential backoff.
 """
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,12 +122,15 @@ async def reconcile(name: str, namespace: str | None, uid: str, spec: Any, meta:
         _report(patch, status, False, "InvalidSpec", str(exc), generation)
         raise kopf.PermanentError(f"invalid Workspace spec: {exc}") from exc
     await _claim_team(name, namespace, ws, status, patch, memo, retry, generation)
+    owner = Owner(name=name, namespace=namespace, uid=uid,
+                  release=memo.settings.worker_release)
+    with _kube_errors(status, patch, memo, retry, generation):
+        await _retire_workers(owner, ws, memo)
     made = await _sync_consumers(ws, status, patch, memo.settings, retry, generation)
     patch.status["teamId"] = ws.team_id
     patch.status["consumers"] = [ref.as_status() for ref in made]
-    owner = Owner(name=name, namespace=namespace, uid=uid,
-                  release=memo.settings.worker_release)
-    deployed = await _apply_objects(owner, ws, status, patch, memo, retry, generation)
+    with _kube_errors(status, patch, memo, retry, generation):
+        deployed = await _apply_objects(owner, ws, memo)
     patch.status["deployments"] = deployed
     patch.status["configMap"] = resources.configmap_name(name)
     patch.status["observedGeneration"] = generation
@@ -193,22 +198,31 @@ def _own_audit(ws: WorkspaceSpec) -> bool:
     return ws.secret_refs.database is not None
 
 
-async def _apply_objects(owner: Owner, ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
-                         memo: Memo, retry: int, generation: int | None) -> list[str]:
+@contextlib.contextmanager
+def _kube_errors(status: Any, patch: kopf.Patch, memo: Memo, retry: int,
+                 generation: int | None) -> Iterator[None]:
+    """The API refusing (permanent) or unavailable (retried), reported in the status."""
     try:
-        await memo.kube.apply(resources.configmap(owner, ws))
-        applied = [await memo.kube.apply(d) for d in
-                   resources.deployments(owner, ws, memo.settings)]
-        # A worker the status records and no longer wanted (the audit one of a database
-        # no longer named) goes.
-        names = {item["metadata"]["name"] for item in applied}
-        for name in sorted(set(status.get("deployments") or []) - names):
-            await memo.kube.delete("apps/v1", "Deployment", owner.namespace, name)
+        yield
     except (KubeRejected, KubeUnavailable) as exc:
         _report(patch, status, False, "KubernetesApiError", str(exc), generation)
         if isinstance(exc, KubeUnavailable):
             raise kopf.TemporaryError(str(exc), delay=_backoff(memo.settings, retry)) from exc
         raise kopf.PermanentError(str(exc)) from exc
+
+
+async def _retire_workers(owner: Owner, ws: WorkspaceSpec, memo: Memo) -> None:
+    """Delete the workers this Workspace no longer runs (the audit one of a database no
+    longer named), by name, before their consumers go: a pod restarting in between would
+    create its consumer again. A DELETE of what is already gone is a 404, nothing more."""
+    for component in sorted(set(resources.ALL_COMPONENTS) - set(resources.components(ws))):
+        await memo.kube.delete("apps/v1", "Deployment", owner.namespace,
+                               resources.deployment_name(owner.name, component))
+
+
+async def _apply_objects(owner: Owner, ws: WorkspaceSpec, memo: Memo) -> list[str]:
+    await memo.kube.apply(resources.configmap(owner, ws))
+    applied = [await memo.kube.apply(d) for d in resources.deployments(owner, ws, memo.settings)]
     return [item["metadata"]["name"] for item in applied]
 
 
