@@ -5,8 +5,6 @@ chart configures - /healthz, then /readyz once NATS is connected - and writes no
 its working directory or its venv (the root filesystem is read-only in the cluster)."""
 
 import asyncio
-import os
-import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -22,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from triage_contracts.permissions import names
 from triage_contracts.testing.grant_keys import GrantKeyPair
-from triage_contracts.testing.natsserver import NatsServer, free_port
+from triage_contracts.testing.natsserver import NatsServer, free_port, stop_group_async
 
 # The release's grant key pair: the private half in the approval Secret, the public half
 # in the values (grants.publicKeys) for tools and the orchestrator.
@@ -126,12 +124,7 @@ async def running(venv: Path, module: str, env: dict[str, str],
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['PORT']}") as client:
             yield Running(client, process)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+        await stop_group_async(process)
 
 
 async def probe(service: Running, path: str) -> int:

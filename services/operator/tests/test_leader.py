@@ -6,7 +6,6 @@ real operators on kmock, of which only the leader reconciles until it goes."""
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +17,7 @@ import pytest
 from nats.js.errors import KeyWrongLastSequenceError
 from triage_contracts.natsauth import NatsAuth
 from triage_contracts.streams import Buckets
-from triage_contracts.testing.natsserver import NatsServer
+from triage_contracts.testing.natsserver import NatsServer, stop_group_async
 from triage_contracts.testing.wait import eventually
 from triage_operator.__main__ import LeadershipLost, run
 from triage_operator.leader import Elector, lease_key
@@ -130,13 +129,7 @@ async def operator_process(settings: Any, password: str, log: Path
         await eventually(answers, 60)
         yield process
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 20)
-        except TimeoutError:
-            os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+        await stop_group_async(process, 20)
 
 
 async def test_only_the_leading_operator_reconciles_until_it_goes(k8s, nats_server, tmp_path

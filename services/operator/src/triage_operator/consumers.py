@@ -37,10 +37,6 @@ WORKSPACE_CONSUMERS: tuple[ConsumerSpec, ...] = (
     Consumers.ROUTER,
     Consumers.NOTIFIER,
 )
-# Only for a Workspace with its own database (`secretRefs.database`): its audit worker
-# chains the team's events there. AUDIT keeps every message for every consumer (limits
-# retention), so the shared audit goes on recording them too.
-AUDIT_CONSUMER = Consumers.AUDIT
 
 
 class NatsUnavailable(TemporaryError):
@@ -71,7 +67,10 @@ def safe_url(url: str) -> str:
 
 
 def desired(team: str, own_audit: bool = False) -> list[ConsumerSpec]:
-    specs = WORKSPACE_CONSUMERS + ((AUDIT_CONSUMER,) if own_audit else ())
+    # With its own database (`secretRefs.database`) the team's audit worker chains its
+    # events there too. AUDIT keeps every message for every consumer (limits retention),
+    # so the shared audit goes on recording them.
+    specs = WORKSPACE_CONSUMERS + ((Consumers.AUDIT,) if own_audit else ())
     return [spec.for_team(team) for spec in specs]
 
 

@@ -181,21 +181,17 @@ async def _sync_consumers(ws: WorkspaceSpec, status: Any, patch: kopf.Patch,
     url = resources.nats_url(ws, settings)
     try:
         return await consumers.ensure(url, ws.team_id, recorded, settings.nats_connect_timeout_s,
-                                      nats_auth(settings), own_audit=_own_audit(ws))
+                                      nats_auth(settings), own_audit=resources.own_audit(ws))
     except (NatsUnavailable, ConsumerConflict) as exc:
         # Remember every consumer that may exist now, so deletion can find them all.
-        owned = _union(recorded, consumers.refs(consumers.desired(ws.team_id, _own_audit(ws))))
+        wanted = consumers.desired(ws.team_id, resources.own_audit(ws))
+        owned = _union(recorded, consumers.refs(wanted))
         patch.status["consumers"] = [ref.as_status() for ref in owned]
         if isinstance(exc, ConsumerConflict):
             _report(patch, status, False, "ConsumerConflict", str(exc), generation)
             raise kopf.PermanentError(str(exc)) from exc
         _report(patch, status, False, "NatsUnavailable", str(exc), generation)
         raise kopf.TemporaryError(str(exc), delay=_backoff(settings, retry)) from exc
-
-
-def _own_audit(ws: WorkspaceSpec) -> bool:
-    """Whether the team's audit log is also kept in its own database (secretRefs.database)."""
-    return ws.secret_refs.database is not None
 
 
 @contextlib.contextmanager

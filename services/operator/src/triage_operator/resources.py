@@ -170,9 +170,14 @@ _SECRETS = {"orchestrator": (), "tools": ("github",), "router": ("openai",),
 _GRANT_CHECKERS = ("orchestrator", "tools")
 
 
+def own_audit(spec: WorkspaceSpec) -> bool:
+    """Whether the team's audit log is also kept in its own database (secretRefs.database)."""
+    return spec.secret_refs.database is not None
+
+
 def components(spec: WorkspaceSpec) -> tuple[str, ...]:
     """The workers this Workspace runs: an audit worker only with its own database."""
-    return ALL_COMPONENTS if spec.secret_refs.database else COMPONENTS
+    return ALL_COMPONENTS if own_audit(spec) else COMPONENTS
 
 
 def _env(owner: Owner, spec: WorkspaceSpec, settings: Settings, component: str) -> list[Manifest]:

@@ -6,6 +6,7 @@ the `provisioner` identity, as the chart's Job does. Stopped by process group, n
 name."""
 
 import asyncio
+import contextlib
 import os
 import random
 import secrets
@@ -69,6 +70,20 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+async def stop_group_async(process: asyncio.subprocess.Process, timeout: float = 15.0) -> None:
+    """`stop_group` for a process started with asyncio's `create_subprocess_exec`."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
 
 
 def nats_server_binary() -> str:
