@@ -9,7 +9,7 @@ import sys
 
 import nats
 from nats.js.errors import ServiceUnavailableError
-from triage_contracts.streams import provision
+from triage_contracts.streams import provision_patiently
 from triage_contracts.testing.natscluster import NatsCluster
 
 
@@ -26,7 +26,7 @@ async def provisioned(url: str, count: int) -> bool:
     """Provision at `count` replicas; False while the cluster still elects its leaders."""
     nc = await nats.connect(url)
     try:
-        await provision(nc.jetstream(timeout=10), count)
+        await provision_patiently(nc.jetstream(timeout=10), count)
         return True
     except (ServiceUnavailableError, TimeoutError):
         return False

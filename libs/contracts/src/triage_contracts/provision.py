@@ -10,7 +10,7 @@ import nats
 from .logs import configure_logging, get_logger
 from .natsauth import nats_auth
 from .settings import ServiceSettings
-from .streams import provision
+from .streams import provision_patiently
 
 log = get_logger("triage.provision")
 
@@ -24,7 +24,8 @@ async def run(settings: ServiceSettings) -> None:
     nc = await nats.connect(settings.nats_url.split(","), name="triage-provisioner",
                             max_reconnect_attempts=3, **auth.connect_options())
     try:
-        await provision(nc.jetstream(), settings.nats_replicas)
+        # The hook can run while a new NATS cluster still gathers its peers.
+        await provision_patiently(nc.jetstream(), settings.nats_replicas)
     finally:
         await nc.close()
     log.info("streams, buckets and object stores provisioned",

@@ -8,11 +8,13 @@ triage_contracts.provision`, the test and dev servers at start); services create
 their own durable consumers (docs/security-nats.md).
 """
 
+import asyncio
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from . import subjects as s
 
@@ -253,7 +255,10 @@ async def provision_streams(js: JetStreamContext, replicas: int | None = None) -
             try:
                 await js.add_stream(config)
                 continue
-            except BadRequestError:  # another replica created it meanwhile
+            except BadRequestError as exc:
+                if exc.err_code != STREAM_NAME_IN_USE:
+                    raise
+                # another replica created it meanwhile
                 info = await js.stream_info(spec.name)
         await _converge(js, info.config, stream_drift(info.config, config, replicas))
 
@@ -297,7 +302,10 @@ async def provision_object_stores(js: JetStreamContext, replicas: int | None = N
                     description=spec.description, ttl=spec.ttl, replicas=replicas or 1,
                     storage=api.StorageType.FILE))
                 continue
-            except BadRequestError:  # another replica created it meanwhile
+            except BadRequestError as exc:
+                if exc.err_code != STREAM_NAME_IN_USE:
+                    raise
+                # another replica created it meanwhile
                 info = await js.stream_info(f"OBJ_{spec.name}")
         # An existing store keeps its objects; only drifted limits are updated.
         await _converge(js, info.config, _limits_drift(info.config, spec.ttl, replicas))
@@ -315,3 +323,34 @@ async def provision(js: JetStreamContext, replicas: int | None = None) -> None:
     await provision_streams(js, replicas)
     await provision_buckets(js, replicas)
     await provision_object_stores(js, replicas)
+
+
+# JetStream's codes for a stream someone else created first, and for a replica the meta
+# leader will not place on a peer it has not heard from yet.
+STREAM_NAME_IN_USE = 10058
+PEER_OFFLINE = 10005
+
+
+async def provision_patiently(js: JetStreamContext, replicas: int | None = None,
+                              timeout: float = 60.0) -> None:
+    """`provision`, waiting out a cluster that is still gathering its peers. Right after
+    a (re)start every node can report healthy before the meta leader has had each peer's
+    first report; until then it places nothing there ("peer offline"), or there is no meta
+    leader yet (503). Provisioning is idempotent, so it is simply tried again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await provision(js, replicas)
+            return
+        except (BadRequestError, ServiceUnavailableError) as exc:
+            if not _gathering(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.5)
+
+
+def _gathering(exc: BadRequestError | ServiceUnavailableError) -> bool:
+    # 10005 alone also means more replicas than servers, which waiting does not mend;
+    # only a peer the leader knows but has not heard from yet is worth the wait.
+    if isinstance(exc, ServiceUnavailableError):
+        return True
+    return exc.err_code == PEER_OFFLINE and "offline" in (exc.description or "")

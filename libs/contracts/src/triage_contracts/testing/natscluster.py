@@ -6,7 +6,6 @@ restart single nodes (`kill_node`, `start_node`), freeze and thaw them (`freeze_
 `thaw_node`: SIGSTOP/SIGCONT, a hung node whose connections stay open, the nearest thing to
 a partition without a firewall) and find a stream's leader (`leader_of`)."""
 
-import asyncio
 import json
 import os
 import secrets
@@ -21,16 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import nats
-from nats.js.errors import BadRequestError
 
 from ..natsauth import dev_password
 from ..natsconfig import server_authorization
 from ..permissions import TEST_ADMIN, names
-from ..streams import provision
+from ..streams import provision_patiently
 from .natsserver import _in_thread, free_port, nats_server_binary, wait_for_port
-
-# JetStream's "no suitable peers for placement, peer offline".
-PEER_OFFLINE = 10005
 
 NODE = """
 listen: 127.0.0.1:{port}
@@ -153,23 +148,13 @@ class NatsCluster:
         provisioner identity (the chart's Job does the same)."""
         _in_thread(self._provision(replicas))
 
-    async def _provision(self, replicas: int, timeout: float = 60.0) -> None:
+    async def _provision(self, replicas: int) -> None:
         nc = await nats.connect(self.url.split(","), user="provisioner",
                                 password=dev_password("provisioner"),
                                 inbox_prefix="_INBOX.provisioner")
-        deadline = time.monotonic() + timeout
         try:
-            while True:
-                try:
-                    await provision(nc.jetstream(), replicas)
-                    return
-                except BadRequestError as exc:
-                    # Every node's /healthz can be ok before the meta leader has had a
-                    # peer's first stats report; until then it places nothing there
-                    # ("peer offline"). Provisioning is idempotent, so try again.
-                    if exc.err_code != PEER_OFFLINE or time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.5)
+            # Every node's /healthz can be ok before the meta leader places on all of them.
+            await provision_patiently(nc.jetstream(), replicas)
         finally:
             await nc.close()
 
