@@ -10,8 +10,6 @@ from pathlib import Path
 import nats
 import pytest
 from nats.js.errors import BadRequestError
-from triage_contracts.natsauth import dev_password
-from triage_contracts.streams import provision_patiently
 from triage_contracts.testing.natscluster import NatsCluster
 from triage_contracts.testing.natsserver import free_port, port_is_free
 
@@ -87,23 +85,13 @@ def test_a_frozen_leader_is_replaced_and_thaws_back_into_the_cluster() -> None:
         assert process is not None and process.poll() is None
 
 
-async def _provision_as_provisioner(url: str, replicas: int) -> None:
-    nc = await nats.connect(url.split(","), user="provisioner",
-                            password=dev_password("provisioner"),
-                            inbox_prefix="_INBOX.provisioner")
-    try:
-        await provision_patiently(nc.jetstream(), replicas, timeout=600)
-    finally:
-        await nc.close()
-
-
 @pytest.mark.timeout(180)
 def test_more_replicas_than_servers_fails_at_once_with_the_servers_reason() -> None:
     """The provisioner waits out peers the meta leader has not heard from yet, but not a
     count the cluster can never place (if it waited, the test's timeout would end it)."""
     with NatsCluster() as cluster:
         with pytest.raises(BadRequestError, match="no suitable peers for placement"):
-            asyncio.run(_provision_as_provisioner(cluster.url, 5))
-        asyncio.run(_provision_as_provisioner(cluster.url, 3))
+            cluster.provision(replicas=5, timeout=600)
+        cluster.provision(replicas=3)
         assert asyncio.run(_publish_and_count(
             cluster.admin_url, "EVENTS", "triage.event.T1.mention")) == (3, 1)

@@ -221,6 +221,11 @@ class ObjectStores:
         return [v for v in vars(cls).values() if isinstance(v, ObjectStoreSpec)]
 
 
+# JetStream's codes for a stream someone else created first, and for a replica the meta
+# leader will not place on a peer it has not heard from yet.
+STREAM_NAME_IN_USE = 10058
+PEER_OFFLINE = 10005
+
 # The stream fields `STREAMS` owns. Anything else (limits an operator set by hand, fields a
 # newer server fills in) is left as the server has it, so provisioning never fights.
 OWNED_FIELDS = ("subjects", "retention", "max_age", "duplicate_window", "storage",
@@ -323,12 +328,6 @@ async def provision(js: JetStreamContext, replicas: int | None = None) -> None:
     await provision_streams(js, replicas)
     await provision_buckets(js, replicas)
     await provision_object_stores(js, replicas)
-
-
-# JetStream's codes for a stream someone else created first, and for a replica the meta
-# leader will not place on a peer it has not heard from yet.
-STREAM_NAME_IN_USE = 10058
-PEER_OFFLINE = 10005
 
 
 async def provision_patiently(js: JetStreamContext, replicas: int | None = None,

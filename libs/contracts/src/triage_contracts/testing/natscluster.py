@@ -143,18 +143,18 @@ class NatsCluster:
             os.killpg(node.process.pid, signal.SIGCONT)
             self._wait_current(time.monotonic() + timeout, [node])
 
-    def provision(self, replicas: int = 3) -> None:
+    def provision(self, replicas: int = 3, timeout: float = 60.0) -> None:
         """Every stream, bucket and object store with `replicas` copies, as the
         provisioner identity (the chart's Job does the same)."""
-        _in_thread(self._provision(replicas))
+        _in_thread(self._provision(replicas, timeout))
 
-    async def _provision(self, replicas: int) -> None:
+    async def _provision(self, replicas: int, timeout: float) -> None:
         nc = await nats.connect(self.url.split(","), user="provisioner",
                                 password=dev_password("provisioner"),
                                 inbox_prefix="_INBOX.provisioner")
         try:
             # Every node's /healthz can be ok before the meta leader places on all of them.
-            await provision_patiently(nc.jetstream(), replicas)
+            await provision_patiently(nc.jetstream(), replicas, timeout)
         finally:
             await nc.close()
 
